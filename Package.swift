@@ -1,0 +1,44 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "swift-pods",
+    products: [
+        .library(name: "PodCore", targets: ["PodCore"]),
+        .library(name: "PodLua", targets: ["PodLua"]),
+        .executable(name: "podsh", targets: ["podsh"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .target(
+            name: "PodCore",
+            dependencies: [.product(name: "Yams", package: "Yams")]
+        ),
+        .systemLibrary(
+            name: "CLua",
+            pkgConfig: "lua5.4",
+            providers: [.apt(["liblua5.4-dev"])]
+        ),
+        .target(
+            name: "CLuaShim",
+            dependencies: ["CLua"]
+        ),
+        .target(
+            name: "PodLua",
+            dependencies: ["PodCore", "CLua", "CLuaShim"]
+        ),
+        .executableTarget(
+            name: "podsh",
+            dependencies: [
+                "PodCore", "PodLua",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "PodCoreTests", dependencies: ["PodCore"]),
+        .testTarget(name: "PodLuaTests", dependencies: ["PodLua"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,74 @@
+/// The desired state of a pod: the supported subset of Kubernetes' `v1.Pod`, flattened
+/// (`metadata.name`/`metadata.labels` and the `spec` fields side by side), with Kubernetes'
+/// field names and defaults.
+public struct PodSpec: Sendable, Equatable {
+    /// `metadata.name`: a DNS-1123 label.
+    public var name: String
+    /// `metadata.labels`.
+    public var labels: [String: String]
+    /// `spec.hostname`; the pod's UTS hostname is `name` when this is nil.
+    public var hostname: String?
+    /// `spec.shareProcessNamespace`: one PID namespace for every container, the pause as PID 1.
+    public var shareProcessNamespace: Bool
+    /// `spec.hostNetwork`: use the host's network namespace.
+    public var hostNetwork: Bool
+    /// `spec.hostPID`: use the host's PID namespace.
+    public var hostPID: Bool
+    /// `spec.hostIPC`: use the host's IPC namespace.
+    public var hostIPC: Bool
+    /// `spec.restartPolicy`; Kubernetes' default is `Always`.
+    public var restartPolicy: RestartPolicy
+    /// `spec.terminationGracePeriodSeconds`: SIGTERM to SIGKILL delay on stop; default 30.
+    public var terminationGracePeriodSeconds: Int64
+    /// `spec.volumes`.
+    public var volumes: [VolumeSpec]
+    /// `spec.initContainers`, run in order before the app containers (sidecars keep running).
+    public var initContainers: [ContainerSpec]
+    /// `spec.containers`: the app containers.
+    public var containers: [ContainerSpec]
+    /// `spec.resources`: pod-level requests and limits (KEP-2837), nil when not set.
+    public var resources: ResourceRequirements?
+
+    /// The default of `terminationGracePeriodSeconds`.
+    public static let defaultTerminationGracePeriodSeconds: Int64 = 30
+
+    /// A pod with Kubernetes' defaults for everything not given.
+    public init(
+        name: String,
+        labels: [String: String] = [:],
+        hostname: String? = nil,
+        shareProcessNamespace: Bool = false,
+        hostNetwork: Bool = false,
+        hostPID: Bool = false,
+        hostIPC: Bool = false,
+        restartPolicy: RestartPolicy = .always,
+        terminationGracePeriodSeconds: Int64 = PodSpec.defaultTerminationGracePeriodSeconds,
+        volumes: [VolumeSpec] = [],
+        initContainers: [ContainerSpec] = [],
+        containers: [ContainerSpec] = [],
+        resources: ResourceRequirements? = nil
+    ) {
+        self.name = name
+        self.labels = labels
+        self.hostname = hostname
+        self.shareProcessNamespace = shareProcessNamespace
+        self.hostNetwork = hostNetwork
+        self.hostPID = hostPID
+        self.hostIPC = hostIPC
+        self.restartPolicy = restartPolicy
+        self.terminationGracePeriodSeconds = terminationGracePeriodSeconds
+        self.volumes = volumes
+        self.initContainers = initContainers
+        self.containers = containers
+        self.resources = resources
+    }
+
+    /// The UTS hostname every container of the pod sees.
+    public var effectiveHostname: String { hostname ?? name }
+
+    /// Init containers with `restartPolicy: Always`: started in order and kept running.
+    public var sidecars: [ContainerSpec] { initContainers.filter(\.isSidecar) }
+
+    /// The volume named `name`, if any.
+    public func volume(named name: String) -> VolumeSpec? { volumes.first { $0.name == name } }
+}

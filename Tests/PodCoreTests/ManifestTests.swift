@@ -1,0 +1,235 @@
+import Foundation
+import Testing
+@testable import PodCore
+
+@Suite("Manifest")
+struct ManifestTests {
+    static let fixtureNames = Fixtures.all.map(\.0)
+    static func fixture(_ name: String) -> PodSpec { Fixtures.all.first { $0.0 == name }?.1 ?? Fixtures.minimal }
+
+    @Test("fixtures are valid", arguments: fixtureNames)
+    func fixturesAreValid(name: String) {
+        #expect(Self.fixture(name).validate() == [])
+    }
+
+    @Test("decode(encode(spec)) == spec, and the text is stable", arguments: fixtureNames)
+    func roundTrip(name: String) throws {
+        let spec = Self.fixture(name)
+        let text = Manifest.encode(spec)
+        let decoded = try Manifest.decodePod(text)
+        #expect(decoded.spec == spec)
+        #expect(decoded.warnings == [])
+        #expect(Manifest.encode(decoded.spec) == text)
+    }
+
+    @Test func encodesSortedKeysAndQuotesAmbiguousStrings() {
+        var spec = Fixtures.minimal
+        spec.labels = ["zone": "b", "app": "true"]
+        spec.containers[0].env = [EnvVar(name: "PORT", value: "8080")]
+        spec.containers[0].ports = [ContainerPort(containerPort: 80, hostPort: 8080)]
+        spec.containers[0].resources = ResourceRequirements(limits: ResourceList(cpu: Fixtures.q("1"), memory: Fixtures.q("1024Mi")))
+        #expect(Manifest.encode(spec) == """
+            apiVersion: v1
+            kind: Pod
+            metadata:
+              labels:
+                app: 'true'
+                zone: b
+              name: minimal
+            spec:
+              containers:
+              - command:
+                - 'true'
+                env:
+                - name: PORT
+                  value: '8080'
+                name: main
+                ports:
+                - containerPort: 80
+                  hostPort: 8080
+                  protocol: TCP
+                resources:
+                  limits:
+                    cpu: '1'
+                    memory: 1Gi
+              restartPolicy: Always
+              terminationGracePeriodSeconds: 30
+
+            """)
+    }
+
+    @Test func inlineConfigMapBecomesADocumentBeforeThePod() throws {
+        let text = Manifest.encode(Fixtures.everyField)
+        let documents = text.components(separatedBy: "---\n")
+        #expect(documents.count == 3)
+        #expect(documents[0].contains("kind: ConfigMap") && documents[0].contains("name: every-field-config"))
+        #expect(documents[1].contains("name: shared-config"))
+        #expect(documents[2].contains("kind: Pod"))
+        #expect(documents[2].contains("configMap:\n      name: every-field-config"))
+    }
+
+    @Test func seedManifestDecodesValidatesAndReencodes() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../scripts/seed-pod.yaml").standardized
+        let text = try String(contentsOf: url, encoding: .utf8)
+        let decoded = try Manifest.decodePod(text)
+        #expect(decoded.spec == Fixtures.seed)
+        #expect(decoded.spec.validate() == [])
+        #expect(decoded.spec.qosClass == .burstable)
+        let again = try Manifest.decodePod(Manifest.encode(decoded.spec))
+        #expect(again.spec == decoded.spec)
+    }
+
+    @Test func decodesJSON() throws {
+        let json = """
+            {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "j", "creationTimestamp": null},
+             "spec": {"containers": [{"name": "c", "command": ["sleep", "1"],
+                       "resources": {"limits": {"cpu": 0.5, "memory": 134217728}}}]},
+             "status": {}}
+            """
+        let spec = try Manifest.decodePod(json).spec
+        #expect(spec.name == "j")
+        #expect(spec.containers[0].command == ["sleep", "1"])
+        #expect(spec.containers[0].resources.limits.cpu?.canonical == "500m")
+        #expect(spec.containers[0].resources.limits.memory?.canonical == "134217728")
+    }
+
+    @Test func unsupportedFieldIsAnErrorWithPathAndLine() {
+        let yaml = """
+            apiVersion: v1
+            kind: Pod
+            metadata:
+              name: p
+            spec:
+              containers:
+              - name: c
+                command: [sleep, "1"]
+                livenessProbe:
+                  exec: {command: [true]}
+            """
+        #expect(throws: ManifestError.invalid(ValidationError([FieldError(
+            .unsupportedField, FieldPath("spec.containers[0].livenessProbe"),
+            detail: "swift-pods does not implement this Kubernetes field", line: 10)]))) {
+            try Manifest.decodePod(yaml)
+        }
+        do {
+            _ = try Manifest.decodePod(yaml)
+        } catch {
+            #expect(error.description == "spec.containers[0].livenessProbe: Unsupported field: swift-pods does not implement this Kubernetes field (line 10)")
+        }
+    }
+
+    @Test func lenientModeListsIgnoredPaths() throws {
+        let yaml = """
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: p, namespace: default}
+            spec:
+              dnsPolicy: ClusterFirst
+              containers:
+              - {name: c, command: ["true"], imagePullPolicy: Always, colour: blue}
+            """
+        let decoded = try Manifest.decodePod(yaml, lenient: true)
+        #expect(decoded.spec.containers[0].name == "c")
+        #expect(decoded.warnings.map(\.path.description) == [
+            "metadata.namespace", "spec.dnsPolicy", "spec.containers[0].imagePullPolicy", "spec.containers[0].colour",
+        ])
+        #expect(decoded.warnings.map(\.kind) == [.unsupportedField, .unsupportedField, .unsupportedField, .unknownField])
+        #expect(throws: ManifestError.self) { try Manifest.decodePod(yaml) }
+    }
+
+    @Test func unknownFieldSuggestsTheSupportedOne() {
+        let yaml = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  contianers: []\n"
+        do {
+            _ = try Manifest.decodePod(yaml)
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.fieldErrors.map(\.description) == [
+                "spec.contianers: unknown field 'contianers' (did you mean 'containers'?) (line 5)",
+                "spec.containers: Required value (line 5)",
+            ])
+        }
+    }
+
+    @Test func wrongTypesAreReportedWithTheirPaths() {
+        let yaml = """
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: p}
+            spec:
+              hostNetwork: "yes please"
+              terminationGracePeriodSeconds: 1.5
+              containers:
+              - name: c
+                command: "node app.js"
+                env:
+                - {name: PORT, value: 8080}
+                ports:
+                - containerPort: "80"
+            """
+        do {
+            _ = try Manifest.decodePod(yaml)
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.fieldErrors.map(\.description) == [
+                "spec.hostNetwork: Invalid type: expected a boolean, got string \"yes please\" (line 5)",
+                "spec.terminationGracePeriodSeconds: Invalid value: 1.5: must be an integer between -9223372036854775808 and 9223372036854775807 (line 6)",
+                "spec.containers[0].command: Invalid type: expected an array of strings, got string \"node app.js\" (line 9)",
+                "spec.containers[0].env[0].value: Invalid type: expected a string, got number 8080 (line 11)",
+                "spec.containers[0].ports[0].containerPort: Invalid type: expected an integer, got string \"80\" (line 13)",
+            ])
+        }
+    }
+
+    @Test func configMapMustBeInTheStream() {
+        let yaml = """
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: p}
+            spec:
+              volumes: [{name: cfg, configMap: {name: missing}}]
+              containers: [{name: c, command: ["true"]}]
+            """
+        #expect(throws: ManifestError.self) { try Manifest.decodePod(yaml) }
+        do { _ = try Manifest.decodePod(yaml) } catch {
+            #expect(error.fieldErrors.first?.description
+                == "spec.volumes[0].configMap.name: Not found: \"missing\": no ConfigMap of that name in the manifest stream (line 5)")
+        }
+    }
+
+    @Test func otherKindsAndVersionsAreRejected() {
+        let yaml = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n---\napiVersion: v2\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c}]}\n"
+        do { _ = try Manifest.decode(yaml) } catch {
+            #expect(error.fieldErrors.map(\.description) == [
+                "kind: Unsupported value: \"Deployment\": supported values: \"ConfigMap\", \"Pod\" (line 2)",
+                "apiVersion: Unsupported value: \"v2\": supported values: \"v1\" (line 5)",
+            ])
+        }
+    }
+
+    @Test func decodesAStreamOfSeveralPods() throws {
+        let text = Manifest.encode([Fixtures.minimal, Fixtures.hostNamespaces])
+        let decoded = try Manifest.decode(text)
+        #expect(decoded.pods == [Fixtures.minimal, Fixtures.hostNamespaces])
+        #expect(throws: ManifestError.self) { try Manifest.decodePod(text) }
+    }
+
+    @Test func kubectlBoilerplateIsAccepted() throws {
+        let yaml = """
+            apiVersion: v1
+            kind: Pod
+            metadata:
+              creationTimestamp: null
+              name: nginx
+            spec:
+              containers:
+              - image: nginx
+                name: nginx
+                resources: {}
+              restartPolicy: Always
+            status: {}
+            """
+        let spec = try Manifest.decodePod(yaml).spec
+        #expect(spec == PodSpec(name: "nginx", containers: [ContainerSpec(name: "nginx", image: "nginx")]))
+    }
+}

@@ -102,7 +102,17 @@ enum Fixtures {
     /// The smallest valid pod.
     static let minimal = PodSpec(name: "minimal", containers: [ContainerSpec(name: "main", command: ["true"])])
 
+    /// Labels and values that YAML would read as other types unless quoted.
+    static let ambiguousStrings = PodSpec(
+        name: "minimal", labels: ["zone": "b", "app": "true"],
+        containers: [ContainerSpec(
+            name: "main", command: ["true"], env: [EnvVar(name: "PORT", value: "8080")],
+            ports: [ContainerPort(containerPort: 80, hostPort: 8080)],
+            resources: ResourceRequirements(limits: ResourceList(cpu: q("1"), memory: q("1024Mi"))))])
+
+    /// Every spec the tests encode; the kubernetes-validate test checks the manifest of each.
     static let all: [(String, PodSpec)] = [
         ("seed", seed), ("everyField", everyField), ("hostNamespaces", hostNamespaces), ("minimal", minimal),
+        ("ambiguousStrings", ambiguousStrings),
     ]
 }

@@ -23,12 +23,7 @@ struct ManifestTests {
     }
 
     @Test func encodesSortedKeysAndQuotesAmbiguousStrings() {
-        var spec = Fixtures.minimal
-        spec.labels = ["zone": "b", "app": "true"]
-        spec.containers[0].env = [EnvVar(name: "PORT", value: "8080")]
-        spec.containers[0].ports = [ContainerPort(containerPort: 80, hostPort: 8080)]
-        spec.containers[0].resources = ResourceRequirements(limits: ResourceList(cpu: Fixtures.q("1"), memory: Fixtures.q("1024Mi")))
-        #expect(Manifest.encode(spec) == """
+        #expect(Manifest.encode(Fixtures.ambiguousStrings) == """
             apiVersion: v1
             kind: Pod
             metadata:

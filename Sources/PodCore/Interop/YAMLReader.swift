@@ -39,18 +39,22 @@ enum YAMLReader {
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
             lineNumber += 1
             var depth = 0
+            var deepestFlow = flow
             var leading = true
             var previous: Character = " "
             for c in line {
                 if leading {
                     if c == " " { depth += 1 } else if c == "-" { depth += 2 } else { leading = false }
                 }
-                if c == "[" || c == "{" { flow += 1 }
+                if c == "[" || c == "{" {
+                    flow += 1
+                    deepestFlow = max(deepestFlow, flow)
+                }
                 if c == "]" || c == "}" { flow = max(0, flow - 1) }
                 if c == "#" && previous == " " { break }
                 previous = c
             }
-            if depth / 2 + flow > maxDepth { return lineNumber }
+            if depth / 2 + deepestFlow > maxDepth { return lineNumber }
         }
         return nil
     }

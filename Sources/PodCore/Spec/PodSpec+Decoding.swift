@@ -282,7 +282,9 @@ struct PodSpecReader {
     /// validation errors that do not repeat a field already reported.
     func finish(_ spec: PodSpec) throws(ValidationError) -> PodSpec.Decoded {
         let reported = decoder.errors.map(\.path)
-        let validation = spec.validate().filter { error in
+        // When the whole document is unreadable, validating the empty spec only adds noise.
+        let unreadable = reported.contains { $0 == Self.specPath || $0.description.isEmpty }
+        let validation = (unreadable ? [] : spec.validate()).filter { error in
             !reported.contains { error.path.isWithin($0) }
         }.map { error in
             var error = error

@@ -45,7 +45,7 @@ struct SpecValidator {
             add(.invalid, path.child("shareProcessNamespace"), value: "true",
                 detail: "ShareProcessNamespace and HostPID cannot both be enabled")
         }
-        let volumeNames = checkVolumes(spec.volumes, path.child("volumes"))
+        let volumeNames = checkVolumes(spec.volumes, path.child("volumes"), pod: spec.name)
         if spec.containers.isEmpty { add(.required, path.child("containers")) }
 
         var containerNames: Set<String> = []
@@ -72,8 +72,9 @@ struct SpecValidator {
     }
 
     /// Checks the volumes and returns the names declared.
-    mutating func checkVolumes(_ volumes: [VolumeSpec], _ path: FieldPath) -> Set<String> {
+    mutating func checkVolumes(_ volumes: [VolumeSpec], _ path: FieldPath, pod: String) -> Set<String> {
         var names: Set<String> = []
+        var configMapData: [String: [String: String]] = [:]
         for (i, volume) in volumes.enumerated() {
             let volumePath = path.index(i)
             if volume.name.isEmpty {
@@ -102,6 +103,12 @@ struct SpecValidator {
                 }
             case .configMap(let source):
                 let configMapPath = volumePath.child("configMap")
+                let objectName = source.objectName(pod: pod, volume: volume.name)
+                if let other = configMapData[objectName], other != source.data {
+                    add(.duplicate, configMapPath.child("name"), value: FieldError.quoted(objectName),
+                        detail: "another configMap volume names this ConfigMap with other data")
+                }
+                configMapData[objectName] = source.data
                 if let name = source.name {
                     for problem in KubernetesNames.dns1123SubdomainErrors(name) {
                         add(.invalid, configMapPath.child("name"), value: FieldError.quoted(name), detail: problem)
@@ -236,8 +243,9 @@ struct SpecValidator {
         var containersOnly = spec
         containersOnly.resources = nil
         let aggregate = ResourceMath.podRequests(of: containersOnly)
+        let podRequests = resources.effectiveRequests
         for name in ResourceName.allCases {
-            if let podRequest = resources.requests[name], let sum = aggregate[name], sum > podRequest {
+            if let podRequest = podRequests[name], let sum = aggregate[name], sum > podRequest {
                 add(.invalid, path.child("requests").child(name.rawValue), value: FieldError.quoted(podRequest.canonical),
                     detail: "must be greater than or equal to aggregate container requests of \(sum.canonical)")
             }

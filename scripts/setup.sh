@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs what building and testing swift-pods needs on a fresh Debian machine, only when it
+# is missing: Debian packages (Lua 5.4 headers, pkg-config) and, with --validator, the
+# kubernetes-validate schema checker from PyPI in .venv (used by the manifest tests).
+# Idempotent and quiet when everything is there already.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_validator=0
+for arg in "$@"; do
+  case "$arg" in
+    --validator) want_validator=1 ;;
+    *) echo "usage: scripts/setup.sh [--validator]" >&2; exit 2 ;;
+  esac
+done
+
+packages=(liblua5.4-dev pkg-config)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}" >&2
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if ((want_validator)) && [ ! -x .venv/bin/kubernetes-validate ]; then
+  echo "setup: installing kubernetes-validate into .venv" >&2
+  if ! python3 -m venv .venv 2>/dev/null; then
+    rm -rf .venv
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get install -y -qq python3-venv >/dev/null
+    python3 -m venv .venv
+  fi
+  .venv/bin/pip install -q --disable-pip-version-check kubernetes-validate
+fi

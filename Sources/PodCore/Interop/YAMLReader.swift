@@ -87,7 +87,8 @@ enum YAMLReader {
                 guard case .scalar(let keyScalar) = key else {
                     throw .syntax("line \(key.mark?.line ?? 0): a map key must be a plain scalar")
                 }
-                entries.append(SpecNode.Entry(keyScalar.string, try convert(value, budget: &budget, depth: depth + 1)))
+                entries.append(SpecNode.Entry(keyScalar.string, try convert(value, budget: &budget, depth: depth + 1),
+                                               line: key.mark?.line))
             }
             return SpecNode(.map(entries), line: line)
         case .alias:

@@ -30,9 +30,9 @@ struct SpecDecoder {
         var fields: [String: SpecNode] = [:]
         for entry in entries {
             let fieldPath = path.child(entry.key)
-            if let line = entry.node.line { lines[fieldPath] = line }
+            if let line = entry.line { lines[fieldPath] = line }
             if fields[entry.key] != nil {
-                fail(.duplicate, fieldPath, entry.node, detail: "the key appears more than once")
+                errors.append(FieldError(.duplicate, fieldPath, detail: "the key appears more than once", line: entry.line))
             } else if supported.contains(entry.key) {
                 fields[entry.key] = entry.node
             } else if ignoredIfEmpty.contains(entry.key) && entry.node.isEmpty {
@@ -40,11 +40,11 @@ struct SpecDecoder {
             } else if known.contains(entry.key) {
                 record(FieldError(.unsupportedField, fieldPath,
                                   detail: "swift-pods does not implement this Kubernetes field",
-                                  line: entry.node.line))
+                                  line: entry.line))
             } else {
                 let suggestion = hint?(entry.key) ?? SpecDecoder.closest(to: entry.key, in: supported)
                     .map { "(did you mean '\($0)'?)" }
-                record(FieldError(.unknownField, fieldPath, detail: suggestion, line: entry.node.line))
+                record(FieldError(.unknownField, fieldPath, detail: suggestion, line: entry.line))
             }
         }
         return fields

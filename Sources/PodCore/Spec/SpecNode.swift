@@ -7,9 +7,12 @@ public struct SpecNode: Sendable, Equatable {
     public struct Entry: Sendable, Equatable {
         public var key: String
         public var node: SpecNode
-        public init(_ key: String, _ node: SpecNode) {
+        /// 1-based source line of the key, when the map came from text.
+        public var line: Int?
+        public init(_ key: String, _ node: SpecNode, line: Int? = nil) {
             self.key = key
             self.node = node
+            self.line = line ?? node.line
         }
     }
 

@@ -178,6 +178,16 @@ struct ManifestTests {
         ])
     }
 
+    @Test func unusedConfigMapIsNotDroppedSilently() throws {
+        let yaml = Manifest.encode(Fixtures.minimal) + "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\ndata: {a: b}\n"
+        #expect(manifestErrors(yaml) == [
+            "metadata.name: Invalid value: \"extra\": no Pod of the stream mounts this ConfigMap (line 16)",
+        ])
+        #expect(try Manifest.decode(yaml, lenient: true).warnings.map(\.description) == [
+            "metadata.name: Invalid value: \"extra\": no Pod of the stream mounts this ConfigMap (line 16)",
+        ])
+    }
+
     @Test func otherKindsAndVersionsAreRejected() {
         let yaml = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n---\napiVersion: v2\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c}]}\n"
         #expect(manifestErrors(yaml) == [

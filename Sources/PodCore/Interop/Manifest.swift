@@ -22,6 +22,7 @@ public enum Manifest {
         var errors: [FieldError] = []
         var warnings: [FieldError] = []
         var configMaps: [String: [String: String]] = [:]
+        var configMapLines: [(name: String, line: Int?)] = []
         var podDocuments: [SpecNode] = []
 
         for document in documents where document.value != .null {
@@ -45,6 +46,7 @@ public enum Manifest {
                                      value: FieldError.quoted(name), detail: "another ConfigMap of the stream has this name")
                     } else {
                         configMaps[name] = data
+                        configMapLines.append((name, decoder.line(for: FieldPath("metadata").child("name"))))
                     }
                 }
             case nil:
@@ -70,6 +72,19 @@ public enum Manifest {
             } catch {
                 errors += error.errors
             }
+        }
+        // A ConfigMap no pod mounts would be dropped on the way in: say so, like any other
+        // field that is not carried over.
+        let used = Set(pods.flatMap { pod in
+            pod.volumes.compactMap { volume -> String? in
+                guard case .configMap(let source) = volume.source else { return nil }
+                return source.objectName(pod: pod.name, volume: volume.name)
+            }
+        })
+        for (name, line) in configMapLines where !used.contains(name) {
+            let unused = FieldError(.invalid, FieldPath("metadata").child("name"), value: FieldError.quoted(name),
+                                    detail: "no Pod of the stream mounts this ConfigMap", line: line)
+            if lenient { warnings.append(unused) } else { errors.append(unused) }
         }
         guard errors.isEmpty else { throw .invalid(ValidationError(errors)) }
         return Decoded(pods: pods, warnings: warnings)

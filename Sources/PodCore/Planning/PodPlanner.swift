@@ -1,0 +1,235 @@
+/// Decide, then act: the pure half of the runtime. Given a pod's spec, what has been observed
+/// of it and the time, `PodPlanner.plan` returns the next actions, each with its reason, and
+/// when it wants to be asked again. It performs no I/O and keeps no state, so every lifecycle
+/// rule can be tested by feeding it views (kubelet's `computePodActions` is the model).
+public enum PodPlanner {
+    /// Everything the planner looks at.
+    public struct View: Sendable, Equatable {
+        public enum Infra: Sendable, Equatable {
+            /// No sandbox yet (or it was removed for recreation).
+            case none
+            case running
+            /// Died on its own (not stopped by us).
+            case dead(String)
+            /// Stopped by the runtime at the end of the pod.
+            case stopped
+        }
+
+        public struct Container: Sendable, Equatable {
+            public enum Kind: Sendable, Equatable {
+                case initContainer
+                case sidecar
+                case app
+            }
+
+            public var name: String
+            public var kind: Kind
+            public var state: ContainerState
+            /// The end of its last run, if it ran (also while it waits in CrashLoopBackOff).
+            public var lastTermination: Termination?
+            /// Whether it ever ran in the current sandbox.
+            public var started: Bool
+            /// A regular init container that exited 0 in the current sandbox.
+            public var completed: Bool
+            /// When the crash backoff lets it start again.
+            public var restartAt: Double?
+            /// The delay of that backoff, for the message.
+            public var backoffDelay: Double
+            /// Signals already sent to the current run.
+            public var termSent: Bool
+            public var killSent: Bool
+        }
+
+        public var podName: String
+        public var restartPolicy: RestartPolicy
+        public var gracePeriod: Int64
+        public var phase: PodPhase
+        public var infra: Infra
+        public var containers: [Container]
+        /// When a stop (asked for, or the pod's completion) began, and its grace period.
+        public var stoppingSince: Double?
+        public var stopGrace: Int64
+    }
+
+    /// One thing to do, and why.
+    public struct Action: Sendable, Equatable, CustomStringConvertible {
+        public enum Kind: Sendable, Equatable {
+            case createSandbox
+            /// Remove the dead sandbox and make a new one (kubelet's SandboxChanged).
+            case recreateSandbox
+            case startContainer(String)
+            /// Signal a container's current run; the cause is recorded for its termination.
+            case signalContainer(String, Signal, TerminationCause?)
+            /// Wait in CrashLoopBackOff until the given time.
+            case backOff(String, until: Double)
+            /// End the pause process once no container runs.
+            case stopInfra
+            case setPhase(PodPhase, message: String?)
+            /// Begin winding the pod down (sidecars, then infra), as after a stop.
+            case beginStop
+        }
+
+        public var kind: Kind
+        public var reason: String
+
+        public init(_ kind: Kind, _ reason: String) {
+            self.kind = kind
+            self.reason = reason
+        }
+
+        public var description: String { "\(kind): \(reason)" }
+    }
+
+    /// The actions and the next time to plan again without a new observation.
+    public struct Plan: Sendable, Equatable {
+        public var actions: [Action] = []
+        public var wakeup: Double?
+
+        mutating func add(_ kind: Action.Kind, _ reason: String) { actions.append(Action(kind, reason)) }
+        mutating func wake(at time: Double) { wakeup = min(wakeup ?? time, time) }
+    }
+
+    public static func plan(_ view: View, now: Double) -> Plan {
+        var plan = Plan()
+        let running = view.containers.filter { $0.state.isRunning }
+
+        if case .dead(let why) = view.infra {
+            for c in running where !c.killSent {
+                plan.add(.signalContainer(c.name, .kill, .infraDeath), "the pod's infra container died: \(why)")
+            }
+            if !running.isEmpty || view.phase.isTerminal { return plan }
+            if view.stoppingSince != nil {
+                plan.add(.setPhase(finalPhase(view), message: nil), "every container has terminated")
+            } else if view.restartPolicy == .never {
+                plan.add(.setPhase(.failed, message: "the pod's infra container (pause) died: \(why)"),
+                         "restartPolicy is Never, so the sandbox is not recreated")
+            } else {
+                plan.add(.recreateSandbox, "the pod's infra container died (\(why)); restartPolicy is \(view.restartPolicy.rawValue)")
+            }
+            return plan
+        }
+
+        if let since = view.stoppingSince {
+            planStop(view, since: since, now: now, running: running, into: &plan)
+            return plan
+        }
+        if view.phase.isTerminal { return plan }
+        if view.infra == .none {
+            plan.add(.createSandbox, "the pod has no sandbox")
+            return plan
+        }
+
+        // Init containers, one after another; a sidecar must be running before the next starts.
+        // Once the app containers have started, a sidecar that exits is restarted on its own.
+        let apps = view.containers.filter { $0.kind == .app }
+        let appsStarted = apps.contains { $0.started }
+        for c in view.containers where c.kind != .app {
+            if c.kind == .sidecar {
+                if c.state.isRunning { continue }
+                startOrBackOff(c, view, now: now, into: &plan, reason: c.started ? "sidecar \(c.name) exited" : "sidecar \(c.name) is next")
+                if appsStarted { continue }
+                return plan
+            }
+            if c.completed || appsStarted { continue }
+            if c.state.isRunning { return plan }
+            if let termination = c.lastTermination, c.started {
+                if view.restartPolicy == .never {
+                    plan.add(.setPhase(.failed, message: "init container \(c.name) failed with exit code \(termination.exitCode)"),
+                             "restartPolicy is Never")
+                    plan.add(.beginStop, "the pod failed")
+                    return plan
+                }
+                startOrBackOff(c, view, now: now, into: &plan, reason: "init container \(c.name) failed")
+                return plan
+            }
+            plan.add(.startContainer(c.name), "init container \(c.name) is next")
+            return plan
+        }
+
+        // App containers.
+        var restarting = false
+        for c in view.containers where c.kind == .app {
+            if c.state.isRunning { continue }
+            guard c.started, let termination = c.lastTermination else {
+                if !c.started { plan.add(.startContainer(c.name), "init containers are done") }
+                continue
+            }
+            if shouldRestart(termination, view.restartPolicy) {
+                restarting = true
+                startOrBackOff(c, view, now: now, into: &plan,
+                               reason: "container \(c.name) \(termination.cause); restartPolicy is \(view.restartPolicy.rawValue)")
+            }
+        }
+        let allTerminated = apps.allSatisfy { $0.started && !$0.state.isRunning && $0.lastTermination != nil }
+        let startingApp = plan.actions.contains { action in
+            if case .startContainer(let name) = action.kind { return apps.contains { $0.name == name } }
+            return false
+        }
+        if allTerminated && !restarting && !startingApp {
+            plan.add(.setPhase(finalPhase(view), message: nil), "every app container has terminated and none restarts")
+            plan.add(.beginStop, "the pod is complete: stop sidecars and infra")
+        } else if view.phase == .pending && (appsStarted || startingApp) {
+            plan.add(.setPhase(.running, message: nil), "the app containers have been started")
+        }
+        return plan
+    }
+
+    /// A graceful stop: TERM the app (and one-shot init) containers, then the sidecars one at a
+    /// time in reverse order, SIGKILL whatever is left at the deadline, then end the infra.
+    static func planStop(_ view: View, since: Double, now: Double, running: [View.Container], into plan: inout Plan) {
+        let deadline = since + Double(view.stopGrace)
+        if now >= deadline {
+            for c in running where !c.killSent {
+                plan.add(.signalContainer(c.name, .kill, .gracePeriodExpired(seconds: view.stopGrace)),
+                         "the grace period of \(view.stopGrace) s expired")
+            }
+            if !running.isEmpty { return }
+        }
+        let main = running.filter { $0.kind != .sidecar }
+        for c in main where !c.termSent {
+            plan.add(.signalContainer(c.name, .term, nil), "the pod is stopping")
+        }
+        if main.isEmpty, let sidecar = running.last(where: { $0.kind == .sidecar }), !sidecar.termSent {
+            plan.add(.signalContainer(sidecar.name, .term, nil), "the app containers have terminated; sidecars stop in reverse order")
+        }
+        if !running.isEmpty {
+            plan.wake(at: deadline)
+            return
+        }
+        if view.infra == .running {
+            plan.add(.stopInfra, "every container has terminated")
+            return
+        }
+        if !view.phase.isTerminal {
+            plan.add(.setPhase(finalPhase(view), message: nil), "every container has terminated")
+        }
+    }
+
+    static func startOrBackOff(_ c: View.Container, _ view: View, now: Double, into plan: inout Plan, reason: String) {
+        if let at = c.restartAt, at > now {
+            if case .waiting(let why, _) = c.state, why == "CrashLoopBackOff" {
+                plan.wake(at: at)
+                return
+            }
+            plan.add(.backOff(c.name, until: at), "\(reason); back-off \(c.backoffDelay.formatted3)s")
+            plan.wake(at: at)
+            return
+        }
+        plan.add(.startContainer(c.name), reason)
+    }
+
+    static func shouldRestart(_ termination: Termination, _ policy: RestartPolicy) -> Bool {
+        switch policy {
+        case .always: return true
+        case .onFailure: return termination.exitCode != 0
+        case .never: return false
+        }
+    }
+
+    /// Succeeded when every app container's last run exited 0, else Failed.
+    static func finalPhase(_ view: View) -> PodPhase {
+        let apps = view.containers.filter { $0.kind == .app }
+        let ok = apps.allSatisfy { !$0.state.isRunning && $0.lastTermination?.exitCode == 0 }
+        return ok && !apps.isEmpty ? .succeeded : .failed
+    }
+}

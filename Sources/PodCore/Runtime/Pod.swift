@@ -1,0 +1,60 @@
+/// A handle on one pod of a runtime. It names the pod by uid, so it never reaches a later pod
+/// that reuses the name; once the pod is removed, every call throws `.podRemoved`.
+public final class Pod: CustomStringConvertible {
+    let runtime: PodRuntime
+    public let name: String
+    public let uid: String
+
+    init(runtime: PodRuntime, name: String, uid: String) {
+        self.runtime = runtime
+        self.name = name
+        self.uid = uid
+    }
+
+    private func check() throws(RuntimeError) {
+        _ = try runtime.record(uid: uid, name: name)
+    }
+
+    /// Whether the pod still exists.
+    public var isRemoved: Bool { (try? runtime.record(uid: uid, name: name)) == nil }
+
+    public func spec() throws(RuntimeError) -> PodSpec { try runtime.record(uid: uid, name: name).spec }
+    public func start() throws(RuntimeError) { try check(); try runtime.start(name) }
+    public func status() throws(RuntimeError) -> PodStatus { try check(); return try runtime.status(of: name) }
+    public func events() throws(RuntimeError) -> [PodEvent] { try check(); return try runtime.events(of: name) }
+    public func kill(_ container: String, signal: Signal = .kill) throws(RuntimeError) {
+        try check()
+        try runtime.kill(name, container: container, signal: signal)
+    }
+    public func stop(gracePeriod: Int64? = nil) throws(RuntimeError) { try check(); try runtime.stop(name, gracePeriod: gracePeriod) }
+    /// Removes the pod; idempotent.
+    public func remove() throws(RuntimeError) {
+        guard !isRemoved else { return }
+        try runtime.remove(name)
+    }
+    public func detach() throws(RuntimeError) { try check(); try runtime.detach(name) }
+    public func exec(_ container: String, _ argv: [String], stdin: String? = nil, env: [EnvVar] = [],
+                     timeout: Double = 30) throws(RuntimeError) -> ExecResult {
+        try check()
+        return try runtime.exec(name, container: container, argv, stdin: stdin, env: env, timeout: timeout)
+    }
+    public func logs(_ container: String, previous: Bool = false) throws(RuntimeError) -> String {
+        try check()
+        return try runtime.logs(name, container: container, previous: previous)
+    }
+    public func wait(phase: PodPhase, timeout: Double = 30) throws(RuntimeError) -> PodRuntime.WaitOutcome {
+        try check()
+        return try runtime.wait(name, phase: phase, timeout: timeout)
+    }
+    public func wait(timeout: Double = 30, until condition: (PodStatus) -> Bool) throws(RuntimeError) -> PodRuntime.WaitOutcome {
+        try check()
+        return try runtime.wait(name, timeout: timeout, until: condition)
+    }
+
+    /// `Pod(web, 2 containers, Running)`.
+    public var description: String {
+        guard let record = try? runtime.record(uid: uid, name: name) else { return "Pod(\(name), removed)" }
+        let count = record.spec.containers.count
+        return "Pod(\(name), \(count) container\(count == 1 ? "" : "s"), \(record.phase.rawValue))"
+    }
+}

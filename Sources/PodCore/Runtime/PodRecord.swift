@@ -1,0 +1,90 @@
+/// The runtime's bookkeeping of one pod: the spec, what has been observed, and what the
+/// planner needs to decide (backoff, stop progress). Internal; `PodStatus` is its public face.
+final class PodRecord {
+    let spec: PodSpec
+    let uid: String
+    /// Creation order, for deterministic iteration.
+    let order: Int
+    var phase: PodPhase = .pending
+    var message: String?
+    var sandbox: SandboxInfo?
+    var infra: PodPlanner.View.Infra = .none
+    var infraStopRequested = false
+    var containers: [ContainerRecord]
+    var stoppingSince: Double?
+    var stopGrace: Int64
+    var detached = false
+    var removed = false
+    var wakeup: Double?
+
+    init(spec: PodSpec, uid: String, order: Int) {
+        self.spec = spec
+        self.uid = uid
+        self.order = order
+        self.stopGrace = spec.terminationGracePeriodSeconds
+        containers = spec.initContainers.map { ContainerRecord(spec: $0, kind: $0.isSidecar ? .sidecar : .initContainer) }
+            + spec.containers.map { ContainerRecord(spec: $0, kind: .app) }
+    }
+
+    func index(of name: String) -> Int? { containers.firstIndex { $0.spec.name == name } }
+
+    /// The container whose current run is `process`.
+    func index(of process: ProcessID) -> Int? { containers.firstIndex { $0.process == process } }
+
+    var view: PodPlanner.View {
+        PodPlanner.View(
+            podName: spec.name, restartPolicy: spec.restartPolicy, gracePeriod: spec.terminationGracePeriodSeconds,
+            phase: phase, infra: infra,
+            containers: containers.map {
+                PodPlanner.View.Container(name: $0.spec.name, kind: $0.kind, state: $0.status.state,
+                                          lastTermination: $0.status.history.last, started: $0.started,
+                                          completed: $0.completed, restartAt: $0.restartAt, backoffDelay: $0.backoffDelay,
+                                          termSent: $0.termSent, killSent: $0.killSent)
+            },
+            stoppingSince: stoppingSince, stopGrace: stopGrace)
+    }
+
+    var status: PodStatus {
+        let infraStatus: InfraStatus
+        switch infra {
+        case .running: infraStatus = InfraStatus(state: "running", pid: sandbox?.infraPid)
+        case .dead, .stopped: infraStatus = InfraStatus(state: "terminated", pid: nil)
+        case .none: infraStatus = InfraStatus(state: "none", pid: nil)
+        }
+        return PodStatus(
+            phase: phase, qosClass: spec.qosClass, hostname: spec.effectiveHostname, infra: infraStatus,
+            containers: containers.filter { $0.kind == .app }.map(\.status),
+            initContainers: containers.filter { $0.kind != .app }.map(\.status),
+            message: message)
+    }
+}
+
+/// The runtime's bookkeeping of one container.
+struct ContainerRecord {
+    let spec: ContainerSpec
+    let kind: PodPlanner.View.Container.Kind
+    var status: ContainerStatus
+    /// The current run's process.
+    var process: ProcessID?
+    /// How many runs were started (the restart count is this minus one).
+    var runCount = 0
+    /// Logs of the finished runs, oldest first.
+    var finishedLogs: [String] = []
+    var started = false
+    var completed = false
+    var restartAt: Double?
+    /// The last backoff delay (nil before the first exit).
+    var lastDelay: Double?
+    var backoffDelay: Double = 0
+    var termSent = false
+    var killSent = false
+    /// What the runtime did to the current run that explains a signal death.
+    var pendingCause: TerminationCause?
+
+    init(spec: ContainerSpec, kind: PodPlanner.View.Container.Kind) {
+        self.spec = spec
+        self.kind = kind
+        let reason = kind == .app ? "PodInitializing" : "ContainerCreating"
+        self.status = ContainerStatus(name: spec.name, state: .waiting(reason: reason, message: nil))
+    }
+}

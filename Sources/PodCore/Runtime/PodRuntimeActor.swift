@@ -1,6 +1,7 @@
 /// The runtime for Swift concurrency: an actor that owns a `PodRuntime` (and its backend) and
 /// forwards to it, so async code can drive pods from any task. The runtime itself stays
-/// synchronous; events also arrive as an `AsyncStream`.
+/// synchronous; events also arrive as an `AsyncStream`. Releasing the actor releases the
+/// runtime, which removes its pods.
 public actor PodRuntimeActor {
     private let runtime: PodRuntime
 
@@ -8,8 +9,6 @@ public actor PodRuntimeActor {
     public init(makeBackend: @Sendable () -> any PodBackend = { SimBackend() }) {
         runtime = PodRuntime(backend: makeBackend())
     }
-
-    deinit { runtime.close() }
 
     public var now: Double { runtime.now }
     public var backendName: String { runtime.backend.name }

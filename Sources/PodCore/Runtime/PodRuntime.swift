@@ -345,6 +345,10 @@ public final class PodRuntime {
         switch action.kind {
         case .startContainer(let name):
             guard let index = record.index(of: name) else { return }
+            // A failed start is still a start: it counts towards the restarts.
+            if record.containers[index].runCount > 0 { record.containers[index].status.restartCount += 1 }
+            record.containers[index].runCount += 1
+            record.containers[index].started = true
             let at = now
             let termination = Termination(exitCode: 128, signal: nil, reason: .startError,
                                           cause: .startFailure(error.description), startedAt: at, finishedAt: at,
@@ -457,9 +461,13 @@ public final class PodRuntime {
         }
     }
 
-    /// Applies observed exits to the pods.
+    /// Applies observed exits to the pods. Infra deaths go first: when the pause dies in a
+    /// shared PID namespace, the kernel kills the containers before the pause's own exit is
+    /// reported, and those deaths are the infra's doing.
     func apply(_ events: [BackendEvent]) {
-        for event in events {
+        let infraFirst = events.filter { if case .infraExited = $0 { return true } else { return false } }
+            + events.filter { if case .infraExited = $0 { return false } else { return true } }
+        for event in infraFirst {
             switch event {
             case .processExited(let process, let exit):
                 if commands[process] != nil {

@@ -1,0 +1,83 @@
+import Testing
+@testable import PodCore
+
+/// The planner is pure: views in, actions with reasons out.
+@Suite("Planner")
+struct PlannerTests {
+    typealias View = PodPlanner.View
+    typealias C = PodPlanner.View.Container
+
+    static func container(_ name: String, _ kind: C.Kind = .app, state: ContainerState = .waiting(reason: "ContainerCreating", message: nil),
+                          last: Termination? = nil, started: Bool = false, completed: Bool = false, restartAt: Double? = nil) -> C {
+        C(name: name, kind: kind, state: state, lastTermination: last, started: started, completed: completed,
+          restartAt: restartAt, backoffDelay: 10, termSent: false, killSent: false)
+    }
+
+    static func view(_ containers: [C], infra: View.Infra = .running, policy: RestartPolicy = .always,
+                     phase: PodPhase = .pending, stopping: Double? = nil) -> View {
+        View(podName: "p", restartPolicy: policy, gracePeriod: 30, phase: phase, infra: infra, containers: containers,
+             stoppingSince: stopping, stopGrace: 30)
+    }
+
+    static func exited(_ code: Int32, at time: Double) -> Termination {
+        Termination(exitCode: code, signal: nil, reason: code == 0 ? .completed : .error, cause: .exited(code),
+                    startedAt: 0, finishedAt: time)
+    }
+
+    @Test func aNewPodGetsASandboxFirst() {
+        let plan = PodPlanner.plan(Self.view([Self.container("a")], infra: .none), now: 0)
+        #expect(plan.actions == [PodPlanner.Action(.createSandbox, "the pod has no sandbox")])
+    }
+
+    @Test func initContainersGateTheApps() {
+        let plan = PodPlanner.plan(Self.view([Self.container("setup", .initContainer), Self.container("a")]), now: 0)
+        #expect(plan.actions == [PodPlanner.Action(.startContainer("setup"), "init container setup is next")])
+        let done = Self.container("setup", .initContainer, state: .terminated(Self.exited(0, at: 1)), last: Self.exited(0, at: 1),
+                                  started: true, completed: true)
+        let next = PodPlanner.plan(Self.view([done, Self.container("a")]), now: 1)
+        #expect(next.actions == [
+            PodPlanner.Action(.startContainer("a"), "init containers are done"),
+            PodPlanner.Action(.setPhase(.running, message: nil), "the app containers have been started"),
+        ])
+    }
+
+    @Test func backoffWaitsAndWakesUpOnTime() {
+        let crashed = Self.exited(1, at: 5)
+        let c = Self.container("a", state: .terminated(crashed), last: crashed, started: true, restartAt: 15)
+        let plan = PodPlanner.plan(Self.view([c], phase: .running), now: 5)
+        #expect(plan.actions == [PodPlanner.Action(.backOff("a", until: 15),
+                                                   "container a exited with code 1; restartPolicy is Always; back-off 10s")])
+        #expect(plan.wakeup == 15)
+        #expect(PodPlanner.plan(Self.view([c], phase: .running), now: 15).actions.map(\.kind) == [.startContainer("a")])
+    }
+
+    @Test func completionUnderNeverEndsThePod() {
+        let ok = Self.exited(0, at: 3)
+        let c = Self.container("a", state: .terminated(ok), last: ok, started: true)
+        let plan = PodPlanner.plan(Self.view([c], policy: .never, phase: .running), now: 3)
+        #expect(plan.actions.map(\.kind) == [.setPhase(.succeeded, message: nil), .beginStop])
+    }
+
+    @Test func stopTermsThenKillsAtTheDeadline() {
+        let running = Self.container("a", state: .running(startedAt: 0, pid: 1000), started: true)
+        let first = PodPlanner.plan(Self.view([running], phase: .running, stopping: 10), now: 10)
+        #expect(first.actions == [PodPlanner.Action(.signalContainer("a", .term, nil), "the pod is stopping")])
+        #expect(first.wakeup == 40)
+        var termed = running
+        termed.termSent = true
+        let late = PodPlanner.plan(Self.view([termed], phase: .running, stopping: 10), now: 40)
+        #expect(late.actions == [PodPlanner.Action(.signalContainer("a", .kill, .gracePeriodExpired(seconds: 30)),
+                                                   "the grace period of 30 s expired")])
+    }
+
+    @Test func infraDeathKillsTheContainersThenDependsOnThePolicy() {
+        let running = Self.container("a", state: .running(startedAt: 0, pid: 1000), started: true)
+        let plan = PodPlanner.plan(Self.view([running], infra: .dead("exited with code 2"), phase: .running), now: 4)
+        #expect(plan.actions.map(\.kind) == [.signalContainer("a", .kill, .infraDeath)])
+        let dead = Self.exited(137, at: 4)
+        let gone = Self.container("a", state: .terminated(dead), last: dead, started: true)
+        #expect(PodPlanner.plan(Self.view([gone], infra: .dead("x"), phase: .running), now: 4).actions.map(\.kind) == [.recreateSandbox])
+        #expect(PodPlanner.plan(Self.view([gone], infra: .dead("x"), policy: .never, phase: .running), now: 4).actions.map(\.kind)
+            == [.setPhase(.failed, message: "the pod's infra container (pause) died: x")])
+    }
+}

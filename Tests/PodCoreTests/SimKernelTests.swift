@@ -5,11 +5,14 @@ import Testing
 @Suite("Sim kernel")
 struct SimKernelTests {
     /// A kernel with a pod-like PID namespace whose PID 1 is `pause`.
-    static func podNamespace(_ kernel: SimKernel) throws -> (pidNS: SimNamespace, pause: SimProcess) {
-        let pidNS = kernel.makeNamespace(.pid)
+    static func podNamespace(_ kernel: SimKernel) throws -> (pidNS: SimPIDNamespace, pause: SimProcess) {
+        let pidNS = kernel.makePIDNamespace()
         var namespaces = kernel.host
-        namespaces[.pid] = pidNS
-        namespaces[.uts] = kernel.makeNamespace(.uts, hostname: "web")
+        namespaces.pid = pidNS
+        namespaces.uts = kernel.makeUTSNamespace(hostname: "web")
+        namespaces.net = kernel.makeNetNamespace()
+        namespaces.ipc = kernel.makeIPCNamespace()
+        namespaces.mnt = kernel.makeMountNamespace()
         let pause = try kernel.spawn(argv: ["pause"], env: [], cwd: "/", namespaces: namespaces,
                                      parent: kernel.supervisor, output: SimOutput())
         return (pidNS, pause)
@@ -21,21 +24,21 @@ struct SimKernelTests {
 
     @Test func namespacesHaveIdentitiesAndHostnames() throws {
         let kernel = SimKernel()
-        #expect(kernel.host[.net]?.identity == "net:[4026531992]")
+        #expect(kernel.host.net.identity == "net:[4026531992]")
         let (pidNS, pause) = try Self.podNamespace(kernel)
         #expect(pidNS.identity.hasPrefix("pid:[40265322"))
         #expect(pause.pid(in: pidNS) == 1)
         #expect(pause.hostPid >= 1000)
         #expect(SimContext(kernel: kernel, process: pause).hostname() == "web")
-        let other = kernel.makeNamespace(.net)
-        #expect(other.identity != kernel.makeNamespace(.net).identity)
+        let other = kernel.makeNetNamespace()
+        #expect(other.identity != kernel.makeNetNamespace().identity)
     }
 
     @Test func pid1IgnoresUnhandledSignalsButNotKillFromOutside() throws {
         let kernel = SimKernel()
-        let pidNS = kernel.makeNamespace(.pid)
+        let pidNS = kernel.makePIDNamespace()
         var namespaces = kernel.host
-        namespaces[.pid] = pidNS
+        namespaces.pid = pidNS
         let sleeper = try kernel.spawn(argv: ["sleep", "100"], env: [], cwd: "/", namespaces: namespaces,
                                        parent: kernel.supervisor, output: SimOutput())
         #expect(sleeper.isNamespaceInit)

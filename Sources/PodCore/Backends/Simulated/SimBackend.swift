@@ -2,9 +2,12 @@
 /// virtual time. The sandbox is a `pause` process holding new net, ipc and uts namespaces (the
 /// host's where `hostNetwork`/`hostIPC` say so) and a PID namespace of its own, which the
 /// containers share when `shareProcessNamespace` is set; otherwise each container's command is
-/// PID 1 of a PID namespace of its own. Every container gets its own mount namespace.
+/// PID 1 of a PID namespace of its own. Every container run gets its own mount namespace (the
+/// image root, copy-on-write, and the pod's volumes) and its own memory cgroup below the pod's.
 public final class SimBackend: PodBackend {
     public let kernel: SimKernel
+    /// The pod pids limit (kubelet's `--pod-max-pids`).
+    public let podPidsLimit: Int
     public var name: String { "sim" }
     public var capabilities: BackendCapabilities { [.virtualTime, .sharedPIDNamespace, .hostNamespaces, .hostContext] }
     public var now: Double { kernel.now }
@@ -14,16 +17,23 @@ public final class SimBackend: PodBackend {
         let spec: PodSpec
         let infra: SimProcess
         let infraID: ProcessID
-        let namespaces: [NamespaceKind: SimNamespace]
-        /// Mount namespaces of the infra and of every container started: what belongs to the pod.
-        var mountNamespaces: [SimNamespace] = []
+        let namespaces: SimNamespaces
+        let cgroup: SimCgroup
+        let volumes: [String: SimVolume]
+        var publishedTCP: [Int] = []
+        var publishedOther: [String] = []
+        /// Mount namespaces of the infra and of every container run: what belongs to the pod.
+        var mountNamespaces: [ObjectIdentifier] = []
 
-        init(id: SandboxID, spec: PodSpec, infra: SimProcess, infraID: ProcessID, namespaces: [NamespaceKind: SimNamespace]) {
+        init(id: SandboxID, spec: PodSpec, infra: SimProcess, infraID: ProcessID, namespaces: SimNamespaces,
+             cgroup: SimCgroup, volumes: [String: SimVolume]) {
             self.id = id
             self.spec = spec
             self.infra = infra
             self.infraID = infraID
             self.namespaces = namespaces
+            self.cgroup = cgroup
+            self.volumes = volumes
         }
     }
 
@@ -38,8 +48,9 @@ public final class SimBackend: PodBackend {
     private var byHostPid: [Int: ProcessID] = [:]
     private var nextID = 0
 
-    public init(kernel: SimKernel = SimKernel()) {
+    public init(kernel: SimKernel = SimKernel(), podPidsLimit: Int = 4096) {
         self.kernel = kernel
+        self.podPidsLimit = podPidsLimit
     }
 
     private func makeID() -> Int {
@@ -56,49 +67,186 @@ public final class SimBackend: PodBackend {
 
     public func createSandbox(_ request: SandboxRequest) throws(BackendError) -> SandboxInfo {
         let spec = request.spec
-        var namespaces: [NamespaceKind: SimNamespace] = [:]
-        namespaces[.net] = spec.hostNetwork ? kernel.host[.net] : kernel.makeNamespace(.net)
-        namespaces[.uts] = spec.hostNetwork ? kernel.host[.uts] : kernel.makeNamespace(.uts, hostname: spec.effectiveHostname)
-        namespaces[.ipc] = spec.hostIPC ? kernel.host[.ipc] : kernel.makeNamespace(.ipc)
-        namespaces[.pid] = spec.hostPID ? kernel.host[.pid] : kernel.makeNamespace(.pid)
-        var infraNamespaces = namespaces
-        let mount = kernel.makeNamespace(.mnt)
-        infraNamespaces[.mnt] = mount
+        let operation = "createSandbox(\(request.podName))"
+        let ports = try reservePorts(spec, operation: operation)
+        var volumes: [String: SimVolume] = [:]
+        do {
+            for volume in spec.volumes { volumes[volume.name] = try makeVolume(volume, pod: request.podName) }
+        } catch {
+            release(ports)
+            throw error
+        }
+        let namespaces = SimNamespaces(
+            pid: spec.hostPID ? kernel.host.pid : kernel.makePIDNamespace(),
+            net: spec.hostNetwork ? kernel.host.net : kernel.makeNetNamespace(),
+            ipc: spec.hostIPC ? kernel.host.ipc : kernel.makeIPCNamespace(),
+            uts: spec.hostNetwork ? kernel.host.uts : kernel.makeUTSNamespace(hostname: spec.effectiveHostname),
+            mnt: kernel.makeMountNamespace())
+        let limits = ResourceMath.podCgroup(of: spec)
+        let cgroup = SimCgroup(name: "pod\(request.uid)", parent: nil, memoryLimit: limits.memoryLimit, pidsLimit: podPidsLimit)
         let infra: SimProcess
         do {
-            infra = try kernel.spawn(argv: ["pause"], env: [], cwd: "/", namespaces: infraNamespaces,
-                                     parent: kernel.supervisor, output: SimOutput(), watch: true)
+            infra = try kernel.spawn(argv: ["pause"], env: [], cwd: "/", namespaces: namespaces, parent: kernel.supervisor,
+                                     output: SimOutput(), watch: true, cgroup: .some(cgroup))
         } catch {
-            throw BackendError(.resourceExhausted, "createSandbox(\(request.podName))", "fork: \(error)")
+            release(ports)
+            throw BackendError(.resourceExhausted, operation, "fork: \(error)")
         }
         let id = SandboxID(makeID())
         let infraID = track(infra, sandbox: id, isInfra: true)
-        let sandbox = Sandbox(id: id, spec: spec, infra: infra, infraID: infraID, namespaces: namespaces)
-        sandbox.mountNamespaces.append(mount)
+        let sandbox = Sandbox(id: id, spec: spec, infra: infra, infraID: infraID, namespaces: namespaces, cgroup: cgroup,
+                              volumes: volumes)
+        sandbox.publishedTCP = ports.tcp
+        sandbox.publishedOther = ports.other
+        for (hostPort, containerPort) in ports.forwards { kernel.published[hostPort] = (namespaces.net, containerPort) }
+        sandbox.mountNamespaces.append(ObjectIdentifier(namespaces.mnt))
         sandboxes[id] = sandbox
         return SandboxInfo(id: id, infraPid: infra.hostPid, infraProcess: infraID)
     }
 
+    private struct Ports {
+        var tcp: [Int] = []
+        var forwards: [(Int, Int)] = []
+        var other: [String] = []
+    }
+
+    /// Checks and reserves the pod's host ports: a port published by another pod, or one a
+    /// host process listens on, is refused.
+    private func reservePorts(_ spec: PodSpec, operation: String) throws(BackendError) -> Ports {
+        var ports = Ports()
+        for container in spec.initContainers + spec.containers {
+            for port in container.ports {
+                guard let hostPort = port.hostPort, !spec.hostNetwork else { continue }
+                let key = "\(hostPort)/\(port.protocol.rawValue)"
+                let taken = port.protocol == .tcp
+                    ? kernel.published[hostPort] != nil || kernel.host.net.listeners[hostPort] != nil
+                    : kernel.publishedOther.contains(key)
+                if taken {
+                    throw BackendError(.unsupported, operation, "host port \(key) is already in use")
+                }
+                if port.protocol == .tcp {
+                    ports.tcp.append(hostPort)
+                    ports.forwards.append((hostPort, port.containerPort))
+                } else {
+                    ports.other.append(key)
+                    kernel.publishedOther.insert(key)
+                }
+            }
+        }
+        return ports
+    }
+
+    private func release(_ ports: Ports) {
+        for key in ports.other { kernel.publishedOther.remove(key) }
+    }
+
+    /// A volume's tree: a fresh directory (emptyDir), the host's (hostPath, after Kubernetes'
+    /// type checks), or the configMap's files.
+    private func makeVolume(_ volume: VolumeSpec, pod: String) throws(BackendError) -> SimVolume {
+        switch volume.source {
+        case .emptyDir(let source):
+            return SimVolume(name: volume.name, root: .dir(SimDir()), medium: source.medium == .memory ? .memory : .disk,
+                             sizeLimit: source.sizeLimit?.value)
+        case .configMap(let source):
+            return SimVolume(name: volume.name, root: .dir(SimDir(source.data.mapValues { .file(SimFile($0)) })))
+        case .hostPath(let source):
+            let fs = SimFileSystem(namespace: kernel.host.mnt, cwd: "/")
+            let operation = "createSandbox(\(pod))"
+            let existing = fs.stat(source.path)
+            func fail(_ what: String) -> BackendError {
+                BackendError(.unsupported, operation,
+                             "volume \"\(volume.name)\": hostPath type check failed: \(source.path) \(what)")
+            }
+            switch (source.type, existing) {
+            case (.directoryOrCreate, .failure(.ENOENT)):
+                if let error = fs.mkdir(source.path, parents: true) { throw fail("cannot be created: \(error)") }
+            case (.fileOrCreate, .failure(.ENOENT)):
+                if let error = fs.write(source.path, "", append: true, charge: { _, _ in true }) {
+                    throw fail("cannot be created: \(error)")
+                }
+            case (.directory, .failure), (.file, .failure):
+                throw fail("does not exist")
+            case (.directory, .success(.file)), (.directoryOrCreate, .success(.file)):
+                throw fail("is not a directory")
+            case (.file, .success(.dir)), (.fileOrCreate, .success(.dir)):
+                throw fail("is not a file")
+            case (.unset, .failure):
+                // Kubernetes mounts whatever is there; a missing path becomes a directory.
+                if let error = fs.mkdir(source.path, parents: true) { throw fail("cannot be created: \(error)") }
+            default:
+                break
+            }
+            guard case .success(let node) = fs.stat(source.path) else { throw fail("does not exist") }
+            return SimVolume(name: volume.name, root: node)
+        }
+    }
+
+    /// The mounts of a container: each volume mount, with subPath directories created when
+    /// missing; configMap volumes are always read-only.
+    private func mounts(for container: ContainerSpec, in sandbox: Sandbox) throws(BackendError) -> [SimMount] {
+        var out: [SimMount] = []
+        for mount in container.volumeMounts {
+            guard let volume = sandbox.volumes[mount.name], let specVolume = sandbox.spec.volume(named: mount.name) else {
+                throw BackendError(.unsupported, "spawn(\(container.name))", "no volume named \(mount.name)")
+            }
+            var node = volume.root
+            if let subPath = mount.subPath, !subPath.isEmpty {
+                for part in subPath.split(separator: "/") where part != "." {
+                    guard case .dir(let dir) = node else {
+                        throw BackendError(.unsupported, "spawn(\(container.name))", "subPath \(subPath) crosses a file")
+                    }
+                    if let next = dir.entries[String(part)] {
+                        node = next
+                    } else {
+                        let created = SimNode.dir(SimDir())
+                        dir.entries[String(part)] = created
+                        node = created
+                    }
+                }
+            }
+            var readOnly = mount.readOnly
+            if case .configMap = specVolume.source { readOnly = true }
+            let path = mount.mountPath.split(separator: "/").filter { $0 != "." }.map(String.init)
+            out.append(SimMount(path: path, node: node, readOnly: readOnly, volume: volume))
+        }
+        return out
+    }
+
     public func spawn(_ request: SpawnRequest) throws(BackendError) -> SpawnedProcess {
-        let namespaces: [NamespaceKind: SimNamespace]
+        var namespaces: SimNamespaces
         var sandboxID: SandboxID?
+        var cgroup: SimCgroup?
         let operation = "spawn(\(request.argv.first ?? ""))"
         switch request.context {
         case .host:
             namespaces = kernel.host
-        case .container(let id, _):
+        case .container(let id, let container):
             guard let sandbox = sandboxes[id] else { throw BackendError(.noSuchSandbox, operation, "no such sandbox: \(id)") }
             guard sandbox.infra.isAlive else {
                 throw BackendError(.noSuchSandbox, operation, "the sandbox's infra process has exited")
             }
-            var own = sandbox.namespaces
+            namespaces = sandbox.namespaces
             if !sandbox.spec.hostPID && !sandbox.spec.shareProcessNamespace {
-                own[.pid] = kernel.makeNamespace(.pid)
+                namespaces.pid = kernel.makePIDNamespace()
             }
-            let mount = kernel.makeNamespace(.mnt)
-            own[.mnt] = mount
-            sandbox.mountNamespaces.append(mount)
-            namespaces = own
+            let mount = kernel.makeMountNamespace()
+            let planned = try mounts(for: container, in: sandbox)
+            // The mount points exist in the container's root, as the runtime creates them.
+            let fs = SimFileSystem(namespace: mount, cwd: "/")
+            for m in planned {
+                let path = "/" + m.path.joined(separator: "/")
+                if case .dir = m.node {
+                    _ = fs.mkdir(path, parents: true)
+                } else {
+                    _ = fs.mkdir("/" + m.path.dropLast().joined(separator: "/"), parents: true)
+                    _ = fs.write(path, "", append: true) { _, _ in true }
+                }
+            }
+            mount.mounts = planned
+            namespaces.mnt = mount
+            sandbox.mountNamespaces.append(ObjectIdentifier(mount))
+            let limits = ResourceMath.containerCgroup(of: container)
+            cgroup = SimCgroup(name: container.name, parent: sandbox.cgroup, memoryLimit: limits.memoryLimit, pidsLimit: nil)
             sandboxID = id
         case .exec(let id, let container):
             guard sandboxes[id] != nil else { throw BackendError(.noSuchSandbox, operation, "no such sandbox: \(id)") }
@@ -106,12 +254,17 @@ public final class SimBackend: PodBackend {
                 throw BackendError(.noSuchProcess, operation, "the container's process has exited")
             }
             namespaces = target.namespaces
+            cgroup = target.cgroup
             sandboxID = id
         }
+        let cwd = request.workingDir ?? "/"
+        if let workingDir = request.workingDir, case .container = request.context {
+            _ = SimFileSystem(namespace: namespaces.mnt, cwd: "/").mkdir(workingDir, parents: true)
+        }
         do {
-            let process = try kernel.spawn(argv: request.argv, env: request.env, cwd: request.workingDir ?? "/",
-                                           namespaces: namespaces, parent: kernel.supervisor, output: SimOutput(),
-                                           stdin: request.stdin ?? "", watch: true)
+            let process = try kernel.spawn(argv: request.argv, env: request.env, cwd: cwd, namespaces: namespaces,
+                                           parent: kernel.supervisor, output: SimOutput(), stdin: request.stdin ?? "",
+                                           watch: true, cgroup: .some(cgroup))
             let id = track(process, sandbox: sandboxID, isInfra: false)
             return SpawnedProcess(id: id, pid: process.hostPid, startedAt: Double(process.startedAt) / 1e9)
         } catch {
@@ -146,12 +299,14 @@ public final class SimBackend: PodBackend {
         kernel.exits = []
         return exits.compactMap { exit in
             guard let id = byHostPid[exit.pid], let entry = tracked[id] else { return nil }
+            let time = Double(exit.at) / 1e9
             let status: ProcessExit
             switch exit.status {
             case .exited(let code):
-                status = ProcessExit(exitCode: code, startError: exit.startError, time: Double(exit.at) / 1e9)
+                status = ProcessExit(exitCode: code, startError: exit.startError, time: time)
             case .signaled(let signal):
-                status = ProcessExit(exitCode: signal.exitCode, signal: signal, sender: exit.sender, time: Double(exit.at) / 1e9)
+                status = ProcessExit(exitCode: signal.exitCode, signal: signal, sender: exit.sender, oomKilled: exit.oomKilled,
+                                     time: time)
             }
             if entry.isInfra, let sandbox = entry.sandbox { return .infraExited(sandbox, status) }
             return .processExited(id, status)
@@ -164,21 +319,21 @@ public final class SimBackend: PodBackend {
 
     public func removeSandbox(_ id: SandboxID) throws(BackendError) {
         guard let sandbox = sandboxes.removeValue(forKey: id) else { return }
-        let mounts = sandbox.mountNamespaces.map(ObjectIdentifier.init)
+        let mounts = Set(sandbox.mountNamespaces)
         // Everything that lives in one of the pod's mount namespaces belongs to the pod, including
         // children of containers on the host PID namespace; containers first, the infra last.
-        let members = kernel.liveProcesses.filter { process in
-            process.namespaces[.mnt].map { mounts.contains(ObjectIdentifier($0)) } ?? false
-        }
+        let members = kernel.liveProcesses.filter { mounts.contains(ObjectIdentifier($0.namespaces.mnt)) }
         for process in members.reversed() where process !== sandbox.infra {
             _ = kernel.signal(process, .kill, from: nil, senderName: "the runtime (pod removed)")
         }
         _ = kernel.signal(sandbox.infra, .kill, from: nil, senderName: "the runtime (pod removed)")
-        let gone = Set(tracked.filter { $0.value.sandbox == id }.map(\.key))
-        let pids = Set(gone.compactMap { tracked[$0]?.process.hostPid })
+        for port in sandbox.publishedTCP { kernel.published[port] = nil }
+        for key in sandbox.publishedOther { kernel.publishedOther.remove(key) }
+        let gone = tracked.filter { $0.value.sandbox == id }
+        let pids = Set(gone.map(\.value.process.hostPid))
         kernel.exits.removeAll { pids.contains($0.pid) }
-        for processID in gone {
-            if let pid = tracked[processID]?.process.hostPid { byHostPid[pid] = nil }
+        for (processID, entry) in gone {
+            byHostPid[entry.process.hostPid] = nil
             tracked[processID] = nil
         }
         kernel.watched.subtract(pids)
@@ -188,14 +343,16 @@ public final class SimBackend: PodBackend {
         let live = kernel.liveProcesses
         var namespaces: [ObjectIdentifier: SimNamespace] = [:]
         for process in live {
-            for (kind, namespace) in process.namespaces where namespace !== kernel.host[kind] {
-                namespaces[ObjectIdentifier(namespace)] = namespace
+            for kind in NamespaceKind.allCases where process.namespaces[kind] !== kernel.host[kind] {
+                namespaces[ObjectIdentifier(process.namespaces[kind])] = process.namespaces[kind]
             }
         }
         var details = sandboxes.keys.sorted { $0.rawValue < $1.rawValue }.map { "sandbox \($0.rawValue)" }
         details += live.map { "process \($0.hostPid) (\($0.commandLine))" }
         details += namespaces.values.map(\.identity).sorted()
-        return BackendInventory(sandboxes: sandboxes.count, processes: live.count, namespaces: namespaces.count, details: details)
+        details += kernel.published.keys.sorted().map { "published port \($0)/TCP" }
+        return BackendInventory(sandboxes: sandboxes.count, processes: live.count, namespaces: namespaces.count,
+                                details: details)
     }
 
     /// The namespace identities of a process this backend started, by kind (for tests and
@@ -203,7 +360,13 @@ public final class SimBackend: PodBackend {
     public func namespaceIdentities(of process: ProcessID) -> [String: String] {
         guard let entry = tracked[process] else { return [:] }
         var out: [String: String] = [:]
-        for (kind, namespace) in entry.process.namespaces { out[kind.rawValue] = namespace.identity }
+        for kind in NamespaceKind.allCases { out[kind.rawValue] = entry.process.namespaces[kind].identity }
         return out
+    }
+
+    /// Memory charged to a sandbox's pod cgroup (bytes), and its OOM kills.
+    public func podMemory(_ sandbox: SandboxID) -> (usage: Int64, oomKills: Int)? {
+        guard let s = sandboxes[sandbox] else { return nil }
+        return (s.cgroup.memoryUsage, s.cgroup.oomKills)
     }
 }

@@ -1,6 +1,8 @@
 /// The simulated kernel: namespaces with identities, a process table per PID namespace with
-/// host pids, the kernel's signal rules, and a virtual clock. Deterministic and in memory; it
-/// is the executable specification the Linux backend is compared with.
+/// host pids, the kernel's signal rules, file trees and mounts, loopback networking with
+/// published host ports, System V IPC, memory and pids cgroups, and a virtual clock.
+/// Deterministic and in memory; it is the executable specification the Linux backend is
+/// compared with.
 ///
 /// Rules modelled (each as Linux has it):
 /// - PID 1 of a PID namespace ignores every signal it has no handler for, including SIGKILL
@@ -11,18 +13,37 @@
 /// - An exited process stays a zombie until its parent reaps it (processes with a SIGCHLD
 ///   reaping loop, such as pause, init and the runtime, reap at once).
 /// - A command that cannot be executed exits with 127.
+/// - A second bind of a port in one network namespace fails with EADDRINUSE; a connection
+///   reaches only a listener of the same namespace, or from the host a published port.
+/// - Going over a cgroup's memory limit OOM-kills the largest process of that cgroup (SIGKILL,
+///   exit 137); forking past pids.max fails with EAGAIN.
 public final class SimKernel {
+    struct ExitRecord {
+        let pid: Int
+        let status: SimExitStatus
+        let sender: String?
+        let startError: String?
+        let oomKilled: Bool
+        let at: Int64
+    }
+
     var clock = SimClock()
     var processes: [Int: SimProcess] = [:]
     private var nextHostPid = 1
     private var nextInode: UInt64 = 4_026_532_200
     var programs: [String: SimProgram] = [:]
     /// Exits of watched processes, in order, for the backend to collect.
-    var exits: [(pid: Int, status: SimExitStatus, sender: String?, startError: String?, at: Int64)] = []
+    var exits: [ExitRecord] = []
     var watched: Set<Int> = []
+    /// Published host ports (TCP): host port -> the pod's namespace and container port.
+    var published: [Int: (net: SimNetNamespace, port: Int)] = [:]
+    /// Published host ports (UDP and SCTP), held so that they cannot be published twice.
+    var publishedOther: Set<String> = []
 
     /// The host's namespaces.
-    public let host: [NamespaceKind: SimNamespace]
+    let host: SimNamespaces
+    /// The image every container root starts from (shared copy-on-write).
+    let imageRoot = SimTrees.image()
     /// The host's init (PID 1).
     let initProcess: SimProcess
     /// The process that stands for the runtime: parent of every container process, reaps them.
@@ -32,24 +53,22 @@ public final class SimKernel {
     public static let hostHostname = "sim-host"
 
     public init() {
-        var host: [NamespaceKind: SimNamespace] = [:]
-        for kind in NamespaceKind.allCases {
-            host[kind] = SimNamespace(kind: kind, inode: kind.hostInode,
-                                      hostname: kind == .uts ? SimKernel.hostHostname : "")
-        }
-        self.host = host
-        let hostPID = host[.pid]!
+        let hostPID = SimPIDNamespace(inode: NamespaceKind.pid.hostInode, parent: nil)
+        host = SimNamespaces(
+            pid: hostPID,
+            net: SimNetNamespace(inode: NamespaceKind.net.hostInode),
+            ipc: SimIPCNamespace(inode: NamespaceKind.ipc.hostInode),
+            uts: SimUTSNamespace(inode: NamespaceKind.uts.hostInode, hostname: SimKernel.hostHostname),
+            mnt: SimMountNamespace(inode: NamespaceKind.mnt.hostInode, root: SimTrees.host(), shared: false))
         hostPID.initHostPid = 1
         hostPID.pids[1] = 1
-        initProcess = SimProcess(hostPid: 1, argv: ["/sbin/init"], env: [], cwd: "/", namespaces: host,
-                                 pids: [(hostPID, 1)], parentPid: 0, startedAt: 0, output: SimOutput(), stdin: "")
-        initProcess.reapsChildren = true
-        initProcess.state = .waiting
         hostPID.pids[2] = 2
+        initProcess = SimProcess(hostPid: 1, argv: ["/sbin/init"], env: [], cwd: "/", namespaces: host,
+                                 pids: [(hostPID, 1)], parentPid: 0, startedAt: 0, output: SimOutput(), stdin: "", cgroup: nil)
         supervisor = SimProcess(hostPid: 2, argv: ["swift-pods"], env: [], cwd: "/", namespaces: host,
-                                pids: [(hostPID, 2)], parentPid: 1, startedAt: 0, output: SimOutput(), stdin: "")
+                                pids: [(hostPID, 2)], parentPid: 1, startedAt: 0, output: SimOutput(), stdin: "", cgroup: nil)
+        initProcess.reapsChildren = true
         supervisor.reapsChildren = true
-        supervisor.state = .waiting
         processes[1] = initProcess
         processes[2] = supervisor
         initProcess.children = [2]
@@ -68,9 +87,8 @@ public final class SimKernel {
     }
 
     /// Runs every event due at or before `limit` (nanoseconds), in order. When `stopWhen`
-    /// becomes true after an instant's events, stops there; otherwise the clock ends at `limit`.
-    /// With `advanceClock` false (waiting without a deadline), the clock stays at the last
-    /// event when the queue runs dry.
+    /// becomes true after an instant's events, stops there; otherwise the clock ends at `limit`
+    /// (with `advanceClock` false, at the last event when the queue runs dry).
     func run(until limit: Int64, advanceClock: Bool = true, stopWhen: () -> Bool) {
         while let due = clock.nextDue, due <= limit {
             while let action = clock.popDue(upTo: due) { action() }
@@ -89,27 +107,40 @@ public final class SimKernel {
 
     // MARK: Namespaces
 
-    /// A new namespace of `kind`; a PID namespace becomes a child of `parent`.
-    func makeNamespace(_ kind: NamespaceKind, parent: SimNamespace? = nil, hostname: String = "") -> SimNamespace {
+    private func inode() -> UInt64 {
         nextInode += 1
-        return SimNamespace(kind: kind, inode: nextInode, parent: kind == .pid ? (parent ?? host[.pid]) : nil,
-                            hostname: hostname)
+        return nextInode
     }
+
+    func makePIDNamespace(parent: SimPIDNamespace? = nil) -> SimPIDNamespace {
+        SimPIDNamespace(inode: inode(), parent: parent ?? host.pid)
+    }
+    func makeNetNamespace() -> SimNetNamespace { SimNetNamespace(inode: inode()) }
+    func makeIPCNamespace() -> SimIPCNamespace { SimIPCNamespace(inode: inode()) }
+    func makeUTSNamespace(hostname: String) -> SimUTSNamespace { SimUTSNamespace(inode: inode(), hostname: hostname) }
+    /// A mount namespace whose root is the shared image (copied on the first write).
+    func makeMountNamespace() -> SimMountNamespace { SimMountNamespace(inode: inode(), root: imageRoot, shared: true) }
 
     // MARK: Processes
 
-    /// fork + exec: a new process in `namespaces` (its innermost PID namespace is
-    /// `namespaces[.pid]`), child of `parent`. It runs until it first blocks before this returns.
-    func spawn(argv: [String], env: [EnvVar], cwd: String, namespaces: [NamespaceKind: SimNamespace],
-               parent: SimProcess, output: SimOutput, stdin: String = "", watch: Bool = false) throws(SimErrno) -> SimProcess {
-        let pidNamespace = namespaces[.pid] ?? parent.pidNamespace
-        let chain = pidNamespace.chain
+    /// fork + exec: a new process in `namespaces`, child of `parent`, charged to `cgroup`
+    /// (the parent's by default). It runs until it first blocks before this returns.
+    func spawn(argv: [String], env: [EnvVar], cwd: String, namespaces: SimNamespaces, parent: SimProcess,
+               output: SimOutput, stdin: String = "", watch: Bool = false, cgroup: SimCgroup?? = nil) throws(SimErrno) -> SimProcess {
+        let chain = namespaces.pid.chain
         if chain.contains(where: { $0.isDead }) { throw .ENOMEM }
+        let group = cgroup ?? parent.cgroup
+        if let group {
+            for level in group.lineage {
+                if let limit = level.pidsLimit, level.pidsCurrent + 1 > limit { throw .EAGAIN }
+            }
+            for level in group.lineage { level.pidsCurrent += 1 }
+        }
         let hostPid = nextHostPid
         nextHostPid += 1
-        var pids: [(SimNamespace, Int)] = []
+        var pids: [(SimPIDNamespace, Int)] = []
         for ns in chain {
-            if ns === host[.pid] {
+            if ns === host.pid {
                 pids.append((ns, hostPid))
                 ns.pids[hostPid] = hostPid
                 continue
@@ -120,16 +151,13 @@ public final class SimKernel {
             if ns.initHostPid == nil { ns.initHostPid = hostPid }
             pids.append((ns, pid))
         }
-        var all = host
-        for (kind, ns) in namespaces { all[kind] = ns }
-        let process = SimProcess(hostPid: hostPid, argv: argv, env: env, cwd: cwd, namespaces: all, pids: pids,
-                                 parentPid: parent.hostPid, startedAt: clock.nanos, output: output, stdin: stdin)
+        let process = SimProcess(hostPid: hostPid, argv: argv, env: env, cwd: cwd, namespaces: namespaces, pids: pids,
+                                 parentPid: parent.hostPid, startedAt: clock.nanos, output: output, stdin: stdin, cgroup: group)
         processes[hostPid] = process
         parent.children.insert(hostPid)
         if watch { watched.insert(hostPid) }
 
-        let name = argv.first.map { $0.split(separator: "/").last.map(String.init) ?? $0 } ?? ""
-        guard let program = programs[name] else {
+        guard let program = programs[process.programName] else {
             let what = argv.first ?? ""
             process.startError = what.isEmpty
                 ? "exec: no command given"
@@ -138,12 +166,13 @@ public final class SimKernel {
             exit(process, .exited(127))
             return process
         }
-        execute(process, program(SimContext(kernel: self, process: process)))
+        execute(process.main, program(SimContext(kernel: self, process: process)))
         return process
     }
 
-    /// Runs a process's steps until it blocks or exits.
-    func execute(_ process: SimProcess, _ first: SimStep) {
+    /// Runs a thread's steps until it blocks or ends.
+    func execute(_ thread: SimThread, _ first: SimStep) {
+        let process = thread.process
         var step = first
         while process.isAlive {
             let context = SimContext(kernel: self, process: process)
@@ -152,21 +181,18 @@ public final class SimKernel {
                 exit(process, .exited(code))
                 return
             case .sleep(let seconds, let next):
-                process.token += 1
-                let token = process.token
-                process.state = .sleeping
+                thread.token += 1
+                let token = thread.token
                 schedule(after: seconds) { [unowned self] in
-                    guard process.isAlive, process.token == token else { return }
-                    process.state = .running
-                    self.execute(process, next(SimContext(kernel: self, process: process)))
+                    guard process.isAlive, thread.token == token else { return }
+                    self.execute(thread, next(SimContext(kernel: self, process: process)))
                 }
                 return
             case .waitForever:
-                process.token += 1
-                process.state = .waiting
+                thread.token += 1
                 return
             case .waitChild(let pid, let next):
-                let wanted = pid.flatMap { hostPid(of: $0, seenBy: process) }
+                let wanted = pid.flatMap { process.pidNamespace.pids[$0] }
                 if pid != nil && wanted == nil || (pid == nil && process.children.isEmpty) {
                     step = next(context, nil)
                     continue
@@ -177,9 +203,29 @@ public final class SimKernel {
                     step = next(context, status)
                     continue
                 }
-                process.token += 1
-                process.state = .waitingChild(wanted)
-                process.childContinuation = next
+                thread.token += 1
+                thread.childWait = (wanted, next)
+                return
+            case .fetch(let url, let request, let next):
+                thread.token += 1
+                let token = thread.token
+                fetch(from: process, url: url, request: request) { [unowned self] result in
+                    self.schedule(after: 0) {
+                        guard process.isAlive, thread.token == token else { return }
+                        self.execute(thread, next(SimContext(kernel: self, process: process), result))
+                    }
+                }
+                return
+            case .respond(let response):
+                guard let reply = thread.reply else {
+                    process.output.write("respond: no request to answer outside a request handler\n", error: true)
+                    exit(process, .exited(1))
+                    return
+                }
+                thread.reply = nil
+                thread.token += 1
+                process.requestThreads.removeAll { $0 === thread }
+                reply(.success(response))
                 return
             }
         }
@@ -197,19 +243,34 @@ public final class SimKernel {
         viewer.pidNamespace.pids[pid]
     }
 
-    /// Ends a process: records its status, applies the PID-1 rule, reparents its children and
-    /// tells (or lets reap) its parent.
-    func exit(_ process: SimProcess, _ status: SimExitStatus, sender: String? = nil) {
+    /// Ends a process: records its status, applies the PID-1 rule, closes its sockets, frees
+    /// its memory, reparents its children and tells (or lets reap) its parent.
+    func exit(_ process: SimProcess, _ status: SimExitStatus, sender: String? = nil, oomKilled: Bool = false) {
         guard process.isAlive else { return }
-        process.state = .zombie
+        process.isAlive = false
         process.exitStatus = status
         process.exitSender = sender
-        process.finishedAt = clock.nanos
-        process.token += 1
+        process.oomKilled = oomKilled
+        process.main.token += 1
         process.handlers = [:]
 
+        // Sockets close; requests it was answering fail.
+        let net = process.namespaces.net
+        for (port, listener) in net.listeners where listener.process === process { net.listeners[port] = nil }
+        let pending = process.requestThreads
+        process.requestThreads = []
+        for thread in pending {
+            thread.token += 1
+            if let reply = thread.reply {
+                thread.reply = nil
+                reply(.failure(.connectionReset))
+            }
+        }
+        uncharge(process.cgroup, process.memory)
+        process.memory = 0
+
         let namespace = process.pidNamespace
-        if process.isNamespaceInit && namespace !== host[.pid] {
+        if process.isNamespaceInit && namespace !== host.pid {
             namespace.isDead = true
             let members = namespace.pids.values.sorted().compactMap { processes[$0] }.filter { $0 !== process }
             for member in members where member.isAlive {
@@ -217,7 +278,8 @@ public final class SimKernel {
             }
         }
         if watched.contains(process.hostPid) {
-            exits.append((process.hostPid, status, sender, process.startError, clock.nanos))
+            exits.append(ExitRecord(pid: process.hostPid, status: status, sender: sender, startError: process.startError,
+                                    oomKilled: oomKilled, at: clock.nanos))
         }
 
         let reaper = reaperFor(orphansOf: process)
@@ -252,21 +314,22 @@ public final class SimKernel {
             reap(process)
             return
         }
-        if case .waitingChild(let wanted) = parent.state, wanted == nil || wanted == process.hostPid,
-           let next = parent.childContinuation {
-            let token = parent.token
-            parent.childContinuation = nil
-            schedule(after: 0) { [unowned self] in
-                guard parent.isAlive, parent.token == token else { return }
-                let status = process.exitStatus
-                if self.processes[process.hostPid] != nil { self.reap(process) }
-                parent.state = .running
-                self.execute(parent, next(SimContext(kernel: self, process: parent), status))
-            }
+        let waiting = ([parent.main] + parent.requestThreads).first { thread in
+            guard let wait = thread.childWait else { return false }
+            return wait.wanted == nil || wait.wanted == process.hostPid
+        }
+        guard let thread = waiting, let wait = thread.childWait else { return }
+        let token = thread.token
+        thread.childWait = nil
+        schedule(after: 0) { [unowned self] in
+            guard parent.isAlive, thread.token == token else { return }
+            let status = process.exitStatus
+            if self.processes[process.hostPid] != nil { self.reap(process) }
+            self.execute(thread, wait.next(SimContext(kernel: self, process: parent), status))
         }
     }
 
-    /// Removes a zombie from every table.
+    /// Removes a zombie from every table and releases its pids charge.
     func reap(_ process: SimProcess) {
         guard processes[process.hostPid] != nil else { return }
         processes[process.hostPid] = nil
@@ -274,6 +337,7 @@ public final class SimKernel {
             namespace.pids[pid] = nil
         }
         processes[process.parentPid]?.children.remove(process.hostPid)
+        for level in process.cgroup?.lineage ?? [] { level.pidsCurrent -= 1 }
     }
 
     /// Delivers a signal with the kernel's rules. `sender` is the sending process, nil for
@@ -286,9 +350,9 @@ public final class SimKernel {
             schedule(after: 0) { [unowned self] in
                 guard target.isAlive else { return }
                 if let step = handler(SimContext(kernel: self, process: target)) {
-                    target.token += 1
-                    target.state = .running
-                    self.execute(target, step)
+                    target.main.token += 1
+                    target.main.childWait = nil
+                    self.execute(target.main, step)
                 }
             }
             return nil
@@ -301,6 +365,79 @@ public final class SimKernel {
         }
         if signal.terminatesByDefault { exit(target, .signaled(signal), sender: senderName) }
         return nil
+    }
+
+    // MARK: Memory
+
+    /// Charges `bytes` to `cgroup` and its ancestors. Where a limit is exceeded the OOM killer
+    /// ends the largest process of that cgroup, as often as needed; returns false when the
+    /// charge could not be made (the charging process itself was killed).
+    func charge(_ cgroup: SimCgroup?, _ bytes: Int64, for process: SimProcess) -> Bool {
+        guard let cgroup, bytes > 0 else { return true }
+        for _ in 0..<64 {
+            guard let over = cgroup.lineage.first(where: { level in
+                level.memoryLimit.map { level.memoryUsage + bytes > $0 } ?? false
+            }) else {
+                for level in cgroup.lineage { level.memoryUsage += bytes }
+                return true
+            }
+            let candidates = liveProcesses.filter { $0.cgroup?.isWithin(over) ?? false }
+            let victim = candidates.max { a, b in
+                let ma = a.memory + (a === process ? bytes : 0)
+                let mb = b.memory + (b === process ? bytes : 0)
+                return ma != mb ? ma < mb : a.hostPid < b.hostPid
+            } ?? process
+            over.oomKills += 1
+            exit(victim, .signaled(.kill), sender: "the kernel (OOM killer)", oomKilled: true)
+            if victim === process || !process.isAlive { return false }
+        }
+        return false
+    }
+
+    func uncharge(_ cgroup: SimCgroup?, _ bytes: Int64) {
+        guard bytes > 0 else { return }
+        for level in cgroup?.lineage ?? [] { level.memoryUsage -= bytes }
+    }
+
+    // MARK: Network
+
+    /// Binds a listening socket; EADDRINUSE when the port is taken in that namespace (or, on
+    /// the host, published for a pod).
+    func listen(_ process: SimProcess, port: Int, handler: @escaping SimHandler) -> SimErrno? {
+        let net = process.namespaces.net
+        guard (1...65535).contains(port) else { return .EINVAL }
+        if net.listeners[port] != nil { return .EADDRINUSE }
+        if net === host.net && published[port] != nil { return .EADDRINUSE }
+        net.listeners[port] = SimListener(process: process, port: port, handler: handler)
+        return nil
+    }
+
+    /// Sends a request from `process` and calls `completion` once with the answer.
+    func fetch(from process: SimProcess, url text: String, request: SimHTTPRequest,
+               completion: @escaping (Result<SimHTTPResponse, SimNetError>) -> Void) {
+        guard let url = SimURL(text) else { return completion(.failure(.badURL(text))) }
+        guard url.isLoopback else {
+            return completion(.failure(url.isLiteralAddress ? .unreachable(host: url.host) : .badAddress(url.host)))
+        }
+        let net = process.namespaces.net
+        var listener = net.listeners[url.port]
+        if listener == nil, net === host.net, let target = published[url.port] {
+            // The forwarder accepts, then finds nothing listening in the pod: the connection drops.
+            guard let inside = target.net.listeners[target.port] else { return completion(.failure(.connectionReset)) }
+            listener = inside
+        }
+        guard let listener else { return completion(.failure(.connectionRefused(host: url.address))) }
+        var delivered = request
+        delivered.path = url.path
+        if delivered.headers["Host"] == nil { delivered.headers["Host"] = url.port == 80 ? url.host : "\(url.host):\(url.port)" }
+        let server = listener.process
+        let thread = SimThread(process: server)
+        thread.reply = completion
+        server.requestThreads.append(thread)
+        schedule(after: 0) { [unowned self] in
+            guard server.isAlive, thread.reply != nil else { return }
+            self.execute(thread, listener.handler(SimContext(kernel: self, process: server), delivered))
+        }
     }
 
     // MARK: Inspection
@@ -319,7 +456,16 @@ public enum SimErrno: Int32, Error, Sendable, CustomStringConvertible {
     case ECHILD = 10
     case EAGAIN = 11
     case ENOMEM = 12
+    case EBUSY = 16
+    case EEXIST = 17
+    case ENOTDIR = 20
+    case EISDIR = 21
     case EINVAL = 22
+    case ENOSPC = 28
+    case EROFS = 30
+    case ENOTEMPTY = 39
+    case EADDRINUSE = 98
+    case ECONNREFUSED = 111
 
     public var description: String {
         switch self {
@@ -329,7 +475,16 @@ public enum SimErrno: Int32, Error, Sendable, CustomStringConvertible {
         case .ECHILD: return "No child processes"
         case .EAGAIN: return "Resource temporarily unavailable"
         case .ENOMEM: return "Cannot allocate memory"
+        case .EBUSY: return "Device or resource busy"
+        case .EEXIST: return "File exists"
+        case .ENOTDIR: return "Not a directory"
+        case .EISDIR: return "Is a directory"
         case .EINVAL: return "Invalid argument"
+        case .ENOSPC: return "No space left on device"
+        case .EROFS: return "Read-only file system"
+        case .ENOTEMPTY: return "Directory not empty"
+        case .EADDRINUSE: return "Address already in use"
+        case .ECONNREFUSED: return "Connection refused"
         }
     }
 }

@@ -13,31 +13,42 @@ public enum SimExitStatus: Sendable, Equatable {
 }
 
 /// What a program asks the kernel to do next. A program runs until it returns a step that
-/// blocks (or exits); the continuation runs when the block ends.
+/// blocks (or ends); the continuation runs when the block ends.
 public enum SimStep {
-    /// Exit with this code.
+    /// Exit the process with this code.
     case exit(Int32)
     /// Sleep this many (virtual) seconds, then continue.
     case sleep(Double, then: (SimContext) -> SimStep)
-    /// Block until a signal ends the process (`pause()`).
+    /// Block until a signal ends the process (`pause()`); in a request handler, never answer.
     case waitForever
     /// Wait for the child with this pid (as the caller sees it), or any child when nil, then
     /// continue with its status (nil: no such child, ECHILD).
     case waitChild(Int?, then: (SimContext, SimExitStatus?) -> SimStep)
+    /// Send an HTTP request and continue with the response or the error.
+    case fetch(String, SimHTTPRequest, then: (SimContext, Result<SimHTTPResponse, SimNetError>) -> SimStep)
+    /// Answer the request this handler thread serves, and end the thread. (In a process's main
+    /// thread there is no request: the process exits with 1.)
+    case respond(SimHTTPResponse)
 }
 
 /// A program of the simulated kernel: called when the process starts.
 public typealias SimProgram = (SimContext) -> SimStep
 
-/// Output of a process (or a container run): stdout, stderr and both as written.
+/// Where a process's output goes: a buffer (a container's log, an exec's capture) or a file
+/// (shell redirection).
 public final class SimOutput {
     public private(set) var stdout = ""
     public private(set) var stderr = ""
     public private(set) var combined = ""
+    /// When set, stdout (and stderr, with `errorsToFile`) go to this writer instead.
+    var fileWriter: ((String) -> Void)?
+    var errorWriter: ((String) -> Void)?
 
     public init() {}
 
     func write(_ text: String, error: Bool) {
+        if error, let errorWriter { return errorWriter(text) }
+        if !error, let fileWriter { return fileWriter(text) }
         if error { stderr += text } else { stdout += text }
         combined += text
     }
@@ -45,42 +56,51 @@ public final class SimOutput {
     var snapshot: ProcessOutput { ProcessOutput(stdout: stdout, stderr: stderr, combined: combined) }
 }
 
+/// A thread of a simulated process: the main one, or one serving a request on a listener.
+final class SimThread {
+    unowned let process: SimProcess
+    /// Bumped whenever the current block is abandoned, so stale timers do nothing.
+    var token = 0
+    var childWait: (wanted: Int?, next: (SimContext, SimExitStatus?) -> SimStep)?
+    /// For request threads: where the response goes.
+    var reply: ((Result<SimHTTPResponse, SimNetError>) -> Void)?
+
+    init(process: SimProcess) { self.process = process }
+}
+
 /// A process of the simulated kernel.
 final class SimProcess {
-    enum State: Equatable {
-        case running
-        case sleeping
-        case waiting
-        case waitingChild(Int?)
-        case zombie
-    }
-
     let hostPid: Int
     let argv: [String]
     let env: [EnvVar]
-    let cwd: String
-    let namespaces: [NamespaceKind: SimNamespace]
+    var cwd: String
+    let namespaces: SimNamespaces
     /// (PID namespace, pid in it), from the host's outwards.
-    let pids: [(namespace: SimNamespace, pid: Int)]
+    let pids: [(namespace: SimPIDNamespace, pid: Int)]
     var parentPid: Int
     var children: Set<Int> = []
-    var state: State = .running
-    /// Bumped whenever the current block is abandoned, so stale timers do nothing.
-    var token = 0
+    var isAlive = true
+    lazy var main = SimThread(process: self)
+    /// Request threads waiting for an answer.
+    var requestThreads: [SimThread] = []
     var handlers: [Int32: (SimContext) -> SimStep?] = [:]
     /// Reaps exited children at once (a SIGCHLD handler with a waitpid loop, as pause has).
     var reapsChildren = false
-    var childContinuation: ((SimContext, SimExitStatus?) -> SimStep)?
     var exitStatus: SimExitStatus?
     var exitSender: String?
+    var oomKilled = false
     var startError: String?
     let startedAt: Int64
-    var finishedAt: Int64?
     let output: SimOutput
     let stdin: String
+    /// The memory cgroup charged for this process.
+    let cgroup: SimCgroup?
+    /// Bytes this process allocated (charged to its cgroup until it exits).
+    var memory: Int64 = 0
 
-    init(hostPid: Int, argv: [String], env: [EnvVar], cwd: String, namespaces: [NamespaceKind: SimNamespace],
-         pids: [(SimNamespace, Int)], parentPid: Int, startedAt: Int64, output: SimOutput, stdin: String) {
+    init(hostPid: Int, argv: [String], env: [EnvVar], cwd: String, namespaces: SimNamespaces,
+         pids: [(SimPIDNamespace, Int)], parentPid: Int, startedAt: Int64, output: SimOutput, stdin: String,
+         cgroup: SimCgroup?) {
         self.hostPid = hostPid
         self.argv = argv
         self.env = env
@@ -91,19 +111,24 @@ final class SimProcess {
         self.startedAt = startedAt
         self.output = output
         self.stdin = stdin
+        self.cgroup = cgroup
     }
 
-    var isAlive: Bool { state != .zombie }
     /// The innermost PID namespace.
-    var pidNamespace: SimNamespace { pids[pids.count - 1].namespace }
+    var pidNamespace: SimPIDNamespace { namespaces.pid }
     /// Whether this is PID 1 of its innermost PID namespace.
     var isNamespaceInit: Bool { pidNamespace.initHostPid == hostPid }
 
     /// The pid as seen from inside `namespace`, or nil when not visible there.
-    func pid(in namespace: SimNamespace) -> Int? {
+    func pid(in namespace: SimPIDNamespace) -> Int? {
         pids.first { $0.namespace === namespace }?.pid
     }
 
     /// The command line as `ps` shows it.
     var commandLine: String { argv.joined(separator: " ") }
+
+    /// The program name: the last path component of argv[0].
+    var programName: String { argv.first.map { $0.split(separator: "/").last.map(String.init) ?? $0 } ?? "" }
+
+    var fileSystem: SimFileSystem { SimFileSystem(namespace: namespaces.mnt, cwd: cwd) }
 }

@@ -95,7 +95,10 @@ enum SimApplets {
             newline = false
             args.removeFirst()
         }
-        ctx.write(args.joined(separator: " ") + (newline ? "\n" : ""))
+        if let error = ctx.write(args.joined(separator: " ") + (newline ? "\n" : "")) {
+            ctx.writeError("echo: write error: \(error)\n")
+            return .exit(1)
+        }
         return .exit(0)
     }
 

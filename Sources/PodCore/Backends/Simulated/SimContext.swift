@@ -29,10 +29,19 @@ public struct SimContext {
     /// The identity of one of the process's namespaces, e.g. `net:[4026532201]`.
     public func namespaceIdentity(_ kind: NamespaceKind) -> String { process.namespaces[kind].identity }
 
-    /// Writes to standard output.
-    public func write(_ text: String) { process.output.write(text, error: false) }
+    /// Writes to standard output; fails only when it is redirected to a file that cannot take
+    /// the bytes (ENOSPC, EROFS, ENOMEM after an OOM kill).
+    @discardableResult
+    public func write(_ text: String) -> SimErrno? {
+        guard process.isAlive else { return .ESRCH }
+        return process.output.write(text, error: false, from: self)
+    }
     /// Writes to standard error.
-    public func writeError(_ text: String) { process.output.write(text, error: true) }
+    @discardableResult
+    public func writeError(_ text: String) -> SimErrno? {
+        guard process.isAlive else { return .ESRCH }
+        return process.output.write(text, error: true, from: self)
+    }
 
     // MARK: Signals and children
 
@@ -90,7 +99,7 @@ public struct SimContext {
 
     /// Writes (or appends to) a file; bytes on a Memory emptyDir are charged to this process's
     /// memory cgroup, which may OOM-kill it.
-    public func write(_ path: String, _ data: String, append: Bool = false) -> SimErrno? {
+    public func writeFile(_ path: String, _ data: String, append: Bool = false) -> SimErrno? {
         process.fileSystem.write(path, data, append: append) { file, newSize in
             let cgroup = process.cgroup
             kernel.uncharge(file.charged, file.size)

@@ -93,7 +93,7 @@ enum SimFileApplets {
         }
         var status: Int32 = 0
         for file in files where ctx.isDirectory(file) == nil && !flags.contains("c") {
-            if let error = ctx.write(file, "", append: true) {
+            if let error = ctx.writeFile(file, "", append: true) {
                 ctx.writeError("touch: \(file): \(error)\n")
                 status = 1
             }

@@ -370,8 +370,8 @@ public final class SimKernel {
     // MARK: Memory
 
     /// Charges `bytes` to `cgroup` and its ancestors. Where a limit is exceeded the OOM killer
-    /// ends the largest process of that cgroup, as often as needed; returns false when the
-    /// charge could not be made (the charging process itself was killed).
+    /// ends the largest process of that cgroup (on a tie the oldest, the container's main
+    /// process), as often as needed; returns false when the charge could not be made.
     func charge(_ cgroup: SimCgroup?, _ bytes: Int64, for process: SimProcess) -> Bool {
         guard let cgroup, bytes > 0 else { return true }
         for _ in 0..<64 {
@@ -383,9 +383,7 @@ public final class SimKernel {
             }
             let candidates = liveProcesses.filter { $0.cgroup?.isWithin(over) ?? false }
             let victim = candidates.max { a, b in
-                let ma = a.memory + (a === process ? bytes : 0)
-                let mb = b.memory + (b === process ? bytes : 0)
-                return ma != mb ? ma < mb : a.hostPid < b.hostPid
+                a.memory != b.memory ? a.memory < b.memory : a.hostPid > b.hostPid
             } ?? process
             over.oomKills += 1
             exit(victim, .signaled(.kill), sender: "the kernel (OOM killer)", oomKilled: true)

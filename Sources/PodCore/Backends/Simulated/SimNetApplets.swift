@@ -125,7 +125,7 @@ enum SimNetApplets {
                 return .exit(0)
             }
             if !quiet { ctx.writeError("Connecting to \(address)\nsaving to '\(name)'\n") }
-            if let error = ctx.write(name, body) {
+            if let error = ctx.writeFile(name, body) {
                 ctx.writeError("wget: can't open '\(name)': \(error)\n")
                 return .exit(1)
             }

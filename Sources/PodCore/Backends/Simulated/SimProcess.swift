@@ -40,17 +40,22 @@ public final class SimOutput {
     public private(set) var stdout = ""
     public private(set) var stderr = ""
     public private(set) var combined = ""
-    /// When set, stdout (and stderr, with `errorsToFile`) go to this writer instead.
-    var fileWriter: ((String) -> Void)?
-    var errorWriter: ((String) -> Void)?
+    /// When set, stdout (or stderr) goes to this writer instead (a redirection). The writer gets
+    /// the writing process, which is the one charged for the bytes and told of errors.
+    var fileWriter: ((SimContext, String) -> SimErrno?)?
+    var errorWriter: ((SimContext, String) -> SimErrno?)?
 
     public init() {}
 
-    func write(_ text: String, error: Bool) {
-        if error, let errorWriter { return errorWriter(text) }
-        if !error, let fileWriter { return fileWriter(text) }
+    @discardableResult
+    func write(_ text: String, error: Bool, from writer: SimContext? = nil) -> SimErrno? {
+        if let writer {
+            if error, let errorWriter { return errorWriter(writer, text) }
+            if !error, let fileWriter { return fileWriter(writer, text) }
+        }
         if error { stderr += text } else { stdout += text }
         combined += text
+        return nil
     }
 
     var snapshot: ProcessOutput { ProcessOutput(stdout: stdout, stderr: stderr, combined: combined) }

@@ -1,7 +1,8 @@
 /// The simulated `sh -c SCRIPT`, a small ash: simple commands joined by `;`, `&&` and `||`;
 /// quoting with '...', "..." and backslash; `$VAR`, `${VAR}`, `$?` and `$(command)`;
 /// redirections `>`, `>>`, `2>`, `2>>`, `2>&1` and `<`; `NAME=value` assignments (alone, or
-/// before a command for its environment); the builtins `exit [N]`, `:`, `cd` and `export`.
+/// before a command for its environment); the builtins `exit [N]`, `:`, `cd`, `export` and
+/// `echo` (a builtin in ash too, so its write errors read "sh: write error: ...").
 /// Each command runs as a child process the shell waits for. Other syntax (pipes, background
 /// jobs, subshells, backquotes) is refused with a message naming it.
 enum SimShell {
@@ -111,7 +112,7 @@ enum SimShell {
                 }
             case .output, .append, .errorOutput, .errorAppend:
                 let truncate = kind == .output || kind == .errorOutput
-                if let error = ctx.write(target, "", append: !truncate) {
+                if let error = ctx.writeFile(target, "", append: !truncate) {
                     let reason = error == .ENOENT ? "nonexistent directory" : error.description
                     ctx.writeError("sh: can't create \(target): \(reason)\n")
                     state.status = 1
@@ -126,23 +127,25 @@ enum SimShell {
         let output: SimOutput?
         if stdoutFile != nil || stderrFile != nil || errorsToOutput {
             let sink = SimOutput()
-            let writeOut: (String) -> Void = { text in
-                if let file = stdoutFile { _ = ctx.write(file, text, append: true) } else { ctx.write(text) }
+            let shell = ctx
+            let writeOut: (SimContext, String) -> SimErrno? = { writer, text in
+                if let file = stdoutFile { return writer.writeFile(file, text, append: true) }
+                return shell.write(text)
             }
             sink.fileWriter = writeOut
             if let file = stderrFile {
-                sink.errorWriter = { text in _ = ctx.write(file, text, append: true) }
+                sink.errorWriter = { writer, text in writer.writeFile(file, text, append: true) }
             } else if errorsToOutput {
                 sink.errorWriter = writeOut
             } else {
-                sink.errorWriter = { text in ctx.writeError(text) }
+                sink.errorWriter = { _, text in shell.writeError(text) }
             }
             output = sink
         } else {
             output = nil
         }
         let report: (String) -> Void = { text in
-            if let output { output.write(text, error: true) } else { ctx.writeError(text) }
+            if let output { output.write(text, error: true, from: ctx) } else { ctx.writeError(text) }
         }
 
         switch words[0] {
@@ -155,6 +158,20 @@ enum SimShell {
             return .exit(code & 0xff)
         case ":":
             state.status = 0
+            return then(ctx, state)
+        case "echo":
+            // A builtin in ash, so a failed write is the shell's: "sh: write error: ...".
+            var args = Array(words.dropFirst())
+            let newline = args.first != "-n"
+            if !newline { args.removeFirst() }
+            let text = args.joined(separator: " ") + (newline ? "\n" : "")
+            let error = output.map { $0.write(text, error: false, from: ctx) } ?? ctx.write(text)
+            if let error, ctx.process.isAlive {
+                report("sh: write error: \(error)\n")
+                state.status = 1
+            } else {
+                state.status = 0
+            }
             return then(ctx, state)
         case "cd":
             let target = words.count > 1 ? words[1] : (state.variables["HOME"] ?? "/")
@@ -263,7 +280,7 @@ enum SimShell {
             return expandWord(ctx, state, word, index + 1, fields, then: then)
         case .command(let script, let quoted):
             let capture = SimOutput()
-            capture.errorWriter = { text in ctx.writeError(text) }
+            capture.errorWriter = { _, text in ctx.writeError(text) }
             switch ctx.spawn(["sh", "-c", script], env: state.exported, output: capture) {
             case .failure(let error):
                 ctx.writeError("sh: can't fork: \(error)\n")

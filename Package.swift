@@ -37,6 +37,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .executableTarget(name: "sim-pod-bench", dependencies: ["PodCore"], path: "Benchmarks/SimPodBench"),
         .testTarget(name: "PodCoreTests", dependencies: ["PodCore"]),
         .testTarget(name: "PodLuaTests", dependencies: ["PodLua"]),
     ],

@@ -3,22 +3,25 @@
 public final class Pod: CustomStringConvertible {
     let runtime: PodRuntime
     public let name: String
-    public let uid: String
+    let order: Int
 
-    init(runtime: PodRuntime, name: String, uid: String) {
+    init(runtime: PodRuntime, name: String, order: Int) {
         self.runtime = runtime
         self.name = name
-        self.uid = uid
+        self.order = order
     }
 
+    /// The pod's uid (UUID-shaped, deterministic: the same scenario gives the same uids).
+    public var uid: String { PodRuntime.uid(order) }
+
     private func check() throws(RuntimeError) {
-        _ = try runtime.record(uid: uid, name: name)
+        _ = try runtime.record(order: order, name: name)
     }
 
     /// Whether the pod still exists.
-    public var isRemoved: Bool { (try? runtime.record(uid: uid, name: name)) == nil }
+    public var isRemoved: Bool { (try? runtime.record(order: order, name: name)) == nil }
 
-    public func spec() throws(RuntimeError) -> PodSpec { try runtime.record(uid: uid, name: name).spec }
+    public func spec() throws(RuntimeError) -> PodSpec { try runtime.record(order: order, name: name).spec }
     public func start() throws(RuntimeError) { try check(); try runtime.start(name) }
     public func status() throws(RuntimeError) -> PodStatus { try check(); return try runtime.status(of: name) }
     public func events() throws(RuntimeError) -> [PodEvent] { try check(); return try runtime.events(of: name) }
@@ -53,7 +56,7 @@ public final class Pod: CustomStringConvertible {
 
     /// `Pod(web, 2 containers, Running)`.
     public var description: String {
-        guard let record = try? runtime.record(uid: uid, name: name) else { return "Pod(\(name), removed)" }
+        guard let record = try? runtime.record(order: order, name: name) else { return "Pod(\(name), removed)" }
         let count = record.spec.containers.count
         return "Pod(\(name), \(count) container\(count == 1 ? "" : "s"), \(record.phase.rawValue))"
     }

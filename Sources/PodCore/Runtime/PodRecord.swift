@@ -2,7 +2,6 @@
 /// planner needs to decide (backoff, stop progress). Internal; `PodStatus` is its public face.
 final class PodRecord {
     let spec: PodSpec
-    let uid: String
     /// Creation order, for deterministic iteration.
     let order: Int
     var phase: PodPhase = .pending
@@ -16,17 +15,27 @@ final class PodRecord {
     var detached = false
     var removed = false
     var wakeup: Double?
+    /// Queued for the planner.
+    var isDirty = false
 
-    init(spec: PodSpec, uid: String, order: Int) {
+    /// The pod's uid, derived from its creation order.
+    var uid: String { PodRuntime.uid(order) }
+
+    init(spec: PodSpec, order: Int) {
         self.spec = spec
-        self.uid = uid
         self.order = order
         self.stopGrace = spec.terminationGracePeriodSeconds
-        containers = spec.initContainers.map { ContainerRecord(spec: $0, kind: $0.isSidecar ? .sidecar : .initContainer) }
-            + spec.containers.map { ContainerRecord(spec: $0, kind: .app) }
+        containers = spec.initContainers.map { ContainerRecord(name: $0.name, kind: $0.isSidecar ? .sidecar : .initContainer) }
+            + spec.containers.map { ContainerRecord(name: $0.name, kind: .app) }
     }
 
-    func index(of name: String) -> Int? { containers.firstIndex { $0.spec.name == name } }
+    func index(of name: String) -> Int? { containers.firstIndex { $0.name == name } }
+
+    /// The spec of the container at `index` (init containers first, then app containers).
+    func containerSpec(_ index: Int) -> ContainerSpec {
+        let inits = spec.initContainers.count
+        return index < inits ? spec.initContainers[index] : spec.containers[index - inits]
+    }
 
     /// The container whose current run is `process`.
     func index(of process: ProcessID) -> Int? { containers.firstIndex { $0.process == process } }
@@ -36,7 +45,7 @@ final class PodRecord {
             podName: spec.name, restartPolicy: spec.restartPolicy, gracePeriod: spec.terminationGracePeriodSeconds,
             phase: phase, infra: infra,
             containers: containers.map {
-                PodPlanner.View.Container(name: $0.spec.name, kind: $0.kind, state: $0.status.state,
+                PodPlanner.View.Container(name: $0.name, kind: $0.kind, state: $0.status.state,
                                           lastTermination: $0.status.history.last, started: $0.started,
                                           completed: $0.completed, restartAt: $0.restartAt, backoffDelay: $0.backoffDelay,
                                           termSent: $0.termSent, killSent: $0.killSent)
@@ -59,9 +68,9 @@ final class PodRecord {
     }
 }
 
-/// The runtime's bookkeeping of one container.
+/// The runtime's bookkeeping of one container (its spec stays in the pod's spec).
 struct ContainerRecord {
-    let spec: ContainerSpec
+    let name: String
     let kind: PodPlanner.View.Container.Kind
     var status: ContainerStatus
     /// The current run's process.
@@ -81,10 +90,10 @@ struct ContainerRecord {
     /// What the runtime did to the current run that explains a signal death.
     var pendingCause: TerminationCause?
 
-    init(spec: ContainerSpec, kind: PodPlanner.View.Container.Kind) {
-        self.spec = spec
+    init(name: String, kind: PodPlanner.View.Container.Kind) {
+        self.name = name
         self.kind = kind
         let reason = kind == .app ? "PodInitializing" : "ContainerCreating"
-        self.status = ContainerStatus(name: spec.name, state: .waiting(reason: reason, message: nil))
+        self.status = ContainerStatus(name: name, state: .waiting(reason: reason, message: nil))
     }
 }

@@ -11,10 +11,24 @@ public final class PodRuntime {
     public let backend: any PodBackend
     /// The backend's clock reading when the runtime started: `now` counts from here.
     let origin: Double
+    /// Live pods, in creation order, and indexes over them.
     var pods: [PodRecord] = []
+    private var byName: [String: PodRecord] = [:]
+    private var byOrder: [Int: PodRecord] = [:]
+    /// The pod each container process and sandbox belongs to.
+    private var owners: [ProcessID: PodRecord] = [:]
+    private var sandboxOwners: [SandboxID: PodRecord] = [:]
+    /// Host ports published by live pods ("80/TCP") and who publishes them.
+    private var publishedPorts: [String: String] = [:]
+    /// Pods whose planner must run: something happened to them since it last ran.
+    private var dirty: [PodRecord] = []
+    /// Pods whose planner asked to run again at a time (backoff, grace period).
+    private var scheduled: [ObjectIdentifier: PodRecord] = [:]
     private var nextOrder = 0
+    /// Every event of every pod, in order (messages are built when read).
+    private var eventLog: [EventRecord] = []
     /// Every event of every pod, in order.
-    public private(set) var events: [PodEvent] = []
+    public var events: [PodEvent] { eventLog.map { $0.event(backend: backend.name) } }
     private var streams: [Int: AsyncStream<PodEvent>.Continuation] = [:]
     private var nextStream = 0
     /// Exec and host-context processes, and their exits once seen.
@@ -23,8 +37,6 @@ public final class PodRuntime {
         case exited(ProcessExit)
     }
     private var commands: [ProcessID: Command] = [:]
-    /// Uids of removed pods, so their handles say "removed" rather than "no such pod".
-    private var removedUIDs: [String: String] = [:]
     private var closed = false
 
     /// A runtime on `backend` (the simulated kernel by default).
@@ -50,16 +62,16 @@ public final class PodRuntime {
         errors += admissionErrors(spec)
         guard errors.isEmpty else { throw .invalid(ValidationError(errors)) }
         nextOrder += 1
-        let record = PodRecord(spec: spec, uid: PodRuntime.uid(nextOrder), order: nextOrder)
+        let record = PodRecord(spec: spec, order: nextOrder)
         do {
             try execute(PodPlanner.Action(.createSandbox, "pod created"), record)
         } catch {
             undo(record)
             throw error
         }
-        pods.append(record)
-        emit(record, .normal, "Scheduled", nil, "Successfully assigned default/\(spec.name) to \(backend.name)")
-        return Pod(runtime: self, name: spec.name, uid: record.uid)
+        register(record)
+        emit(record, .scheduled, nil)
+        return Pod(runtime: self, name: spec.name, order: record.order)
     }
 
     /// Creates and starts a pod; returns without waiting for it to be Running. When a backend
@@ -78,8 +90,7 @@ public final class PodRuntime {
             try advance(record, strict: true)
         } catch {
             undo(record)
-            pods.removeAll { $0 === record }
-            record.removed = true
+            unregister(record)
             throw error
         }
         supervise()
@@ -88,13 +99,13 @@ public final class PodRuntime {
     /// The pod named `name`, if this runtime has it.
     public func pod(named name: String) -> Pod? {
         supervise()
-        return pods.first { $0.spec.name == name && !$0.removed }.map { Pod(runtime: self, name: $0.spec.name, uid: $0.uid) }
+        return byName[name].map { Pod(runtime: self, name: $0.spec.name, order: $0.order) }
     }
 
     /// Every pod of this runtime, in creation order.
     public func list() -> [Pod] {
         supervise()
-        return pods.filter { !$0.removed }.map { Pod(runtime: self, name: $0.spec.name, uid: $0.uid) }
+        return pods.map { Pod(runtime: self, name: $0.spec.name, order: $0.order) }
     }
 
     /// The spec a pod was created from.
@@ -113,7 +124,7 @@ public final class PodRuntime {
     public func events(of name: String) throws(RuntimeError) -> [PodEvent] {
         _ = try record(name)
         supervise()
-        return events.filter { $0.pod == name }
+        return eventLog.filter { $0.pod == name }.map { $0.event(backend: backend.name) }
     }
 
     /// Sends `signal` to a running container. A container killed this way counts as a crash
@@ -131,6 +142,7 @@ public final class PodRuntime {
             throw .backend(error)
         }
         record.containers[index].pendingCause = .signaled(signal, sender: "kill()")
+        markDirty(record)
         supervise()
     }
 
@@ -143,6 +155,7 @@ public final class PodRuntime {
         if record.stoppingSince == nil {
             record.stoppingSince = now
             record.stopGrace = max(0, gracePeriod ?? record.spec.terminationGracePeriodSeconds)
+            markDirty(record)
         }
         _ = waitLoop(deadline: .infinity) {
             record.removed || !record.containers.contains { $0.status.state.isRunning } && record.infra != .running
@@ -152,18 +165,15 @@ public final class PodRuntime {
 
     /// Removes the pod: kills what still runs at once and frees everything. Idempotent.
     public func remove(_ name: String) throws(RuntimeError) {
-        guard let record = pods.first(where: { $0.spec.name == name && !$0.removed }) else { return }
+        guard let record = byName[name] else { return }
         supervise()
         for index in record.containers.indices where record.containers[index].status.state.isRunning {
             record.containers[index].pendingCause = .signaled(.kill, sender: "remove()")
-            emit(record, .normal, "Killing", record.containers[index].spec.name,
-                 "Stopping container \(record.containers[index].spec.name)")
+            emit(record, .killing, record.containers[index].name)
         }
         let sandbox = record.sandbox
         undo(record)
-        record.removed = true
-        removedUIDs[record.uid] = record.spec.name
-        pods.removeAll { $0 === record }
+        unregister(record)
         if let sandbox {
             finalizeRemoved(record, sandbox: sandbox)
         }
@@ -174,6 +184,7 @@ public final class PodRuntime {
         let record = try live(name)
         supervise()
         record.detached = true
+        scheduled[ObjectIdentifier(record)] = nil
     }
 
     /// Runs `argv` in a running container, waits for it (supervising the pods meanwhile) and
@@ -189,7 +200,8 @@ public final class PodRuntime {
             throw .containerNotRunning(pod: name, container: container, state: describe(c.status.state))
         }
         return try runCommand(SpawnRequest(context: .exec(sandbox.id, container: process), argv: argv,
-                                           env: c.spec.env + env, workingDir: c.spec.workingDir, stdin: stdin),
+                                           env: record.containerSpec(index).env + env,
+                                           workingDir: record.containerSpec(index).workingDir, stdin: stdin),
                               timeout: timeout)
     }
 
@@ -275,7 +287,7 @@ public final class PodRuntime {
             if condition() { return true }
             let current = now
             if current >= deadline { return false }
-            let wake = pods.compactMap { $0.removed || $0.detached ? nil : $0.wakeup }.min() ?? .infinity
+            let wake = scheduled.values.compactMap(\.wakeup).min() ?? .infinity
             let target = min(deadline, max(wake, current))
             let events = backend.poll(until: origin + target)
             if events.isEmpty && target == .infinity && backend.capabilities.contains(.virtualTime) {
@@ -316,8 +328,47 @@ public final class PodRuntime {
     /// Observes what happened and lets every supervised pod's planner act on it.
     func supervise() {
         apply(backend.poll(until: nil))
-        for record in pods where !record.removed && !record.detached {
-            try? advance(record, strict: false)
+        let current = now
+        for record in scheduled.values where (record.wakeup ?? .infinity) <= current { markDirty(record) }
+        while !dirty.isEmpty {
+            let batch = dirty.sorted { $0.order < $1.order }
+            dirty = []
+            for record in batch {
+                record.isDirty = false
+                guard !record.removed && !record.detached else { continue }
+                try? advance(record, strict: false)
+            }
+        }
+    }
+
+    func markDirty(_ record: PodRecord) {
+        guard !record.isDirty else { return }
+        record.isDirty = true
+        dirty.append(record)
+    }
+
+    private func register(_ record: PodRecord) {
+        pods.append(record)
+        byName[record.spec.name] = record
+        byOrder[record.order] = record
+        if let sandbox = record.sandbox { sandboxOwners[sandbox.id] = record }
+        for container in record.spec.initContainers + record.spec.containers {
+            for port in container.ports {
+                if let hostPort = port.hostPort { publishedPorts["\(hostPort)/\(port.protocol.rawValue)"] = record.spec.name }
+            }
+        }
+    }
+
+    private func unregister(_ record: PodRecord) {
+        record.removed = true
+        if let index = pods.firstIndex(where: { $0 === record }) { pods.remove(at: index) }
+        if byName[record.spec.name] === record { byName[record.spec.name] = nil }
+        byOrder[record.order] = nil
+        scheduled[ObjectIdentifier(record)] = nil
+        for (key, owner) in publishedPorts where owner == record.spec.name { publishedPorts[key] = nil }
+        for (sandbox, owner) in sandboxOwners where owner === record { sandboxOwners[sandbox] = nil }
+        for container in record.containers {
+            if let process = container.process { owners[process] = nil }
         }
     }
 
@@ -327,6 +378,7 @@ public final class PodRuntime {
         for _ in 0..<256 {
             let plan = PodPlanner.plan(record.view, now: now)
             record.wakeup = plan.wakeup
+            scheduled[ObjectIdentifier(record)] = plan.wakeup == nil ? nil : record
             if plan.actions.isEmpty { return }
             for action in plan.actions {
                 do {
@@ -367,13 +419,16 @@ public final class PodRuntime {
     func execute(_ action: PodPlanner.Action, _ record: PodRecord) throws(RuntimeError) {
         switch action.kind {
         case .createSandbox:
-            record.sandbox = try createSandbox(record)
+            let sandbox = try createSandbox(record)
+            record.sandbox = sandbox
             record.infra = .running
             record.infraStopRequested = false
+            if !record.removed && byOrder[record.order] === record { sandboxOwners[sandbox.id] = record }
         case .recreateSandbox:
-            emit(record, .normal, "SandboxChanged", nil, "Pod sandbox changed, it will be killed and re-created.")
+            emit(record, .sandboxChanged, nil)
             if let old = record.sandbox {
                 record.sandbox = nil
+                sandboxOwners[old.id] = nil
                 do { try backend.removeSandbox(old.id) } catch { throw .backend(error) }
             }
             record.infra = .none
@@ -382,11 +437,13 @@ public final class PodRuntime {
                 record.containers[index].completed = false
                 record.containers[index].restartAt = nil
             }
-            record.sandbox = try createSandbox(record)
+            let sandbox = try createSandbox(record)
+            record.sandbox = sandbox
+            sandboxOwners[sandbox.id] = record
             record.infra = .running
         case .startContainer(let name):
             guard let index = record.index(of: name), let sandbox = record.sandbox else { return }
-            let spec = record.containers[index].spec
+            let spec = record.containerSpec(index)
             let spawned: SpawnedProcess
             do {
                 spawned = try backend.spawn(SpawnRequest(context: .container(sandbox.id, spec), argv: spec.argv,
@@ -398,14 +455,15 @@ public final class PodRuntime {
             if c.runCount > 0 { c.status.restartCount += 1 }
             c.runCount += 1
             c.process = spawned.id
+            owners[spawned.id] = record
             c.started = true
             c.termSent = false
             c.killSent = false
             c.pendingCause = nil
             c.status.state = .running(startedAt: spawned.startedAt - origin, pid: spawned.pid)
             record.containers[index] = c
-            emit(record, .normal, "Created", name, "Created container \(name)")
-            emit(record, .normal, "Started", name, "Started container \(name)")
+            emit(record, .created, name)
+            emit(record, .started, name)
         case .signalContainer(let name, let signal, let cause):
             guard let index = record.index(of: name), let process = record.containers[index].process else { return }
             do {
@@ -421,14 +479,14 @@ public final class PodRuntime {
             } else if record.containers[index].pendingCause == nil {
                 record.containers[index].pendingCause = .signaled(signal, sender: "the runtime (pod stop)")
             }
-            emit(record, .normal, "Killing", name, "Stopping container \(name)")
+            emit(record, .killing, name)
         case .backOff(let name, _):
             guard let index = record.index(of: name) else { return }
             let delay = record.containers[index].backoffDelay.formatted3
             record.containers[index].status.state = .waiting(
                 reason: "CrashLoopBackOff",
                 message: "back-off \(delay)s restarting failed container=\(name) pod=\(record.spec.name)")
-            emit(record, .warning, "BackOff", name, "Back-off restarting failed container \(name) in pod \(record.spec.name)")
+            emit(record, .backOff, name)
         case .stopInfra:
             guard let sandbox = record.sandbox, record.infra == .running, !record.infraStopRequested else { return }
             record.infraStopRequested = true
@@ -474,11 +532,12 @@ public final class PodRuntime {
                     commands[process] = .exited(exit)
                     continue
                 }
-                guard let record = pods.first(where: { $0.index(of: process) != nil }),
-                      let index = record.index(of: process) else { continue }
+                guard let record = owners.removeValue(forKey: process), let index = record.index(of: process) else { continue }
                 recordExit(record, index, exit)
+                markDirty(record)
             case .infraExited(let sandbox, let exit):
-                guard let record = pods.first(where: { $0.sandbox?.id == sandbox }) else { continue }
+                guard let record = sandboxOwners[sandbox] else { continue }
+                markDirty(record)
                 if record.infraStopRequested {
                     record.infra = .stopped
                     continue
@@ -523,9 +582,9 @@ public final class PodRuntime {
         let log = c.process.map { backend.output(of: $0).combined } ?? ""
         finish(record, index, termination, log: log)
         if let startError = exit.startError {
-            emit(record, .warning, "Failed", c.spec.name, "Error: \(startError)")
+            emit(record, .warning, "Failed", c.name, "Error: \(startError)")
         } else if exit.oomKilled {
-            emit(record, .warning, "OOMKilled", c.spec.name, "Container \(c.spec.name) was killed: memory limit exceeded")
+            emit(record, .oomKilled, c.name)
         }
     }
 
@@ -612,18 +671,9 @@ public final class PodRuntime {
 
     private func admissionErrors(_ spec: PodSpec) -> [FieldError] {
         var errors: [FieldError] = []
-        let live = pods.filter { !$0.removed }
-        if live.contains(where: { $0.spec.name == spec.name }) {
+        if byName[spec.name] != nil {
             errors.append(FieldError(.duplicate, FieldPath("metadata.name"), value: FieldError.quoted(spec.name),
                                      detail: "a pod of this name exists already"))
-        }
-        var published: [String: String] = [:]
-        for record in live {
-            for container in record.spec.initContainers + record.spec.containers {
-                for port in container.ports {
-                    if let hostPort = port.hostPort { published["\(hostPort)/\(port.protocol.rawValue)"] = record.spec.name }
-                }
-            }
         }
         let all = spec.initContainers.enumerated().map { (FieldPath("spec.initContainers").index($0), $1) }
             + spec.containers.enumerated().map { (FieldPath("spec.containers").index($0), $1) }
@@ -631,7 +681,7 @@ public final class PodRuntime {
             for (i, port) in container.ports.enumerated() {
                 guard let hostPort = port.hostPort else { continue }
                 let key = "\(hostPort)/\(port.protocol.rawValue)"
-                if let owner = published[key] {
+                if let owner = publishedPorts[key] {
                     errors.append(FieldError(.duplicate, path.child("ports").index(i).child("hostPort"),
                                              value: FieldError.quoted(key), detail: "already published by pod \"\(owner)\""))
                 }
@@ -644,17 +694,16 @@ public final class PodRuntime {
         if closed { throw .unsupported("the runtime is closed") }
     }
 
-    /// The record behind a handle: by uid, so a handle never reaches a later pod of the same name.
-    func record(uid: String, name: String) throws(RuntimeError) -> PodRecord {
-        if let record = pods.first(where: { $0.uid == uid && !$0.removed }) { return record }
-        if removedUIDs[uid] != nil { throw .podRemoved(name) }
+    /// The record behind a handle: by creation order (the uid), so a handle never reaches a
+    /// later pod of the same name; a pod created earlier and gone was removed.
+    func record(order: Int, name: String) throws(RuntimeError) -> PodRecord {
+        if let record = byOrder[order] { return record }
+        if order <= nextOrder { throw .podRemoved(name) }
         throw .noSuchPod(name)
     }
 
     func record(_ name: String) throws(RuntimeError) -> PodRecord {
-        guard let record = pods.first(where: { $0.spec.name == name && !$0.removed }) else {
-            throw .noSuchPod(name)
-        }
+        guard let record = byName[name] else { throw .noSuchPod(name) }
         return record
     }
 
@@ -677,8 +726,19 @@ public final class PodRuntime {
     }
 
     private func emit(_ record: PodRecord, _ type: PodEvent.Kind, _ reason: String, _ container: String?, _ message: String) {
-        let event = PodEvent(time: now, type: type, reason: reason, pod: record.spec.name, container: container, message: message)
-        events.append(event)
+        append(EventRecord(time: now, template: .custom, warning: type == .warning, pod: record.spec.name,
+                           container: container, reason: reason, message: message))
+    }
+
+    private func emit(_ record: PodRecord, _ template: EventRecord.Template, _ container: String?) {
+        append(EventRecord(time: now, template: template, warning: template.isWarning, pod: record.spec.name,
+                           container: container, reason: nil, message: nil))
+    }
+
+    private func append(_ record: EventRecord) {
+        eventLog.append(record)
+        guard !streams.isEmpty else { return }
+        let event = record.event(backend: backend.name)
         for continuation in streams.values { continuation.yield(event) }
     }
 

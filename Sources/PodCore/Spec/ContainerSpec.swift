@@ -48,8 +48,8 @@ public struct ContainerSpec: Sendable, Equatable {
     /// Whether this (init) container is a sidecar: `restartPolicy: Always`.
     public var isSidecar: Bool { restartPolicy == .always }
 
-    /// The full argv: `command` followed by `args`.
-    public var argv: [String] { command + args }
+    /// The full argv: `command` followed by `args` (the command's own storage when there are none).
+    public var argv: [String] { args.isEmpty ? command : command + args }
 }
 
 /// `env[]`: one environment variable.

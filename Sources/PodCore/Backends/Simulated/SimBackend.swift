@@ -14,21 +14,33 @@ public final class SimBackend: PodBackend {
 
     final class Sandbox {
         let id: SandboxID
-        let spec: PodSpec
+        /// The spec's namespace flags that matter after creation.
+        let hostPID: Bool
+        let sharePID: Bool
         let infra: SimProcess
         let infraID: ProcessID
         let namespaces: SimNamespaces
         let cgroup: SimCgroup
         let volumes: [String: SimVolume]
+        /// configMap volumes, always mounted read-only.
+        let configMaps: Set<String>
         var publishedTCP: [Int] = []
         var publishedOther: [String] = []
-        /// Mount namespaces of the infra and of every container run: what belongs to the pod.
+        /// With hostPID only: mount namespaces of the infra and of every container run, which
+        /// tell what belongs to the pod when children outlive their parents on the host.
         var mountNamespaces: [ObjectIdentifier] = []
+        /// Every process started in the sandbox (containers and execs).
+        var processes: [ProcessID] = []
 
         init(id: SandboxID, spec: PodSpec, infra: SimProcess, infraID: ProcessID, namespaces: SimNamespaces,
              cgroup: SimCgroup, volumes: [String: SimVolume]) {
             self.id = id
-            self.spec = spec
+            self.hostPID = spec.hostPID
+            self.sharePID = spec.shareProcessNamespace
+            self.configMaps = Set(spec.volumes.compactMap { volume in
+                if case .configMap = volume.source { return volume.name }
+                return nil
+            })
             self.infra = infra
             self.infraID = infraID
             self.namespaces = namespaces
@@ -47,6 +59,8 @@ public final class SimBackend: PodBackend {
     private var tracked: [ProcessID: Tracked] = [:]
     private var byHostPid: [Int: ProcessID] = [:]
     private var nextID = 0
+
+    static let pauseArgv = ["pause"]
 
     public init(kernel: SimKernel = SimKernel(), podPidsLimit: Int = 4096) {
         self.kernel = kernel
@@ -83,11 +97,11 @@ public final class SimBackend: PodBackend {
             uts: spec.hostNetwork ? kernel.host.uts : kernel.makeUTSNamespace(hostname: spec.effectiveHostname),
             mnt: kernel.makeMountNamespace())
         let limits = ResourceMath.podCgroup(of: spec)
-        let cgroup = SimCgroup(name: "pod\(request.uid)", parent: nil, memoryLimit: limits.memoryLimit, pidsLimit: podPidsLimit)
+        let cgroup = SimCgroup(parent: nil, memoryLimit: limits.memoryLimit, pidsLimit: podPidsLimit)
         let infra: SimProcess
         do {
-            infra = try kernel.spawn(argv: ["pause"], env: [], cwd: "/", namespaces: namespaces, parent: kernel.supervisor,
-                                     output: SimOutput(), watch: true, cgroup: .some(cgroup))
+            infra = try kernel.spawn(argv: SimBackend.pauseArgv, env: [], cwd: "/", namespaces: namespaces,
+                                     parent: kernel.supervisor, output: kernel.discard, cgroup: .some(cgroup))
         } catch {
             release(ports)
             throw BackendError(.resourceExhausted, operation, "fork: \(error)")
@@ -99,7 +113,7 @@ public final class SimBackend: PodBackend {
         sandbox.publishedTCP = ports.tcp
         sandbox.publishedOther = ports.other
         for (hostPort, containerPort) in ports.forwards { kernel.published[hostPort] = (namespaces.net, containerPort) }
-        sandbox.mountNamespaces.append(ObjectIdentifier(namespaces.mnt))
+        if spec.hostPID { sandbox.mountNamespaces.append(ObjectIdentifier(namespaces.mnt)) }
         sandboxes[id] = sandbox
         return SandboxInfo(id: id, infraPid: infra.hostPid, infraProcess: infraID)
     }
@@ -186,7 +200,7 @@ public final class SimBackend: PodBackend {
     private func mounts(for container: ContainerSpec, in sandbox: Sandbox) throws(BackendError) -> [SimMount] {
         var out: [SimMount] = []
         for mount in container.volumeMounts {
-            guard let volume = sandbox.volumes[mount.name], let specVolume = sandbox.spec.volume(named: mount.name) else {
+            guard let volume = sandbox.volumes[mount.name] else {
                 throw BackendError(.unsupported, "spawn(\(container.name))", "no volume named \(mount.name)")
             }
             var node = volume.root
@@ -205,7 +219,7 @@ public final class SimBackend: PodBackend {
                 }
             }
             var readOnly = mount.readOnly
-            if case .configMap = specVolume.source { readOnly = true }
+            if sandbox.configMaps.contains(mount.name) { readOnly = true }
             let path = mount.mountPath.split(separator: "/").filter { $0 != "." }.map(String.init)
             out.append(SimMount(path: path, node: node, readOnly: readOnly, volume: volume))
         }
@@ -226,7 +240,7 @@ public final class SimBackend: PodBackend {
                 throw BackendError(.noSuchSandbox, operation, "the sandbox's infra process has exited")
             }
             namespaces = sandbox.namespaces
-            if !sandbox.spec.hostPID && !sandbox.spec.shareProcessNamespace {
+            if !sandbox.hostPID && !sandbox.sharePID {
                 namespaces.pid = kernel.makePIDNamespace()
             }
             let mount = kernel.makeMountNamespace()
@@ -244,9 +258,9 @@ public final class SimBackend: PodBackend {
             }
             mount.mounts = planned
             namespaces.mnt = mount
-            sandbox.mountNamespaces.append(ObjectIdentifier(mount))
+            if sandbox.hostPID { sandbox.mountNamespaces.append(ObjectIdentifier(mount)) }
             let limits = ResourceMath.containerCgroup(of: container)
-            cgroup = SimCgroup(name: container.name, parent: sandbox.cgroup, memoryLimit: limits.memoryLimit, pidsLimit: nil)
+            cgroup = SimCgroup(parent: sandbox.cgroup, memoryLimit: limits.memoryLimit, pidsLimit: nil)
             sandboxID = id
         case .exec(let id, let container):
             guard sandboxes[id] != nil else { throw BackendError(.noSuchSandbox, operation, "no such sandbox: \(id)") }
@@ -264,8 +278,9 @@ public final class SimBackend: PodBackend {
         do {
             let process = try kernel.spawn(argv: request.argv, env: request.env, cwd: cwd, namespaces: namespaces,
                                            parent: kernel.supervisor, output: SimOutput(), stdin: request.stdin ?? "",
-                                           watch: true, cgroup: .some(cgroup))
+                                           cgroup: .some(cgroup))
             let id = track(process, sandbox: sandboxID, isInfra: false)
+            if let sandboxID { sandboxes[sandboxID]?.processes.append(id) }
             return SpawnedProcess(id: id, pid: process.hostPid, startedAt: Double(process.startedAt) / 1e9)
         } catch {
             throw BackendError(.resourceExhausted, operation, "fork: \(error)")
@@ -319,24 +334,32 @@ public final class SimBackend: PodBackend {
 
     public func removeSandbox(_ id: SandboxID) throws(BackendError) {
         guard let sandbox = sandboxes.removeValue(forKey: id) else { return }
-        let mounts = Set(sandbox.mountNamespaces)
-        // Everything that lives in one of the pod's mount namespaces belongs to the pod, including
-        // children of containers on the host PID namespace; containers first, the infra last.
-        let members = kernel.liveProcesses.filter { mounts.contains(ObjectIdentifier($0.namespaces.mnt)) }
-        for process in members.reversed() where process !== sandbox.infra {
-            _ = kernel.signal(process, .kill, from: nil, senderName: "the runtime (pod removed)")
+        // Containers and execs first, newest first, the infra last. A container's PID 1 takes its
+        // PID namespace (and so its children) with it; so does the pause for a shared one.
+        for processID in sandbox.processes.reversed() {
+            if let process = tracked[processID]?.process, process.isAlive {
+                _ = kernel.signal(process, .kill, from: nil, senderName: "the runtime (pod removed)")
+            }
+        }
+        if sandbox.hostPID {
+            // On the host's PID namespace children outlive their parents: everything that lives in
+            // one of the pod's mount namespaces belongs to the pod.
+            let mounts = Set(sandbox.mountNamespaces)
+            for process in kernel.liveProcesses.reversed() where mounts.contains(ObjectIdentifier(process.namespaces.mnt))
+                && process !== sandbox.infra {
+                _ = kernel.signal(process, .kill, from: nil, senderName: "the runtime (pod removed)")
+            }
         }
         _ = kernel.signal(sandbox.infra, .kill, from: nil, senderName: "the runtime (pod removed)")
         for port in sandbox.publishedTCP { kernel.published[port] = nil }
         for key in sandbox.publishedOther { kernel.publishedOther.remove(key) }
-        let gone = tracked.filter { $0.value.sandbox == id }
-        let pids = Set(gone.map(\.value.process.hostPid))
-        kernel.exits.removeAll { pids.contains($0.pid) }
-        for (processID, entry) in gone {
+        var pids: Set<Int> = []
+        for processID in sandbox.processes + [sandbox.infraID] {
+            guard let entry = tracked.removeValue(forKey: processID) else { continue }
+            pids.insert(entry.process.hostPid)
             byHostPid[entry.process.hostPid] = nil
-            tracked[processID] = nil
         }
-        kernel.watched.subtract(pids)
+        if !kernel.exits.isEmpty { kernel.exits.removeAll { pids.contains($0.pid) } }
     }
 
     public func inventory() -> BackendInventory {

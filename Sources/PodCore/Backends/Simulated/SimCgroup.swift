@@ -1,7 +1,6 @@
 /// A cgroup of the simulated kernel: hierarchical memory accounting with a limit (over it, the
 /// OOM killer ends the largest process of the cgroup) and a pids limit (fork fails with EAGAIN).
 final class SimCgroup {
-    let name: String
     let parent: SimCgroup?
     /// memory.max / memory.limit_in_bytes; nil for no limit.
     let memoryLimit: Int64?
@@ -13,8 +12,7 @@ final class SimCgroup {
     /// OOM kills in this cgroup (memory.events oom_kill).
     var oomKills = 0
 
-    init(name: String, parent: SimCgroup?, memoryLimit: Int64?, pidsLimit: Int?) {
-        self.name = name
+    init(parent: SimCgroup?, memoryLimit: Int64?, pidsLimit: Int?) {
         self.parent = parent
         self.memoryLimit = memoryLimit
         self.pidsLimit = pidsLimit

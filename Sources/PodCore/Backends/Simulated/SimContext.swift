@@ -6,7 +6,7 @@ public struct SimContext {
     let process: SimProcess
 
     /// The pid as the process sees it (in its innermost PID namespace).
-    public var pid: Int { process.pids[process.pids.count - 1].pid }
+    public var pid: Int { process.ownPid }
     /// The pid on the host.
     public var hostPid: Int { process.hostPid }
     /// argv; `args[0]` is the program name.
@@ -49,7 +49,8 @@ public struct SimContext {
     /// `.exit(0)`), or nil to carry on with what the process was doing.
     public func trap(_ signal: Signal, _ handler: @escaping (SimContext) -> SimStep?) {
         guard signal != .kill else { return }
-        process.handlers[signal.number] = handler
+        process.handlers.removeAll { $0.signal == signal.number }
+        process.handlers.append((signal.number, handler))
     }
 
     /// Reaps exited children at once from now on (a SIGCHLD handler with a waitpid loop).

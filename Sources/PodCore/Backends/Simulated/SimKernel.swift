@@ -32,9 +32,10 @@ public final class SimKernel {
     private var nextHostPid = 1
     private var nextInode: UInt64 = 4_026_532_200
     var programs: [String: SimProgram] = [:]
-    /// Exits of watched processes, in order, for the backend to collect.
+    /// Exits of the processes the backend started (the supervisor's children), in order.
     var exits: [ExitRecord] = []
-    var watched: Set<Int> = []
+    /// Output that is dropped (the pause writes nothing worth keeping).
+    let discard = SimOutput(discarding: true)
     /// Published host ports (TCP): host port -> the pod's namespace and container port.
     var published: [Int: (net: SimNetNamespace, port: Int)] = [:]
     /// Published host ports (UDP and SCTP), held so that they cannot be published twice.
@@ -64,9 +65,9 @@ public final class SimKernel {
         hostPID.pids[1] = 1
         hostPID.pids[2] = 2
         initProcess = SimProcess(hostPid: 1, argv: ["/sbin/init"], env: [], cwd: "/", namespaces: host,
-                                 pids: [(hostPID, 1)], parentPid: 0, startedAt: 0, output: SimOutput(), stdin: "", cgroup: nil)
+                                 innerPid: nil, parentPid: 0, startedAt: 0, output: SimOutput(), stdin: "", cgroup: nil)
         supervisor = SimProcess(hostPid: 2, argv: ["swift-pods"], env: [], cwd: "/", namespaces: host,
-                                pids: [(hostPID, 2)], parentPid: 1, startedAt: 0, output: SimOutput(), stdin: "", cgroup: nil)
+                                innerPid: nil, parentPid: 1, startedAt: 0, output: SimOutput(), stdin: "", cgroup: nil)
         initProcess.reapsChildren = true
         supervisor.reapsChildren = true
         processes[1] = initProcess
@@ -126,9 +127,10 @@ public final class SimKernel {
     /// fork + exec: a new process in `namespaces`, child of `parent`, charged to `cgroup`
     /// (the parent's by default). It runs until it first blocks before this returns.
     func spawn(argv: [String], env: [EnvVar], cwd: String, namespaces: SimNamespaces, parent: SimProcess,
-               output: SimOutput, stdin: String = "", watch: Bool = false, cgroup: SimCgroup?? = nil) throws(SimErrno) -> SimProcess {
+               output: SimOutput, stdin: String = "", cgroup: SimCgroup?? = nil) throws(SimErrno) -> SimProcess {
         let chain = namespaces.pid.chain
         if chain.contains(where: { $0.isDead }) { throw .ENOMEM }
+        if chain.count > 2 { throw .EINVAL }
         let group = cgroup ?? parent.cgroup
         if let group {
             for level in group.lineage {
@@ -138,10 +140,9 @@ public final class SimKernel {
         }
         let hostPid = nextHostPid
         nextHostPid += 1
-        var pids: [(SimPIDNamespace, Int)] = []
+        var innerPid: Int?
         for ns in chain {
             if ns === host.pid {
-                pids.append((ns, hostPid))
                 ns.pids[hostPid] = hostPid
                 continue
             }
@@ -149,13 +150,12 @@ public final class SimKernel {
             ns.nextPid += 1
             ns.pids[pid] = hostPid
             if ns.initHostPid == nil { ns.initHostPid = hostPid }
-            pids.append((ns, pid))
+            innerPid = pid
         }
-        let process = SimProcess(hostPid: hostPid, argv: argv, env: env, cwd: cwd, namespaces: namespaces, pids: pids,
+        let process = SimProcess(hostPid: hostPid, argv: argv, env: env, cwd: cwd, namespaces: namespaces, innerPid: innerPid,
                                  parentPid: parent.hostPid, startedAt: clock.nanos, output: output, stdin: stdin, cgroup: group)
         processes[hostPid] = process
-        parent.children.insert(hostPid)
-        if watch { watched.insert(hostPid) }
+        if parent !== supervisor { parent.children.insert(hostPid) }
 
         guard let program = programs[process.programName] else {
             let what = argv.first ?? ""
@@ -166,13 +166,12 @@ public final class SimKernel {
             exit(process, .exited(127))
             return process
         }
-        execute(process.main, program(SimContext(kernel: self, process: process)))
+        execute(process, nil, program(SimContext(kernel: self, process: process)))
         return process
     }
 
-    /// Runs a thread's steps until it blocks or ends.
-    func execute(_ thread: SimThread, _ first: SimStep) {
-        let process = thread.process
+    /// Runs a thread's steps (nil: the main thread) until it blocks or ends.
+    func execute(_ process: SimProcess, _ thread: SimThread?, _ first: SimStep) {
         var step = first
         while process.isAlive {
             let context = SimContext(kernel: self, process: process)
@@ -181,15 +180,14 @@ public final class SimKernel {
                 exit(process, .exited(code))
                 return
             case .sleep(let seconds, let next):
-                thread.token += 1
-                let token = thread.token
+                let token = process.bump(thread)
                 schedule(after: seconds) { [unowned self] in
-                    guard process.isAlive, thread.token == token else { return }
-                    self.execute(thread, next(SimContext(kernel: self, process: process)))
+                    guard process.isAlive, process.token(thread) == token else { return }
+                    self.execute(process, thread, next(SimContext(kernel: self, process: process)))
                 }
                 return
             case .waitForever:
-                thread.token += 1
+                process.bump(thread)
                 return
             case .waitChild(let pid, let next):
                 let wanted = pid.flatMap { process.pidNamespace.pids[$0] }
@@ -203,21 +201,21 @@ public final class SimKernel {
                     step = next(context, status)
                     continue
                 }
-                thread.token += 1
-                thread.childWait = (wanted, next)
+                process.bump(thread)
+                let wait = SimChildWait(wanted: wanted, next: next)
+                if let thread { thread.childWait = wait } else { process.mainChildWait = wait }
                 return
             case .fetch(let url, let request, let next):
-                thread.token += 1
-                let token = thread.token
+                let token = process.bump(thread)
                 fetch(from: process, url: url, request: request) { [unowned self] result in
                     self.schedule(after: 0) {
-                        guard process.isAlive, thread.token == token else { return }
-                        self.execute(thread, next(SimContext(kernel: self, process: process), result))
+                        guard process.isAlive, process.token(thread) == token else { return }
+                        self.execute(process, thread, next(SimContext(kernel: self, process: process), result))
                     }
                 }
                 return
             case .respond(let response):
-                guard let reply = thread.reply else {
+                guard let thread, let reply = thread.reply else {
                     process.output.write("respond: no request to answer outside a request handler\n", error: true)
                     exit(process, .exited(1))
                     return
@@ -251,8 +249,9 @@ public final class SimKernel {
         process.exitStatus = status
         process.exitSender = sender
         process.oomKilled = oomKilled
-        process.main.token += 1
-        process.handlers = [:]
+        process.mainToken += 1
+        process.mainChildWait = nil
+        process.handlers = []
 
         // Sockets close; requests it was answering fail.
         let net = process.namespaces.net
@@ -277,7 +276,7 @@ public final class SimKernel {
                 exit(member, .signaled(.kill), sender: "the kernel (PID 1 of its PID namespace exited)")
             }
         }
-        if watched.contains(process.hostPid) {
+        if process.parentPid == supervisor.hostPid {
             exits.append(ExitRecord(pid: process.hostPid, status: status, sender: sender, startError: process.startError,
                                     oomKilled: oomKilled, at: clock.nanos))
         }
@@ -314,18 +313,29 @@ public final class SimKernel {
             reap(process)
             return
         }
-        let waiting = ([parent.main] + parent.requestThreads).first { thread in
-            guard let wait = thread.childWait else { return false }
+        func matches(_ wait: SimChildWait?) -> Bool {
+            guard let wait else { return false }
             return wait.wanted == nil || wait.wanted == process.hostPid
         }
-        guard let thread = waiting, let wait = thread.childWait else { return }
-        let token = thread.token
-        thread.childWait = nil
+        let thread: SimThread?
+        let wait: SimChildWait
+        if matches(parent.mainChildWait), let main = parent.mainChildWait {
+            thread = nil
+            wait = main
+            parent.mainChildWait = nil
+        } else if let waiting = parent.requestThreads.first(where: { matches($0.childWait) }), let own = waiting.childWait {
+            thread = waiting
+            wait = own
+            waiting.childWait = nil
+        } else {
+            return
+        }
+        let token = parent.token(thread)
         schedule(after: 0) { [unowned self] in
-            guard parent.isAlive, thread.token == token else { return }
+            guard parent.isAlive, parent.token(thread) == token else { return }
             let status = process.exitStatus
             if self.processes[process.hostPid] != nil { self.reap(process) }
-            self.execute(thread, wait.next(SimContext(kernel: self, process: parent), status))
+            self.execute(parent, thread, wait.next(SimContext(kernel: self, process: parent), status))
         }
     }
 
@@ -346,13 +356,13 @@ public final class SimKernel {
         guard target.isAlive else { return .ESRCH }
         if let sender, target.pid(in: sender.pidNamespace) == nil { return .ESRCH }
         if target === initProcess || target === supervisor { return .EPERM }
-        if signal != .kill, let handler = target.handlers[signal.number] {
+        if signal != .kill, let handler = target.handler(for: signal) {
             schedule(after: 0) { [unowned self] in
                 guard target.isAlive else { return }
                 if let step = handler(SimContext(kernel: self, process: target)) {
-                    target.main.token += 1
-                    target.main.childWait = nil
-                    self.execute(target.main, step)
+                    target.mainToken += 1
+                    target.mainChildWait = nil
+                    self.execute(target, nil, step)
                 }
             }
             return nil
@@ -429,12 +439,12 @@ public final class SimKernel {
         delivered.path = url.path
         if delivered.headers["Host"] == nil { delivered.headers["Host"] = url.port == 80 ? url.host : "\(url.host):\(url.port)" }
         let server = listener.process
-        let thread = SimThread(process: server)
+        let thread = SimThread()
         thread.reply = completion
         server.requestThreads.append(thread)
         schedule(after: 0) { [unowned self] in
             guard server.isAlive, thread.reply != nil else { return }
-            self.execute(thread, listener.handler(SimContext(kernel: self, process: server), delivered))
+            self.execute(server, thread, listener.handler(SimContext(kernel: self, process: server), delivered))
         }
     }
 

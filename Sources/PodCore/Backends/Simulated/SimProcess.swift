@@ -45,7 +45,12 @@ public final class SimOutput {
     var fileWriter: ((SimContext, String) -> SimErrno?)?
     var errorWriter: ((SimContext, String) -> SimErrno?)?
 
-    public init() {}
+    /// Drops everything written (for processes whose output nobody reads).
+    let discarding: Bool
+
+    public init() { discarding = false }
+
+    init(discarding: Bool) { self.discarding = discarding }
 
     @discardableResult
     func write(_ text: String, error: Bool, from writer: SimContext? = nil) -> SimErrno? {
@@ -53,6 +58,7 @@ public final class SimOutput {
             if error, let errorWriter { return errorWriter(writer, text) }
             if !error, let fileWriter { return fileWriter(writer, text) }
         }
+        if discarding { return nil }
         if error { stderr += text } else { stdout += text }
         combined += text
         return nil
@@ -61,16 +67,22 @@ public final class SimOutput {
     var snapshot: ProcessOutput { ProcessOutput(stdout: stdout, stderr: stderr, combined: combined) }
 }
 
-/// A thread of a simulated process: the main one, or one serving a request on a listener.
+/// A thread serving one request on a listening socket. (The main thread's state lives in its
+/// process, so a process that serves nothing allocates no thread.)
 final class SimThread {
-    unowned let process: SimProcess
     /// Bumped whenever the current block is abandoned, so stale timers do nothing.
     var token = 0
-    var childWait: (wanted: Int?, next: (SimContext, SimExitStatus?) -> SimStep)?
-    /// For request threads: where the response goes.
+    var childWait: SimChildWait?
+    /// Where the response goes.
     var reply: ((Result<SimHTTPResponse, SimNetError>) -> Void)?
 
-    init(process: SimProcess) { self.process = process }
+    init() {}
+}
+
+/// A thread blocked in `waitChild`.
+struct SimChildWait {
+    let wanted: Int?
+    let next: (SimContext, SimExitStatus?) -> SimStep
 }
 
 /// A process of the simulated kernel.
@@ -80,15 +92,18 @@ final class SimProcess {
     let env: [EnvVar]
     var cwd: String
     let namespaces: SimNamespaces
-    /// (PID namespace, pid in it), from the host's outwards.
-    let pids: [(namespace: SimPIDNamespace, pid: Int)]
+    /// The pid in the pod's PID namespace, when the process is not in the host's.
+    let innerPid: Int?
     var parentPid: Int
     var children: Set<Int> = []
     var isAlive = true
-    lazy var main = SimThread(process: self)
+    /// The main thread's token (see `SimThread.token`) and wait.
+    var mainToken = 0
+    var mainChildWait: SimChildWait?
     /// Request threads waiting for an answer.
     var requestThreads: [SimThread] = []
-    var handlers: [Int32: (SimContext) -> SimStep?] = [:]
+    /// Signal handlers, by signal number.
+    var handlers: [(signal: Int32, handler: (SimContext) -> SimStep?)] = []
     /// Reaps exited children at once (a SIGCHLD handler with a waitpid loop, as pause has).
     var reapsChildren = false
     var exitStatus: SimExitStatus?
@@ -104,14 +119,13 @@ final class SimProcess {
     var memory: Int64 = 0
 
     init(hostPid: Int, argv: [String], env: [EnvVar], cwd: String, namespaces: SimNamespaces,
-         pids: [(SimPIDNamespace, Int)], parentPid: Int, startedAt: Int64, output: SimOutput, stdin: String,
-         cgroup: SimCgroup?) {
+         innerPid: Int?, parentPid: Int, startedAt: Int64, output: SimOutput, stdin: String, cgroup: SimCgroup?) {
         self.hostPid = hostPid
         self.argv = argv
         self.env = env
         self.cwd = cwd
         self.namespaces = namespaces
-        self.pids = pids.map { (namespace: $0.0, pid: $0.1) }
+        self.innerPid = innerPid
         self.parentPid = parentPid
         self.startedAt = startedAt
         self.output = output
@@ -124,9 +138,39 @@ final class SimProcess {
     /// Whether this is PID 1 of its innermost PID namespace.
     var isNamespaceInit: Bool { pidNamespace.initHostPid == hostPid }
 
+    /// (PID namespace, pid in it), from the host's outwards. The sim nests PID namespaces one
+    /// level deep: the host's, and a pod's (or a container's).
+    var pids: [(namespace: SimPIDNamespace, pid: Int)] {
+        guard let innerPid, let outer = namespaces.pid.parent else { return [(namespaces.pid, hostPid)] }
+        return [(outer, hostPid), (namespaces.pid, innerPid)]
+    }
+
+    /// The pid as the process sees itself.
+    var ownPid: Int { innerPid ?? hostPid }
+
     /// The pid as seen from inside `namespace`, or nil when not visible there.
     func pid(in namespace: SimPIDNamespace) -> Int? {
-        pids.first { $0.namespace === namespace }?.pid
+        if namespace === namespaces.pid { return ownPid }
+        if innerPid != nil && namespace === namespaces.pid.parent { return hostPid }
+        return nil
+    }
+
+    func handler(for signal: Signal) -> ((SimContext) -> SimStep?)? {
+        handlers.first { $0.signal == signal.number }?.handler
+    }
+
+    /// The token of a thread (nil: the main thread).
+    func token(_ thread: SimThread?) -> Int { thread?.token ?? mainToken }
+
+    /// Abandons what a thread was blocked in; returns the new token.
+    @discardableResult
+    func bump(_ thread: SimThread?) -> Int {
+        if let thread {
+            thread.token += 1
+            return thread.token
+        }
+        mainToken += 1
+        return mainToken
     }
 
     /// The command line as `ps` shows it.

@@ -1,0 +1,117 @@
+// Sim pod benchmark (not a test): lifecycles per second and resident bytes per live pod on the
+// sim backend, each next to a baseline measured in the same run.
+//
+//     swift run -c release sim-pod-bench [lifecycles] [pods...]
+//
+// Lifecycle: create + start a pod of 2 containers (shared PID namespace), stop it gracefully,
+// remove it. Baseline: building and dropping the same PodSpecs alone. Memory: resident set
+// growth (/proc/self/statm) while N pods run, divided by N; baseline: the same N PodSpecs kept.
+#if canImport(Glibc)
+import Glibc
+#endif
+import PodCore
+
+func nowSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+func residentBytes() -> Int {
+    guard let file = fopen("/proc/self/statm", "r") else { return 0 }
+    defer { fclose(file) }
+    var size = 0, resident = 0
+    guard withUnsafeMutablePointer(to: &size, { s in
+        withUnsafeMutablePointer(to: &resident) { r in vfscanf_wrapper(file, s, r) }
+    }) else { return 0 }
+    return resident * Int(sysconf(Int32(_SC_PAGESIZE)))
+}
+
+func vfscanf_wrapper(_ file: UnsafeMutablePointer<FILE>, _ size: UnsafeMutablePointer<Int>, _ resident: UnsafeMutablePointer<Int>) -> Bool {
+    var buffer = [CChar](repeating: 0, count: 256)
+    guard fgets(&buffer, 256, file) != nil else { return false }
+    let fields = String(cString: buffer).split(separator: " ")
+    guard fields.count >= 2, let s = Int(fields[0]), let r = Int(fields[1]) else { return false }
+    size.pointee = s
+    resident.pointee = r
+    return true
+}
+
+func spec(_ i: Int) -> PodSpec {
+    PodSpec(name: "pod-\(i)", shareProcessNamespace: true, containers: [
+        ContainerSpec(name: "app", image: "busybox", command: ["sleep", "100000"]),
+        ContainerSpec(name: "sidecar", image: "busybox", command: ["sleep", "100000"]),
+    ])
+}
+
+let arguments = CommandLine.arguments.dropFirst().compactMap { Int($0) }
+let lifecycles = arguments.first ?? 20_000
+let populations = arguments.count > 1 ? Array(arguments.dropFirst()) : [10_000, 100_000]
+
+// Lifecycles per second.
+var sink = 0
+var start = nowSeconds()
+for i in 0..<lifecycles { sink &+= spec(i).containers.count }
+let baselineTime = nowSeconds() - start
+
+let runtime = PodRuntime()
+start = nowSeconds()
+for i in 0..<lifecycles {
+    do {
+        let pod = try runtime.run(spec(i))
+        try pod.stop()
+        try pod.remove()
+    } catch {
+        print("lifecycle \(i) failed: \(error)")
+        exit(1)
+    }
+}
+let lifecycleTime = nowSeconds() - start
+let perSecond = Double(lifecycles) / lifecycleTime
+print("sim pod lifecycle (create, start 2 containers, stop, remove): \(Int(perSecond)) lifecycles/s "
+    + "(\(String(format: "%.2f", lifecycleTime * 1e6 / Double(lifecycles))) µs each)")
+print("  baseline, PodSpec built and dropped: \(Int(Double(lifecycles) / baselineTime)) specs/s; "
+    + "lifecycle / baseline time ratio \(String(format: "%.1f", lifecycleTime / baselineTime))x; target >= 50000 lifecycles/s")
+guard runtime.backend.inventory().isEmpty else {
+    print("leak: \(runtime.backend.inventory().details.prefix(5))")
+    exit(1)
+}
+
+if let mode = getenv("SIM_BENCH_BACKEND_ONLY"), String(cString: mode) == "1" {
+    let backend = SimBackend()
+    let count = populations.first ?? 10000
+    let specs = (0..<count).map(spec)
+    let before = residentBytes()
+    for s in specs {
+        let sb = try! backend.createSandbox(SandboxRequest(podName: s.name, uid: s.name, spec: s))
+        for c in s.containers { _ = try! backend.spawn(SpawnRequest(context: .container(sb.id, c), argv: c.argv)) }
+    }
+    print("backend only: \((residentBytes() - before) / count) bytes per pod")
+    exit(0)
+}
+
+// Resident bytes per live running pod.
+for count in populations {
+    var specs: [PodSpec] = []
+    specs.reserveCapacity(count)
+    let before = residentBytes()
+    for i in 0..<count { specs.append(spec(i)) }
+    let specBytes = residentBytes() - before
+
+    let live = PodRuntime()
+    let beforePods = residentBytes()
+    for i in 0..<count {
+        do { _ = try live.run(specs[i]) } catch {
+            print("pod \(i) failed: \(error)")
+            exit(1)
+        }
+    }
+    let podBytes = residentBytes() - beforePods
+    let inventory = live.backend.inventory()
+    print("\(count) live pods (\(inventory.processes) processes, \(inventory.namespaces) namespaces): "
+        + "\(podBytes / count) resident bytes per pod; baseline, the PodSpec alone: \(specBytes / count) bytes; "
+        + "ratio \(String(format: "%.1f", Double(podBytes) / Double(max(specBytes, 1))))x; target <= 4096 bytes per pod")
+    live.close()
+    specs.removeAll()
+}
+if sink == 0 { print("") }

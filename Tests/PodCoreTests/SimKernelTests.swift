@@ -54,7 +54,7 @@ struct SimKernelTests {
         #expect(!sleeper.isAlive)
         #expect(sleeper.exitStatus == .signaled(.kill))
         #expect(!peer.isAlive)
-        #expect(peer.exitSender == "the kernel (PID 1 of its PID namespace exited)")
+        #expect(peer.exitDetail?.sender == "the kernel (PID 1 of its PID namespace exited)")
         #expect(pidNS.isDead)
         #expect(throws: SimErrno.ENOMEM) { try Self.spawn(kernel, ["true"], in: sleeper) }
     }
@@ -132,7 +132,7 @@ struct SimKernelTests {
         let killer = try Self.spawn(kernel, ["kill", "\(victimPid)"], in: pause)
         #expect(killer.exitStatus == .exited(0))
         #expect(victim.exitStatus == .signaled(.term))
-        #expect(victim.exitSender == "pid 3 (kill)")
+        #expect(victim.exitDetail?.sender == "pid 3 (kill)")
         // The host's pids are not visible from inside.
         let outside = try kernel.spawn(argv: ["sleep", "100"], env: [], cwd: "/", namespaces: kernel.host,
                                        parent: kernel.supervisor, output: SimOutput())

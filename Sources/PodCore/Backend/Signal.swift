@@ -11,40 +11,37 @@ public struct Signal: Sendable, Hashable, CustomStringConvertible {
         case `continue`
     }
 
+    /// The Linux signal number; the name and default action come from the table.
     public let number: Int32
-    public let name: String
-    public let defaultAction: DefaultAction
 
     /// signal(7): number, name without the SIG prefix, default action.
-    static let table: [Signal] = [
-        Signal(1, "HUP", .terminate), Signal(2, "INT", .terminate), Signal(3, "QUIT", .core),
-        Signal(4, "ILL", .core), Signal(5, "TRAP", .core), Signal(6, "ABRT", .core), Signal(7, "BUS", .core),
-        Signal(8, "FPE", .core), Signal(9, "KILL", .terminate), Signal(10, "USR1", .terminate),
-        Signal(11, "SEGV", .core), Signal(12, "USR2", .terminate), Signal(13, "PIPE", .terminate),
-        Signal(14, "ALRM", .terminate), Signal(15, "TERM", .terminate), Signal(16, "STKFLT", .terminate),
-        Signal(17, "CHLD", .ignore), Signal(18, "CONT", .continue), Signal(19, "STOP", .stop),
-        Signal(20, "TSTP", .stop), Signal(21, "TTIN", .stop), Signal(22, "TTOU", .stop), Signal(23, "URG", .ignore),
-        Signal(24, "XCPU", .core), Signal(25, "XFSZ", .core), Signal(26, "VTALRM", .terminate),
-        Signal(27, "PROF", .terminate), Signal(28, "WINCH", .ignore), Signal(29, "IO", .terminate),
-        Signal(30, "PWR", .terminate), Signal(31, "SYS", .core),
+    static let table: [(number: Int32, name: String, action: DefaultAction)] = [
+        (1, "HUP", .terminate), (2, "INT", .terminate), (3, "QUIT", .core), (4, "ILL", .core), (5, "TRAP", .core),
+        (6, "ABRT", .core), (7, "BUS", .core), (8, "FPE", .core), (9, "KILL", .terminate), (10, "USR1", .terminate),
+        (11, "SEGV", .core), (12, "USR2", .terminate), (13, "PIPE", .terminate), (14, "ALRM", .terminate),
+        (15, "TERM", .terminate), (16, "STKFLT", .terminate), (17, "CHLD", .ignore), (18, "CONT", .continue),
+        (19, "STOP", .stop), (20, "TSTP", .stop), (21, "TTIN", .stop), (22, "TTOU", .stop), (23, "URG", .ignore),
+        (24, "XCPU", .core), (25, "XFSZ", .core), (26, "VTALRM", .terminate), (27, "PROF", .terminate),
+        (28, "WINCH", .ignore), (29, "IO", .terminate), (30, "PWR", .terminate), (31, "SYS", .core),
     ]
 
-    private init(_ number: Int32, _ name: String, _ action: DefaultAction) {
-        self.number = number
-        self.name = name
-        self.defaultAction = action
-    }
+    private init(_ number: Int32) { self.number = number }
 
-    public static let hup = Signal(1, "HUP", .terminate)
-    public static let int = Signal(2, "INT", .terminate)
-    public static let kill = Signal(9, "KILL", .terminate)
-    public static let term = Signal(15, "TERM", .terminate)
-    public static let chld = Signal(17, "CHLD", .ignore)
+    /// The name without the SIG prefix: `TERM`.
+    public var name: String { Signal.table[Int(number) - 1].name }
+    /// What the kernel does with it when there is no handler.
+    public var defaultAction: DefaultAction { Signal.table[Int(number) - 1].action }
+
+    public static let hup = Signal(1)
+    public static let int = Signal(2)
+    public static let kill = Signal(9)
+    public static let term = Signal(15)
+    public static let chld = Signal(17)
 
     /// The signal with this number (1-31), or nil.
     public init?(number: Int32) {
-        guard let found = Signal.table.first(where: { $0.number == number }) else { return nil }
-        self = found
+        guard (1...Int32(Signal.table.count)).contains(number) else { return nil }
+        self.init(number)
     }
 
     /// The signal named `TERM`, `SIGTERM` or `term`, or given as a number (`"15"`), or nil.
@@ -56,7 +53,7 @@ public struct Signal: Sendable, Hashable, CustomStringConvertible {
         var upper = name.uppercased()
         if upper.hasPrefix("SIG") { upper.removeFirst(3) }
         guard let found = Signal.table.first(where: { $0.name == upper }) else { return nil }
-        self = found
+        self.init(found.number)
     }
 
     /// `SIGTERM`.

@@ -28,7 +28,7 @@ public final class PodRuntime {
     /// Every event of every pod, in order (messages are built when read).
     private var eventLog: [EventRecord] = []
     /// Every event of every pod, in order.
-    public var events: [PodEvent] { eventLog.map { $0.event(backend: backend.name) } }
+    public var events: [PodEvent] { eventLog.flatMap { $0.events(backend: backend.name) } }
     private var streams: [Int: AsyncStream<PodEvent>.Continuation] = [:]
     private var nextStream = 0
     /// Exec and host-context processes, and their exits once seen.
@@ -124,7 +124,7 @@ public final class PodRuntime {
     public func events(of name: String) throws(RuntimeError) -> [PodEvent] {
         _ = try record(name)
         supervise()
-        return eventLog.filter { $0.pod == name }.map { $0.event(backend: backend.name) }
+        return eventLog.filter { $0.pod == name }.flatMap { $0.events(backend: backend.name) }
     }
 
     /// Sends `signal` to a running container. A container killed this way counts as a crash
@@ -462,8 +462,7 @@ public final class PodRuntime {
             c.pendingCause = nil
             c.status.state = .running(startedAt: spawned.startedAt - origin, pid: spawned.pid)
             record.containers[index] = c
-            emit(record, .created, name)
-            emit(record, .started, name)
+            emit(record, .createdAndStarted, name)
         case .signalContainer(let name, let signal, let cause):
             guard let index = record.index(of: name), let process = record.containers[index].process else { return }
             do {
@@ -727,19 +726,20 @@ public final class PodRuntime {
 
     private func emit(_ record: PodRecord, _ type: PodEvent.Kind, _ reason: String, _ container: String?, _ message: String) {
         append(EventRecord(time: now, template: .custom, warning: type == .warning, pod: record.spec.name,
-                           container: container, reason: reason, message: message))
+                           container: container, custom: EventRecord.Custom(reason: reason, message: message)))
     }
 
     private func emit(_ record: PodRecord, _ template: EventRecord.Template, _ container: String?) {
         append(EventRecord(time: now, template: template, warning: template.isWarning, pod: record.spec.name,
-                           container: container, reason: nil, message: nil))
+                           container: container, custom: nil))
     }
 
     private func append(_ record: EventRecord) {
         eventLog.append(record)
         guard !streams.isEmpty else { return }
-        let event = record.event(backend: backend.name)
-        for continuation in streams.values { continuation.yield(event) }
+        for event in record.events(backend: backend.name) {
+            for continuation in streams.values { continuation.yield(event) }
+        }
     }
 
     /// A deterministic UUID-shaped uid: the same scenario gives the same uids.

@@ -5,8 +5,8 @@ public enum ContainerState: Sendable, Equatable {
     case waiting(reason: String, message: String?)
     /// Running since `startedAt`, as host pid `pid`.
     case running(startedAt: Double, pid: Int)
-    /// Ended; see `Termination`.
-    case terminated(Termination)
+    /// Ended; see `Termination`. (Stored out of line: a running container's state stays small.)
+    indirect case terminated(Termination)
 
     /// "waiting", "running" or "terminated".
     public var name: String {

@@ -2,9 +2,20 @@
 /// mention, so a pod's events cost a few words each; the text is built when read.
 struct EventRecord {
     enum Template: UInt8 {
-        case scheduled, created, started, killing, backOff, sandboxChanged, oomKilled, custom
+        /// `createdAndStarted` stands for kubelet's pair `Created` + `Started`.
+        case scheduled, createdAndStarted, killing, backOff, sandboxChanged, oomKilled, custom
 
         var isWarning: Bool { self == .backOff || self == .oomKilled }
+    }
+
+    /// The reason and message of an event that fits no template.
+    final class Custom {
+        let reason: String
+        let message: String
+        init(reason: String, message: String) {
+            self.reason = reason
+            self.message = message
+        }
     }
 
     let time: Double
@@ -12,22 +23,29 @@ struct EventRecord {
     let warning: Bool
     let pod: String
     let container: String?
-    /// For `.custom`: the reason and the message.
-    let reason: String?
-    let message: String?
+    let custom: Custom?
+
+    /// The events this record stands for (two for `createdAndStarted`).
+    func events(backend: String) -> [PodEvent] {
+        guard template == .createdAndStarted else { return [event(backend: backend)] }
+        let name = container ?? ""
+        return [
+            PodEvent(time: time, type: .normal, reason: "Created", pod: pod, container: container, message: "Created container \(name)"),
+            PodEvent(time: time, type: .normal, reason: "Started", pod: pod, container: container, message: "Started container \(name)"),
+        ]
+    }
 
     func event(backend: String) -> PodEvent {
         let name = container ?? ""
         let (reason, message): (String, String)
         switch template {
         case .scheduled: (reason, message) = ("Scheduled", "Successfully assigned default/\(pod) to \(backend)")
-        case .created: (reason, message) = ("Created", "Created container \(name)")
-        case .started: (reason, message) = ("Started", "Started container \(name)")
+        case .createdAndStarted: (reason, message) = ("Started", "Started container \(name)")
         case .killing: (reason, message) = ("Killing", "Stopping container \(name)")
         case .backOff: (reason, message) = ("BackOff", "Back-off restarting failed container \(name) in pod \(pod)")
         case .sandboxChanged: (reason, message) = ("SandboxChanged", "Pod sandbox changed, it will be killed and re-created.")
         case .oomKilled: (reason, message) = ("OOMKilled", "Container \(name) was killed: memory limit exceeded")
-        case .custom: (reason, message) = (self.reason ?? "", self.message ?? "")
+        case .custom: (reason, message) = (custom?.reason ?? "", custom?.message ?? "")
         }
         return PodEvent(time: time, type: warning ? .warning : .normal, reason: reason, pod: pod, container: container,
                         message: message)

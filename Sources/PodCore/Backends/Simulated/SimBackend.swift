@@ -57,7 +57,6 @@ public final class SimBackend: PodBackend {
 
     private var sandboxes: [SandboxID: Sandbox] = [:]
     private var tracked: [ProcessID: Tracked] = [:]
-    private var byHostPid: [Int: ProcessID] = [:]
     private var nextID = 0
 
     static let pauseArgv = ["pause"]
@@ -72,10 +71,11 @@ public final class SimBackend: PodBackend {
         return nextID
     }
 
+    /// Records a process started with `backendID` (given to the kernel at spawn, so that an
+    /// exit during the spawn itself is already attributed).
     private func track(_ process: SimProcess, sandbox: SandboxID?, isInfra: Bool) -> ProcessID {
-        let id = ProcessID(makeID())
+        let id = ProcessID(process.backendID)
         tracked[id] = Tracked(process: process, sandbox: sandbox, isInfra: isInfra)
-        byHostPid[process.hostPid] = id
         return id
     }
 
@@ -101,7 +101,8 @@ public final class SimBackend: PodBackend {
         let infra: SimProcess
         do {
             infra = try kernel.spawn(argv: SimBackend.pauseArgv, env: [], cwd: "/", namespaces: namespaces,
-                                     parent: kernel.supervisor, output: kernel.discard, cgroup: .some(cgroup))
+                                     parent: kernel.supervisor, output: kernel.discard, cgroup: .some(cgroup),
+                                     backendID: makeID())
         } catch {
             release(ports)
             throw BackendError(.resourceExhausted, operation, "fork: \(error)")
@@ -259,8 +260,13 @@ public final class SimBackend: PodBackend {
             mount.mounts = planned
             namespaces.mnt = mount
             if sandbox.hostPID { sandbox.mountNamespaces.append(ObjectIdentifier(mount)) }
-            let limits = ResourceMath.containerCgroup(of: container)
-            cgroup = SimCgroup(parent: sandbox.cgroup, memoryLimit: limits.memoryLimit, pidsLimit: nil)
+            // A container with a memory limit gets a cgroup of its own below the pod's; one without
+            // is charged to the pod's directly (the same accounting, one object fewer).
+            if let limit = ResourceMath.containerCgroup(of: container).memoryLimit {
+                cgroup = SimCgroup(parent: sandbox.cgroup, memoryLimit: limit, pidsLimit: nil)
+            } else {
+                cgroup = sandbox.cgroup
+            }
             sandboxID = id
         case .exec(let id, let container):
             guard sandboxes[id] != nil else { throw BackendError(.noSuchSandbox, operation, "no such sandbox: \(id)") }
@@ -278,7 +284,7 @@ public final class SimBackend: PodBackend {
         do {
             let process = try kernel.spawn(argv: request.argv, env: request.env, cwd: cwd, namespaces: namespaces,
                                            parent: kernel.supervisor, output: SimOutput(), stdin: request.stdin ?? "",
-                                           cgroup: .some(cgroup))
+                                           cgroup: .some(cgroup), backendID: makeID())
             let id = track(process, sandbox: sandboxID, isInfra: false)
             if let sandboxID { sandboxes[sandboxID]?.processes.append(id) }
             return SpawnedProcess(id: id, pid: process.hostPid, startedAt: Double(process.startedAt) / 1e9)
@@ -313,7 +319,8 @@ public final class SimBackend: PodBackend {
         let exits = kernel.exits
         kernel.exits = []
         return exits.compactMap { exit in
-            guard let id = byHostPid[exit.pid], let entry = tracked[id] else { return nil }
+            let id = ProcessID(exit.backendID)
+            guard let entry = tracked[id] else { return nil }
             let time = Double(exit.at) / 1e9
             let status: ProcessExit
             switch exit.status {
@@ -357,7 +364,6 @@ public final class SimBackend: PodBackend {
         for processID in sandbox.processes + [sandbox.infraID] {
             guard let entry = tracked.removeValue(forKey: processID) else { continue }
             pids.insert(entry.process.hostPid)
-            byHostPid[entry.process.hostPid] = nil
         }
         if !kernel.exits.isEmpty { kernel.exits.removeAll { pids.contains($0.pid) } }
     }

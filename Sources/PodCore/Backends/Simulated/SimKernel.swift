@@ -20,6 +20,7 @@
 public final class SimKernel {
     struct ExitRecord {
         let pid: Int
+        let backendID: Int
         let status: SimExitStatus
         let sender: String?
         let startError: String?
@@ -127,7 +128,7 @@ public final class SimKernel {
     /// fork + exec: a new process in `namespaces`, child of `parent`, charged to `cgroup`
     /// (the parent's by default). It runs until it first blocks before this returns.
     func spawn(argv: [String], env: [EnvVar], cwd: String, namespaces: SimNamespaces, parent: SimProcess,
-               output: SimOutput, stdin: String = "", cgroup: SimCgroup?? = nil) throws(SimErrno) -> SimProcess {
+               output: SimOutput, stdin: String = "", cgroup: SimCgroup?? = nil, backendID: Int = 0) throws(SimErrno) -> SimProcess {
         let chain = namespaces.pid.chain
         if chain.contains(where: { $0.isDead }) { throw .ENOMEM }
         if chain.count > 2 { throw .EINVAL }
@@ -154,15 +155,15 @@ public final class SimKernel {
         }
         let process = SimProcess(hostPid: hostPid, argv: argv, env: env, cwd: cwd, namespaces: namespaces, innerPid: innerPid,
                                  parentPid: parent.hostPid, startedAt: clock.nanos, output: output, stdin: stdin, cgroup: group)
+        process.backendID = backendID
         processes[hostPid] = process
         if parent !== supervisor { parent.children.insert(hostPid) }
 
         guard let program = programs[process.programName] else {
             let what = argv.first ?? ""
-            process.startError = what.isEmpty
-                ? "exec: no command given"
-                : "exec: \"\(what)\": executable file not found in $PATH"
-            process.output.write("\(process.startError ?? "")\n", error: true)
+            let startError = what.isEmpty ? "exec: no command given" : "exec: \"\(what)\": executable file not found in $PATH"
+            process.exitDetail = SimExitDetail(startError: startError)
+            process.output.write("\(startError)\n", error: true)
             exit(process, .exited(127))
             return process
         }
@@ -247,8 +248,12 @@ public final class SimKernel {
         guard process.isAlive else { return }
         process.isAlive = false
         process.exitStatus = status
-        process.exitSender = sender
-        process.oomKilled = oomKilled
+        if sender != nil || oomKilled {
+            let detail = process.exitDetail ?? SimExitDetail(startError: nil)
+            detail.sender = sender
+            detail.oomKilled = oomKilled
+            process.exitDetail = detail
+        }
         process.mainToken += 1
         process.mainChildWait = nil
         process.handlers = []
@@ -277,7 +282,8 @@ public final class SimKernel {
             }
         }
         if process.parentPid == supervisor.hostPid {
-            exits.append(ExitRecord(pid: process.hostPid, status: status, sender: sender, startError: process.startError,
+            exits.append(ExitRecord(pid: process.hostPid, backendID: process.backendID, status: status, sender: sender,
+                                    startError: process.exitDetail?.startError,
                                     oomKilled: oomKilled, at: clock.nanos))
         }
 

@@ -67,6 +67,17 @@ public final class SimOutput {
     var snapshot: ProcessOutput { ProcessOutput(stdout: stdout, stderr: stderr, combined: combined) }
 }
 
+/// How a process ended, beyond its status.
+final class SimExitDetail {
+    /// Who sent the signal that ended it.
+    var sender: String?
+    var oomKilled = false
+    /// Why the command could not be executed.
+    let startError: String?
+
+    init(startError: String?) { self.startError = startError }
+}
+
 /// A thread serving one request on a listening socket. (The main thread's state lives in its
 /// process, so a process that serves nothing allocates no thread.)
 final class SimThread {
@@ -107,9 +118,10 @@ final class SimProcess {
     /// Reaps exited children at once (a SIGCHLD handler with a waitpid loop, as pause has).
     var reapsChildren = false
     var exitStatus: SimExitStatus?
-    var exitSender: String?
-    var oomKilled = false
-    var startError: String?
+    /// Who ended it, OOM, start error: only for processes that have such a story.
+    var exitDetail: SimExitDetail?
+    /// The backend's handle of this process (0: none).
+    var backendID = 0
     let startedAt: Int64
     let output: SimOutput
     let stdin: String

@@ -20,8 +20,8 @@ extension PodSpec {
 struct SpecValidator {
     var errors: [FieldError] = []
 
-    mutating func add(_ kind: FieldError.Kind, _ path: FieldPath, value: String? = nil, detail: String? = nil) {
-        errors.append(FieldError(kind, path, value: value, detail: detail))
+    mutating func add(_ kind: FieldError.Kind, _ path: @autoclosure () -> FieldPath, value: String? = nil, detail: String? = nil) {
+        errors.append(FieldError(kind, path(), value: value, detail: detail))
     }
 
     mutating func check(_ spec: PodSpec) {
@@ -61,62 +61,62 @@ struct SpecValidator {
         if let podResources = spec.resources { checkPodResources(podResources, spec, path.child("resources")) }
     }
 
-    mutating func checkLabel(_ value: String, _ path: FieldPath, required: Bool) {
+    mutating func checkLabel(_ value: String, _ path: @autoclosure () -> FieldPath, required: Bool) {
         if value.isEmpty {
-            if required { add(.required, path, detail: path.description == "metadata.name" ? "name is required" : nil) }
+            if required { add(.required, path(), detail: path().description == "metadata.name" ? "name is required" : nil) }
             return
         }
         for problem in KubernetesNames.dns1123LabelErrors(value) {
-            add(.invalid, path, value: FieldError.quoted(value), detail: problem)
+            add(.invalid, path(), value: FieldError.quoted(value), detail: problem)
         }
     }
 
     /// Checks the volumes and returns the names declared.
-    mutating func checkVolumes(_ volumes: [VolumeSpec], _ path: FieldPath, pod: String) -> Set<String> {
+    mutating func checkVolumes(_ volumes: [VolumeSpec], _ path: @autoclosure () -> FieldPath, pod: String) -> Set<String> {
         var names: Set<String> = []
         var configMapData: [String: [String: String]] = [:]
         for (i, volume) in volumes.enumerated() {
-            let volumePath = path.index(i)
+            func volumePath() -> FieldPath { path().index(i) }
             if volume.name.isEmpty {
-                add(.required, volumePath.child("name"))
+                add(.required, volumePath().child("name"))
             } else if !names.insert(volume.name).inserted {
-                add(.duplicate, volumePath.child("name"), value: FieldError.quoted(volume.name))
+                add(.duplicate, volumePath().child("name"), value: FieldError.quoted(volume.name))
             } else {
                 for problem in KubernetesNames.dns1123LabelErrors(volume.name) {
-                    add(.invalid, volumePath.child("name"), value: FieldError.quoted(volume.name), detail: problem)
+                    add(.invalid, volumePath().child("name"), value: FieldError.quoted(volume.name), detail: problem)
                 }
             }
             switch volume.source {
             case .emptyDir(let source):
                 if let size = source.sizeLimit, size < .zero {
-                    add(.invalid, volumePath.child("emptyDir").child("sizeLimit"), value: FieldError.quoted(size.canonical),
+                    add(.invalid, volumePath().child("emptyDir").child("sizeLimit"), value: FieldError.quoted(size.canonical),
                         detail: "must be greater than or equal to 0")
                 }
             case .hostPath(let source):
-                let hostPath = volumePath.child("hostPath").child("path")
+                func hostPath() -> FieldPath { volumePath().child("hostPath").child("path") }
                 if source.path.isEmpty {
-                    add(.required, hostPath)
+                    add(.required, hostPath())
                 } else if !source.path.hasPrefix("/") {
-                    add(.invalid, hostPath, value: FieldError.quoted(source.path), detail: "must be an absolute path")
+                    add(.invalid, hostPath(), value: FieldError.quoted(source.path), detail: "must be an absolute path")
                 } else if PathRules.hasDotDot(source.path) {
-                    add(.invalid, hostPath, value: FieldError.quoted(source.path), detail: "must not contain '..'")
+                    add(.invalid, hostPath(), value: FieldError.quoted(source.path), detail: "must not contain '..'")
                 }
             case .configMap(let source):
-                let configMapPath = volumePath.child("configMap")
+                func configMapPath() -> FieldPath { volumePath().child("configMap") }
                 let objectName = source.objectName(pod: pod, volume: volume.name)
                 if let other = configMapData[objectName], other != source.data {
-                    add(.duplicate, configMapPath.child("name"), value: FieldError.quoted(objectName),
+                    add(.duplicate, configMapPath().child("name"), value: FieldError.quoted(objectName),
                         detail: "another configMap volume names this ConfigMap with other data")
                 }
                 configMapData[objectName] = source.data
                 if let name = source.name {
                     for problem in KubernetesNames.dns1123SubdomainErrors(name) {
-                        add(.invalid, configMapPath.child("name"), value: FieldError.quoted(name), detail: problem)
+                        add(.invalid, configMapPath().child("name"), value: FieldError.quoted(name), detail: problem)
                     }
                 }
                 for key in source.data.keys.sorted() {
                     for problem in KubernetesNames.configMapKeyErrors(key) {
-                        add(.invalid, configMapPath.child("data").key(key), value: FieldError.quoted(key), detail: problem)
+                        add(.invalid, configMapPath().child("data").key(key), value: FieldError.quoted(key), detail: problem)
                     }
                 }
             }
@@ -125,77 +125,77 @@ struct SpecValidator {
     }
 
     mutating func checkContainer(
-        _ container: ContainerSpec, _ path: FieldPath, names: inout Set<String>, volumes: Set<String>, isInit: Bool
+        _ container: ContainerSpec, _ path: @autoclosure () -> FieldPath, names: inout Set<String>, volumes: Set<String>, isInit: Bool
     ) {
         if container.name.isEmpty {
-            add(.required, path.child("name"))
+            add(.required, path().child("name"))
         } else if !names.insert(container.name).inserted {
-            add(.duplicate, path.child("name"), value: FieldError.quoted(container.name))
+            add(.duplicate, path().child("name"), value: FieldError.quoted(container.name))
         } else {
-            checkLabel(container.name, path.child("name"), required: true)
+            checkLabel(container.name, path().child("name"), required: true)
         }
         for (i, variable) in container.env.enumerated() {
-            let envPath = path.child("env").index(i).child("name")
-            if variable.name.isEmpty { add(.required, envPath) }
+            func envPath() -> FieldPath { path().child("env").index(i).child("name") }
+            if variable.name.isEmpty { add(.required, envPath()) }
             for problem in KubernetesNames.envVarNameErrors(variable.name) {
-                add(.invalid, envPath, value: FieldError.quoted(variable.name), detail: problem)
+                add(.invalid, envPath(), value: FieldError.quoted(variable.name), detail: problem)
             }
         }
         for (i, port) in container.ports.enumerated() {
-            let portPath = path.child("ports").index(i)
+            func portPath() -> FieldPath { path().child("ports").index(i) }
             if port.containerPort == 0 {
-                add(.required, portPath.child("containerPort"))
+                add(.required, portPath().child("containerPort"))
             } else if !(1...65535).contains(port.containerPort) {
-                add(.invalid, portPath.child("containerPort"), value: String(port.containerPort),
+                add(.invalid, portPath().child("containerPort"), value: String(port.containerPort),
                     detail: "must be between 1 and 65535, inclusive")
             }
             if let hostPort = port.hostPort, !(1...65535).contains(hostPort) {
-                add(.invalid, portPath.child("hostPort"), value: String(hostPort),
+                add(.invalid, portPath().child("hostPort"), value: String(hostPort),
                     detail: "must be between 1 and 65535, inclusive")
             }
         }
         var mountPaths: Set<String> = []
         for (i, mount) in container.volumeMounts.enumerated() {
-            let mountPath = path.child("volumeMounts").index(i)
+            func mountPath() -> FieldPath { path().child("volumeMounts").index(i) }
             if mount.name.isEmpty {
-                add(.required, mountPath.child("name"))
+                add(.required, mountPath().child("name"))
             } else if !volumes.contains(mount.name) {
-                add(.notFound, mountPath.child("name"), value: FieldError.quoted(mount.name))
+                add(.notFound, mountPath().child("name"), value: FieldError.quoted(mount.name))
             }
             if mount.mountPath.isEmpty {
-                add(.required, mountPath.child("mountPath"))
+                add(.required, mountPath().child("mountPath"))
             } else if !mount.mountPath.hasPrefix("/") {
-                add(.invalid, mountPath.child("mountPath"), value: FieldError.quoted(mount.mountPath),
+                add(.invalid, mountPath().child("mountPath"), value: FieldError.quoted(mount.mountPath),
                     detail: "must be an absolute path")
             } else if !mountPaths.insert(PathRules.clean(mount.mountPath)).inserted {
-                add(.invalid, mountPath.child("mountPath"), value: FieldError.quoted(mount.mountPath), detail: "must be unique")
+                add(.invalid, mountPath().child("mountPath"), value: FieldError.quoted(mount.mountPath), detail: "must be unique")
             }
             if let subPath = mount.subPath {
                 if subPath.hasPrefix("/") {
-                    add(.invalid, mountPath.child("subPath"), value: FieldError.quoted(subPath), detail: "must be a relative path")
+                    add(.invalid, mountPath().child("subPath"), value: FieldError.quoted(subPath), detail: "must be a relative path")
                 } else if PathRules.hasDotDot(subPath) {
-                    add(.invalid, mountPath.child("subPath"), value: FieldError.quoted(subPath), detail: "must not contain '..'")
+                    add(.invalid, mountPath().child("subPath"), value: FieldError.quoted(subPath), detail: "must not contain '..'")
                 }
             }
         }
-        checkResources(container.resources, path.child("resources"))
+        checkResources(container.resources, path().child("resources"))
         if container.restartPolicy != nil && !isInit {
-            add(.forbidden, path.child("restartPolicy"), detail: "may not be set for non-init containers")
+            add(.forbidden, path().child("restartPolicy"), detail: "may not be set for non-init containers")
         }
     }
 
-    mutating func checkResources(_ resources: ResourceRequirements, _ path: FieldPath) {
+    mutating func checkResources(_ resources: ResourceRequirements, _ path: @autoclosure () -> FieldPath) {
         for (listName, list) in [("requests", resources.requests), ("limits", resources.limits)] {
             for name in ResourceName.allCases {
                 if let q = list[name], q < .zero {
-                    add(.invalid, path.child(listName).child(name.rawValue), value: FieldError.quoted(q.canonical),
+                    add(.invalid, path().child(listName).child(name.rawValue), value: FieldError.quoted(q.canonical),
                         detail: "must be greater than or equal to 0")
                 }
             }
         }
         for name in ResourceName.allCases {
             if let request = resources.requests[name], let limit = resources.limits[name], request > limit {
-                add(.invalid, path.child("requests").child(name.rawValue), value: FieldError.quoted(request.canonical),
+                add(.invalid, path().child("requests").child(name.rawValue), value: FieldError.quoted(request.canonical),
                     detail: "must be less than or equal to \(name.rawValue) limit of \(limit.canonical)")
             }
         }
@@ -207,16 +207,16 @@ struct SpecValidator {
     mutating func checkPorts(_ spec: PodSpec, _ path: FieldPath) {
         var containerPorts: [String: String] = [:]
         var hostPorts: Set<String> = []
-        let all = spec.initContainers.enumerated().map { (path.child("initContainers").index($0), $1) }
-            + spec.containers.enumerated().map { (path.child("containers").index($0), $1) }
-        for (containerPath, container) in all {
-            let longRunning = !spec.initContainers.contains(container) || container.isSidecar
+        let inits = spec.initContainers.count
+        for (index, container) in (spec.initContainers + spec.containers).enumerated() where !container.ports.isEmpty {
+            func containerPath() -> FieldPath { index < inits ? path.child("initContainers").index(index) : path.child("containers").index(index - inits) }
+            let longRunning = index >= inits || container.isSidecar
             for (i, port) in container.ports.enumerated() where (1...65535).contains(port.containerPort) {
-                let portPath = containerPath.child("ports").index(i)
+                func portPath() -> FieldPath { containerPath().child("ports").index(i) }
                 let key = "\(port.containerPort)/\(port.protocol.rawValue)"
                 if longRunning {
                     if let owner = containerPorts[key] {
-                        add(.duplicate, portPath.child("containerPort"), value: FieldError.quoted(key),
+                        add(.duplicate, portPath().child("containerPort"), value: FieldError.quoted(key),
                             detail: "already declared by container \(FieldError.quoted(owner)); the containers of a pod share one network namespace")
                     } else {
                         containerPorts[key] = container.name
@@ -225,10 +225,10 @@ struct SpecValidator {
                 if let hostPort = port.hostPort {
                     let hostKey = "\(hostPort)/\(port.protocol.rawValue)"
                     if !hostPorts.insert(hostKey).inserted {
-                        add(.duplicate, portPath.child("hostPort"), value: FieldError.quoted(hostKey))
+                        add(.duplicate, portPath().child("hostPort"), value: FieldError.quoted(hostKey))
                     }
                     if spec.hostNetwork && hostPort != port.containerPort {
-                        add(.invalid, portPath.child("hostPort"), value: String(hostPort),
+                        add(.invalid, portPath().child("hostPort"), value: String(hostPort),
                             detail: "must match `containerPort` when `hostNetwork` is true")
                     }
                 }
@@ -238,15 +238,15 @@ struct SpecValidator {
 
     /// Pod-level resources (KEP-2837): requests within limits, not below what the containers
     /// request together, and no container limit above the pod's.
-    mutating func checkPodResources(_ resources: ResourceRequirements, _ spec: PodSpec, _ path: FieldPath) {
-        checkResources(resources, path)
+    mutating func checkPodResources(_ resources: ResourceRequirements, _ spec: PodSpec, _ path: @autoclosure () -> FieldPath) {
+        checkResources(resources, path())
         var containersOnly = spec
         containersOnly.resources = nil
         let aggregate = ResourceMath.podRequests(of: containersOnly)
         let podRequests = resources.effectiveRequests
         for name in ResourceName.allCases {
             if let podRequest = podRequests[name], let sum = aggregate[name], sum > podRequest {
-                add(.invalid, path.child("requests").child(name.rawValue), value: FieldError.quoted(podRequest.canonical),
+                add(.invalid, path().child("requests").child(name.rawValue), value: FieldError.quoted(podRequest.canonical),
                     detail: "must be greater than or equal to aggregate container requests of \(sum.canonical)")
             }
         }

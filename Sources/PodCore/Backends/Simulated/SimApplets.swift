@@ -78,10 +78,14 @@ enum SimApplets {
     static func parseDuration(_ text: String) -> Double? {
         var number = Substring(text)
         var scale = 1.0
-        if let last = number.last, let factor = ["s": 1.0, "m": 60, "h": 3600, "d": 86400][String(last)] {
-            scale = factor
-            number = number.dropLast()
+        switch number.last {
+        case "s": scale = 1
+        case "m": scale = 60
+        case "h": scale = 3600
+        case "d": scale = 86400
+        default: break
         }
+        if number.last.map({ !$0.isNumber && $0 != "." }) ?? false { number = number.dropLast() }
         guard !number.isEmpty, number.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }),
               let value = Double(number), value.isFinite else { return nil }
         return value * scale

@@ -43,20 +43,24 @@ public enum ResourceMath {
 
     /// The pod's QoS class. With pod-level resources set, they decide alone (KEP-2837).
     public static func qosClass(of spec: PodSpec) -> QOSClass {
-        var requests: [ResourceName: Quantity] = [:]
-        var limits: [ResourceName: Quantity] = [:]
+        var requests = ResourceList()
+        var limits = ResourceList()
         var isGuaranteed = true
         func accumulate(_ requirements: ResourceRequirements) {
+            if requirements.isEmpty {
+                isGuaranteed = false
+                return
+            }
             let effective = requirements.effectiveRequests
-            var limitsFound: Set<ResourceName> = []
+            var limitsFound = 0
             for name in ResourceName.allCases {
                 if let q = effective[name], q > .zero { requests[name] = (requests[name] ?? .zero).plus(q) }
                 if let q = requirements.limits[name], q > .zero {
                     limits[name] = (limits[name] ?? .zero).plus(q)
-                    limitsFound.insert(name)
+                    limitsFound += 1
                 }
             }
-            if limitsFound.count != ResourceName.allCases.count { isGuaranteed = false }
+            if limitsFound != ResourceName.allCases.count { isGuaranteed = false }
         }
         if let podLevel = spec.resources, !podLevel.isEmpty {
             accumulate(podLevel)
@@ -65,11 +69,12 @@ public enum ResourceMath {
         }
         if requests.isEmpty && limits.isEmpty { return .bestEffort }
         if isGuaranteed {
-            for (name, request) in requests where limits[name] != request {
+            for name in ResourceName.allCases where requests[name] != nil && limits[name] != requests[name] {
                 isGuaranteed = false
             }
         }
-        return isGuaranteed && requests.count == limits.count ? .guaranteed : .burstable
+        let sameNames = ResourceName.allCases.allSatisfy { (requests[$0] == nil) == (limits[$0] == nil) }
+        return isGuaranteed && sameNames ? .guaranteed : .burstable
     }
 
     /// The pod's effective requests (`PodRequests`): app containers and sidecars summed, or the

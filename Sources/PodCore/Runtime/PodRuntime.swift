@@ -287,7 +287,8 @@ public final class PodRuntime {
             if condition() { return true }
             let current = now
             if current >= deadline { return false }
-            let wake = scheduled.values.compactMap(\.wakeup).min() ?? .infinity
+            var wake = Double.infinity
+            for record in scheduled.values { wake = min(wake, record.wakeup ?? .infinity) }
             let target = min(deadline, max(wake, current))
             let events = backend.poll(until: origin + target)
             if events.isEmpty && target == .infinity && backend.capabilities.contains(.virtualTime) {
@@ -522,6 +523,7 @@ public final class PodRuntime {
     /// shared PID namespace, the kernel kills the containers before the pause's own exit is
     /// reported, and those deaths are the infra's doing.
     func apply(_ events: [BackendEvent]) {
+        guard !events.isEmpty else { return }
         let infraFirst = events.filter { if case .infraExited = $0 { return true } else { return false } }
             + events.filter { if case .infraExited = $0 { return false } else { return true } }
         for event in infraFirst {

@@ -18,12 +18,14 @@ enum KubernetesNames {
         return errors
     }
 
-    static func isDNS1123Label(_ value: String) -> Bool {
-        let bytes = Array(value.utf8)
+    static func isDNS1123Label(_ value: Substring) -> Bool {
+        let bytes = value.utf8
         guard let first = bytes.first, let last = bytes.last else { return false }
         func lowerAlnum(_ c: UInt8) -> Bool { (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) }
         return lowerAlnum(first) && lowerAlnum(last) && bytes.allSatisfy { lowerAlnum($0) || $0 == 0x2d }
     }
+
+    static func isDNS1123Label(_ value: String) -> Bool { isDNS1123Label(Substring(value)) }
 
     /// DNS-1123 subdomain: dot-separated labels, at most 253 characters.
     static func dns1123SubdomainErrors(_ value: String) -> [String] {
@@ -32,7 +34,7 @@ enum KubernetesNames {
             errors.append("must be no more than \(dns1123SubdomainMaxLength) characters")
         }
         let labels = value.split(separator: ".", omittingEmptySubsequences: false)
-        if value.isEmpty || !labels.allSatisfy({ isDNS1123Label(String($0)) }) {
+        if value.isEmpty || !labels.allSatisfy({ isDNS1123Label($0) }) {
             errors.append("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' "
                 + "or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used "
                 + "for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')")

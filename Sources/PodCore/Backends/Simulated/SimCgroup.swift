@@ -31,4 +31,23 @@ final class SimCgroup {
 
     /// Whether `self` is `other` or below it.
     func isWithin(_ other: SimCgroup) -> Bool { lineage.contains { $0 === other } }
+
+    /// Calls `body` for this cgroup and each ancestor, innermost first (no allocation).
+    func forEachLevel(_ body: (SimCgroup) -> Void) {
+        var current: SimCgroup? = self
+        while let level = current {
+            body(level)
+            current = level.parent
+        }
+    }
+
+    /// Whether forking one more task stays within every pids.max on the way up.
+    var canFork: Bool {
+        var current: SimCgroup? = self
+        while let level = current {
+            if let limit = level.pidsLimit, level.pidsCurrent + 1 > limit { return false }
+            current = level.parent
+        }
+        return true
+    }
 }

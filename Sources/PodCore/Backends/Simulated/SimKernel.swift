@@ -129,24 +129,19 @@ public final class SimKernel {
     /// (the parent's by default). It runs until it first blocks before this returns.
     func spawn(argv: [String], env: [EnvVar], cwd: String, namespaces: SimNamespaces, parent: SimProcess,
                output: SimOutput, stdin: String = "", cgroup: SimCgroup?? = nil, backendID: Int = 0) throws(SimErrno) -> SimProcess {
-        let chain = namespaces.pid.chain
-        if chain.contains(where: { $0.isDead }) { throw .ENOMEM }
-        if chain.count > 2 { throw .EINVAL }
+        let inner = namespaces.pid === host.pid ? nil : namespaces.pid
+        if inner?.isDead == true { throw .ENOMEM }
+        if let inner, inner.parent !== host.pid { throw .EINVAL }
         let group = cgroup ?? parent.cgroup
         if let group {
-            for level in group.lineage {
-                if let limit = level.pidsLimit, level.pidsCurrent + 1 > limit { throw .EAGAIN }
-            }
-            for level in group.lineage { level.pidsCurrent += 1 }
+            guard group.canFork else { throw .EAGAIN }
+            group.forEachLevel { $0.pidsCurrent += 1 }
         }
         let hostPid = nextHostPid
         nextHostPid += 1
         var innerPid: Int?
-        for ns in chain {
-            if ns === host.pid {
-                ns.pids[hostPid] = hostPid
-                continue
-            }
+        host.pid.pids[hostPid] = hostPid
+        if let ns = inner {
             let pid = ns.nextPid
             ns.nextPid += 1
             ns.pids[pid] = hostPid
@@ -301,11 +296,9 @@ public final class SimKernel {
     /// PID 1 of the process's namespace if it is alive and not the process itself; else the
     /// nearest such ancestor namespace's init.
     private func reaperFor(orphansOf process: SimProcess) -> SimProcess {
-        for (namespace, _) in process.pids.reversed() {
-            if let initPid = namespace.initHostPid, initPid != process.hostPid,
-               let reaper = processes[initPid], reaper.isAlive {
-                return reaper
-            }
+        if process.innerPid != nil, let initPid = process.namespaces.pid.initHostPid, initPid != process.hostPid,
+           let reaper = processes[initPid], reaper.isAlive {
+            return reaper
         }
         return initProcess
     }
@@ -349,11 +342,12 @@ public final class SimKernel {
     func reap(_ process: SimProcess) {
         guard processes[process.hostPid] != nil else { return }
         processes[process.hostPid] = nil
-        for (namespace, pid) in process.pids where namespace.pids[pid] == process.hostPid {
-            namespace.pids[pid] = nil
+        host.pid.pids[process.hostPid] = nil
+        if let innerPid = process.innerPid, process.namespaces.pid.pids[innerPid] == process.hostPid {
+            process.namespaces.pid.pids[innerPid] = nil
         }
         processes[process.parentPid]?.children.remove(process.hostPid)
-        for level in process.cgroup?.lineage ?? [] { level.pidsCurrent -= 1 }
+        process.cgroup?.forEachLevel { $0.pidsCurrent -= 1 }
     }
 
     /// Delivers a signal with the kernel's rules. `sender` is the sending process, nil for
@@ -394,7 +388,7 @@ public final class SimKernel {
             guard let over = cgroup.lineage.first(where: { level in
                 level.memoryLimit.map { level.memoryUsage + bytes > $0 } ?? false
             }) else {
-                for level in cgroup.lineage { level.memoryUsage += bytes }
+                cgroup.forEachLevel { $0.memoryUsage += bytes }
                 return true
             }
             let candidates = liveProcesses.filter { $0.cgroup?.isWithin(over) ?? false }
@@ -410,7 +404,7 @@ public final class SimKernel {
 
     func uncharge(_ cgroup: SimCgroup?, _ bytes: Int64) {
         guard bytes > 0 else { return }
-        for level in cgroup?.lineage ?? [] { level.memoryUsage -= bytes }
+        cgroup?.forEachLevel { $0.memoryUsage -= bytes }
     }
 
     // MARK: Network

@@ -189,7 +189,11 @@ final class SimProcess {
     var commandLine: String { argv.joined(separator: " ") }
 
     /// The program name: the last path component of argv[0].
-    var programName: String { argv.first.map { $0.split(separator: "/").last.map(String.init) ?? $0 } ?? "" }
+    var programName: String {
+        guard let first = argv.first else { return "" }
+        guard let slash = first.lastIndex(of: "/") else { return first }
+        return String(first[first.index(after: slash)...])
+    }
 
     var fileSystem: SimFileSystem { SimFileSystem(namespace: namespaces.mnt, cwd: cwd) }
 }

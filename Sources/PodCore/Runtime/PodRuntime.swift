@@ -676,9 +676,10 @@ public final class PodRuntime {
             errors.append(FieldError(.duplicate, FieldPath("metadata.name"), value: FieldError.quoted(spec.name),
                                      detail: "a pod of this name exists already"))
         }
-        let all = spec.initContainers.enumerated().map { (FieldPath("spec.initContainers").index($0), $1) }
-            + spec.containers.enumerated().map { (FieldPath("spec.containers").index($0), $1) }
-        for (path, container) in all {
+        guard !publishedPorts.isEmpty else { return errors }
+        let inits = spec.initContainers.count
+        for (index, container) in (spec.initContainers + spec.containers).enumerated() where !container.ports.isEmpty {
+            let path = index < inits ? FieldPath("spec.initContainers").index(index) : FieldPath("spec.containers").index(index - inits)
             for (i, port) in container.ports.enumerated() {
                 guard let hostPort = port.hostPort else { continue }
                 let key = "\(hostPort)/\(port.protocol.rawValue)"

@@ -76,6 +76,7 @@ enum SimApplets {
     }
 
     static func parseDuration(_ text: String) -> Double? {
+        if let whole = Int(text), whole >= 0 { return Double(whole) }
         var number = Substring(text)
         var scale = 1.0
         switch number.last {

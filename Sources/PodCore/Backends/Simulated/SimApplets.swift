@@ -92,15 +92,15 @@ enum SimApplets {
         return value * scale
     }
 
+    /// What `echo [-n] ARGS...` prints.
+    static func echoText(_ operands: ArraySlice<String>) -> String {
+        if operands.first == "-n" { return operands.dropFirst().joined(separator: " ") }
+        return operands.joined(separator: " ") + "\n"
+    }
+
     /// `echo [-n] ARGS...`.
     static func echo(_ ctx: SimContext) -> SimStep {
-        var args = Array(ctx.args.dropFirst())
-        var newline = true
-        if args.first == "-n" {
-            newline = false
-            args.removeFirst()
-        }
-        if let error = ctx.write(args.joined(separator: " ") + (newline ? "\n" : "")) {
+        if let error = ctx.write(echoText(ctx.args.dropFirst())) {
             ctx.writeError("echo: write error: \(error)\n")
             return .exit(1)
         }

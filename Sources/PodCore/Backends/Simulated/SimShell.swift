@@ -161,10 +161,7 @@ enum SimShell {
             return then(ctx, state)
         case "echo":
             // A builtin in ash, so a failed write is the shell's: "sh: write error: ...".
-            var args = Array(words.dropFirst())
-            let newline = args.first != "-n"
-            if !newline { args.removeFirst() }
-            let text = args.joined(separator: " ") + (newline ? "\n" : "")
+            let text = SimApplets.echoText(words.dropFirst())
             let error = output.map { $0.write(text, error: false, from: ctx) } ?? ctx.write(text)
             if let error, ctx.process.isAlive {
                 report("sh: write error: \(error)\n")

@@ -130,6 +130,21 @@ struct SimWorldTests {
         #expect(try a.exec("r", ["ls", "/tmp"]).stdout == "")
     }
 
+    @Test func containerRootsShareTheImageUntilTheyWrite() throws {
+        let backend = SimBackend()
+        let runtime = PodRuntime(backend: backend)
+        let pod = try runtime.run(Self.pod("p", [Self.idle("a"), Self.idle("b")]))
+        let roots = backend.kernel.liveProcesses.filter { $0.argv == ["sleep", "100000"] }.map(\.namespaces.mnt)
+        #expect(roots.count == 2)
+        #expect(roots.allSatisfy { $0.rootShared && $0.root === backend.kernel.imageRoot })
+        #expect(try pod.exec("a", ["sh", "-c", "echo mine > /etc/motd"]).exitCode == 0)
+        #expect(!roots[0].rootShared && roots[0].root !== backend.kernel.imageRoot)
+        #expect(roots[1].rootShared)
+        #expect(try pod.exec("b", ["cat", "/etc/motd"]).exitCode == 1)
+        let fresh = try runtime.run(Self.pod("q", [Self.idle("c")]))
+        #expect(try fresh.exec("c", ["ls", "/etc"]).stdout == "group\npasswd\n")
+    }
+
     @Test func emptyDirSurvivesAContainerRestart() throws {
         let runtime = PodRuntime()
         let pod = try runtime.run(Self.pod("p", volumes: [Self.data], [Self.mounting("app")]))

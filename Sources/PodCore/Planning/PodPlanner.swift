@@ -91,13 +91,13 @@ public enum PodPlanner {
 
     public static func plan(_ view: View, now: Double) -> Plan {
         var plan = Plan()
-        let running = view.containers.filter { $0.state.isRunning }
+        let anyRunning = view.containers.contains { $0.state.isRunning }
 
         if case .dead(let why) = view.infra {
-            for c in running where !c.killSent {
+            for c in view.containers where c.state.isRunning && !c.killSent {
                 plan.add(.signalContainer(c.name, .kill, .infraDeath), "the pod's infra container died: \(why)")
             }
-            if !running.isEmpty || view.phase.isTerminal { return plan }
+            if anyRunning || view.phase.isTerminal { return plan }
             if view.stoppingSince != nil {
                 plan.add(.setPhase(finalPhase(view), message: nil), "every container has terminated")
             } else if view.restartPolicy == .never {
@@ -110,7 +110,7 @@ public enum PodPlanner {
         }
 
         if let since = view.stoppingSince {
-            planStop(view, since: since, now: now, running: running, into: &plan)
+            planStop(view, since: since, now: now, anyRunning: anyRunning, into: &plan)
             return plan
         }
         if view.phase.isTerminal { return plan }
@@ -121,8 +121,7 @@ public enum PodPlanner {
 
         // Init containers, one after another; a sidecar must be running before the next starts.
         // Once the app containers have started, a sidecar that exits is restarted on its own.
-        let apps = view.containers.filter { $0.kind == .app }
-        let appsStarted = apps.contains { $0.started }
+        let appsStarted = view.containers.contains { $0.kind == .app && $0.started }
         for c in view.containers where c.kind != .app {
             if c.kind == .sidecar {
                 if c.state.isRunning { continue }
@@ -148,22 +147,28 @@ public enum PodPlanner {
 
         // App containers.
         var restarting = false
+        var startingApp = false
+        var allTerminated = true
         for c in view.containers where c.kind == .app {
-            if c.state.isRunning { continue }
+            if c.state.isRunning {
+                allTerminated = false
+                continue
+            }
             guard c.started, let termination = c.lastTermination else {
-                if !c.started { plan.add(.startContainer(c.name), "init containers are done") }
+                allTerminated = false
+                if !c.started {
+                    plan.add(.startContainer(c.name), "init containers are done")
+                    startingApp = true
+                }
                 continue
             }
             if shouldRestart(termination, view.restartPolicy) {
                 restarting = true
+                let before = plan.actions.count
                 startOrBackOff(c, view, now: now, into: &plan,
                                reason: "container \(c.name) \(termination.cause); restartPolicy is \(view.restartPolicy.rawValue)")
+                if plan.actions.count > before, case .startContainer = plan.actions[plan.actions.count - 1].kind { startingApp = true }
             }
-        }
-        let allTerminated = apps.allSatisfy { $0.started && !$0.state.isRunning && $0.lastTermination != nil }
-        let startingApp = plan.actions.contains { action in
-            if case .startContainer(let name) = action.kind { return apps.contains { $0.name == name } }
-            return false
         }
         if allTerminated && !restarting && !startingApp {
             plan.add(.setPhase(finalPhase(view), message: nil), "every app container has terminated and none restarts")
@@ -176,23 +181,24 @@ public enum PodPlanner {
 
     /// A graceful stop: TERM the app (and one-shot init) containers, then the sidecars one at a
     /// time in reverse order, SIGKILL whatever is left at the deadline, then end the infra.
-    static func planStop(_ view: View, since: Double, now: Double, running: [View.Container], into plan: inout Plan) {
+    static func planStop(_ view: View, since: Double, now: Double, anyRunning: Bool, into plan: inout Plan) {
         let deadline = since + Double(view.stopGrace)
-        if now >= deadline {
-            for c in running where !c.killSent {
+        if now >= deadline && anyRunning {
+            for c in view.containers where c.state.isRunning && !c.killSent {
                 plan.add(.signalContainer(c.name, .kill, .gracePeriodExpired(seconds: view.stopGrace)),
                          "the grace period of \(view.stopGrace) s expired")
             }
-            if !running.isEmpty { return }
+            return
         }
-        let main = running.filter { $0.kind != .sidecar }
-        for c in main where !c.termSent {
-            plan.add(.signalContainer(c.name, .term, nil), "the pod is stopping")
+        var mainRunning = false
+        for c in view.containers where c.state.isRunning && c.kind != .sidecar {
+            mainRunning = true
+            if !c.termSent { plan.add(.signalContainer(c.name, .term, nil), "the pod is stopping") }
         }
-        if main.isEmpty, let sidecar = running.last(where: { $0.kind == .sidecar }), !sidecar.termSent {
+        if !mainRunning, let sidecar = view.containers.last(where: { $0.kind == .sidecar && $0.state.isRunning }), !sidecar.termSent {
             plan.add(.signalContainer(sidecar.name, .term, nil), "the app containers have terminated; sidecars stop in reverse order")
         }
-        if !running.isEmpty {
+        if anyRunning {
             plan.wake(at: deadline)
             return
         }
@@ -228,8 +234,11 @@ public enum PodPlanner {
 
     /// Succeeded when every app container's last run exited 0, else Failed.
     static func finalPhase(_ view: View) -> PodPhase {
-        let apps = view.containers.filter { $0.kind == .app }
-        let ok = apps.allSatisfy { !$0.state.isRunning && $0.lastTermination?.exitCode == 0 }
-        return ok && !apps.isEmpty ? .succeeded : .failed
+        var apps = 0
+        for c in view.containers where c.kind == .app {
+            apps += 1
+            if c.state.isRunning || c.lastTermination?.exitCode != 0 { return .failed }
+        }
+        return apps > 0 ? .succeeded : .failed
     }
 }

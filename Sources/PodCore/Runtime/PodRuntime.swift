@@ -524,32 +524,38 @@ public final class PodRuntime {
     /// reported, and those deaths are the infra's doing.
     func apply(_ events: [BackendEvent]) {
         guard !events.isEmpty else { return }
-        let infraFirst = events.filter { if case .infraExited = $0 { return true } else { return false } }
-            + events.filter { if case .infraExited = $0 { return false } else { return true } }
-        for event in infraFirst {
-            switch event {
-            case .processExited(let process, let exit):
-                if commands[process] != nil {
-                    commands[process] = .exited(exit)
-                    continue
-                }
-                guard let record = owners.removeValue(forKey: process), let index = record.index(of: process) else { continue }
-                recordExit(record, index, exit)
-                markDirty(record)
-            case .infraExited(let sandbox, let exit):
-                guard let record = sandboxOwners[sandbox] else { continue }
-                markDirty(record)
-                if record.infraStopRequested {
-                    record.infra = .stopped
-                    continue
-                }
-                let why = exit.signal.map { "killed by \($0) from \(exit.sender ?? "an unknown sender")" }
-                    ?? "exited with code \(exit.exitCode)"
-                record.infra = .dead(why)
-                emit(record, .warning, "InfraExited", nil, "The pod's infra container (pause) \(why)")
-                for index in record.containers.indices where record.containers[index].status.state.isRunning {
-                    record.containers[index].pendingCause = .infraDeath
-                }
+        for pass in 0..<2 {
+            for event in events {
+                let isInfra: Bool
+                if case .infraExited = event { isInfra = true } else { isInfra = false }
+                if isInfra == (pass == 0) { apply(event) }
+            }
+        }
+    }
+
+    private func apply(_ event: BackendEvent) {
+        switch event {
+        case .processExited(let process, let exit):
+            if commands[process] != nil {
+                commands[process] = .exited(exit)
+                return
+            }
+            guard let record = owners.removeValue(forKey: process), let index = record.index(of: process) else { return }
+            recordExit(record, index, exit)
+            markDirty(record)
+        case .infraExited(let sandbox, let exit):
+            guard let record = sandboxOwners[sandbox] else { return }
+            markDirty(record)
+            if record.infraStopRequested {
+                record.infra = .stopped
+                return
+            }
+            let why = exit.signal.map { "killed by \($0) from \(exit.sender ?? "an unknown sender")" }
+                ?? "exited with code \(exit.exitCode)"
+            record.infra = .dead(why)
+            emit(record, .warning, "InfraExited", nil, "The pod's infra container (pause) \(why)")
+            for index in record.containers.indices where record.containers[index].status.state.isRunning {
+                record.containers[index].pendingCause = .infraDeath
             }
         }
     }

@@ -81,7 +81,7 @@ public final class SimBackend: PodBackend {
 
     public func createSandbox(_ request: SandboxRequest) throws(BackendError) -> SandboxInfo {
         let spec = request.spec
-        let operation = "createSandbox(\(request.podName))"
+        func operation() -> String { "createSandbox(\(request.podName))" }
         let ports = try reservePorts(spec, operation: operation)
         var volumes: [String: SimVolume] = [:]
         do {
@@ -105,7 +105,7 @@ public final class SimBackend: PodBackend {
                                      backendID: makeID())
         } catch {
             release(ports)
-            throw BackendError(.resourceExhausted, operation, "fork: \(error)")
+            throw BackendError(.resourceExhausted, operation(), "fork: \(error)")
         }
         let id = SandboxID(makeID())
         let infraID = track(infra, sandbox: id, isInfra: true)
@@ -127,7 +127,7 @@ public final class SimBackend: PodBackend {
 
     /// Checks and reserves the pod's host ports: a port published by another pod, or one a
     /// host process listens on, is refused.
-    private func reservePorts(_ spec: PodSpec, operation: String) throws(BackendError) -> Ports {
+    private func reservePorts(_ spec: PodSpec, operation: () -> String) throws(BackendError) -> Ports {
         var ports = Ports()
         for container in spec.initContainers + spec.containers {
             for port in container.ports {
@@ -137,7 +137,7 @@ public final class SimBackend: PodBackend {
                     ? kernel.published[hostPort] != nil || kernel.host.net.listeners[hostPort] != nil
                     : kernel.publishedOther.contains(key)
                 if taken {
-                    throw BackendError(.unsupported, operation, "host port \(key) is already in use")
+                    throw BackendError(.unsupported, operation(), "host port \(key) is already in use")
                 }
                 if port.protocol == .tcp {
                     ports.tcp.append(hostPort)
@@ -166,10 +166,10 @@ public final class SimBackend: PodBackend {
             return SimVolume(name: volume.name, root: .dir(SimDir(source.data.mapValues { .file(SimFile($0)) })))
         case .hostPath(let source):
             let fs = SimFileSystem(namespace: kernel.host.mnt, cwd: "/")
-            let operation = "createSandbox(\(pod))"
+            func operation() -> String { "createSandbox(\(pod))" }
             let existing = fs.stat(source.path)
             func fail(_ what: String) -> BackendError {
-                BackendError(.unsupported, operation,
+                BackendError(.unsupported, operation(),
                              "volume \"\(volume.name)\": hostPath type check failed: \(source.path) \(what)")
             }
             switch (source.type, existing) {
@@ -231,14 +231,14 @@ public final class SimBackend: PodBackend {
         var namespaces: SimNamespaces
         var sandboxID: SandboxID?
         var cgroup: SimCgroup?
-        let operation = "spawn(\(request.argv.first ?? ""))"
+        func operation() -> String { "spawn(\(request.argv.first ?? ""))" }
         switch request.context {
         case .host:
             namespaces = kernel.host
         case .container(let id, let container):
-            guard let sandbox = sandboxes[id] else { throw BackendError(.noSuchSandbox, operation, "no such sandbox: \(id)") }
+            guard let sandbox = sandboxes[id] else { throw BackendError(.noSuchSandbox, operation(), "no such sandbox: \(id)") }
             guard sandbox.infra.isAlive else {
-                throw BackendError(.noSuchSandbox, operation, "the sandbox's infra process has exited")
+                throw BackendError(.noSuchSandbox, operation(), "the sandbox's infra process has exited")
             }
             namespaces = sandbox.namespaces
             if !sandbox.hostPID && !sandbox.sharePID {
@@ -269,9 +269,9 @@ public final class SimBackend: PodBackend {
             }
             sandboxID = id
         case .exec(let id, let container):
-            guard sandboxes[id] != nil else { throw BackendError(.noSuchSandbox, operation, "no such sandbox: \(id)") }
+            guard sandboxes[id] != nil else { throw BackendError(.noSuchSandbox, operation(), "no such sandbox: \(id)") }
             guard let target = tracked[container]?.process, target.isAlive else {
-                throw BackendError(.noSuchProcess, operation, "the container's process has exited")
+                throw BackendError(.noSuchProcess, operation(), "the container's process has exited")
             }
             namespaces = target.namespaces
             cgroup = target.cgroup
@@ -289,21 +289,21 @@ public final class SimBackend: PodBackend {
             if let sandboxID { sandboxes[sandboxID]?.processes.append(id) }
             return SpawnedProcess(id: id, pid: process.hostPid, startedAt: Double(process.startedAt) / 1e9)
         } catch {
-            throw BackendError(.resourceExhausted, operation, "fork: \(error)")
+            throw BackendError(.resourceExhausted, operation(), "fork: \(error)")
         }
     }
 
     public func signal(_ process: ProcessID, _ signal: Signal) throws(BackendError) {
-        let operation = "signal(\(signal))"
-        guard let entry = tracked[process] else { throw BackendError(.noSuchProcess, operation, "unknown \(process)") }
+        func operation() -> String { "signal(\(signal))" }
+        guard let entry = tracked[process] else { throw BackendError(.noSuchProcess, operation(), "unknown \(process)") }
         guard entry.process.isAlive else {
-            throw BackendError(.noSuchProcess, operation, "process \(entry.process.hostPid) has exited")
+            throw BackendError(.noSuchProcess, operation(), "process \(entry.process.hostPid) has exited")
         }
         if signal.defaultAction == .stop || signal.defaultAction == .continue {
-            throw BackendError(.unsupported, operation, "the sim backend does not model stopped processes")
+            throw BackendError(.unsupported, operation(), "the sim backend does not model stopped processes")
         }
         if let error = kernel.signal(entry.process, signal, from: nil, senderName: "the runtime") {
-            throw BackendError(.noSuchProcess, operation, "\(error)")
+            throw BackendError(.noSuchProcess, operation(), "\(error)")
         }
     }
 

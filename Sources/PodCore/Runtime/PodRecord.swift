@@ -9,7 +9,7 @@ final class PodRecord {
     var sandbox: SandboxInfo?
     var infra: PodPlanner.View.Infra = .none
     var infraStopRequested = false
-    var containers: [ContainerRecord]
+    @exclusivity(unchecked) var containers: [ContainerRecord]
     var stoppingSince: Double?
     var stopGrace: Int64
     var detached = false

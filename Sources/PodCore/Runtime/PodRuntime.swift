@@ -12,21 +12,21 @@ public final class PodRuntime {
     /// The backend's clock reading when the runtime started: `now` counts from here.
     let origin: Double
     /// Live pods, in creation order, and indexes over them.
-    var pods: [PodRecord] = []
-    private var byName: [String: PodRecord] = [:]
-    private var byOrder: [Int: PodRecord] = [:]
+    @exclusivity(unchecked) var pods: [PodRecord] = []
+    @exclusivity(unchecked) private var byName: [String: PodRecord] = [:]
+    @exclusivity(unchecked) private var byOrder: [Int: PodRecord] = [:]
     /// The pod each container process and sandbox belongs to.
-    private var owners: [ProcessID: PodRecord] = [:]
-    private var sandboxOwners: [SandboxID: PodRecord] = [:]
+    @exclusivity(unchecked) private var owners: [ProcessID: PodRecord] = [:]
+    @exclusivity(unchecked) private var sandboxOwners: [SandboxID: PodRecord] = [:]
     /// Host ports published by live pods ("80/TCP") and who publishes them.
     private var publishedPorts: [String: String] = [:]
     /// Pods whose planner must run: something happened to them since it last ran.
-    private var dirty: [PodRecord] = []
+    @exclusivity(unchecked) private var dirty: [PodRecord] = []
     /// Pods whose planner asked to run again at a time (backoff, grace period).
-    private var scheduled: [ObjectIdentifier: PodRecord] = [:]
+    @exclusivity(unchecked) private var scheduled: [ObjectIdentifier: PodRecord] = [:]
     private var nextOrder = 0
     /// Every event of every pod, in order (messages are built when read).
-    private var eventLog: [EventRecord] = []
+    @exclusivity(unchecked) private var eventLog: [EventRecord] = []
     /// Every event of every pod, in order.
     public var events: [PodEvent] { eventLog.flatMap { $0.events(backend: backend.name) } }
     private var streams: [Int: AsyncStream<PodEvent>.Continuation] = [:]
@@ -36,7 +36,7 @@ public final class PodRuntime {
         case running
         case exited(ProcessExit)
     }
-    private var commands: [ProcessID: Command] = [:]
+    @exclusivity(unchecked) private var commands: [ProcessID: Command] = [:]
     private var closed = false
 
     /// A runtime on `backend` (the simulated kernel by default).

@@ -55,8 +55,8 @@ public final class SimBackend: PodBackend {
         let isInfra: Bool
     }
 
-    private var sandboxes: [SandboxID: Sandbox] = [:]
-    private var tracked: [ProcessID: Tracked] = [:]
+    @exclusivity(unchecked) private var sandboxes: [SandboxID: Sandbox] = [:]
+    @exclusivity(unchecked) private var tracked: [ProcessID: Tracked] = [:]
     private var nextID = 0
 
     static let pauseArgv = ["pause"]

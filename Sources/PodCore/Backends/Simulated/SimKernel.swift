@@ -28,17 +28,20 @@ public final class SimKernel {
         let at: Int64
     }
 
-    var clock = SimClock()
-    var processes: [Int: SimProcess] = [:]
+    // The hot tables here, in SimBackend, PodRuntime and PodRecord are @exclusivity(unchecked):
+    // each is confined to its owner's thread and never mutated from inside a mutation of
+    // itself, and the dynamic exclusivity checks cost about a seventh of a pod lifecycle.
+    @exclusivity(unchecked) var clock = SimClock()
+    @exclusivity(unchecked) var processes: [Int: SimProcess] = [:]
     private var nextHostPid = 1
     private var nextInode: UInt64 = 4_026_532_200
     var programs: [String: SimProgram] = [:]
     /// Exits of the processes the backend started (the supervisor's children), in order.
-    var exits: [ExitRecord] = []
+    @exclusivity(unchecked) var exits: [ExitRecord] = []
     /// Output that is dropped (the pause writes nothing worth keeping).
     let discard = SimOutput(discarding: true)
     /// Published host ports (TCP): host port -> the pod's namespace and container port.
-    var published: [Int: (net: SimNetNamespace, port: Int)] = [:]
+    @exclusivity(unchecked) var published: [Int: (net: SimNetNamespace, port: Int)] = [:]
     /// Published host ports (UDP and SCTP), held so that they cannot be published twice.
     var publishedOther: Set<String> = []
 

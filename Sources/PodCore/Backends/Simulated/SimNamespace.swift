@@ -33,7 +33,7 @@ public class SimNamespace {
 /// A PID namespace: its process table (namespace pid -> host pid) and PID 1.
 final class SimPIDNamespace: SimNamespace {
     let parent: SimPIDNamespace?
-    var pids: [Int: Int] = [:]
+    @exclusivity(unchecked) var pids: [Int: Int] = [:]
     var nextPid = 1
     /// Host pid of PID 1, once there is one.
     var initHostPid: Int?

@@ -106,15 +106,15 @@ final class SimProcess {
     /// The pid in the pod's PID namespace, when the process is not in the host's.
     let innerPid: Int?
     var parentPid: Int
-    var children: Set<Int> = []
+    @exclusivity(unchecked) var children: Set<Int> = []
     var isAlive = true
     /// The main thread's token (see `SimThread.token`) and wait.
     var mainToken = 0
     var mainChildWait: SimChildWait?
     /// Request threads waiting for an answer.
-    var requestThreads: [SimThread] = []
+    @exclusivity(unchecked) var requestThreads: [SimThread] = []
     /// Signal handlers, by signal number.
-    var handlers: [(signal: Int32, handler: (SimContext) -> SimStep?)] = []
+    @exclusivity(unchecked) var handlers: [(signal: Int32, handler: (SimContext) -> SimStep?)] = []
     /// Reaps exited children at once (a SIGCHLD handler with a waitpid loop, as pause has).
     var reapsChildren = false
     var exitStatus: SimExitStatus?

@@ -22,18 +22,20 @@ public final class Pod: CustomStringConvertible {
     public var isRemoved: Bool { (try? runtime.record(order: order, name: name)) == nil }
 
     public func spec() throws(RuntimeError) -> PodSpec { try runtime.record(order: order, name: name).spec }
-    public func start() throws(RuntimeError) { try check(); try runtime.start(name) }
+    public func start() throws(RuntimeError) { try runtime.start(try runtime.record(order: order, name: name)) }
     public func status() throws(RuntimeError) -> PodStatus { try check(); return try runtime.status(of: name) }
     public func events() throws(RuntimeError) -> [PodEvent] { try check(); return try runtime.events(of: name) }
     public func kill(_ container: String, signal: Signal = .kill) throws(RuntimeError) {
         try check()
         try runtime.kill(name, container: container, signal: signal)
     }
-    public func stop(gracePeriod: Int64? = nil) throws(RuntimeError) { try check(); try runtime.stop(name, gracePeriod: gracePeriod) }
+    public func stop(gracePeriod: Int64? = nil) throws(RuntimeError) {
+        try runtime.stop(try runtime.record(order: order, name: name), gracePeriod: gracePeriod)
+    }
     /// Removes the pod; idempotent.
     public func remove() throws(RuntimeError) {
-        guard !isRemoved else { return }
-        try runtime.remove(name)
+        guard let record = try? runtime.record(order: order, name: name) else { return }
+        runtime.remove(record)
     }
     public func detach() throws(RuntimeError) { try check(); try runtime.detach(name) }
     public func exec(_ container: String, _ argv: [String], stdin: String? = nil, env: [EnvVar] = [],

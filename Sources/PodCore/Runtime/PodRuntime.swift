@@ -85,7 +85,11 @@ public final class PodRuntime {
 
     /// Starts the containers of a created pod (init containers first, then the app containers).
     public func start(_ name: String) throws(RuntimeError) {
-        let record = try live(name)
+        try start(try live(name))
+    }
+
+    func start(_ record: PodRecord) throws(RuntimeError) {
+        try ensureOpen()
         do {
             try advance(record, strict: true)
         } catch {
@@ -150,7 +154,11 @@ public final class PodRuntime {
     /// containers, in reverse order), SIGKILL to what is left after the grace period. Returns
     /// when every container has terminated. The pod is not restarted afterwards.
     public func stop(_ name: String, gracePeriod: Int64? = nil) throws(RuntimeError) {
-        let record = try live(name)
+        try stop(try live(name), gracePeriod: gracePeriod)
+    }
+
+    func stop(_ record: PodRecord, gracePeriod: Int64?) throws(RuntimeError) {
+        try ensureOpen()
         supervise()
         if record.stoppingSince == nil {
             record.stoppingSince = now
@@ -166,6 +174,11 @@ public final class PodRuntime {
     /// Removes the pod: kills what still runs at once and frees everything. Idempotent.
     public func remove(_ name: String) throws(RuntimeError) {
         guard let record = byName[name] else { return }
+        remove(record)
+    }
+
+    func remove(_ record: PodRecord) {
+        guard !record.removed else { return }
         supervise()
         for index in record.containers.indices where record.containers[index].status.state.isRunning {
             record.containers[index].pendingCause = .signaled(.kill, sender: "remove()")
@@ -317,7 +330,7 @@ public final class PodRuntime {
     public func close() {
         guard !closed else { return }
         for record in pods where !record.removed && !record.detached {
-            try? remove(record.spec.name)
+            remove(record)
         }
         closed = true
         for continuation in streams.values { continuation.finish() }
@@ -353,9 +366,11 @@ public final class PodRuntime {
         byName[record.spec.name] = record
         byOrder[record.order] = record
         if let sandbox = record.sandbox { sandboxOwners[sandbox.id] = record }
-        for container in record.spec.initContainers + record.spec.containers {
-            for port in container.ports {
-                if let hostPort = port.hostPort { publishedPorts["\(hostPort)/\(port.protocol.rawValue)"] = record.spec.name }
+        if record.spec.publishesHostPorts {
+            record.spec.forEachContainer { _, container in
+                for port in container.ports {
+                    if let hostPort = port.hostPort { publishedPorts["\(hostPort)/\(port.protocol.rawValue)"] = record.spec.name }
+                }
             }
         }
     }
@@ -365,9 +380,11 @@ public final class PodRuntime {
         if let index = pods.firstIndex(where: { $0 === record }) { pods.remove(at: index) }
         if byName[record.spec.name] === record { byName[record.spec.name] = nil }
         byOrder[record.order] = nil
-        scheduled[ObjectIdentifier(record)] = nil
-        for (key, owner) in publishedPorts where owner == record.spec.name { publishedPorts[key] = nil }
-        for (sandbox, owner) in sandboxOwners where owner === record { sandboxOwners[sandbox] = nil }
+        if record.wakeup != nil { scheduled[ObjectIdentifier(record)] = nil }
+        if !publishedPorts.isEmpty {
+            for (key, owner) in publishedPorts where owner == record.spec.name { publishedPorts[key] = nil }
+        }
+        if let sandbox = record.sandbox, sandboxOwners[sandbox.id] === record { sandboxOwners[sandbox.id] = nil }
         for container in record.containers {
             if let process = container.process { owners[process] = nil }
         }
@@ -682,9 +699,9 @@ public final class PodRuntime {
             errors.append(FieldError(.duplicate, FieldPath("metadata.name"), value: FieldError.quoted(spec.name),
                                      detail: "a pod of this name exists already"))
         }
-        guard !publishedPorts.isEmpty else { return errors }
+        guard !publishedPorts.isEmpty, spec.publishesHostPorts else { return errors }
         let inits = spec.initContainers.count
-        for (index, container) in (spec.initContainers + spec.containers).enumerated() where !container.ports.isEmpty {
+        spec.forEachContainer { index, container in
             let path = index < inits ? FieldPath("spec.initContainers").index(index) : FieldPath("spec.containers").index(index - inits)
             for (i, port) in container.ports.enumerated() {
                 guard let hostPort = port.hostPort else { continue }

@@ -208,7 +208,8 @@ struct SpecValidator {
         var containerPorts: [String: String] = [:]
         var hostPorts: Set<String> = []
         let inits = spec.initContainers.count
-        for (index, container) in (spec.initContainers + spec.containers).enumerated() where !container.ports.isEmpty {
+        spec.forEachContainer { index, container in
+            guard !container.ports.isEmpty else { return }
             func containerPath() -> FieldPath { index < inits ? path.child("initContainers").index(index) : path.child("containers").index(index - inits) }
             let longRunning = index >= inits || container.isSidecar
             for (i, port) in container.ports.enumerated() where (1...65535).contains(port.containerPort) {

@@ -69,6 +69,19 @@ public struct PodSpec: Sendable, Equatable {
     /// Init containers with `restartPolicy: Always`: started in order and kept running.
     public var sidecars: [ContainerSpec] { initContainers.filter(\.isSidecar) }
 
+    /// Calls `body` with the position (init containers first) and spec of every container,
+    /// without building a combined array.
+    public func forEachContainer(_ body: (_ index: Int, _ container: ContainerSpec) throws -> Void) rethrows {
+        for (i, container) in initContainers.enumerated() { try body(i, container) }
+        for (i, container) in containers.enumerated() { try body(initContainers.count + i, container) }
+    }
+
+    /// Whether any container declares a host port.
+    public var publishesHostPorts: Bool {
+        initContainers.contains { $0.ports.contains { $0.hostPort != nil } }
+            || containers.contains { $0.ports.contains { $0.hostPort != nil } }
+    }
+
     /// The volume named `name`, if any.
     public func volume(named name: String) -> VolumeSpec? { volumes.first { $0.name == name } }
 }

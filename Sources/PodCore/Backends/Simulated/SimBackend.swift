@@ -129,6 +129,7 @@ public final class SimBackend: PodBackend {
     /// host process listens on, is refused.
     private func reservePorts(_ spec: PodSpec, operation: () -> String) throws(BackendError) -> Ports {
         var ports = Ports()
+        guard spec.publishesHostPorts else { return ports }
         for container in spec.initContainers + spec.containers {
             for port in container.ports {
                 guard let hostPort = port.hostPort, !spec.hostNetwork else { continue }
@@ -231,6 +232,7 @@ public final class SimBackend: PodBackend {
         var namespaces: SimNamespaces
         var sandboxID: SandboxID?
         var cgroup: SimCgroup?
+        var sandboxObject: Sandbox?
         func operation() -> String { "spawn(\(request.argv.first ?? ""))" }
         switch request.context {
         case .host:
@@ -241,6 +243,7 @@ public final class SimBackend: PodBackend {
                 throw BackendError(.noSuchSandbox, operation(), "the sandbox's infra process has exited")
             }
             namespaces = sandbox.namespaces
+            sandboxObject = sandbox
             if !sandbox.hostPID && !sandbox.sharePID {
                 namespaces.pid = kernel.makePIDNamespace()
             }
@@ -269,7 +272,8 @@ public final class SimBackend: PodBackend {
             }
             sandboxID = id
         case .exec(let id, let container):
-            guard sandboxes[id] != nil else { throw BackendError(.noSuchSandbox, operation(), "no such sandbox: \(id)") }
+            guard let sandbox = sandboxes[id] else { throw BackendError(.noSuchSandbox, operation(), "no such sandbox: \(id)") }
+            sandboxObject = sandbox
             guard let target = tracked[container]?.process, target.isAlive else {
                 throw BackendError(.noSuchProcess, operation(), "the container's process has exited")
             }
@@ -286,7 +290,7 @@ public final class SimBackend: PodBackend {
                                            parent: kernel.supervisor, output: SimOutput(), stdin: request.stdin ?? "",
                                            cgroup: .some(cgroup), backendID: makeID())
             let id = track(process, sandbox: sandboxID, isInfra: false)
-            if let sandboxID { sandboxes[sandboxID]?.processes.append(id) }
+            sandboxObject?.processes.append(id)
             return SpawnedProcess(id: id, pid: process.hostPid, startedAt: Double(process.startedAt) / 1e9)
         } catch {
             throw BackendError(.resourceExhausted, operation(), "fork: \(error)")

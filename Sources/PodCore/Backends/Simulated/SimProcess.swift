@@ -191,8 +191,8 @@ final class SimProcess {
     /// The program name: the last path component of argv[0].
     var programName: String {
         guard let first = argv.first else { return "" }
-        guard let slash = first.lastIndex(of: "/") else { return first }
-        return String(first[first.index(after: slash)...])
+        guard let slash = first.utf8.lastIndex(of: UInt8(ascii: "/")) else { return first }
+        return String(first[first.utf8.index(after: slash)...])
     }
 
     var fileSystem: SimFileSystem { SimFileSystem(namespace: namespaces.mnt, cwd: cwd) }

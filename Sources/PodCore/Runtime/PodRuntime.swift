@@ -469,17 +469,19 @@ public final class PodRuntime {
             } catch {
                 throw .backend(error)
             }
-            var c = record.containers[index]
-            if c.runCount > 0 { c.status.restartCount += 1 }
-            c.runCount += 1
-            c.process = spawned.id
             owners[spawned.id] = record
-            c.started = true
-            c.termSent = false
-            c.killSent = false
-            c.pendingCause = nil
-            c.status.state = .running(startedAt: spawned.startedAt - origin, pid: spawned.pid)
-            record.containers[index] = c
+            // In place: the record's array is the only owner, so nothing is copied.
+            func update(_ c: inout ContainerRecord) {
+                if c.runCount > 0 { c.status.restartCount += 1 }
+                c.runCount += 1
+                c.process = spawned.id
+                c.started = true
+                c.termSent = false
+                c.killSent = false
+                c.pendingCause = nil
+                c.status.state = .running(startedAt: spawned.startedAt - origin, pid: spawned.pid)
+            }
+            update(&record.containers[index])
             emit(record, .createdAndStarted, name)
         case .signalContainer(let name, let signal, let cause):
             guard let index = record.index(of: name), let process = record.containers[index].process else { return }
@@ -624,26 +626,27 @@ public final class PodRuntime {
     /// Records a termination and computes the crash backoff: the first restart at once, then
     /// 10 s doubling up to 300 s; a run of 10 minutes or more resets it.
     private func finish(_ record: PodRecord, _ index: Int, _ termination: Termination, log: String) {
-        var c = record.containers[index]
-        c.status.state = .terminated(termination)
-        c.status.history.append(termination)
-        c.finishedLogs.append(log)
-        c.process = nil
-        c.pendingCause = nil
-        if c.kind == .initContainer && termination.exitCode == 0 { c.completed = true }
-        let ranFor = termination.finishedAt - termination.startedAt
-        let delay: Double
-        if ranFor >= 600 {
-            delay = 0
-        } else if let last = c.lastDelay {
-            delay = last == 0 ? 10 : min(last * 2, 300)
-        } else {
-            delay = 0
+        func update(_ c: inout ContainerRecord) {
+            c.status.state = .terminated(termination)
+            c.status.history.append(termination)
+            c.finishedLogs.append(log)
+            c.process = nil
+            c.pendingCause = nil
+            if c.kind == .initContainer && termination.exitCode == 0 { c.completed = true }
+            let ranFor = termination.finishedAt - termination.startedAt
+            let delay: Double
+            if ranFor >= 600 {
+                delay = 0
+            } else if let last = c.lastDelay {
+                delay = last == 0 ? 10 : min(last * 2, 300)
+            } else {
+                delay = 0
         }
         c.lastDelay = delay
         c.backoffDelay = delay
         c.restartAt = termination.finishedAt + delay
-        record.containers[index] = c
+        }
+        update(&record.containers[index])
     }
 
     // MARK: Helpers

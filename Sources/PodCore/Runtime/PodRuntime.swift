@@ -773,6 +773,15 @@ public final class PodRuntime {
 
     /// A deterministic UUID-shaped uid: the same scenario gives the same uids.
     static func uid(_ n: Int) -> String {
-        "00000000-0000-4000-8000-" + String(n).leftPadded(to: 12)
+        // "00000000-0000-4000-8000-" and n as 12 zero-padded digits, written in one buffer.
+        var bytes = Array("00000000-0000-4000-8000-000000000000".utf8)
+        var value = n.magnitude
+        var index = bytes.count - 1
+        while value > 0 && index >= 24 {
+            bytes[index] = UInt8(ascii: "0") + UInt8(value % 10)
+            value /= 10
+            index -= 1
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }

@@ -48,7 +48,7 @@ struct SpecValidator {
         let volumeNames = checkVolumes(spec.volumes, path.child("volumes"), pod: spec.name)
         if spec.containers.isEmpty { add(.required, path.child("containers")) }
 
-        var containerNames: Set<String> = []
+        var containerNames: [String] = []
         for (i, container) in spec.initContainers.enumerated() {
             checkContainer(container, path.child("initContainers").index(i), names: &containerNames,
                            volumes: volumeNames, isInit: true)
@@ -125,13 +125,14 @@ struct SpecValidator {
     }
 
     mutating func checkContainer(
-        _ container: ContainerSpec, _ path: @autoclosure () -> FieldPath, names: inout Set<String>, volumes: Set<String>, isInit: Bool
+        _ container: ContainerSpec, _ path: @autoclosure () -> FieldPath, names: inout [String], volumes: Set<String>, isInit: Bool
     ) {
         if container.name.isEmpty {
             add(.required, path().child("name"))
-        } else if !names.insert(container.name).inserted {
+        } else if names.contains(container.name) {
             add(.duplicate, path().child("name"), value: FieldError.quoted(container.name))
         } else {
+            names.append(container.name)
             checkLabel(container.name, path().child("name"), required: true)
         }
         for (i, variable) in container.env.enumerated() {
@@ -154,7 +155,7 @@ struct SpecValidator {
                     detail: "must be between 1 and 65535, inclusive")
             }
         }
-        var mountPaths: Set<String> = []
+        var mountPaths: [String] = []
         for (i, mount) in container.volumeMounts.enumerated() {
             func mountPath() -> FieldPath { path().child("volumeMounts").index(i) }
             if mount.name.isEmpty {
@@ -167,8 +168,13 @@ struct SpecValidator {
             } else if !mount.mountPath.hasPrefix("/") {
                 add(.invalid, mountPath().child("mountPath"), value: FieldError.quoted(mount.mountPath),
                     detail: "must be an absolute path")
-            } else if !mountPaths.insert(PathRules.clean(mount.mountPath)).inserted {
-                add(.invalid, mountPath().child("mountPath"), value: FieldError.quoted(mount.mountPath), detail: "must be unique")
+            } else {
+                let cleaned = PathRules.clean(mount.mountPath)
+                if mountPaths.contains(cleaned) {
+                    add(.invalid, mountPath().child("mountPath"), value: FieldError.quoted(mount.mountPath), detail: "must be unique")
+                } else {
+                    mountPaths.append(cleaned)
+                }
             }
             if let subPath = mount.subPath {
                 if subPath.hasPrefix("/") {

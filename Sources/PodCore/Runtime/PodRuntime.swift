@@ -384,7 +384,9 @@ public final class PodRuntime {
         if !publishedPorts.isEmpty {
             for (key, owner) in publishedPorts where owner == record.spec.name { publishedPorts[key] = nil }
         }
-        if let sandbox = record.sandbox, sandboxOwners[sandbox.id] === record { sandboxOwners[sandbox.id] = nil }
+        if let sandbox = record.sandbox, let owner = sandboxOwners.removeValue(forKey: sandbox.id), owner !== record {
+            sandboxOwners[sandbox.id] = owner
+        }
         for container in record.containers {
             if let process = container.process { owners[process] = nil }
         }
@@ -555,7 +557,7 @@ public final class PodRuntime {
     private func apply(_ event: BackendEvent) {
         switch event {
         case .processExited(let process, let exit):
-            if commands[process] != nil {
+            if !commands.isEmpty, commands[process] != nil {
                 commands[process] = .exited(exit)
                 return
             }

@@ -364,12 +364,13 @@ public final class SimBackend: PodBackend {
         _ = kernel.signal(sandbox.infra, .kill, from: nil, senderName: "the runtime (pod removed)")
         for port in sandbox.publishedTCP { kernel.published[port] = nil }
         for key in sandbox.publishedOther { kernel.publishedOther.remove(key) }
-        var pids: Set<Int> = []
-        for processID in sandbox.processes + [sandbox.infraID] {
-            guard let entry = tracked.removeValue(forKey: processID) else { continue }
-            pids.insert(entry.process.hostPid)
+        for processID in sandbox.processes { tracked[processID] = nil }
+        tracked[sandbox.infraID] = nil
+        // Exits of the pod's processes not collected yet are dropped: the pod is gone.
+        if !kernel.exits.isEmpty {
+            let ids = Set(sandbox.processes.map(\.rawValue) + [sandbox.infraID.rawValue])
+            kernel.exits.removeAll { ids.contains($0.backendID) }
         }
-        if !kernel.exits.isEmpty { kernel.exits.removeAll { pids.contains($0.pid) } }
     }
 
     public func inventory() -> BackendInventory {

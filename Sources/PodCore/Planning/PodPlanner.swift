@@ -204,7 +204,6 @@ public enum PodPlanner {
         }
         if view.infra == .running {
             plan.add(.stopInfra, "every container has terminated")
-            return
         }
         if !view.phase.isTerminal {
             plan.add(.setPhase(finalPhase(view), message: nil), "every container has terminated")

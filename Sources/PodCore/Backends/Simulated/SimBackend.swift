@@ -96,8 +96,12 @@ public final class SimBackend: PodBackend {
             ipc: spec.hostIPC ? kernel.host.ipc : kernel.makeIPCNamespace(),
             uts: spec.hostNetwork ? kernel.host.uts : kernel.makeUTSNamespace(hostname: spec.effectiveHostname),
             mnt: kernel.makeMountNamespace())
-        let limits = ResourceMath.podCgroup(of: spec)
-        let cgroup = SimCgroup(parent: nil, memoryLimit: limits.memoryLimit, pidsLimit: podPidsLimit)
+        // kubelet's pod memory limit can only exist when some container (or the pod) sets one.
+        let mayLimitMemory = spec.resources?.limits.memory != nil
+            || spec.containers.contains { $0.resources.limits.memory != nil }
+            || spec.initContainers.contains { $0.resources.limits.memory != nil }
+        let memoryLimit = mayLimitMemory ? ResourceMath.podCgroup(of: spec).memoryLimit : nil
+        let cgroup = SimCgroup(parent: nil, memoryLimit: memoryLimit, pidsLimit: podPidsLimit)
         let infra: SimProcess
         do {
             infra = try kernel.spawn(argv: SimBackend.pauseArgv, env: [], cwd: "/", namespaces: namespaces,

@@ -274,7 +274,8 @@ public final class SimKernel {
         let namespace = process.pidNamespace
         if process.isNamespaceInit && namespace !== host.pid {
             namespace.isDead = true
-            let members = namespace.pids.values.sorted().compactMap { processes[$0] }.filter { $0 !== process }
+            let members = namespace.pids.count <= 1 ? []
+                : namespace.pids.values.sorted().compactMap { processes[$0] }.filter { $0 !== process }
             for member in members where member.isAlive {
                 exit(member, .signaled(.kill), sender: "the kernel (PID 1 of its PID namespace exited)")
             }
@@ -307,6 +308,10 @@ public final class SimKernel {
     }
 
     private func notifyParent(of process: SimProcess) {
+        if process.parentPid == supervisor.hostPid {
+            reap(process)
+            return
+        }
         guard let parent = processes[process.parentPid] else {
             reap(process)
             return
@@ -349,7 +354,7 @@ public final class SimKernel {
         if let innerPid = process.innerPid, process.namespaces.pid.pids[innerPid] == process.hostPid {
             process.namespaces.pid.pids[innerPid] = nil
         }
-        processes[process.parentPid]?.children.remove(process.hostPid)
+        if process.parentPid != supervisor.hostPid { processes[process.parentPid]?.children.remove(process.hostPid) }
         process.cgroup?.forEachLevel { $0.pidsCurrent -= 1 }
     }
 

@@ -1,5 +1,6 @@
 import CLua
 import CLuaShim
+import PodCore
 
 /// A value returned from Lua to Swift.
 public enum LuaValue: Sendable, Equatable {
@@ -14,10 +15,12 @@ public enum LuaValue: Sendable, Equatable {
 
 /// A Lua error, with Lua's `chunk:line: message` text and, for runtime errors, the traceback.
 public struct LuaError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// What failed: loading (syntax), running, or memory.
+    /// What failed: loading (syntax), running, a limit, or memory.
     public enum Kind: Sendable, Equatable {
         case syntax
         case runtime
+        /// The instruction budget or the memory limit stopped the chunk, or it was interrupted.
+        case limit
         case memory
         case other
     }
@@ -27,42 +30,142 @@ public struct LuaError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String { message }
 }
 
+/// How a state runs scripts.
+public struct LuaOptions: Sendable {
+    /// The sandbox of DESIGN.md §5 (an allowlisted environment); false opens every library.
+    public var sandboxed: Bool
+    /// The most memory the script may use, in bytes (nil: no limit).
+    public var memoryLimit: Int?
+    /// The most VM instructions one chunk may run (nil: no limit).
+    public var instructionLimit: UInt64?
+
+    public init(sandboxed: Bool = true, memoryLimit: Int? = 256 << 20, instructionLimit: UInt64? = 2_000_000_000) {
+        self.sandboxed = sandboxed
+        self.memoryLimit = memoryLimit
+        self.instructionLimit = instructionLimit
+    }
+
+    /// `podsh --unsafe`: the whole standard library, no limits.
+    public static let unsafe = LuaOptions(sandboxed: false, memoryLimit: nil, instructionLimit: nil)
+}
+
 /// One Lua 5.4 state, owned by this object and closed with it. A state is confined to one
 /// thread at a time (it is not Sendable). Lua is entered only through a protected call with a
-/// traceback handler, so no Lua error unwinds through Swift.
+/// traceback handler, and Swift functions are called through the C trampoline, so no Lua error
+/// unwinds through Swift.
 public final class LuaState {
     /// The underlying `lua_State *`.
     let L: OpaquePointer
+    let options: LuaOptions
+    private let limits: UnsafeMutablePointer<clua_limits>
+    let host = LuaHost()
+    private var module: PodModule?
 
     /// The Lua release this was built against, e.g. "Lua 5.4.4".
     public static var luaRelease: String { String(cString: clua_version_string()) }
 
-    /// Creates a state with the standard libraries open.
-    public init() throws(LuaError) {
-        guard let state = luaL_newstate() else {
+    /// Creates a state with the standard libraries open, sandboxed and limited per `options`.
+    public init(options: LuaOptions = LuaOptions(sandboxed: false, memoryLimit: nil, instructionLimit: nil)) throws(LuaError) {
+        self.options = options
+        limits = UnsafeMutablePointer<clua_limits>.allocate(capacity: 1)
+        limits.initialize(to: clua_limits())
+        limits.pointee.memory_limit = options.memoryLimit.map { max(0, $0) } ?? 0
+        guard let state = clua_newstate(limits) else {
+            limits.deallocate()
             throw LuaError(kind: .memory, message: "cannot create a Lua state: out of memory")
         }
         L = state
         if clua_openlibs(L) != LUA_OK {
             let message = Self.popMessage(L)
             lua_close(L)
+            limits.deallocate()
             throw LuaError(kind: .memory, message: message)
         }
     }
 
-    deinit { lua_close(L) }
+    deinit {
+        lua_close(L)
+        limits.deallocate()
+        module?.runtime.close()
+    }
 
-    /// Runs `chunk` (text only) named `name` (shown as `name:line:` in errors) and returns its
-    /// results.
+    /// Installs the `pod` module (global `pod`, and `require "pod"`) bound to `runtime`, then
+    /// the sandbox when the options ask for it.
+    public func openPod(runtime: PodRuntime = PodRuntime()) throws(LuaError) {
+        let module = PodModule(runtime: runtime, host: host)
+        self.module = module
+        _ = lua_checkstack(L, 4)
+        lua_rawgeti(L, clua_registryindex(), lua_Integer(LUA_RIDX_GLOBALS))  // [G]
+        LuaCall(L).push("pod")                                                // [G, "pod"]
+        module.push(L)                                                        // [G, "pod", pod]
+        lua_rawset(L, -3)                                                     // [G]
+        clua_pop(L, 1)                                                        // []
+        _ = try run(options.sandboxed ? LuaState.sandboxSetup : LuaState.unsafeSetup, name: "=(swift-pods setup)")
+    }
+
+    /// Protects the module and, sandboxed, leaves only the allowlisted environment.
+    static let unsafeSetup = """
+        \(protectModule)
+        package.loaded.pod = pod
+        """
+
+    /// `pod` becomes a read-only view of the module table (pairs still lists it).
+    static let protectModule = """
+        do
+          local module = pod
+          _G.pod = setmetatable({}, {
+            __index = module, __metatable = "pod",
+            __newindex = function() error("the pod module is read-only", 2) end,
+            __pairs = function() return next, module, nil end })
+        end
+        """
+
+    static let sandboxSetup = """
+        \(protectModule)
+        local pod, load, type, error, collectgarbage = pod, load, type, error, collectgarbage
+        local os = os
+        _G.os = { clock = os.clock, time = os.time, date = os.date, difftime = os.difftime }
+        _G.io, _G.package, _G.debug, _G.dofile, _G.loadfile = nil, nil, nil, nil, nil
+        string.dump = nil
+        _G.load = function(chunk, name, mode, env)
+          if mode ~= nil and mode ~= "t" then error("load: only text chunks can be loaded in the sandbox", 2) end
+          return load(chunk, name, "t", env)
+        end
+        _G.collectgarbage = function(option)
+          if option == "count" then return collectgarbage("count") end
+          error("collectgarbage: only \\"count\\" is allowed in the sandbox", 2)
+        end
+        _G.require = function(name)
+          if name == "pod" then return pod end
+          error("require: only \\"pod\\" can be required in the sandbox (module '" .. tostring(name) .. "')", 2)
+        end
+        """
+
+    /// Runs `chunk` (text only) named `name` (`@file.lua` shows as `file.lua:line:`) and returns
+    /// its results.
     public func run(_ chunk: String, name: String = "=(chunk)") throws(LuaError) -> [LuaValue] {
         let base = lua_gettop(L)
+        limits.pointee.instructions_limited = options.instructionLimit == nil ? 0 : 1
+        limits.pointee.instructions_left = options.instructionLimit ?? 0
+        clua_arm(L, limits)
         let status = chunk.utf8CString.withUnsafeBufferPointer { buffer in
             clua_load_and_call(L, buffer.baseAddress, buffer.count - 1, name)
         }
         guard status == LUA_OK else {
-            let message = Self.popMessage(L)
+            var message = Self.popMessage(L)
             lua_settop(L, base)
-            throw LuaError(kind: Self.kind(of: status), message: message)
+            var kind = Self.kind(of: status)
+            if limits.pointee.stopping != 0 {
+                kind = .limit
+                if limits.pointee.memory_exceeded != 0, let limit = options.memoryLimit {
+                    message = "memory limit of \(limit) bytes exceeded" + Self.traceback(message)
+                } else if let reason = limits.pointee.stop_reason.map({ String(cString: $0) }), reason == "instruction budget exhausted",
+                          let limit = options.instructionLimit {
+                    message = "instruction budget of \(limit) exhausted" + Self.traceback(message)
+                }
+            }
+            limits.pointee.stopping = 0
+            throw LuaError(kind: kind, message: message)
         }
         let top = lua_gettop(L)
         var results: [LuaValue] = []
@@ -71,6 +174,17 @@ public final class LuaState {
         }
         lua_settop(L, base)
         return results
+    }
+
+    /// Sets the interrupt flag: the running chunk stops at its next instruction check.
+    public func interrupt() { limits.pointee.interrupted = 1 }
+
+    /// Bytes the state uses now.
+    public var memoryUsed: Int { limits.pointee.memory_used }
+
+    private static func traceback(_ message: String) -> String {
+        guard let range = message.range(of: "\nstack traceback:") else { return "" }
+        return String(message[range.lowerBound...])
     }
 
     /// Reads the value at `index` without calling anything that can raise.

@@ -11,6 +11,7 @@
 #include <lua.h>
 #include <lualib.h>
 #include <lauxlib.h>
+#include "clua_bridge.h"
 
 static inline int clua_registryindex(void) { return LUA_REGISTRYINDEX; }
 static inline int clua_upvalueindex(int i) { return lua_upvalueindex(i); }

@@ -1,0 +1,106 @@
+/* See clua_bridge.h. */
+#include "clua_bridge.h"
+#include <stdlib.h>
+#include <lauxlib.h>
+
+/* How often (in VM instructions) the hook checks the budget and the interrupt flag. */
+#define CLUA_HOOK_STEP 1000
+
+static int clua_trampoline(lua_State *L) {
+    clua_callback callback = (clua_callback)(uintptr_t)lua_touserdata(L, lua_upvalueindex(1));
+    void *context = lua_touserdata(L, lua_upvalueindex(2));
+    int function = (int)lua_tointeger(L, lua_upvalueindex(3));
+    clua_limits *limits = NULL;
+    lua_getallocf(L, (void **)&limits);
+    /* The host's own pushes must not fail for the script's memory limit. */
+    if (limits != NULL) limits->host_active++;
+    int status = callback(L, context, function);   /* the Swift frame returns here */
+    if (limits != NULL) limits->host_active--;
+    if (status == CLUA_RAISE)
+        return lua_error(L);
+    if (status == CLUA_RAISE_AT) {
+        luaL_where(L, 1);                            /* [msg, where] */
+        lua_insert(L, -2);                           /* [where, msg] */
+        lua_concat(L, 2);                            /* [where..msg] */
+        return lua_error(L);
+    }
+    return status;
+}
+
+void clua_pushcallback(lua_State *L, clua_callback callback, void *context, int function) {
+    lua_pushlightuserdata(L, (void *)(uintptr_t)callback);
+    lua_pushlightuserdata(L, context);
+    lua_pushinteger(L, function);
+    lua_pushcclosure(L, clua_trampoline, 3);
+}
+
+static void *clua_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+    clua_limits *limits = (clua_limits *)ud;
+    size_t old = ptr ? osize : 0;
+    if (nsize == 0) {
+        free(ptr);
+        limits->memory_used -= old;
+        return NULL;
+    }
+    if (nsize > old && limits->memory_limit && !limits->host_active &&
+        limits->memory_used - old + nsize > limits->memory_limit) {
+        limits->memory_exceeded = 1;
+        /* The script may catch this memory error with pcall; the hook will not let it go on. */
+        limits->stopping = 1;
+        limits->stop_reason = "memory limit exceeded";
+        return NULL;                                 /* Lua raises a memory error */
+    }
+    void *block = realloc(ptr, nsize);
+    if (block != NULL)
+        limits->memory_used = limits->memory_used - old + nsize;
+    return block;
+}
+
+static void clua_hook(lua_State *L, lua_Debug *ar) {
+    (void)ar;
+    clua_limits *limits = NULL;
+    lua_getallocf(L, (void **)&limits);
+    if (limits->stopping) {
+        luaL_error(L, "%s", limits->stop_reason);    /* again, for every pcall that caught it */
+        return;
+    }
+    if (limits->interrupted) {
+        limits->stopping = 1;
+        limits->stop_reason = "interrupted";
+    } else if (limits->instructions_limited) {
+        if (limits->instructions_left <= CLUA_HOOK_STEP) {
+            limits->instructions_left = 0;
+            limits->stopping = 1;
+            limits->stop_reason = "instruction budget exhausted";
+        } else {
+            limits->instructions_left -= CLUA_HOOK_STEP;
+        }
+    }
+    if (limits->stopping) {
+        lua_sethook(L, clua_hook, LUA_MASKCOUNT, 1);  /* re-arm: every instruction from now on */
+        luaL_error(L, "%s", limits->stop_reason);
+    }
+}
+
+lua_State *clua_newstate(clua_limits *limits) {
+    return lua_newstate(clua_alloc, limits);
+}
+
+void *clua_testudata(lua_State *L, int index, const char *name) {
+    return luaL_testudata(L, index, name);
+}
+
+int clua_newmetatable(lua_State *L, const char *name) {
+    return luaL_newmetatable(L, name);
+}
+
+void clua_setmetatable(lua_State *L, const char *name) {
+    luaL_setmetatable(L, name);
+}
+
+void clua_arm(lua_State *L, clua_limits *limits) {
+    limits->stopping = 0;
+    limits->interrupted = 0;
+    limits->memory_exceeded = 0;
+    lua_sethook(L, clua_hook, LUA_MASKCOUNT, CLUA_HOOK_STEP);
+}

@@ -1,0 +1,55 @@
+/* clua_bridge: calling Swift from Lua without ever unwinding a Swift frame, and the limits a
+ * sandboxed state runs under.
+ *
+ * A Swift callback has the C signature clua_callback. It reads its arguments and pushes its
+ * results with API calls that cannot raise, and returns a status: the number of results, or
+ * CLUA_RAISE / CLUA_RAISE_AT with the error message on top of the stack. The trampoline, in C,
+ * raises after the Swift frame has returned (lua_error longjmps only through C frames). */
+#ifndef CLUA_BRIDGE_H
+#define CLUA_BRIDGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <lua.h>
+
+/* Raise the message on top of the stack as it is. */
+#define CLUA_RAISE (-1)
+/* Raise it prefixed with the caller's position ("chunk:line: "), as luaL_error does. */
+#define CLUA_RAISE_AT (-2)
+
+typedef int (*clua_callback)(lua_State *L, void *context, int function);
+
+/* Pushes a C closure that calls `callback(L, context, function)` through the trampoline. */
+void clua_pushcallback(lua_State *L, clua_callback callback, void *context, int function);
+
+/* Limits of a state: memory (bytes) and instructions (0 = none), and the interrupt flag. */
+typedef struct clua_limits {
+    size_t memory_used;
+    size_t memory_limit;
+    /* While nonzero, allocations ignore the limit: the host is pushing values. */
+    int host_active;
+    /* Set when an allocation was refused for the limit (to word the error). */
+    int memory_exceeded;
+    uint64_t instructions_left;
+    int instructions_limited;
+    /* Set (from a signal handler too) to stop the running chunk. */
+    volatile int interrupted;
+    /* Set once the budget ran out: the hook raises on every instruction from then on, so a
+     * script's own pcall cannot swallow the stop. Cleared before the next chunk. */
+    int stopping;
+    const char *stop_reason;
+} clua_limits;
+
+/* A new state whose allocator and hook enforce `limits` (which must outlive the state). */
+lua_State *clua_newstate(clua_limits *limits);
+
+/* Arms the instruction hook for the next chunk (call before each protected call). */
+void clua_arm(lua_State *L, clua_limits *limits);
+
+/* luaL_testudata, luaL_newmetatable, luaL_setmetatable: they allocate at most, and the host's
+ * allocations never fail for the limit, so they are safe to call from a callback. */
+void *clua_testudata(lua_State *L, int index, const char *name);
+int clua_newmetatable(lua_State *L, const char *name);
+void clua_setmetatable(lua_State *L, const char *name);
+
+#endif

@@ -1,0 +1,248 @@
+import CLua
+import CLuaShim
+import PodCore
+
+/// The methods of `Pod` userdata: `p:start()`, `p:status()`, `p:exec(...)`, ... and the
+/// metamethods `__tostring`, `__close` and `__gc`.
+struct PodMethods {
+    unowned let module: PodModule
+
+    typealias Method = (Pod, LuaCall, String) -> LuaHost.Outcome
+
+    /// The methods by name; each gets the pod, the call and its own name for messages.
+    var methods: [String: Method] {
+        [
+            "start": { pod, call, name in
+                do {
+                    try pod.start()
+                    lua_settop(call.L, 1)
+                    return .values(1)
+                } catch {
+                    return .error("\(name): \(error)")
+                }
+            },
+            "status": { pod, call, name in
+                do {
+                    LuaStatusWriter(call: call).push(try pod.status())
+                    return .values(1)
+                } catch {
+                    return .error("\(name): \(error)")
+                }
+            },
+            "events": { pod, call, name in
+                do {
+                    LuaStatusWriter(call: call).push(try pod.events())
+                    return .values(1)
+                } catch {
+                    return .error("\(name): \(error)")
+                }
+            },
+            "exec": { pod, call, name in
+                guard let container = call.string(2) else {
+                    return .error("\(name): the container name must be a string, got \(call.typeName(2))")
+                }
+                let argv: [String]
+                switch LuaArgs.argv(call, 3, function: name) {
+                case .success(let value): argv = value
+                case .failure(let message): return .error(message.text)
+                }
+                let options: LuaArgs.ExecOptions
+                switch LuaArgs.execOptions(call, 4, function: name) {
+                case .success(let value): options = value
+                case .failure(let message): return .error(message.text)
+                }
+                do {
+                    let result = try pod.exec(container, argv, stdin: options.stdin, env: options.env, timeout: options.timeout)
+                    LuaStatusWriter(call: call).push(result)
+                    return .values(1)
+                } catch let error as RuntimeError {
+                    return PodMethods.domain(error, call, name)
+                } catch {
+                    return .error("\(name): \(error)")
+                }
+            },
+            "logs": { pod, call, name in
+                guard let container = call.string(2) else {
+                    return .error("\(name): the container name must be a string, got \(call.typeName(2))")
+                }
+                var previous = false
+                if call.type(3) == LUA_TTABLE {
+                    _ = call.ensureStack(2)
+                    call.push("previous")
+                    lua_rawget(call.L, 3)
+                    previous = call.boolean(-1)
+                    clua_pop(call.L, 1)
+                } else if !call.isNoneOrNil(3) {
+                    return .error("\(name): options must be a table, got \(call.typeName(3))")
+                }
+                do {
+                    call.push(try pod.logs(container, previous: previous))
+                    return .values(1)
+                } catch {
+                    return .error("\(name): \(error)")
+                }
+            },
+            "kill": { pod, call, name in
+                guard let container = call.string(2) else {
+                    return .error("\(name): the container name must be a string, got \(call.typeName(2))")
+                }
+                var signal = Signal.kill
+                if let text = call.string(3) {
+                    guard let parsed = Signal(name: text) else { return .error("\(name): unknown signal '\(text)'") }
+                    signal = parsed
+                } else if let number = call.integer(3) {
+                    guard let parsed = Signal(number: Int32(clamping: number)) else { return .error("\(name): unknown signal \(number)") }
+                    signal = parsed
+                } else if !call.isNoneOrNil(3) {
+                    return .error("\(name): the signal must be a name or a number, got \(call.typeName(3))")
+                }
+                do {
+                    try pod.kill(container, signal: signal)
+                    return .values(0)
+                } catch let error as RuntimeError {
+                    return PodMethods.domain(error, call, name)
+                } catch {
+                    return .error("\(name): \(error)")
+                }
+            },
+            "stop": { pod, call, name in
+                var grace: Int64?
+                if let seconds = call.integer(2) {
+                    grace = seconds
+                } else if !call.isNoneOrNil(2) {
+                    return .error("\(name): the grace period must be a whole number of seconds, got \(call.typeName(2))")
+                }
+                do {
+                    try pod.stop(gracePeriod: grace)
+                    lua_settop(call.L, 1)
+                    return .values(1)
+                } catch {
+                    return .error("\(name): \(error)")
+                }
+            },
+            "remove": { pod, _, name in
+                do {
+                    try pod.remove()
+                    return .values(0)
+                } catch {
+                    return .error("\(name): \(error)")
+                }
+            },
+            "detach": { pod, _, name in
+                do {
+                    try pod.detach()
+                    return .values(0)
+                } catch {
+                    return .error("\(name): \(error)")
+                }
+            },
+            "wait": { pod, call, name in PodMethods.wait(pod, call, name) },
+        ]
+    }
+
+    /// Registers every method once; returns their function numbers by name.
+    func register() -> [String: Int32] {
+        var ids: [String: Int32] = [:]
+        for (key, method) in methods {
+            ids[key] = module.host.register { [unowned module] call in
+                guard let pod = module.pod(at: 1, call) else {
+                    return .error("Pod.\(key): call it as p:\(key)(...) (self is \(call.typeName(1)), not a Pod)")
+                }
+                return method(pod, call, "p:\(key)")
+            }
+        }
+        return ids
+    }
+
+    /// `__index`: a method, or the fields `name` and `uid`.
+    static func index(_ call: LuaCall, _ module: PodModule, _ ids: [String: Int32]) -> LuaHost.Outcome {
+        guard let pod = module.pod(at: 1, call), let key = call.string(2) else {
+            call.pushNil()
+            return .values(1)
+        }
+        switch key {
+        case "name": call.push(pod.name)
+        case "uid": call.push(pod.uid)
+        default:
+            guard let id = ids[key] else {
+                call.pushNil()
+                return .values(1)
+            }
+            module.host.pushFunction(call.L, id)
+        }
+        return .values(1)
+    }
+
+    func metamethods() -> [(String, LuaHost.Function)] {
+        [
+            ("__tostring", { [unowned module] call in
+                guard let pod = module.pod(at: 1, call) else {
+                    call.push("Pod(?)")
+                    return .values(1)
+                }
+                call.push(pod.description)
+                return .values(1)
+            }),
+            ("__close", { [unowned module] call in
+                if let pod = module.pod(at: 1, call) { try? pod.remove() }
+                return .values(0)
+            }),
+            ("__gc", { [unowned module] call in
+                module.release(at: 1, call)
+                return .values(0)
+            }),
+        ]
+    }
+
+    /// Expected domain failures return `nil, message`; misuse raises.
+    static func domain(_ error: RuntimeError, _ call: LuaCall, _ name: String) -> LuaHost.Outcome {
+        switch error {
+        case .containerNotRunning, .timeout:
+            call.pushNil()
+            call.push("\(error)")
+            return .values(2)
+        default:
+            return .error("\(name): \(error)")
+        }
+    }
+
+    /// `p:wait(phase or fn [, timeout])`.
+    static func wait(_ pod: Pod, _ call: LuaCall, _ name: String) -> LuaHost.Outcome {
+        var timeout = 30.0
+        if let seconds = call.number(3) {
+            timeout = seconds
+        } else if !call.isNoneOrNil(3) {
+            return .error("\(name): the timeout must be a number of seconds, got \(call.typeName(3))")
+        }
+        guard let text = call.string(2) else {
+            return .error("\(name): expected a phase name (Pending, Running, Succeeded, Failed), got \(call.typeName(2))")
+        }
+        guard let phase = PodPhase(rawValue: text) else {
+            return .error("\(name): unknown phase '\(text)' (Pending, Running, Succeeded, Failed)")
+        }
+        do {
+            switch try pod.wait(phase: phase, timeout: timeout) {
+            case .satisfied:
+                call.push(true)
+                return .values(1)
+            case .timedOut:
+                call.pushNil()
+                call.push("timeout after \(timeout.formattedSeconds) s (phase \(try pod.status().phase.rawValue))")
+                return .values(2)
+            case .unreachable(let final):
+                call.pushNil()
+                call.push("unreachable: pod is \(final.rawValue)")
+                return .values(2)
+            }
+        } catch {
+            return .error("\(name): \(error)")
+        }
+    }
+}
+
+extension Double {
+    /// "30", "2.5".
+    var formattedSeconds: String {
+        self == rounded() && abs(self) < 1e15 ? String(Int64(self)) : String(self)
+    }
+}

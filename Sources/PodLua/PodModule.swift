@@ -1,0 +1,293 @@
+import CLua
+import CLuaShim
+import PodCore
+import Yams
+
+/// The `pod` module (DESIGN.md §5): the functions a script calls, bound to one runtime.
+/// Misuse and invalid specs raise (`chunk:line: pod.create: ...`); expected domain failures
+/// return `nil, message`.
+final class PodModule {
+    let runtime: PodRuntime
+    let host: LuaHost
+    /// Pod handles behind `Pod` userdata, by the number stored in the userdata.
+    private var handles: [Int: Pod] = [:]
+    private var nextHandle = 0
+
+    static let podMetatable = "swift-pods.Pod"
+
+    init(runtime: PodRuntime, host: LuaHost) {
+        self.runtime = runtime
+        self.host = host
+    }
+
+    /// Builds the module table and leaves it on the stack.
+    func push(_ L: OpaquePointer) {
+        let call = LuaCall(L)
+        installPodMetatable(L)
+        call.pushTable(fieldCount: 20) { t in
+            t.set("version", PodCoreVersion.string)
+            for (name, function) in functions() {
+                let id = host.register(function)
+                t.set(name) { host.pushFunction(L, id) }
+            }
+        }
+    }
+
+    // MARK: Module functions
+
+    private func functions() -> [(String, LuaHost.Function)] {
+        [
+            ("backends", { call in
+                call.pushTable(arrayCount: 1) { t in t.append(1) { call.push("sim") } }
+                return .values(1)
+            }),
+            ("backend", { [runtime] call in
+                call.push(runtime.backend.name)
+                return .values(1)
+            }),
+            ("use", { [runtime] call in
+                guard let name = call.string(1) else {
+                    return .error("pod.use: the backend name must be a string, got \(call.typeName(1))")
+                }
+                if name == runtime.backend.name {
+                    call.push(name)
+                    return .values(1)
+                }
+                if name == "linux" {
+                    return .error("pod.use: backend 'linux' unavailable: the linux backend is not built yet (issue 7)")
+                }
+                return .error("pod.use: unknown backend '\(name)'; available: sim")
+            }),
+            ("now", { [runtime] call in
+                call.push(runtime.now)
+                return .values(1)
+            }),
+            ("sleep", { [runtime] call in
+                guard let seconds = call.number(1), seconds >= 0, seconds.isFinite else {
+                    return .error("pod.sleep: seconds must be a non-negative number, got \(call.typeName(1))")
+                }
+                runtime.sleep(seconds)
+                return .values(0)
+            }),
+            ("create", { [unowned self] call in self.create(call, start: false) }),
+            ("run", { [unowned self] call in self.create(call, start: true) }),
+            ("get", { [unowned self] call in
+                guard let name = call.string(1) else { return .error("pod.get: the name must be a string, got \(call.typeName(1))") }
+                guard let pod = runtime.pod(named: name) else {
+                    call.pushNil()
+                    return .values(1)
+                }
+                pushPod(call, pod)
+                return .values(1)
+            }),
+            ("list", { [unowned self] call in
+                let pods = runtime.list()
+                call.pushTable(arrayCount: Int32(pods.count)) { t in
+                    for (i, pod) in pods.enumerated() { t.append(i + 1) { self.pushPod(call, pod) } }
+                }
+                return .values(1)
+            }),
+            ("exec", { [unowned self] call in self.execOnHost(call) }),
+            ("toyaml", { [unowned self] call in self.toYAML(call) }),
+            ("fromyaml", { call in
+                guard let text = call.string(1) else { return .error("pod.fromyaml: the manifest must be a string, got \(call.typeName(1))") }
+                do {
+                    let decoded = try Manifest.decodePod(text)
+                    LuaSpecWriter(call: call).push(decoded.spec)
+                    return .values(1)
+                } catch {
+                    return .error("pod.fromyaml: \(error)")
+                }
+            }),
+        ]
+    }
+
+    /// `pod.create(spec)` / `pod.run(spec)`.
+    private func create(_ call: LuaCall, start: Bool) -> LuaHost.Outcome {
+        let name = start ? "pod.run" : "pod.create"
+        guard call.type(1) == LUA_TTABLE else { return .error("\(name): the spec must be a table, got \(call.typeName(1))") }
+        let node: SpecNode
+        do {
+            node = try LuaSpecReader(call: call).read(1)
+        } catch {
+            return .error("\(name): \(error.message)")
+        }
+        let spec: PodSpec
+        do {
+            spec = try PodSpec.decode(flat: node).spec
+        } catch {
+            return .error("\(name): \(error)")
+        }
+        do {
+            let pod = start ? try runtime.run(spec) : try runtime.create(spec)
+            pushPod(call, pod)
+            return .values(1)
+        } catch {
+            return .error("\(name): \(error)")
+        }
+    }
+
+    /// `pod.exec(argv [, opts])` in the host context.
+    private func execOnHost(_ call: LuaCall) -> LuaHost.Outcome {
+        let argv: [String]
+        switch LuaArgs.argv(call, 1, function: "pod.exec") {
+        case .success(let value): argv = value
+        case .failure(let message): return .error(message.text)
+        }
+        let options: LuaArgs.ExecOptions
+        switch LuaArgs.execOptions(call, 2, function: "pod.exec") {
+        case .success(let value): options = value
+        case .failure(let message): return .error(message.text)
+        }
+        do {
+            let result = try runtime.execOnHost(argv, stdin: options.stdin, env: options.env, timeout: options.timeout)
+            LuaStatusWriter(call: call).push(result)
+            return .values(1)
+        } catch {
+            call.pushNil()
+            call.push("\(error)")
+            return .values(2)
+        }
+    }
+
+    /// `pod.toyaml(spec or Pod)`.
+    private func toYAML(_ call: LuaCall) -> LuaHost.Outcome {
+        if let pod = pod(at: 1, call) {
+            do {
+                call.push(Manifest.encode(try pod.spec()))
+                return .values(1)
+            } catch {
+                return .error("pod.toyaml: \(error)")
+            }
+        }
+        guard call.type(1) == LUA_TTABLE else { return .error("pod.toyaml: expected a spec table or a Pod, got \(call.typeName(1))") }
+        do {
+            let node = try LuaSpecReader(call: call).read(1)
+            call.push(Manifest.encode(try PodSpec.decode(flat: node).spec))
+            return .values(1)
+        } catch let failure as LuaSpecReader.Failure {
+            return .error("pod.toyaml: \(failure.message)")
+        } catch {
+            return .error("pod.toyaml: \(error)")
+        }
+    }
+
+    // MARK: Pod userdata
+
+    /// Pushes a `Pod` userdata for `pod`.
+    func pushPod(_ call: LuaCall, _ pod: Pod) {
+        nextHandle += 1
+        handles[nextHandle] = pod
+        _ = call.ensureStack(4)
+        guard let block = lua_newuserdatauv(call.L, MemoryLayout<Int>.size, 0) else { return }
+        block.storeBytes(of: nextHandle, as: Int.self)
+        clua_setmetatable(call.L, PodModule.podMetatable)
+    }
+
+    /// The pod behind the `Pod` userdata at `index`, if it is one.
+    func pod(at index: Int32, _ call: LuaCall) -> Pod? {
+        guard let block = clua_testudata(call.L, index, PodModule.podMetatable) else { return nil }
+        return handles[block.load(as: Int.self)]
+    }
+
+    /// Forgets the handle of a collected userdata (the pod itself belongs to the runtime).
+    func release(at index: Int32, _ call: LuaCall) {
+        guard let block = clua_testudata(call.L, index, PodModule.podMetatable) else { return }
+        handles[block.load(as: Int.self)] = nil
+    }
+
+    private func installPodMetatable(_ L: OpaquePointer) {
+        let call = LuaCall(L)
+        _ = call.ensureStack(8)
+        guard clua_newmetatable(L, PodModule.podMetatable) != 0 else {
+            clua_pop(L, 1)
+            return
+        }
+        let metatable = lua_gettop(L)
+        let methods = PodMethods(module: self)
+        let ids = methods.register()
+        // __index: the methods, and the fields name and uid.
+        let index = host.register { [unowned self] call in PodMethods.index(call, self, ids) }
+        LuaTableBuilder(call: call, table: metatable).set("__index") { self.host.pushFunction(L, index) }
+        for (name, function) in methods.metamethods() {
+            let id = host.register(function)
+            LuaTableBuilder(call: call, table: metatable).set(name) { self.host.pushFunction(L, id) }
+        }
+        LuaTableBuilder(call: call, table: metatable).set("__name", "Pod")
+        // A protected metatable: getmetatable(p) gives this, setmetatable(p, ...) fails.
+        LuaTableBuilder(call: call, table: metatable).set("__metatable", "Pod")
+        clua_pop(L, 1)
+    }
+}
+
+/// Argument readers shared by the module and the Pod methods.
+enum LuaArgs {
+    struct Message: Error {
+        let text: String
+    }
+
+    struct ExecOptions {
+        var stdin: String?
+        var timeout: Double = 30
+        var env: [EnvVar] = []
+    }
+
+    /// argv: a list of strings, or a string run by `sh -c`.
+    static func argv(_ call: LuaCall, _ index: Int32, function: String) -> Result<[String], Message> {
+        if let script = call.string(index) { return .success(["sh", "-c", script]) }
+        guard call.type(index) == LUA_TTABLE else {
+            return .failure(Message(text: "\(function): argv must be a list of strings or a string, got \(call.typeName(index))"))
+        }
+        let count = lua_rawlen(call.L, index)
+        guard count > 0 else { return .failure(Message(text: "\(function): argv must not be empty")) }
+        var argv: [String] = []
+        for i in 1...count {
+            _ = call.ensureStack(2)
+            lua_rawgeti(call.L, index, lua_Integer(i))
+            defer { clua_pop(call.L, 1) }
+            guard let word = call.string(-1) else {
+                return .failure(Message(text: "\(function): argv[\(i)] must be a string, got \(call.typeName(-1))"))
+            }
+            argv.append(word)
+        }
+        return .success(argv)
+    }
+
+    /// `{ stdin =, timeout =, env = }`.
+    static func execOptions(_ call: LuaCall, _ index: Int32, function: String) -> Result<ExecOptions, Message> {
+        var options = ExecOptions()
+        if call.isNoneOrNil(index) { return .success(options) }
+        guard call.type(index) == LUA_TTABLE else {
+            return .failure(Message(text: "\(function): options must be a table, got \(call.typeName(index))"))
+        }
+        let node: SpecNode
+        do {
+            node = try LuaSpecReader(call: call).read(index)
+        } catch {
+            return .failure(Message(text: "\(function): \(error.message)"))
+        }
+        guard case .map(let entries) = node.value else { return .success(options) }
+        for entry in entries {
+            switch (entry.key, entry.node.value) {
+            case ("stdin", .string(let text)): options.stdin = text
+            case ("timeout", .number(let text)):
+                guard let seconds = Double(text), seconds >= 0 else {
+                    return .failure(Message(text: "\(function): options.timeout must be a non-negative number"))
+                }
+                options.timeout = seconds
+            case ("env", .map(let variables)):
+                for variable in variables {
+                    guard case .string(let value) = variable.node.value else {
+                        return .failure(Message(text: "\(function): options.env.\(variable.key) must be a string"))
+                    }
+                    options.env.append(EnvVar(name: variable.key, value: value))
+                }
+            case ("stdin", _), ("timeout", _), ("env", _):
+                return .failure(Message(text: "\(function): options.\(entry.key) has the wrong type (\(entry.node.typeName))"))
+            default:
+                return .failure(Message(text: "\(function): unknown option '\(entry.key)' (stdin, timeout, env)"))
+            }
+        }
+        return .success(options)
+    }
+}

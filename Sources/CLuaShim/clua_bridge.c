@@ -18,6 +18,8 @@ static int clua_trampoline(lua_State *L) {
     if (limits != NULL) limits->host_active--;
     if (status == CLUA_RAISE)
         return lua_error(L);
+    if (status <= CLUA_YIELD_BASE)
+        return lua_yield(L, CLUA_YIELD_BASE - status);
     if (status == CLUA_RAISE_AT) {
         luaL_where(L, 1);                            /* [msg, where] */
         lua_insert(L, -2);                           /* [where, msg] */
@@ -103,4 +105,18 @@ void clua_arm(lua_State *L, clua_limits *limits) {
     limits->interrupted = 0;
     limits->memory_exceeded = 0;
     lua_sethook(L, clua_hook, LUA_MASKCOUNT, CLUA_HOOK_STEP);
+}
+
+int clua_resume(lua_State *co, lua_State *from, int nargs, int *nresults) {
+    clua_limits *limits = NULL;
+    lua_getallocf(co, (void **)&limits);
+    int saved = limits != NULL ? limits->host_active : 0;
+    if (limits != NULL) limits->host_active = 0;       /* program code runs under the limits */
+    int status = lua_resume(co, from, nargs, nresults);
+    if (limits != NULL) limits->host_active = saved;
+    if (status != LUA_OK && status != LUA_YIELD) {
+        const char *message = lua_tostring(co, -1);
+        luaL_traceback(co, co, message ? message : "(error object is not a string)", 0);
+    }
+    return status;
 }

@@ -99,6 +99,19 @@ public final class LuaState {
         LuaCall(L).push("pod")                                                // [G, "pod"]
         module.push(L)                                                        // [G, "pod", pod]
         lua_rawset(L, -3)                                                     // [G]
+        let print = host.register { [unowned module] call in
+            // print's formatting: tostring of each argument, tabs between, a newline.
+            var parts: [String] = []
+            for index in 1...max(1, call.count) where index <= call.count {
+                parts.append(LuaState.describe(call, index))
+            }
+            let line = parts.joined(separator: "\t") + "\n"
+            if let context = module.programs?.running.last { context.write(line) } else { module.output(line) }
+            return .values(0)
+        }
+        LuaCall(L).push("print")                                              // [G, "print"]
+        host.pushFunction(L, print)                                           // [G, "print", f]
+        lua_rawset(L, -3)                                                     // [G]
         clua_pop(L, 1)                                                        // []
         _ = try run(options.sandboxed ? LuaState.sandboxSetup : LuaState.unsafeSetup, name: "=(swift-pods setup)")
     }
@@ -174,6 +187,25 @@ public final class LuaState {
         }
         lua_settop(L, base)
         return results
+    }
+
+    /// Where `print` outside sim programs writes (by default, standard output).
+    public func setOutput(_ output: @escaping (String) -> Void) { module?.output = output }
+
+    /// The text `tostring` gives for plain values, without calling metamethods (which could
+    /// raise): strings, numbers, booleans, nil; other values by type and address.
+    static func describe(_ call: LuaCall, _ index: Int32) -> String {
+        switch lua_type(call.L, index) {
+        case LUA_TNIL, LUA_TNONE: return "nil"
+        case LUA_TBOOLEAN: return call.boolean(index) ? "true" : "false"
+        case LUA_TNUMBER:
+            if let integer = call.integer(index), lua_isinteger(call.L, index) != 0 { return String(integer) }
+            return LuaSpecReader.decimal(call.number(index) ?? .nan)
+        case LUA_TSTRING: return call.string(index) ?? ""
+        default:
+            let pointer = lua_topointer(call.L, index).map { String(UInt(bitPattern: $0), radix: 16) } ?? "0"
+            return "\(call.typeName(index)): 0x\(pointer)"
+        }
     }
 
     /// Sets the interrupt flag: the running chunk stops at its next instruction check.

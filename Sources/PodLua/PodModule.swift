@@ -1,7 +1,6 @@
 import CLua
 import CLuaShim
 import PodCore
-import Yams
 
 /// The `pod` module (DESIGN.md §5): the functions a script calls, bound to one runtime.
 /// Misuse and invalid specs raise (`chunk:line: pod.create: ...`); expected domain failures
@@ -9,6 +8,10 @@ import Yams
 final class PodModule {
     let runtime: PodRuntime
     let host: LuaHost
+    /// `pod.sim.program` and the `proc` objects; made with the module table.
+    private(set) var programs: SimPrograms?
+    /// Where `print` writes outside sim programs (podsh: standard output).
+    var output: (String) -> Void = { Swift.print($0, terminator: "") }
     /// Pod handles behind `Pod` userdata, by the number stored in the userdata.
     private var handles: [Int: Pod] = [:]
     private var nextHandle = 0
@@ -24,11 +27,18 @@ final class PodModule {
     func push(_ L: OpaquePointer) {
         let call = LuaCall(L)
         installPodMetatable(L)
+        let programs = SimPrograms(module: self, L: L)
+        programs.installMetatable()
+        self.programs = programs
         call.pushTable(fieldCount: 20) { t in
             t.set("version", PodCoreVersion.string)
             for (name, function) in functions() {
                 let id = host.register(function)
                 t.set(name) { host.pushFunction(L, id) }
+            }
+            let program = host.register { [unowned programs] call in programs.register(call) }
+            t.set("sim") {
+                call.pushTable(fieldCount: 1) { sim in sim.set("program") { self.host.pushFunction(L, program) } }
             }
         }
     }

@@ -70,3 +70,50 @@ struct PodModuleTests {
         #expect(results == [.string("web"), .string("500m"), .string("8080"), .boolean(true)])
     }
 }
+
+@Suite("Lua sim programs")
+struct SimProgramTests {
+    static let scenarios = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Scenarios")
+
+    @Test func theSeedWalkthroughInLua() throws {
+        let lua = try PodModuleTests.lua()
+        let source = try String(contentsOf: Self.scenarios.appendingPathComponent("seed.lua"), encoding: .utf8)
+        #expect(try lua.run(source, name: "@seed.lua") == [.string("You've hit web\n")])
+    }
+
+    @Test func programsSleepExitAndFailInVirtualTime() throws {
+        let lua = try PodModuleTests.lua()
+        let results = try lua.run("""
+            pod.sim.program("tick", function(proc)
+              for i = 1, 3 do proc:sleep(10); print("tick " .. i) end
+              proc:exit(tonumber(proc.args[2]))
+            end)
+            pod.sim.program("boom", function(proc) error("kaput") end)
+            local p = pod.run{ name = "p", restartPolicy = "Never", containers = {
+              { name = "t", command = { "tick", "7" } }, { name = "b", command = { "boom" } } } }
+            pod.sleep(100)
+            local s = p:status()
+            return s.containers.t.exitCode, s.containers.t.finishedAt, p:logs("t"), s.containers.b.exitCode, p:logs("b"):match("^[^\\n]*")
+            """, name: "@prog.lua")
+        #expect(results == [.integer(7), .number(30), .string("tick 1\ntick 2\ntick 3\n"), .integer(1),
+                            .string("prog.lua:5: kaput")])
+    }
+
+    @Test func trapHandlesTerm() throws {
+        let lua = try PodModuleTests.lua()
+        let results = try lua.run("""
+            pod.sim.program("graceful", function(proc)
+              proc:trap("TERM", function() print("bye"); proc:exit(0) end)
+              proc:wait()
+            end)
+            local p = pod.run{ name = "p", containers = { { name = "g", command = { "graceful" } } } }
+            p:stop()
+            local s = p:status()
+            return s.phase, s.containers.g.exitCode, p:logs("g"), pod.now()
+            """)
+        #expect(results == [.string("Succeeded"), .integer(0), .string("bye\n"), .number(0)])
+    }
+}
+
+import Foundation

@@ -17,7 +17,14 @@
 /* Raise it prefixed with the caller's position ("chunk:line: "), as luaL_error does. */
 #define CLUA_RAISE_AT (-2)
 
+/* Yield the top N values from the running coroutine: return CLUA_YIELD_BASE - N. */
+#define CLUA_YIELD_BASE (-16)
+
 typedef int (*clua_callback)(lua_State *L, void *context, int function);
+
+/* Resumes a coroutine with the script's limits in force (not the host's), and on an error
+ * leaves the message with a traceback of the coroutine on its stack. Returns a LUA_* status. */
+int clua_resume(lua_State *co, lua_State *from, int nargs, int *nresults);
 
 /* Pushes a C closure that calls `callback(L, context, function)` through the trampoline. */
 void clua_pushcallback(lua_State *L, clua_callback callback, void *context, int function);

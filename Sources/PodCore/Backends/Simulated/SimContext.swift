@@ -53,6 +53,19 @@ public struct SimContext {
         process.handlers.append((signal.number, handler))
     }
 
+    /// Runs `body` when the process exits, however it ends.
+    public func atExit(_ body: @escaping () -> Void) {
+        process.atExit = (process.atExit ?? []) + [body]
+    }
+
+    /// Whether the process is still running.
+    public var isAlive: Bool { process.isAlive }
+
+    /// Ends the process by a signal, as a fault would (SIGSEGV for a crash).
+    public func terminate(by signal: Signal) {
+        kernel.exit(process, .signaled(signal), sender: "the kernel")
+    }
+
     /// Reaps exited children at once from now on (a SIGCHLD handler with a waitpid loop).
     public func reapChildren() { process.reapsChildren = true }
 

@@ -270,6 +270,10 @@ public final class SimKernel {
         }
         uncharge(process.cgroup, process.memory)
         process.memory = 0
+        if let actions = process.atExit {
+            process.atExit = nil
+            for action in actions { action() }
+        }
 
         let namespace = process.pidNamespace
         if process.isNamespaceInit && namespace !== host.pid {

@@ -122,6 +122,8 @@ final class SimProcess {
     var exitDetail: SimExitDetail?
     /// The backend's handle of this process (0: none).
     var backendID = 0
+    /// Run when the process exits (a program's host resources, such as a Lua coroutine).
+    var atExit: [() -> Void]?
     let startedAt: Int64
     let output: SimOutput
     let stdin: String

@@ -117,3 +117,32 @@ struct SimProgramTests {
 }
 
 import Foundation
+
+@Suite("Scenario files")
+struct ScenarioFileTests {
+    static let files: [String] = (try? FileManager.default.contentsOfDirectory(atPath: SimProgramTests.scenarios.path))?
+        .filter { $0.hasSuffix(".lua") }.sorted() ?? []
+
+    @Test("scenario", arguments: files)
+    func scenario(file: String) throws {
+        let source = try String(contentsOf: SimProgramTests.scenarios.appendingPathComponent(file), encoding: .utf8)
+        let results = ScenarioRunner.run(file: file, source: source)
+        #expect(!results.isEmpty)
+        for result in results {
+            #expect(result.passed, "\(file): \(result.name): \(result.message ?? "")")
+        }
+    }
+
+    @Test func theRunnerReportsEachCase() {
+        let results = ScenarioRunner.run(file: "demo.lua", source: """
+            test("passes", function() pod.run{ name = "left", containers = { { name = "c", command = { "sleep", "9" } } } } end)
+            test("fails", function() error("nope") end)
+            test("sees no pod left by the first case", function() assert(#pod.list() == 0, #pod.list()) end)
+            """)
+        #expect(results.map(\.name) == ["passes", "fails", "sees no pod left by the first case"])
+        #expect(results.map(\.passed) == [true, false, true])
+        #expect(results[1].message?.hasPrefix("demo.lua:2: nope\nstack traceback:") == true)
+        #expect(ScenarioRunner.run(file: "demo.lua", source: "test(", filter: nil).first?.passed == false)
+        #expect(ScenarioRunner.run(file: "x.lua", source: "test('a', function() end) test('b', function() end)", filter: "b").map(\.name) == ["b"])
+    }
+}

@@ -6,12 +6,20 @@
 /* How often (in VM instructions) the hook checks the budget and the interrupt flag. */
 #define CLUA_HOOK_STEP 1000
 
+static void *clua_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
+
+/* The limits of a state made by clua_newstate; NULL for any other state (a stock lua5.4
+ * loading the module has its own allocator, whose userdata is not ours). */
+static clua_limits *clua_limits_of(lua_State *L) {
+    void *ud = NULL;
+    return lua_getallocf(L, &ud) == clua_alloc ? (clua_limits *)ud : NULL;
+}
+
 static int clua_trampoline(lua_State *L) {
     clua_callback callback = (clua_callback)(uintptr_t)lua_touserdata(L, lua_upvalueindex(1));
     void *context = lua_touserdata(L, lua_upvalueindex(2));
     int function = (int)lua_tointeger(L, lua_upvalueindex(3));
-    clua_limits *limits = NULL;
-    lua_getallocf(L, (void **)&limits);
+    clua_limits *limits = clua_limits_of(L);
     /* The host's own pushes must not fail for the script's memory limit. */
     if (limits != NULL) limits->host_active++;
     int status = callback(L, context, function);   /* the Swift frame returns here */
@@ -60,8 +68,8 @@ static void *clua_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
 
 static void clua_hook(lua_State *L, lua_Debug *ar) {
     (void)ar;
-    clua_limits *limits = NULL;
-    lua_getallocf(L, (void **)&limits);
+    clua_limits *limits = clua_limits_of(L);
+    if (limits == NULL) return;
     if (limits->stopping) {
         luaL_error(L, "%s", limits->stop_reason);    /* again, for every pcall that caught it */
         return;
@@ -108,8 +116,7 @@ void clua_arm(lua_State *L, clua_limits *limits) {
 }
 
 int clua_resume(lua_State *co, lua_State *from, int nargs, int *nresults) {
-    clua_limits *limits = NULL;
-    lua_getallocf(co, (void **)&limits);
+    clua_limits *limits = clua_limits_of(co);
     int saved = limits != NULL ? limits->host_active : 0;
     if (limits != NULL) limits->host_active = 0;       /* program code runs under the limits */
     int status = lua_resume(co, from, nargs, nresults);

@@ -6,6 +6,8 @@ let package = Package(
     products: [
         .library(name: "PodCore", targets: ["PodCore"]),
         .library(name: "PodLua", targets: ["PodLua"]),
+        // libpod.so: the Lua C module for the stock interpreter (`require "pod"`).
+        .library(name: "pod", type: .dynamic, targets: ["PodLua"]),
         .executable(name: "podsh", targets: ["podsh"]),
     ],
     dependencies: [
@@ -38,6 +40,7 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "sim-pod-bench", dependencies: ["PodCore"], path: "Benchmarks/SimPodBench"),
+        .executableTarget(name: "lua-bridge-bench", dependencies: ["PodLua"], path: "Benchmarks/LuaBridgeBench"),
         .testTarget(name: "PodCoreTests", dependencies: ["PodCore"]),
         .testTarget(name: "PodLuaTests", dependencies: ["PodLua"]),
     ],

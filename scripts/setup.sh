@@ -14,7 +14,7 @@ for arg in "$@"; do
   esac
 done
 
-packages=(liblua5.4-dev pkg-config)
+packages=(liblua5.4-dev lua5.4 pkg-config)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,0 +1,46 @@
+import Foundation
+import Testing
+
+/// `libpod.so` loads into Debian's stock `lua5.4` with `require "pod"`.
+@Suite("Lua C module")
+struct CModuleTests {
+    static let interpreter = "/usr/bin/lua5.4"
+
+    /// The directory holding libpod.so: the build directory of this test bundle.
+    static var libraryDirectory: String? {
+        var url = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<4 {
+            if FileManager.default.fileExists(atPath: url.appendingPathComponent("libpod.so").path) { return url.path }
+            url.deleteLastPathComponent()
+        }
+        return nil
+    }
+
+    @Test func requirePodFromTheStockInterpreter() throws {
+        guard FileManager.default.isExecutableFile(atPath: Self.interpreter) else {
+            try Test.cancel("\(Self.interpreter) is not installed (apt-get install lua5.4; scripts/setup.sh does)")
+        }
+        guard let directory = Self.libraryDirectory else {
+            try Test.cancel("libpod.so is not built next to the tests (swift build --product pod)")
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.interpreter)
+        process.arguments = ["-e", """
+            local pod = require "pod"
+            local p = pod.run{ name = "x", containers = { { name = "c", command = { "sh", "-c", "echo hi; sleep 5; exit 2" } } } }
+            pod.sleep(6)
+            io.write(pod.backend(), " ", p:logs("c"), p:status().containers.c.history[1].exitCode)
+            """]
+        var environment = ProcessInfo.processInfo.environment
+        environment["LUA_CPATH"] = "\(directory)/lib?.so"
+        process.environment = environment
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(text)")
+        #expect(text == "sim hi\n2")
+    }
+}

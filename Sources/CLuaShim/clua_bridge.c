@@ -127,3 +127,14 @@ int clua_resume(lua_State *co, lua_State *from, int nargs, int *nresults) {
     }
     return status;
 }
+
+int clua_pcall_traceback(lua_State *L, int nargs, int nresults);
+
+int clua_pcall_script(lua_State *L, int nargs, int nresults) {
+    clua_limits *limits = clua_limits_of(L);
+    int saved = limits != NULL ? limits->host_active : 0;
+    if (limits != NULL) limits->host_active = 0;
+    int status = clua_pcall_traceback(L, nargs, nresults);
+    if (limits != NULL) limits->host_active = saved;
+    return status;
+}

@@ -214,8 +214,9 @@ struct PodMethods {
         } else if !call.isNoneOrNil(3) {
             return .error("\(name): the timeout must be a number of seconds, got \(call.typeName(3))")
         }
+        if call.type(2) == LUA_TFUNCTION { return waitFor(pod, call, name, timeout: timeout) }
         guard let text = call.string(2) else {
-            return .error("\(name): expected a phase name (Pending, Running, Succeeded, Failed), got \(call.typeName(2))")
+            return .error("\(name): expected a phase name (Pending, Running, Succeeded, Failed) or a function, got \(call.typeName(2))")
         }
         guard let phase = PodPhase(rawValue: text) else {
             return .error("\(name): unknown phase '\(text)' (Pending, Running, Succeeded, Failed)")
@@ -236,6 +237,45 @@ struct PodMethods {
             }
         } catch {
             return .error("\(name): \(error)")
+        }
+    }
+}
+
+extension PodMethods {
+    /// `p:wait(fn [, timeout])`: `fn(status)` is called after every event until it returns true.
+    static func waitFor(_ pod: Pod, _ call: LuaCall, _ name: String, timeout: Double) -> LuaHost.Outcome {
+        var failure: String?
+        let outcome: PodRuntime.WaitOutcome
+        do {
+            outcome = try pod.wait(timeout: timeout) { status in
+                guard failure == nil, call.ensureStack(4) else { return true }
+                lua_pushvalue(call.L, 2)
+                LuaStatusWriter(call: call).push(status)
+                guard clua_pcall_script(call.L, 1, 1) == LUA_OK else {
+                    failure = call.string(-1) ?? "(error object is not a string)"
+                    clua_pop(call.L, 1)
+                    return true
+                }
+                let satisfied = call.boolean(-1)
+                clua_pop(call.L, 1)
+                return satisfied
+            }
+        } catch {
+            return .error("\(name): \(error)")
+        }
+        if let failure { return .rawError(failure) }
+        switch outcome {
+        case .satisfied:
+            call.push(true)
+            return .values(1)
+        case .timedOut:
+            call.pushNil()
+            call.push("timeout after \(timeout.formattedSeconds) s (the condition did not hold)")
+            return .values(2)
+        case .unreachable(let final):
+            call.pushNil()
+            call.push("unreachable: pod is \(final.rawValue)")
+            return .values(2)
         }
     }
 }

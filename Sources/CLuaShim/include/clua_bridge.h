@@ -26,6 +26,11 @@ typedef int (*clua_callback)(lua_State *L, void *context, int function);
  * leaves the message with a traceback of the coroutine on its stack. Returns a LUA_* status. */
 int clua_resume(lua_State *co, lua_State *from, int nargs, int *nresults);
 
+/* From inside a callback: calls the function below its `nargs` arguments in protected mode, with
+ * a traceback handler and the script's limits in force. Returns a LUA_* status; on error the
+ * message is on the stack. */
+int clua_pcall_script(lua_State *L, int nargs, int nresults);
+
 /* Pushes a C closure that calls `callback(L, context, function)` through the trampoline. */
 void clua_pushcallback(lua_State *L, clua_callback callback, void *context, int function);
 

@@ -30,3 +30,29 @@ test("methods called with a dot, and after remove", function()
   fails("p:status: pod \"m\" has been removed", p.status, p)
   assert(tostring(p) == "Pod(m, removed)")
 end)
+
+test("arguments of the module's functions", function()
+  fails("pod.exec: argv must not be empty", pod.exec, {})
+  fails("pod.exec: argv[2] must be a string, got number", pod.exec, { "echo", 1 })
+  fails("pod.exec: unknown option 'stdn' (stdin, timeout, env)", pod.exec, "true", { stdn = "x" })
+  fails("pod.fromyaml: the manifest must be a string, got table", pod.fromyaml, {})
+  fails("pod.fromyaml: kind: Required value: every document needs kind: Pod or ConfigMap (line 1)", pod.fromyaml, "a: b")
+  fails("pod.toyaml: expected a spec table or a Pod, got number", pod.toyaml, 3)
+  fails("pod.create: spec: Invalid type: a table mixing list entries and named fields", pod.create, { "x", name = "y" })
+  fails("pod.create: spec.containers[0].command[0]: Invalid type: a function cannot be part of a spec",
+    pod.create, { name = "f", containers = { { name = "c", command = { print } } } })
+  local loop = { name = "loop" }
+  loop.self = loop
+  fails("pod.create: spec.self: the table contains itself", pod.create, loop)
+  fails("pod.sim.program: the program must be a function, got string", pod.sim.program, "x", "not a function")
+  fails("pod.use: unknown backend 'docker'; available: sim", pod.use, "docker")
+end)
+
+test("arguments of the pod's methods", function()
+  local p = pod.run{ name = "args", containers = { { name = "c", command = { "sleep", "99" } } } }
+  fails("p:logs: the container name must be a string, got number", p.logs, p, 1)
+  fails("p:stop: the grace period must be a whole number of seconds, got string", p.stop, p, "now")
+  fails("p:wait: the timeout must be a number of seconds, got string", p.wait, p, "Running", "soon")
+  fails("Pod.kill: call it as p:kill(...) (self is string, not a Pod)", p.kill, "c")
+  fails("p:exec: pod \"args\" has no container named \"nope\"", p.exec, p, "nope", "true")
+end)

@@ -13,28 +13,22 @@ struct PodMethods {
     var methods: [String: Method] {
         [
             "start": { pod, call, name in
-                do {
+                return PodMethods.attempt(name) {
                     try pod.start()
                     lua_settop(call.L, 1)
                     return .values(1)
-                } catch {
-                    return .error("\(name): \(error)")
                 }
             },
             "status": { pod, call, name in
-                do {
+                return PodMethods.attempt(name) {
                     LuaStatusWriter(call: call).push(try pod.status())
                     return .values(1)
-                } catch {
-                    return .error("\(name): \(error)")
                 }
             },
             "events": { pod, call, name in
-                do {
+                return PodMethods.attempt(name) {
                     LuaStatusWriter(call: call).push(try pod.events())
                     return .values(1)
-                } catch {
-                    return .error("\(name): \(error)")
                 }
             },
             "exec": { pod, call, name in
@@ -75,11 +69,9 @@ struct PodMethods {
                 } else if !call.isNoneOrNil(3) {
                     return .error("\(name): options must be a table, got \(call.typeName(3))")
                 }
-                do {
+                return PodMethods.attempt(name) {
                     call.push(try pod.logs(container, previous: previous))
                     return .values(1)
-                } catch {
-                    return .error("\(name): \(error)")
                 }
             },
             "kill": { pod, call, name in
@@ -112,28 +104,22 @@ struct PodMethods {
                 } else if !call.isNoneOrNil(2) {
                     return .error("\(name): the grace period must be a whole number of seconds, got \(call.typeName(2))")
                 }
-                do {
+                return PodMethods.attempt(name) {
                     try pod.stop(gracePeriod: grace)
                     lua_settop(call.L, 1)
                     return .values(1)
-                } catch {
-                    return .error("\(name): \(error)")
                 }
             },
             "remove": { pod, _, name in
-                do {
+                return PodMethods.attempt(name) {
                     try pod.remove()
                     return .values(0)
-                } catch {
-                    return .error("\(name): \(error)")
                 }
             },
             "detach": { pod, _, name in
-                do {
+                return PodMethods.attempt(name) {
                     try pod.detach()
                     return .values(0)
-                } catch {
-                    return .error("\(name): \(error)")
                 }
             },
             "wait": { pod, call, name in PodMethods.wait(pod, call, name) },
@@ -192,6 +178,15 @@ struct PodMethods {
                 return .values(0)
             }),
         ]
+    }
+
+    /// Runs `body`; a runtime error raises, prefixed with the method's name.
+    static func attempt(_ name: String, _ body: () throws -> LuaHost.Outcome) -> LuaHost.Outcome {
+        do {
+            return try body()
+        } catch {
+            return .error("\(name): \(error)")
+        }
     }
 
     /// Expected domain failures return `nil, message`; misuse raises.

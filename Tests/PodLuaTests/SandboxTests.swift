@@ -1,5 +1,7 @@
 import Testing
 @testable import PodLua
+import CLua
+import CLuaShim
 
 /// Every escape tried ends with a clear error naming the cause, and the state stays usable.
 @Suite("Sandbox")
@@ -79,5 +81,32 @@ struct SandboxTests {
             #expect(error.message.contains("stack overflow") || error.message.contains("memory limit"))
         }
         #expect(try lua.run("return 'fine'") == [.string("fine")])
+    }
+}
+
+@Suite("Interrupt")
+struct InterruptTests {
+    @Test func theInterruptFlagStopsARunningChunkThroughTheSameHook() throws {
+        let lua = try LuaState(options: LuaOptions(sandboxed: true, memoryLimit: nil, instructionLimit: nil))
+        try lua.openPod()
+        // A Swift function that sets the flag, as podsh's SIGINT handler will.
+        let id = lua.host.register { [unowned lua] _ in
+            lua.interrupt()
+            return .values(0)
+        }
+        _ = lua_checkstack(lua.L, 3)
+        lua_rawgeti(lua.L, clua_registryindex(), lua_Integer(LUA_RIDX_GLOBALS))
+        LuaCall(lua.L).push("ctrlC")
+        lua.host.pushFunction(lua.L, id)
+        lua_rawset(lua.L, -3)
+        clua_pop(lua.L, 1)
+        do {
+            _ = try lua.run("ctrlC() while true do pcall(function() while true do end end) end", name: "@spin.lua")
+            Issue.record("the loop ran on")
+        } catch {
+            #expect(error.kind == .limit)
+            #expect(error.message.hasPrefix("interrupted") || error.message.contains(": interrupted"), "\(error.message)")
+        }
+        #expect(try lua.run("return 'after'") == [.string("after")])
     }
 }

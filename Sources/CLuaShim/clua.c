@@ -29,6 +29,10 @@ int clua_load_and_call(lua_State *L, const char *chunk, size_t len, const char *
     return clua_pcall_traceback(L, 0, LUA_MULTRET);               /* [results...] or [msg] */
 }
 
+int clua_load(lua_State *L, const char *chunk, size_t len, const char *chunkname) {
+    return luaL_loadbufferx(L, chunk, len, chunkname, "t");
+}
+
 static int clua_openlibs_body(lua_State *L) {
     luaL_openlibs(L);
     return 0;

@@ -156,13 +156,18 @@ public final class LuaState {
 
     /// Runs `chunk` (text only) named `name` (`@file.lua` shows as `file.lua:line:`) and returns
     /// its results.
-    public func run(_ chunk: String, name: String = "=(chunk)") throws(LuaError) -> [LuaValue] {
+    public func run(_ chunk: String, name: String = "=(chunk)", arguments: [String] = []) throws(LuaError) -> [LuaValue] {
         let base = lua_gettop(L)
         limits.pointee.instructions_limited = options.instructionLimit == nil ? 0 : 1
         limits.pointee.instructions_left = options.instructionLimit ?? 0
         clua_arm(L, limits)
-        let status = chunk.utf8CString.withUnsafeBufferPointer { buffer in
-            clua_load_and_call(L, buffer.baseAddress, buffer.count - 1, name)
+        var status = chunk.utf8CString.withUnsafeBufferPointer { buffer in
+            clua_load(L, buffer.baseAddress, buffer.count - 1, name)
+        }
+        if status == LUA_OK {
+            _ = lua_checkstack(L, Int32(arguments.count) + 2)
+            for argument in arguments { LuaCall(L).push(argument) }
+            status = clua_pcall_traceback(L, Int32(arguments.count), LUA_MULTRET)
         }
         guard status == LUA_OK else {
             var message = Self.popMessage(L)
@@ -187,6 +192,27 @@ public final class LuaState {
         }
         lua_settop(L, base)
         return results
+    }
+
+    /// Sets the global `arg` as lua.c does: `arg[0]` the script, `arg[1...]` its arguments, and
+    /// the interpreter's own arguments at negative indices.
+    public func setArg(script: String, arguments: [String], interpreter: [String] = []) {
+        let call = LuaCall(L)
+        _ = call.ensureStack(6)
+        lua_rawgeti(L, clua_registryindex(), lua_Integer(LUA_RIDX_GLOBALS))
+        call.push("arg")
+        call.pushTable(arrayCount: Int32(arguments.count), fieldCount: Int32(interpreter.count + 1)) { t in
+            for (i, word) in interpreter.enumerated() {
+                _ = call.ensureStack(2)
+                call.push(word)
+                lua_rawseti(L, t.table, lua_Integer(i - interpreter.count))
+            }
+            call.push(script)
+            lua_rawseti(L, t.table, 0)
+            for (i, word) in arguments.enumerated() { t.append(i + 1) { call.push(word) } }
+        }
+        lua_rawset(L, -3)
+        clua_pop(L, 1)
     }
 
     /// Where `print` outside sim programs writes (by default, standard output).

@@ -1,14 +1,202 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
 import PodCore
 import PodLua
 
-/// `podsh`: the swift-pods host. This build answers `--version` and `--help`; running
-/// scripts, the prompt and scenario tests arrive with the PodLua and podsh issues.
+/// `podsh`: runs pod scripts. `podsh FILE.lua [ARGS...]` runs a script (`arg` set as lua.c
+/// does), `podsh -e CHUNK` runs a chunk, and without either the script comes from standard
+/// input. Commands: `test`, `play`, `kube`, `diagram`.
 @main
 struct Podsh: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "podsh",
         abstract: "Describe, run and test Kubernetes-style pods from Lua.",
+        discussion: """
+            Commands:
+              test [PATH...]      run scenario tests (TAP lines, then "N passed, N failed")
+              play POD.yaml       run a Kubernetes Pod manifest and follow its events
+              kube FILE.lua       print the manifests of the pods a script creates
+              diagram FILE        print a pod's topology as Graphviz DOT (--svg renders it)
+            (podsh COMMAND --help for each.)
+
+            Examples:
+              podsh scripts/demo.lua              run a script (the seed article's pod)
+              podsh -e 'print(pod.backend())'     run a chunk
+              podsh test Tests/Scenarios          run scenario tests; the last line is "N passed, N failed"
+              podsh play scripts/seed-pod.yaml    run a Kubernetes Pod manifest and follow its events
+              podsh kube scripts/demo.lua         print the manifests of the pods a script creates
+              podsh diagram scripts/seed-pod.yaml print the topology as Graphviz DOT (--svg renders it)
+            """,
         version: "podsh \(PodCoreVersion.string) (\(LuaState.luaRelease))"
     )
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(name: .customShort("e"), help: "Run this chunk instead of a file.")
+    var chunk: String?
+
+    @Argument(help: "The script to run, then its arguments.")
+    var script: [String] = []
+
+    mutating func run() throws {
+        let backend = try common.makeBackend()
+        let host = try ScriptHost(options: common.luaOptions, backend: backend)
+        if let chunk {
+            host.lua.setArg(script: "-e", arguments: script)
+            throw host.exitCode(running: chunk, name: "=(command line)", arguments: script)
+        }
+        guard let file = script.first else {
+            // No file: the script is standard input (the prompt comes with a later issue).
+            let input = readAll(fd: 0)
+            host.lua.setArg(script: "-", arguments: [])
+            throw host.exitCode(running: input, name: "=stdin", arguments: [])
+        }
+        let source: String
+        do {
+            source = try readFile(file)
+        } catch {
+            stderrWrite("podsh: cannot open \(file): \(error)\n")
+            throw ExitCode(1)
+        }
+        let arguments = Array(script.dropFirst())
+        host.lua.setArg(script: file, arguments: arguments)
+        throw host.exitCode(running: source, name: "@\(file)", arguments: arguments)
+    }
+
+    /// The commands, by their first word; anything else is a script (as lua.c takes it).
+    static let commands: [String: any ParsableCommand.Type] = [
+        "test": TestCommand.self, "play": PlayCommand.self, "kube": KubeCommand.self, "diagram": DiagramCommand.self,
+    ]
+
+    /// Dispatches on the first word; usage errors exit 2 (ArgumentParser's default is 64), help
+    /// and version exit 0.
+    static func main() {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        let type: any ParsableCommand.Type = arguments.first.flatMap { commands[$0] } ?? Podsh.self
+        let rest = type == Podsh.self ? arguments : Array(arguments.dropFirst())
+        do {
+            var command = try type.parseAsRoot(rest)
+            try command.run()
+        } catch let code as ExitCode {
+            Glibc.exit(code.rawValue)
+        } catch {
+            let code = type.exitCode(for: error)
+            if code == .success {
+                print(type.fullMessage(for: error))
+                Glibc.exit(0)
+            }
+            if code.rawValue == ExitCode.validationFailure.rawValue {
+                let name = type == Podsh.self ? "podsh" : "podsh \(arguments[0])"
+                stderrWrite("podsh: \(type.message(for: error))\nUsage: see \(name) --help\n")
+                Glibc.exit(2)
+            }
+            stderrWrite("podsh: \(type.fullMessage(for: error))\n")
+            Glibc.exit(code.rawValue == 0 ? 1 : code.rawValue)
+        }
+    }
+}
+
+/// Options every command takes.
+struct CommonOptions: ParsableArguments {
+    @Option(help: "The backend: sim (default) or linux.")
+    var backend: String = "sim"
+
+    @Flag(help: "Lift the Lua sandbox and its limits (trusted scripts only).")
+    var unsafe = false
+
+    @Flag(help: "Print tables as JSON where podsh prints them.")
+    var json = false
+
+    var luaOptions: LuaOptions { unsafe ? .unsafe : LuaOptions() }
+
+    func makeBackend() throws -> any PodBackend {
+        switch backend {
+        case "sim": return SimBackend()
+        case "linux":
+            stderrWrite("podsh: backend 'linux' unavailable: the linux backend is not built yet\n")
+            throw ExitCode(1)
+        default:
+            stderrWrite("podsh: unknown backend '\(backend)' (sim, linux)\n")
+            throw ExitCode(2)
+        }
+    }
+}
+
+/// A Lua state with the `pod` module on one runtime; runs chunks and reports errors as podsh does.
+final class ScriptHost {
+    let runtime: PodRuntime
+    let lua: LuaState
+
+    init(options: LuaOptions, backend: any PodBackend) throws {
+        runtime = PodRuntime(backend: backend)
+        do {
+            lua = try LuaState(options: options)
+            try lua.openPod(runtime: runtime)
+        } catch {
+            stderrWrite("podsh: \(error)\n")
+            throw ExitCode(1)
+        }
+        lua.setOutput { text in stdoutWrite(text) }
+    }
+
+    /// Runs a chunk; a failure is one line on stderr plus its traceback, and exit code 1.
+    func exitCode(running source: String, name: String, arguments: [String]) -> ExitCode {
+        do {
+            _ = try lua.run(source, name: name, arguments: arguments)
+            runtime.close()
+            return .success
+        } catch {
+            stderrWrite("podsh: \(error.message)\n")
+            runtime.close()
+            return ExitCode(1)
+        }
+    }
+}
+
+/// Writes all of `text` to a file descriptor (the C `stdout`/`stderr` globals are off limits
+/// in Swift 6, and unbuffered writes keep podsh's and its pods' output in order).
+func writeAll(_ fd: Int32, _ text: String) {
+    var copy = text
+    copy.withUTF8 { buffer in
+        var offset = 0
+        while offset < buffer.count {
+            let written = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+            if written <= 0 {
+                if written < 0 && errno == EINTR { continue }
+                return
+            }
+            offset += written
+        }
+    }
+}
+
+func stderrWrite(_ text: String) { writeAll(2, text) }
+func stdoutWrite(_ text: String) { writeAll(1, text) }
+
+/// Reads a file descriptor to its end.
+func readAll(fd: Int32) -> String {
+    var bytes: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let count = read(fd, &buffer, buffer.count)
+        if count < 0 && errno == EINTR { continue }
+        if count <= 0 { break }
+        bytes += buffer[0..<count]
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}
+
+struct FileError: Error, CustomStringConvertible {
+    let description: String
+}
+
+func readFile(_ path: String) throws -> String {
+    let fd = open(path, O_RDONLY)
+    guard fd >= 0 else { throw FileError(description: String(cString: strerror(errno))) }
+    defer { close(fd) }
+    var info = stat()
+    if fstat(fd, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR { throw FileError(description: "Is a directory") }
+    return readAll(fd: fd)
 }

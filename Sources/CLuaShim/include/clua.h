@@ -30,6 +30,10 @@ int clua_pcall_traceback(lua_State *L, int nargs, int nresults);
  * errors) is the only value pushed. */
 int clua_load_and_call(lua_State *L, const char *chunk, size_t len, const char *chunkname);
 
+/* Loads `chunk` (text only) and leaves the function on the stack. Returns a LUA_* status; on
+ * error the message is pushed instead. */
+int clua_load(lua_State *L, const char *chunk, size_t len, const char *chunkname);
+
 /* Opens the standard libraries inside a protected call (luaL_openlibs may raise on memory
  * errors). Returns a LUA_* status; on error the message is on the stack. */
 int clua_openlibs(lua_State *L);

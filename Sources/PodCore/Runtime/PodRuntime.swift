@@ -38,6 +38,8 @@ public final class PodRuntime {
     }
     @exclusivity(unchecked) private var commands: [ProcessID: Command] = [:]
     private var closed = false
+    /// Called with the spec of every pod created (podsh kube collects manifests with it).
+    public var onCreate: ((PodSpec) -> Void)?
 
     /// A runtime on `backend` (the simulated kernel by default).
     public init(backend: any PodBackend = SimBackend()) {
@@ -71,6 +73,7 @@ public final class PodRuntime {
         }
         register(record)
         emit(record, .scheduled, nil)
+        onCreate?(spec)
         return Pod(runtime: self, name: spec.name, order: record.order)
     }
 

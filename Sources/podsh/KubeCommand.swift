@@ -1,0 +1,37 @@
+import ArgumentParser
+import PodCore
+import PodLua
+
+/// `podsh kube FILE.lua`: runs the script and prints the manifests of the pods it creates.
+struct KubeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "kube", abstract: "Print the Kubernetes manifests of the pods a script creates.")
+
+    @OptionGroup var common: CommonOptions
+
+    @Argument(help: "The script.")
+    var file: String
+
+    mutating func run() throws {
+        let specs = try specsCreated(by: file, common: common)
+        stdoutWrite(Manifest.encode(specs))
+    }
+}
+
+/// Runs a script (its own output to stderr) and returns the specs of every pod it created.
+func specsCreated(by file: String, common: CommonOptions) throws -> [PodSpec] {
+    let source: String
+    do {
+        source = try readFile(file)
+    } catch {
+        stderrWrite("podsh: cannot open \(file): \(error)\n")
+        throw ExitCode(1)
+    }
+    let host = try ScriptHost(options: common.luaOptions, backend: try common.makeBackend())
+    var specs: [PodSpec] = []
+    host.runtime.onCreate = { specs.append($0) }
+    host.lua.setOutput { stderrWrite($0) }
+    host.lua.setArg(script: file, arguments: [])
+    let code = host.exitCode(running: source, name: "@\(file)", arguments: [])
+    guard code == .success else { throw code }
+    return specs
+}

@@ -1,11 +1,13 @@
-# `make demo` runs the main job, `make test` the test suite; both install what they need first.
+# `make demo` runs the main job (the seed article's pod on the sim backend), `make test` the
+# test suite; both install what they need first.
 .PHONY: demo test build setup
 
 setup:
 	scripts/setup.sh
 
 demo: setup
-	swift run podsh --version
+	swift build --product podsh
+	.build/debug/podsh scripts/demo.lua
 
 build: setup
 	swift build

@@ -44,6 +44,7 @@ let package = Package(
         .executableTarget(name: "lua-leak-check", dependencies: ["PodLua"], path: "Tests/Tools/LuaLeakCheck"),
         .testTarget(name: "PodCoreTests", dependencies: ["PodCore"]),
         .testTarget(name: "PodLuaTests", dependencies: ["PodLua"]),
+        .testTarget(name: "podshTests"),
     ],
     swiftLanguageModes: [.v6]
 )

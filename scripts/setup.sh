@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing swift-pods needs on a fresh Debian machine, only when it
-# is missing: Debian packages (Lua 5.4 headers, pkg-config) and, with --validator, the
-# kubernetes-validate schema checker from PyPI in .venv (used by the manifest tests).
+# is missing: Debian packages (Lua 5.4 headers and interpreter, pkg-config) and, with
+# --validator, what the tests use: Graphviz, and the kubernetes-validate schema checker from
+# PyPI in .venv.
 # Idempotent and quiet when everything is there already.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +26,15 @@ if ((${#missing[@]})); then
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# The tests also render diagrams with Graphviz's dot.
+if ((want_validator)) && ! command -v dot >/dev/null 2>&1; then
+  echo "setup: installing graphviz" >&2
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends graphviz >/dev/null
 fi
 
 if ((want_validator)) && [ ! -x .venv/bin/kubernetes-validate ]; then

@@ -32,10 +32,16 @@ let package = Package(
             name: "PodLua",
             dependencies: ["PodCore", "CLua", "CLuaShim"]
         ),
+        .systemLibrary(
+            name: "CEditline",
+            pkgConfig: "libedit",
+            providers: [.apt(["libedit-dev"])]
+        ),
+        .target(name: "PodshLine", dependencies: ["CEditline"]),
         .executableTarget(
             name: "podsh",
             dependencies: [
-                "PodCore", "PodLua",
+                "PodCore", "PodLua", "PodshLine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing swift-pods needs on a fresh Debian machine, only when it
-# is missing: Debian packages (Lua 5.4 headers and interpreter, pkg-config) and, with
-# --validator, what the tests use: Graphviz, and the kubernetes-validate schema checker from
+# is missing: Debian packages (Lua 5.4 headers and interpreter, libedit for the prompt,
+# pkg-config) and, with --validator, what the tests use: Graphviz, tmux (the prompt's tests), and the kubernetes-validate schema checker from
 # PyPI in .venv.
 # Idempotent and quiet when everything is there already.
 set -euo pipefail
@@ -15,7 +15,7 @@ for arg in "$@"; do
   esac
 done
 
-packages=(liblua5.4-dev lua5.4 pkg-config)
+packages=(liblua5.4-dev lua5.4 libedit-dev pkg-config)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -28,13 +28,18 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-# The tests also render diagrams with Graphviz's dot.
-if ((want_validator)) && ! command -v dot >/dev/null 2>&1; then
-  echo "setup: installing graphviz" >&2
+# The tests also render diagrams with Graphviz's dot and drive the prompt through tmux.
+test_tools=()
+if ((want_validator)); then
+  command -v dot >/dev/null 2>&1 || test_tools+=(graphviz)
+  command -v tmux >/dev/null 2>&1 || test_tools+=(tmux)
+fi
+if ((${#test_tools[@]})); then
+  echo "setup: installing ${test_tools[*]}" >&2
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends graphviz >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${test_tools[@]}" >/dev/null
 fi
 
 if ((want_validator)) && [ ! -x .venv/bin/kubernetes-validate ]; then

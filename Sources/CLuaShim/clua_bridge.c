@@ -138,3 +138,7 @@ int clua_pcall_script(lua_State *L, int nargs, int nresults) {
     if (limits != NULL) limits->host_active = saved;
     return status;
 }
+
+volatile int *clua_interrupt_flag(clua_limits *limits) {
+    return &limits->interrupted;
+}

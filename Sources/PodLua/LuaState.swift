@@ -237,6 +237,16 @@ public final class LuaState {
     /// Sets the interrupt flag: the running chunk stops at its next instruction check.
     public func interrupt() { limits.pointee.interrupted = 1 }
 
+    /// The interrupt flag's address, for a signal handler written in C (podsh's Ctrl-C): setting
+    /// it to 1 does what `interrupt()` does. Valid while the state lives.
+    public var interruptFlag: UnsafeMutablePointer<Int32> { clua_interrupt_flag(limits) }
+
+    /// The names a `Pod` value answers to (its methods, then `name` and `uid`), for completion.
+    public var podMemberNames: [String] {
+        guard let module else { return [] }
+        return PodMethods(module: module).methods.keys.sorted() + ["name", "uid"]
+    }
+
     /// Bytes the state uses now.
     public var memoryUsed: Int { limits.pointee.memory_used }
 

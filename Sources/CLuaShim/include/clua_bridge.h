@@ -58,6 +58,9 @@ lua_State *clua_newstate(clua_limits *limits);
 /* Arms the instruction hook for the next chunk (call before each protected call). */
 void clua_arm(lua_State *L, clua_limits *limits);
 
+/* The address of `limits->interrupted`, for a signal handler outside this module. */
+volatile int *clua_interrupt_flag(clua_limits *limits);
+
 /* luaL_testudata, luaL_newmetatable, luaL_setmetatable: they allocate at most, and the host's
  * allocations never fail for the limit, so they are safe to call from a callback. */
 void *clua_testudata(lua_State *L, int index, const char *name);

@@ -7,7 +7,7 @@ import PodLua
 
 /// `podsh`: runs pod scripts. `podsh FILE.lua [ARGS...]` runs a script (`arg` set as lua.c
 /// does), `podsh -e CHUNK` runs a chunk, and without either the script comes from standard
-/// input. Commands: `test`, `play`, `kube`, `diagram`.
+/// input, or on a terminal the interactive prompt. Commands: `test`, `play`, `kube`, `diagram`.
 @main
 struct Podsh: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -48,7 +48,11 @@ struct Podsh: ParsableCommand {
             throw host.exitCode(running: chunk, name: "=(command line)", arguments: script)
         }
         guard let file = script.first else {
-            // No file: the script is standard input (the prompt comes with a later issue).
+            // No file: the prompt on a terminal, otherwise standard input is the script (lua.c).
+            if isatty(0) != 0 {
+                host.lua.setArg(script: "", arguments: [])
+                throw Prompt(host: host, backendName: common.backend, json: common.json).run()
+            }
             let input = readAll(fd: 0)
             host.lua.setArg(script: "-", arguments: [])
             throw host.exitCode(running: input, name: "=stdin", arguments: [])
@@ -106,7 +110,7 @@ struct CommonOptions: ParsableArguments {
     @Flag(help: "Lift the Lua sandbox and its limits (trusted scripts only).")
     var unsafe = false
 
-    @Flag(help: "Print tables as JSON where podsh prints them.")
+    @Flag(help: "The prompt prints results as JSON (objects with sorted keys), one per line.")
     var json = false
 
     var luaOptions: LuaOptions { unsafe ? .unsafe : LuaOptions() }

@@ -1,0 +1,214 @@
+import Foundation
+import Testing
+
+/// The prompt, driven through tmux (a real pseudo-terminal): keys in with `send-keys`, the
+/// screen out with `capture-pane`.
+@Suite("podsh prompt", .serialized)
+struct PromptTests {
+    /// A podsh prompt in a private tmux server, with its own HOME (so its own history).
+    final class Session {
+        let socket = "podsh-test-\(UUID().uuidString.prefix(8))"
+        let home: URL
+
+        init(home: URL, arguments: String = "") throws {
+            self.home = home
+            guard let tmux = PromptTests.tmux else {
+                try Test.cancel("tmux is not installed (scripts/setup.sh --validator installs it); prompt tests skipped")
+            }
+            guard let podsh = PodshTests.podsh else {
+                try Test.cancel("podsh is not built next to the tests (swift build --product podsh)")
+            }
+            _ = tmux
+            // The shell stays after podsh leaves, so the screen can still be read.
+            try tmuxRun(["new-session", "-d", "-s", "p", "-x", "160", "-y", "50",
+                         "env HOME='\(home.path)' TERM=xterm NO_COLOR=1 '\(podsh)' \(arguments); echo podsh-exited-$?; sleep 60"])
+            try waitFor("Ctrl-D leaves.")
+        }
+
+        deinit { _ = try? tmuxRun(["kill-server"]) }
+
+        /// Runs tmux with posix_spawn and waitpid: Foundation's Process waits on a descriptor
+        /// that the tmux server, which `new-session` daemonizes, keeps open.
+        @discardableResult
+        func tmuxRun(_ arguments: [String]) throws -> String {
+            let output = FileManager.default.temporaryDirectory.appendingPathComponent("podsh-tmux-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: output) }
+            let argv = [PromptTests.tmux!, "-L", socket, "-f", "/dev/null"] + arguments
+            var cArgs = argv.map { strdup($0) } + [nil]
+            defer { cArgs.forEach { free($0) } }
+            var actions = posix_spawn_file_actions_t()
+            posix_spawn_file_actions_init(&actions)
+            defer { posix_spawn_file_actions_destroy(&actions) }
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+            posix_spawn_file_actions_addopen(&actions, 1, output.path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+            posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+            // The test runner's threads block signals; a terminal's processes would not.
+            var attributes = posix_spawnattr_t()
+            posix_spawnattr_init(&attributes)
+            defer { posix_spawnattr_destroy(&attributes) }
+            var none = sigset_t()
+            sigemptyset(&none)
+            posix_spawnattr_setsigmask(&attributes, &none)
+            var interrupt = sigset_t()
+            sigemptyset(&interrupt)
+            sigaddset(&interrupt, SIGINT)
+            posix_spawnattr_setsigdefault(&attributes, &interrupt)
+            posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+            var pid: pid_t = 0
+            let status = posix_spawn(&pid, argv[0], &actions, &attributes, &cArgs, environ)
+            guard status == 0 else { throw POSIXError(POSIXErrorCode(rawValue: status) ?? .EIO) }
+            var exit: Int32 = 0
+            while waitpid(pid, &exit, 0) < 0 && errno == EINTR {}
+            return (try? String(contentsOf: output, encoding: .utf8)) ?? ""
+        }
+
+        /// Types `text` literally (tmux would read `end` as the End key otherwise).
+        func type(_ text: String) throws { try tmuxRun(["send-keys", "-t", "p", "-l", text]) }
+        func key(_ names: String...) throws { try tmuxRun(["send-keys", "-t", "p"] + names) }
+        func line(_ text: String) throws {
+            try type(text)
+            try key("Enter")
+        }
+        var screen: String { (try? tmuxRun(["capture-pane", "-p", "-t", "p", "-S", "-200"])) ?? "" }
+
+        /// Waits until the screen contains `text` (a deadline for a hung podsh, not a timing test).
+        @discardableResult
+        func waitFor(_ text: String, count: Int = 1, seconds: Double = 30) throws -> String {
+            let deadline = Date().addingTimeInterval(seconds)
+            while Date() < deadline {
+                let now = screen
+                if now.components(separatedBy: text).count - 1 >= count { return now }
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+            Issue.record("the screen never showed \(text) (\(count)x):\n\(screen)")
+            throw CancellationError()
+        }
+    }
+
+    static var tmux: String? {
+        ["/usr/bin/tmux", "/usr/local/bin/tmux"].first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    static func makeHome() throws -> URL {
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("podsh-home-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+        return home
+    }
+
+    @Test func expressionsAndMultiLineInput() throws {
+        let home = try Self.makeHome()
+        defer { try? FileManager.default.removeItem(at: home) }
+        let session = try Session(home: home)
+        try session.line("1 + 1")
+        try session.waitFor("\n2\n")
+        try session.line("=math.max(3, 9), 'x'")
+        try session.waitFor("9       x")  // the pane shows the tab as spaces
+        // lua.c's <eof> rule: an unfinished chunk continues on the next line.
+        try session.line("function double(n)")
+        try session.waitFor("\n>>")
+        try session.line("return n * 2")
+        try session.line("end")
+        try session.line("double(21)")
+        try session.waitFor("\n42\n")
+        // Tables: nested, sorted keys, cycles marked.
+        try session.line("t = {3, 'a', zed = true, alpha = {b = 1}}; t.me = t")
+        try session.line("t")
+        let table = try session.waitFor("  zed = true\n}")
+        #expect(table.contains("{\n  3,\n  \"a\",\n  alpha = { b = 1 },\n  me = <cycle: table: 0x"))
+        try session.line("{1, 2, x = 'y'}")
+        try session.waitFor(#"{ 1, 2, x = "y" }"#)
+        // A Pod shows itself and its status.
+        try session.line(#"p = pod.run{name = "web", containers = {{name = "c", image = "busybox", command = {"sleep", "100"}}}}"#)
+        try session.line("p")
+        let screen = try session.waitFor("qosClass = \"BestEffort\"")
+        #expect(screen.contains("Pod(web, 1 container, Running) {"))
+        #expect(screen.contains("phase = \"Running\""))
+        // Errors are reported and the prompt goes on.
+        try session.line("error('boom')")
+        try session.waitFor("stdin:1: boom")
+        try session.line("x = ")  // continues, even over an empty line
+        try session.line("")
+        try session.line("'in three lines'")
+        try session.line("=x")
+        try session.waitFor("\nin three lines\n")
+        try session.line("local z = 5 return z * 2, 'statements'")  // statements' results print too
+        try session.waitFor("10      statements")
+        try session.line("a) (b")  // not an expression, not statements
+        try session.waitFor("stdin:1: syntax error near ')'")
+        try session.line("x = = 1")  // a syntax error that is not at <eof>
+        try session.waitFor("stdin:1: unexpected symbol near '='")
+        try session.line("= 'still here'")
+        try session.waitFor("\nstill here\n")
+        try session.key("C-d")
+        try session.waitFor("podsh-exited-0")
+    }
+
+    @Test func completion() throws {
+        let home = try Self.makeHome()
+        defer { try? FileManager.default.removeItem(at: home) }
+        let session = try Session(home: home)
+        try session.type("pod.cre")  // one match: completed in place
+        try session.key("Tab")
+        try session.waitFor("> pod.create")
+        try session.key("C-u")
+        try session.line(#"p = pod.create{name = "w", containers = {{name = "c", image = "busybox"}}}"#)
+        try session.type("p:st")  // several: a second Tab lists them
+        try session.key("Tab")
+        try session.key("Tab")
+        let screen = try session.waitFor("p:stop")
+        #expect(screen.contains("p:start") && screen.contains("p:status"))
+        try session.key("C-u")
+        try session.type("coll")  // globals: collectgarbage
+        try session.key("Tab")
+        try session.waitFor("> collectgarbage")
+        try session.key("C-u")
+        try session.line("=string.format('%s!', 'done')")
+        try session.waitFor("done!")
+    }
+
+    @Test func controlCStopsTheChunkNotThePrompt() throws {
+        let home = try Self.makeHome()
+        defer { try? FileManager.default.removeItem(at: home) }
+        let session = try Session(home: home)
+        try session.line("print('looping') while true do end")
+        try session.waitFor("\nlooping\n")
+        try session.key("C-c")
+        try session.waitFor("interrupted")
+        try session.type("half a line")
+        try session.key("C-c")  // at the prompt: the line is dropped
+        try session.line("= 6 * 7")
+        let screen = try session.waitFor("\n42\n")
+        #expect(!screen.contains("podsh-exited"))
+        try session.key("C-d")
+        try session.waitFor("podsh-exited-0")
+    }
+
+    @Test func historyAcrossTwoSessions() throws {
+        let home = try Self.makeHome()
+        defer { try? FileManager.default.removeItem(at: home) }
+        do {
+            let first = try Session(home: home)
+            try first.line("= 'remembered ' .. 40 + 2")
+            try first.waitFor("remembered 42")
+            try first.key("C-d")
+            try first.waitFor("podsh-exited-0")
+        }
+        let history = try String(contentsOf: home.appendingPathComponent(".podsh_history"), encoding: .utf8)
+        #expect(history.contains("remembered"))
+        let second = try Session(home: home)
+        try second.key("Up")
+        try second.key("Enter")
+        try second.waitFor("remembered 42")
+    }
+
+    @Test func jsonPrintsResultsAsJSON() throws {
+        let home = try Self.makeHome()
+        defer { try? FileManager.default.removeItem(at: home) }
+        let session = try Session(home: home, arguments: "--json")
+        try session.line(#"{3, "a\"b", {z = 1, y = {}, [true] = 0/0}}, nil"#)
+        try session.waitFor(#"[3,"a\"b",{"true":null,"y":{},"z":1}]"#)
+        try session.waitFor("\nnull\n")
+        try session.line("t = {} t.me = t return t")
+        try session.waitFor(#"{"me":"<cycle: table: 0x"#)
+    }
+}

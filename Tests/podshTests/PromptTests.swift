@@ -10,7 +10,7 @@ struct PromptTests {
         let socket = "podsh-test-\(UUID().uuidString.prefix(8))"
         let home: URL
 
-        init(home: URL, arguments: String = "") throws {
+        init(home: URL, arguments: String = "", noColor: Bool = true) throws {
             self.home = home
             guard let tmux = PromptTests.tmux else {
                 try Test.cancel("tmux is not installed (scripts/setup.sh --validator installs it); prompt tests skipped")
@@ -21,7 +21,7 @@ struct PromptTests {
             _ = tmux
             // The shell stays after podsh leaves, so the screen can still be read.
             try tmuxRun(["new-session", "-d", "-s", "p", "-x", "160", "-y", "50",
-                         "env HOME='\(home.path)' TERM=xterm NO_COLOR=1 '\(podsh)' \(arguments); echo podsh-exited-$?; sleep 60"])
+                         "env \(noColor ? "NO_COLOR=1" : "-u NO_COLOR") HOME='\(home.path)' TERM=xterm '\(podsh)' \(arguments); echo podsh-exited-$?; sleep 60"])
             try waitFor("Ctrl-D leaves.")
         }
 
@@ -70,6 +70,8 @@ struct PromptTests {
             try key("Enter")
         }
         var screen: String { (try? tmuxRun(["capture-pane", "-p", "-t", "p", "-S", "-200"])) ?? "" }
+        /// The screen with its colours, as escape sequences.
+        var colouredScreen: String { (try? tmuxRun(["capture-pane", "-p", "-e", "-t", "p", "-S", "-200"])) ?? "" }
 
         /// Waits until the screen contains `text` (a deadline for a hung podsh, not a timing test).
         @discardableResult
@@ -210,5 +212,18 @@ struct PromptTests {
         try session.waitFor("\nnull\n")
         try session.line("t = {} t.me = t return t")
         try session.waitFor(#"{"me":"<cycle: table: 0x"#)
+    }
+
+    @Test func colourOnlyOnATerminalWithoutNO_COLOR() throws {
+        let home = try Self.makeHome()
+        defer { try? FileManager.default.removeItem(at: home) }
+        let coloured = try Session(home: home, noColor: false)
+        try coloured.line("error('red')")
+        try coloured.waitFor("stdin:1: red")
+        #expect(coloured.colouredScreen.contains("\u{1B}[31mstdin:1: red"))
+        let plain = try Session(home: home)
+        try plain.line("error('plain')")
+        try plain.waitFor("stdin:1: plain")
+        #expect(!plain.colouredScreen.contains("\u{1B}[31m"))
     }
 }

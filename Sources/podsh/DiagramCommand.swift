@@ -57,13 +57,7 @@ struct DiagramCommand: ParsableCommand {
 
 /// The pods of a manifest file; a clear error for anything else.
 func manifestPods(_ file: String) throws -> [PodSpec] {
-    let text: String
-    do {
-        text = try readFile(file)
-    } catch {
-        stderrWrite("podsh: cannot open \(file): \(error)\n")
-        throw ExitCode(1)
-    }
+    let text = try readInput(file)
     do {
         let decoded = try Manifest.decode(text)
         guard !decoded.pods.isEmpty else {

@@ -19,13 +19,7 @@ struct KubeCommand: ParsableCommand {
 
 /// Runs a script (its own output to stderr) and returns the specs of every pod it created.
 func specsCreated(by file: String, common: CommonOptions) throws -> [PodSpec] {
-    let source: String
-    do {
-        source = try readFile(file)
-    } catch {
-        stderrWrite("podsh: cannot open \(file): \(error)\n")
-        throw ExitCode(1)
-    }
+    let source = try readInput(file)
     let host = try ScriptHost(options: common.luaOptions, backend: try common.makeBackend())
     var specs: [PodSpec] = []
     host.runtime.onCreate = { specs.append($0) }

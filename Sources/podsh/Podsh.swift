@@ -57,13 +57,7 @@ struct Podsh: ParsableCommand {
             host.lua.setArg(script: "-", arguments: [])
             throw host.exitCode(running: input, name: "=stdin", arguments: [])
         }
-        let source: String
-        do {
-            source = try readFile(file)
-        } catch {
-            stderrWrite("podsh: cannot open \(file): \(error)\n")
-            throw ExitCode(1)
-        }
+        let source = try readInput(file)
         let arguments = Array(script.dropFirst())
         host.lua.setArg(script: file, arguments: arguments)
         throw host.exitCode(running: source, name: "@\(file)", arguments: arguments)
@@ -194,6 +188,16 @@ func readAll(fd: Int32) -> String {
 
 struct FileError: Error, CustomStringConvertible {
     let description: String
+}
+
+/// Reads a file podsh was given; when it cannot, says so on stderr and exits 1.
+func readInput(_ path: String) throws -> String {
+    do {
+        return try readFile(path)
+    } catch {
+        stderrWrite("podsh: cannot open \(path): \(error)\n")
+        throw ExitCode(1)
+    }
 }
 
 func readFile(_ path: String) throws -> String {

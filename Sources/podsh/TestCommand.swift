@@ -25,13 +25,7 @@ struct TestCommand: ParsableCommand {
         var passed = 0
         var failed = 0
         for file in files {
-            let source: String
-            do {
-                source = try readFile(file)
-            } catch {
-                stderrWrite("podsh: cannot open \(file): \(error)\n")
-                throw ExitCode(1)
-            }
+            let source = try readInput(file)
             let options = common.luaOptions
             for result in ScenarioRunner.run(file: file, source: source, options: options, filter: filter, makeBackend: { SimBackend() }) {
                 number += 1

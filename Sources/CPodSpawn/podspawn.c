@@ -10,8 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/mount.h>
-#include <sys/stat.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -67,10 +65,7 @@ static int read_record(int fd, record *r) {
 static const char *const steps[] = {
     "sigprocmask", "sethostname", "socket", "SIOCGIFFLAGS", "SIOCSIFFLAGS", "open /dev/null",
     "dup2", "setns ipc", "setns uts", "setns net", "setns pid", "clone", "chdir", "exec",
-    "close_range", "unshare mount", "unshare pid", "make / private", "mount overlay",
-    "mount proc", "mount /dev", "mount /dev/shm", "bind device", "mount /tmp", "mkdir",
-    "bind volume", "read-only volume", "pivot_root", "detach old root", "path too long",
-    "overlay options",
+    "close_range",
 };
 
 static void fill_error(podspawn_error *error, const record *r) {
@@ -227,107 +222,8 @@ static void exec_path(char *const argv[], char *const envp[]) {
     errno = saw_eacces ? EACCES : ENOENT;
 }
 
-/* ---- a container's root (runs in the child: only async-signal-safe calls) ---- */
-
-/* `buffer` = `base` + `path`; fails the child when it does not fit. */
-static char *join(int fd, char *buffer, size_t size, const char *base, const char *path) {
-    size_t a = strlen(base), b = strlen(path);
-    if (a + b + 2 > size) {
-        errno = ENAMETOOLONG;
-        fail(fd, "path too long");
-    }
-    memcpy(buffer, base, a);
-    if (path[0] != '/') buffer[a++] = '/';
-    memcpy(buffer + a, path, b + 1);
-    return buffer;
-}
-
-/* mkdir -p (the root's own directories stay 0755). */
-static void make_dirs(int fd, char *path) {
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(path, 0755) < 0 && errno != EEXIST) fail(fd, "mkdir");
-        *p = '/';
-    }
-    if (mkdir(path, 0755) < 0 && errno != EEXIST) fail(fd, "mkdir");
-}
-
-static void make_file(int fd, const char *path) {
-    int made = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
-    if (made < 0) fail(fd, "mkdir");
-    close(made);
-}
-
-static void enter_root(int fd, const podspawn_root *root, const char *overlay_options) {
-    char path[4096], parent[4096];
-    if (unshare(CLONE_NEWNS) < 0) fail(fd, "unshare mount");
-    /* Private first: / is shared on systemd hosts, and our mounts must not leak out. */
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) fail(fd, "make / private");
-    if (mount("overlay", root->merged, "overlay", 0, overlay_options) < 0) fail(fd, "mount overlay");
-    make_dirs(fd, join(fd, path, sizeof path, root->merged, "/proc"));
-    if (mount("proc", path, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) fail(fd, "mount proc");
-    make_dirs(fd, join(fd, path, sizeof path, root->merged, "/dev"));
-    if (mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=65536k") < 0) fail(fd, "mount /dev");
-    static const char *const devices[] = {"null", "zero", "full", "random", "urandom", "tty"};
-    for (size_t i = 0; i < sizeof devices / sizeof devices[0]; i++) {
-        join(fd, parent, sizeof parent, "/dev", devices[i]);
-        join(fd, path, sizeof path, root->merged, parent);
-        make_file(fd, path);
-        if (mount(parent, path, NULL, MS_BIND, NULL) < 0) fail(fd, "bind device");
-    }
-    make_dirs(fd, join(fd, path, sizeof path, root->merged, "/dev/shm"));
-    if (mount("shm", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k") < 0)
-        fail(fd, "mount /dev/shm");
-    static const char *const links[][2] = {
-        {"/proc/self/fd", "/dev/fd"}, {"/proc/self/fd/0", "/dev/stdin"},
-        {"/proc/self/fd/1", "/dev/stdout"}, {"/proc/self/fd/2", "/dev/stderr"},
-    };
-    for (size_t i = 0; i < sizeof links / sizeof links[0]; i++) {
-        if (symlink(links[i][0], join(fd, path, sizeof path, root->merged, links[i][1])) < 0 && errno != EEXIST)
-            fail(fd, "mkdir");
-    }
-    make_dirs(fd, join(fd, path, sizeof path, root->merged, "/tmp"));
-    if (mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0) fail(fd, "mount /tmp");
-    for (int i = 0; i < root->mount_count; i++) {
-        const podspawn_mount *m = &root->mounts[i];
-        join(fd, path, sizeof path, root->merged, m->target);
-        struct stat info;
-        if (stat(m->source, &info) == 0 && !S_ISDIR(info.st_mode)) {
-            /* A file volume (subPath of a file, a configMap key): its parent, then the file. */
-            memcpy(parent, path, strlen(path) + 1);
-            char *slash = strrchr(parent, '/');
-            if (slash && slash != parent) {
-                *slash = '\0';
-                make_dirs(fd, parent);
-            }
-            make_file(fd, path);
-        } else {
-            make_dirs(fd, path);
-        }
-        if (mount(m->source, path, NULL, MS_BIND | MS_REC, NULL) < 0) fail(fd, "bind volume");
-        if (m->read_only && mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
-            fail(fd, "read-only volume");
-    }
-    if (chdir(root->merged) < 0) fail(fd, "chdir");
-    if (syscall(SYS_pivot_root, ".", ".") < 0) fail(fd, "pivot_root");
-    if (umount2(".", MNT_DETACH) < 0) fail(fd, "detach old root");
-    if (chdir("/") < 0) fail(fd, "chdir");
-}
-
-pid_t podspawn_exec(pid_t sandbox, int join_pid, const podspawn_root *root, char *const argv[],
-                    char *const envp[], const char *workdir, int out_fd, int err_fd,
-                    podspawn_error *error) {
-    /* Built before the fork: the child may not allocate. */
-    char overlay_options[8192];
-    if (root) {
-        int n = snprintf(overlay_options, sizeof overlay_options, "lowerdir=%s,upperdir=%s,workdir=%s",
-                         root->lower, root->upper, root->work);
-        if (n < 0 || (size_t)n >= sizeof overlay_options) {
-            set_error(error, "overlay options", ENAMETOOLONG);
-            return -1;
-        }
-    }
+pid_t podspawn_exec(pid_t sandbox, int join_pid, char *const argv[], char *const envp[],
+                    const char *workdir, int out_fd, int err_fd, podspawn_error *error) {
     static const char *const kinds[] = {"ipc", "uts", "net", "pid"};
     static const char *const setns_steps[] = {"setns ipc", "setns uts", "setns net", "setns pid"};
     static const int types[] = {CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWNET, CLONE_NEWPID};
@@ -356,10 +252,8 @@ pid_t podspawn_exec(pid_t sandbox, int join_pid, const podspawn_root *root, char
         reset_signals(fd);
         for (int i = 0; i < count; i++)
             if (setns(ns[i], types[i]) < 0) fail(fd, setns_steps[i]);
-        /* Without the pod's PID namespace the container gets one of its own. */
-        if (!join_pid && unshare(CLONE_NEWPID) < 0) fail(fd, "unshare pid");
-        /* Either applies to children: fork again, as a sibling (a direct child of the caller)
-         * so that the caller reaps it per pid. */
+        /* setns(pid) applies to children: fork again, as a sibling (a direct child of the
+         * caller) so that the caller reaps it per pid. */
         pid_t child = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
         if (child < 0) fail(fd, "clone");
         if (child > 0) {
@@ -368,7 +262,6 @@ pid_t podspawn_exec(pid_t sandbox, int join_pid, const podspawn_root *root, char
         }
         stdio_to(fd, out_fd, err_fd);
         if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) fail(fd, "close_range");
-        if (root) enter_root(fd, root, overlay_options);
         if (workdir && chdir(workdir) < 0) fail(fd, "chdir");
         exec_path(argv, envp);
         fail(fd, "exec");

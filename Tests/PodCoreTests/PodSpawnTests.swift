@@ -40,8 +40,8 @@ struct PodSpawnTests {
     }
 
     /// Runs `argv` joined to `sandbox`; its output and exit status, or the spawn error.
-    static func run(_ sandbox: pid_t, joinPID: Bool, root: UnsafePointer<podspawn_root>? = nil, _ argv: [String],
-                    env: [String] = ["PATH=/usr/bin:/bin"]) -> Result<Ran, SpawnFailure>
+    static func run(_ sandbox: pid_t, joinPID: Bool, _ argv: [String], env: [String] = ["PATH=/usr/bin:/bin"])
+        -> Result<Ran, SpawnFailure>
     {
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else { return .failure(SpawnFailure(step: "pipe", error: errno)) }
@@ -54,7 +54,7 @@ struct PodSpawnTests {
             cEnv.forEach { free($0) }
         }
         var failure = podspawn_error()
-        let pid = podspawn_exec(sandbox, joinPID ? 1 : 0, root, &cArgv, &cEnv, nil, fds[1], fds[1], &failure)
+        let pid = podspawn_exec(sandbox, joinPID ? 1 : 0, &cArgv, &cEnv, nil, fds[1], fds[1], &failure)
         close(fds[1])
         defer { close(fds[0]) }
         guard pid > 0 else {
@@ -126,11 +126,8 @@ struct PodSpawnTests {
         let pause = podspawn_sandbox("solo", 0, &failure)
         try #require(pause > 0)
         #expect(Self.namespace(pause, "pid") == Self.namespace(getpid(), "pid"))
-        let ran = try Self.run(pause, joinPID: false, ["sh", "-c", "echo $$; readlink /proc/self/ns/pid"]).get()
-        let lines = ran.output.split(separator: "\n").map(String.init)
-        #expect(lines.first == "1", "PID 1 of a PID namespace of its own")
-        #expect(lines.last != Self.namespace(pause, "pid") && lines.last != Self.namespace(getpid(), "pid"))
-        #expect(ran.status == 0, "a direct child of the caller, reaped per pid")
+        let ran = try Self.run(pause, joinPID: false, ["sh", "-c", "echo $$"]).get()
+        #expect(ran.output == "\(ran.pid)\n", "the container is a direct child of the caller")
         #expect(Self.stop(pause) == 0)
     }
 
@@ -158,70 +155,6 @@ struct PodSpawnTests {
         #expect(Self.stop(pause) == 0)
         // A sandbox that is gone: the namespaces cannot be opened.
         #expect(Self.run(pause, joinPID: true, ["true"]).failureValue == SpawnFailure(step: "open namespace", error: ENOENT))
-        #expect(Self.namespaceFDs() == 0, "no namespace descriptor leaked")
-    }
-
-    @Test func aContainerGetsItsOwnRootWithProcDevTmpAndVolumes() throws {
-        try Self.requireLinux()
-        let fm = FileManager.default
-        let base = fm.temporaryDirectory.appendingPathComponent("podspawn-root-\(UUID().uuidString)")
-        defer { try? fm.removeItem(at: base) }
-        for dir in ["upper", "work", "merged", "data", "ro"] {
-            try fm.createDirectory(at: base.appendingPathComponent(dir), withIntermediateDirectories: true)
-        }
-        try "from the host\n".write(to: base.appendingPathComponent("ro/page"), atomically: true, encoding: .utf8)
-        var failure = podspawn_error()
-        let pause = podspawn_sandbox("rooted", 1, &failure)
-        try #require(pause > 0)
-        defer { _ = Self.stop(pause) }
-
-        let strings: [String] = [
-            "/", base.appendingPathComponent("upper").path, base.appendingPathComponent("work").path,
-            base.appendingPathComponent("merged").path, base.appendingPathComponent("data").path, "/data",
-            base.appendingPathComponent("ro").path, "/srv/ro", base.appendingPathComponent("ro/page").path,
-            "/etc/page.txt",
-        ]
-        let paths: [UnsafePointer<CChar>] = strings.map { UnsafePointer(strdup($0)!) }
-        defer { paths.forEach { free(UnsafeMutablePointer(mutating: $0)) } }
-        let mounts = [
-            podspawn_mount(source: paths[4], target: paths[5], read_only: 0),
-            podspawn_mount(source: paths[6], target: paths[7], read_only: 1),
-            podspawn_mount(source: paths[8], target: paths[9], read_only: 1),
-        ]
-        let script = """
-            cat /proc/1/comm; ls /proc | grep -c '^[0-9]'; ls /dev | tr '\\n' ' '; echo
-            echo written > /data/x; cat /srv/ro/page /etc/page.txt
-            (echo no > /srv/ro/y) 2>&1; touch /etc/only-in-the-container; grep -c ' / ' /proc/self/mountinfo
-            """
-        let ran: Ran = try mounts.withUnsafeBufferPointer { buffer throws -> Ran in
-            var root = podspawn_root(lower: paths[0], upper: paths[1], work: paths[2], merged: paths[3],
-                                     mounts: buffer.baseAddress, mount_count: Int32(buffer.count))
-            return try Self.run(pause, joinPID: true, root: &root, ["sh", "-c", script]).get()
-        }
-        let lines = ran.output.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        #expect(lines.first == "pause", "the pod's /proc: PID 1 is the pause")
-        // Only the pod's processes: the pause, the shell and its pipeline (the host has hundreds).
-        let visible = Int(lines.dropFirst().first ?? "") ?? 0
-        #expect((2...5).contains(visible), "\(visible) processes in the container's /proc")
-        #expect(lines.dropFirst(2).first == "fd full null random shm stderr stdin stdout tmp tty urandom zero "
-                || lines.dropFirst(2).first == "fd full null random shm stderr stdin stdout tty urandom zero ",
-                "\(ran.output)")
-        #expect(ran.output.contains("from the host\nfrom the host\n"), "directory and file volumes")
-        #expect(ran.output.contains("Read-only file system"), "a read-only volume refuses writes")
-        #expect(ran.status == 0, "\(ran.output)")
-        #expect((try? String(contentsOf: base.appendingPathComponent("data/x"), encoding: .utf8)) == "written\n")
-        #expect(fm.fileExists(atPath: base.appendingPathComponent("upper/etc/only-in-the-container").path))
-        #expect(!fm.fileExists(atPath: "/etc/only-in-the-container"), "the image is never written")
-        let mountinfo = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
-        #expect(!mountinfo.contains(base.path), "the container's mounts died with its mount namespace")
-
-        // A root that cannot be mounted: the step and errno, and no process left.
-        let missing = strdup(base.appendingPathComponent("no-such-dir").path)!
-        defer { free(missing) }
-        var broken = podspawn_root(lower: missing, upper: paths[1], work: paths[2], merged: paths[3],
-                                   mounts: nil, mount_count: 0)
-        #expect(Self.run(pause, joinPID: true, root: &broken, ["true"]).failureValue
-                == SpawnFailure(step: "mount overlay", error: ENOENT))
         #expect(Self.namespaceFDs() == 0, "no namespace descriptor leaked")
     }
 }

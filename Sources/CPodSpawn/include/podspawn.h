@@ -19,36 +19,13 @@ typedef struct podspawn_error {
  * caller's PID namespace) or -1 with `error` filled. */
 pid_t podspawn_sandbox(const char *hostname, int new_pid, podspawn_error *error);
 
-/* A bind mount into a container's root: `target` is a path inside the root (made when
- * missing), `source` a host path. */
-typedef struct podspawn_mount {
-    const char *source;
-    const char *target;
-    int read_only;
-} podspawn_mount;
-
-/* A container's root file system: an overlay of `upper` (with `work`, on the same file system)
- * on `lower` (an image directory, or "/" for the host image), mounted at `merged` in the
- * container's own mount namespace, with a fresh /proc, a minimal /dev (null, zero, full,
- * random, urandom, tty, shm, fd links), a tmpfs /tmp and the bind mounts; then pivot_root. */
-typedef struct podspawn_root {
-    const char *lower;
-    const char *upper;
-    const char *work;
-    const char *merged;
-    const podspawn_mount *mounts;
-    int mount_count;
-} podspawn_root;
-
-/* Starts `argv` joined to the namespaces of `sandbox` (ipc, uts, net; and pid when `join_pid`,
- * otherwise in a PID namespace of its own, as its PID 1), in its own root when `root` is not
- * NULL, in `workdir` (or / with a root, unchanged without), with `envp`, stdin from /dev/null,
- * stdout and stderr to `out_fd`/`err_fd`. argv[0] without a '/' is looked up in envp's PATH (or
- * the default /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin) with execve on each
- * candidate, inside the root. The process is a direct child of the caller (CLONE_PARENT after
- * the namespaces are joined). Returns its pid, or -1 with `error` filled (nothing left running). */
-pid_t podspawn_exec(pid_t sandbox, int join_pid, const podspawn_root *root, char *const argv[],
-                    char *const envp[], const char *workdir, int out_fd, int err_fd,
-                    podspawn_error *error);
+/* Starts `argv` joined to the namespaces of `sandbox` (ipc, uts, net, and pid when `join_pid`),
+ * in `workdir` (or unchanged when NULL), with `envp`, stdin from /dev/null, stdout and stderr to
+ * `out_fd`/`err_fd`. argv[0] without a '/' is looked up in envp's PATH (or the default
+ * /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin) with execve on each candidate.
+ * The process is a direct child of the caller (CLONE_PARENT after joining a PID namespace).
+ * Returns its pid, or -1 with `error` filled (nothing left running). */
+pid_t podspawn_exec(pid_t sandbox, int join_pid, char *const argv[], char *const envp[],
+                    const char *workdir, int out_fd, int err_fd, podspawn_error *error);
 
 #endif

@@ -38,8 +38,6 @@ let package = Package(
             providers: [.apt(["libedit-dev"])]
         ),
         .target(name: "PodshLine", dependencies: ["CEditline"]),
-        // The Linux backend's fork-to-exec work, in C (no Swift may run in the child).
-        .target(name: "CPodSpawn"),
         .executableTarget(
             name: "podsh",
             dependencies: [
@@ -50,7 +48,7 @@ let package = Package(
         .executableTarget(name: "sim-pod-bench", dependencies: ["PodCore"], path: "Benchmarks/SimPodBench"),
         .executableTarget(name: "lua-bridge-bench", dependencies: ["PodLua"], path: "Benchmarks/LuaBridgeBench"),
         .executableTarget(name: "lua-leak-check", dependencies: ["PodLua"], path: "Tests/Tools/LuaLeakCheck"),
-        .testTarget(name: "PodCoreTests", dependencies: ["PodCore", "CPodSpawn"]),
+        .testTarget(name: "PodCoreTests", dependencies: ["PodCore"]),
         .testTarget(name: "PodLuaTests", dependencies: ["PodLua"]),
         .testTarget(name: "podshTests"),
     ],

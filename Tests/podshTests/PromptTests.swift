@@ -25,7 +25,10 @@ struct PromptTests {
             try waitFor("Ctrl-D leaves.")
         }
 
-        deinit { _ = try? tmuxRun(["kill-server"]) }
+        deinit { end() }
+
+        /// Ends the tmux server (and podsh in it) now.
+        func end() { _ = try? tmuxRun(["kill-server"]) }
 
         /// Runs tmux with posix_spawn and waitpid: Foundation's Process waits on a descriptor
         /// that the tmux server, which `new-session` daemonizes, keeps open.
@@ -101,6 +104,7 @@ struct PromptTests {
         let home = try Self.makeHome()
         defer { try? FileManager.default.removeItem(at: home) }
         let session = try Session(home: home)
+        defer { session.end() }
         try session.line("1 + 1")
         try session.waitFor("\n2\n")
         try session.line("=math.max(3, 9), 'x'")
@@ -149,6 +153,7 @@ struct PromptTests {
         let home = try Self.makeHome()
         defer { try? FileManager.default.removeItem(at: home) }
         let session = try Session(home: home)
+        defer { session.end() }
         try session.type("pod.cre")  // one match: completed in place
         try session.key("Tab")
         try session.waitFor("> pod.create")
@@ -172,6 +177,7 @@ struct PromptTests {
         let home = try Self.makeHome()
         defer { try? FileManager.default.removeItem(at: home) }
         let session = try Session(home: home)
+        defer { session.end() }
         try session.line("print('looping') while true do end")
         try session.waitFor("\nlooping\n")
         try session.key("C-c")
@@ -190,6 +196,7 @@ struct PromptTests {
         defer { try? FileManager.default.removeItem(at: home) }
         do {
             let first = try Session(home: home)
+            defer { first.end() }
             try first.line("= 'remembered ' .. 40 + 2")
             try first.waitFor("remembered 42")
             try first.key("C-d")
@@ -198,6 +205,7 @@ struct PromptTests {
         let history = try String(contentsOf: home.appendingPathComponent(".podsh_history"), encoding: .utf8)
         #expect(history.contains("remembered"))
         let second = try Session(home: home)
+        defer { second.end() }
         try second.key("Up")
         try second.key("Enter")
         try second.waitFor("remembered 42")
@@ -207,6 +215,7 @@ struct PromptTests {
         let home = try Self.makeHome()
         defer { try? FileManager.default.removeItem(at: home) }
         let session = try Session(home: home, arguments: "--json")
+        defer { session.end() }
         try session.line(#"{3, "a\"b", {z = 1, y = {}, [true] = 0/0}}, nil"#)
         try session.waitFor(#"[3,"a\"b",{"true":null,"y":{},"z":1}]"#)
         try session.waitFor("\nnull\n")
@@ -218,10 +227,12 @@ struct PromptTests {
         let home = try Self.makeHome()
         defer { try? FileManager.default.removeItem(at: home) }
         let coloured = try Session(home: home, noColor: false)
+        defer { coloured.end() }
         try coloured.line("error('red')")
         try coloured.waitFor("stdin:1: red")
         #expect(coloured.colouredScreen.contains("\u{1B}[31mstdin:1: red"))
         let plain = try Session(home: home)
+        defer { plain.end() }
         try plain.line("error('plain')")
         try plain.waitFor("stdin:1: plain")
         #expect(!plain.colouredScreen.contains("\u{1B}[31m"))

@@ -30,6 +30,8 @@ final class Prompt {
     }
 
     func run() -> ExitCode {
+        // Pods made at the prompt are stopped and removed however it ends.
+        defer { host.runtime.close() }
         do {
             _ = try host.lua.run(Prompt.helpers, name: "=(podsh prompt)",
                                  arguments: [host.lua.podMemberNames.joined(separator: "\n"), json ? "json" : ""])
@@ -66,7 +68,6 @@ final class Prompt {
             podsh_line_add(buffer)
             buffer = ""
         }
-        host.runtime.close()
         return .success
     }
 

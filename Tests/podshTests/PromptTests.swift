@@ -10,7 +10,12 @@ struct PromptTests {
         let socket = "podsh-test-\(UUID().uuidString.prefix(8))"
         let home: URL
 
-        init(home: URL, arguments: String = "", noColor: Bool = true) throws {
+        /// Without `home`, the session makes a HOME of its own and removes it when it ends.
+        let ownsHome: Bool
+
+        init(home: URL? = nil, arguments: String = "", noColor: Bool = true) throws {
+            ownsHome = home == nil
+            let home = try home ?? PromptTests.makeHome()
             self.home = home
             guard let tmux = PromptTests.tmux else {
                 try Test.cancel("tmux is not installed (scripts/setup.sh --validator installs it); prompt tests skipped")
@@ -28,7 +33,10 @@ struct PromptTests {
         deinit { end() }
 
         /// Ends the tmux server (and podsh in it) now.
-        func end() { _ = try? tmuxRun(["kill-server"]) }
+        func end() {
+            _ = try? tmuxRun(["kill-server"])
+            if ownsHome { try? FileManager.default.removeItem(at: home) }
+        }
 
         /// Runs tmux with posix_spawn and waitpid: Foundation's Process waits on a descriptor
         /// that the tmux server, which `new-session` daemonizes, keeps open.
@@ -101,9 +109,7 @@ struct PromptTests {
     }
 
     @Test func expressionsAndMultiLineInput() throws {
-        let home = try Self.makeHome()
-        defer { try? FileManager.default.removeItem(at: home) }
-        let session = try Session(home: home)
+        let session = try Session()
         defer { session.end() }
         try session.line("1 + 1")
         try session.waitFor("\n2\n")
@@ -150,9 +156,7 @@ struct PromptTests {
     }
 
     @Test func completion() throws {
-        let home = try Self.makeHome()
-        defer { try? FileManager.default.removeItem(at: home) }
-        let session = try Session(home: home)
+        let session = try Session()
         defer { session.end() }
         try session.type("pod.cre")  // one match: completed in place
         try session.key("Tab")
@@ -174,9 +178,7 @@ struct PromptTests {
     }
 
     @Test func controlCStopsTheChunkNotThePrompt() throws {
-        let home = try Self.makeHome()
-        defer { try? FileManager.default.removeItem(at: home) }
-        let session = try Session(home: home)
+        let session = try Session()
         defer { session.end() }
         try session.line("print('looping') while true do end")
         try session.waitFor("\nlooping\n")
@@ -212,9 +214,7 @@ struct PromptTests {
     }
 
     @Test func jsonPrintsResultsAsJSON() throws {
-        let home = try Self.makeHome()
-        defer { try? FileManager.default.removeItem(at: home) }
-        let session = try Session(home: home, arguments: "--json")
+        let session = try Session(arguments: "--json")
         defer { session.end() }
         try session.line(#"{3, "a\"b", {z = 1, y = {}, [true] = 0/0}}, nil"#)
         try session.waitFor(#"[3,"a\"b",{"true":null,"y":{},"z":1}]"#)
@@ -224,14 +224,12 @@ struct PromptTests {
     }
 
     @Test func colourOnlyOnATerminalWithoutNO_COLOR() throws {
-        let home = try Self.makeHome()
-        defer { try? FileManager.default.removeItem(at: home) }
-        let coloured = try Session(home: home, noColor: false)
+        let coloured = try Session(noColor: false)
         defer { coloured.end() }
         try coloured.line("error('red')")
         try coloured.waitFor("stdin:1: red")
         #expect(coloured.colouredScreen.contains("\u{1B}[31mstdin:1: red"))
-        let plain = try Session(home: home)
+        let plain = try Session()
         defer { plain.end() }
         try plain.line("error('plain')")
         try plain.waitFor("stdin:1: plain")

@@ -15,9 +15,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
+        // The Linux backend's fork-to-exec work, in C (no Swift may run in the child).
+        .target(name: "CPodSpawn"),
         .target(
             name: "PodCore",
-            dependencies: [.product(name: "Yams", package: "Yams")]
+            dependencies: ["CPodSpawn", .product(name: "Yams", package: "Yams")]
         ),
         .systemLibrary(
             name: "CLua",
@@ -48,7 +50,7 @@ let package = Package(
         .executableTarget(name: "sim-pod-bench", dependencies: ["PodCore"], path: "Benchmarks/SimPodBench"),
         .executableTarget(name: "lua-bridge-bench", dependencies: ["PodLua"], path: "Benchmarks/LuaBridgeBench"),
         .executableTarget(name: "lua-leak-check", dependencies: ["PodLua"], path: "Tests/Tools/LuaLeakCheck"),
-        .testTarget(name: "PodCoreTests", dependencies: ["PodCore"]),
+        .testTarget(name: "PodCoreTests", dependencies: ["PodCore", "CPodSpawn"]),
         .testTarget(name: "PodLuaTests", dependencies: ["PodLua"]),
         .testTarget(name: "podshTests"),
     ],

@@ -1,0 +1,116 @@
+#ifndef PODSPAWN_H
+#define PODSPAWN_H
+
+#include <sys/types.h>
+
+/* The Linux backend's process work that must not run Swift: everything between fork and exec
+ * (FACTS.md: a Swift process is multithreaded; only async-signal-safe C runs in the child).
+ * Failures come back through a close-on-exec pipe as the failing step and errno. */
+
+/* pipe2(fds, O_CLOEXEC): a pipe no concurrently spawned program can inherit (a plain pipe()
+ * and a later FD_CLOEXEC leave a window in which another thread's spawn takes the write end,
+ * and the reader never sees EOF). */
+int podspawn_pipe(int fds[2]);
+
+/* Spawns a host program (`path`, looked up in the caller's PATH when it has no '/'; `argv`)
+ * with stdin, stdout and stderr from `in_fd`, `out_fd`, `err_fd` (-1: /dev/null), no other
+ * descriptor inherited (whoever else in the process
+ * opened them without O_CLOEXEC), default signal dispositions and an empty signal mask.
+ * Returns 0 and the pid, or an errno. */
+int podspawn_host(const char *path, char *const argv[], char *const envp[], int in_fd, int out_fd, int err_fd,
+                  pid_t *pid);
+
+/* Where a spawn failed: the step's name (static) and errno; `pid` is the child that failed
+ * (already reaped) when one was made, else 0. */
+typedef struct podspawn_error {
+    const char *step;
+    int error;
+    pid_t pid;
+} podspawn_error;
+
+/* Namespace kinds, as bits. */
+enum {
+    PODSPAWN_NS_IPC = 1,
+    PODSPAWN_NS_UTS = 2,
+    PODSPAWN_NS_NET = 4,
+    PODSPAWN_NS_PID = 8,
+    PODSPAWN_NS_MNT = 16,
+};
+
+/* Makes a pod sandbox: a pause process in the new namespaces `namespaces` (IPC, UTS, NET, PID
+ * bits; the host's for the others), with `hostname` set when UTS is new and `lo` up when NET
+ * is new. With a new PID namespace the pause is its PID 1. The pause is named `pause` (its
+ * comm and its command line), exits 0 on SIGTERM/SIGINT and reaps its children. Returns its pid
+ * (in the caller's PID namespace) or -1 with `error` filled. */
+pid_t podspawn_sandbox(const char *hostname, int namespaces, podspawn_error *error);
+
+/* A bind mount into a container's root: `source_fd` a descriptor (O_PATH) the caller opened on
+ * the directory or file, `target` a path inside the new root (made when missing: a file when
+ * `is_file`). At most PODSPAWN_MAX_MOUNTS per root. */
+enum { PODSPAWN_MAX_MOUNTS = 128 };
+typedef struct podspawn_mount {
+    int source_fd;
+    const char *target;
+    int read_only;
+    int is_file;
+} podspawn_mount;
+
+/* A container's root file system: an overlay of `upper` (with `work`, on the same file system)
+ * on `lower` (an image directory, or "/" for the host image), mounted at `merged` in the
+ * container's own mount namespace; then pivot_root into it, and inside it a fresh /proc (of the
+ * PID namespace the process is in), a minimal /dev (null, zero, full, random, urandom, tty made
+ * with mknod; shm; fd links), a tmpfs /tmp, and the bind mounts. */
+typedef struct podspawn_root {
+    const char *lower;
+    const char *upper;
+    const char *work;
+    const char *merged;
+    const podspawn_mount *mounts;
+    int mount_count;
+} podspawn_root;
+
+/* What runs: argv[0] without a '/' is looked up in envp's PATH (or the default
+ * /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin) with execve on each candidate,
+ * inside the root. stdin, stdout and stderr come from `in_fd`, `out_fd`, `err_fd` (-1:
+ * /dev/null). The process joins every `cgroup_procs` file (one per hierarchy) before exec, runs
+ * with no_new_privs and, unless `privileged`, with Docker's default capability set. `workdir`
+ * (NULL: /) is made when missing if the process has a root of its own. */
+typedef struct podspawn_process {
+    char *const *argv;
+    char *const *envp;
+    const char *workdir;
+    int in_fd;
+    int out_fd;
+    int err_fd;
+    const char *const *cgroup_procs;
+    int cgroup_count;
+    int privileged;
+} podspawn_process;
+
+/* Docker's default capability set as a mask (CapBnd of its containers: 00000000a80425fb). */
+extern const unsigned long long podspawn_default_capabilities;
+
+/* Starts `process` in the namespaces `join` (NS bits) of the process `target` — setns in the
+ * order ipc, uts, net, pid, mnt, every namespace opened first — and, when `new_pid`, in a new
+ * PID namespace of its own (as its PID 1); in its own root when `root` is not NULL (a new mount
+ * namespace). The process is a direct child of the caller (CLONE_PARENT after the namespaces
+ * are joined), to be reaped per pid. Returns once it has exec'd: its pid, or -1 with `error`
+ * filled (nothing left running). */
+pid_t podspawn_exec(pid_t target, int join, int new_pid, const podspawn_root *root,
+                    const podspawn_process *process, podspawn_error *error);
+
+/* A pidfd for a child (pidfd_open), close-on-exec; -1 with errno. */
+int podspawn_pidfd(pid_t pid);
+
+/* openat2(dirfd, path, flags | O_CLOEXEC) resolved beneath dirfd (RESOLVE_BENEATH |
+ * RESOLVE_NO_MAGICLINKS): symlinks may not lead out (EXDEV). -1 with errno. */
+int podspawn_open_beneath(int dirfd, const char *path, int flags);
+
+/* A memory file holding `length` bytes of `data`, positioned at 0 (stdin of an exec, or an
+ * empty one to capture output). -1 with errno. */
+int podspawn_memfd(const char *name, const char *data, size_t length);
+
+/* O_PATH (Swift does not see it: it needs _GNU_SOURCE). */
+int podspawn_o_path(void);
+
+#endif

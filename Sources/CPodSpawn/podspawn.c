@@ -615,3 +615,13 @@ pid_t podspawn_exec(pid_t target, int join, int new_pid, const podspawn_root *ro
 int podspawn_o_path(void) {
     return O_PATH;
 }
+
+int podspawn_exchange(const char *a, const char *b) {
+    return (int)syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE);
+}
+
+extern char **environ;
+
+char **podspawn_environ(void) {
+    return environ;
+}

@@ -110,6 +110,12 @@ int podspawn_open_beneath(int dirfd, const char *path, int flags);
  * empty one to capture output). -1 with errno. */
 int podspawn_memfd(const char *name, const char *data, size_t length);
 
+/* Swaps two paths atomically (renameat2 RENAME_EXCHANGE); -1 with errno. */
+int podspawn_exchange(const char *a, const char *b);
+
+/* The process's environment (Swift 6 cannot name `environ`). */
+char **podspawn_environ(void);
+
 /* O_PATH (Swift does not see it: it needs _GNU_SOURCE). */
 int podspawn_o_path(void);
 

@@ -1,0 +1,659 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CPodSpawn
+
+/// Options of the `linux` backend (`pod.use("linux", {...})`, `podsh --state-dir ...`).
+public struct LinuxBackendOptions: Sendable, Equatable {
+    /// Where pods keep their volumes, container layers and logs: one directory per pod.
+    public var stateDir: String
+    /// Where imported images live (`podsh image import`).
+    public var imageDir: String
+    /// hostPath volumes must be at or below one of these (nil: anywhere).
+    public var allowHostPaths: [String]?
+    /// kubelet's `--pod-max-pids` (applied with the cgroup drivers).
+    public var podPidsLimit: Int
+
+    public static let defaultStateDir = "/run/swift-pods"
+    public static let defaultImageDir = "/var/lib/swift-pods/images"
+
+    public init(stateDir: String = LinuxBackendOptions.defaultStateDir, imageDir: String = LinuxBackendOptions.defaultImageDir,
+                allowHostPaths: [String]? = nil, podPidsLimit: Int = 4096) {
+        self.stateDir = stateDir
+        self.imageDir = imageDir
+        self.allowHostPaths = allowHostPaths
+        self.podPidsLimit = podPidsLimit
+    }
+}
+
+/// The `linux` backend: real pods on this kernel (DESIGN.md §4.2). The infra is a `pause`
+/// process made in C (no binary needed) holding new net, ipc and uts namespaces (and the pod's
+/// PID namespace when shared); containers are processes joined to them with `setns`, each in a
+/// mount namespace of its own with an overlay root on its image, a fresh `/proc`, a minimal
+/// `/dev`, a `/tmp` and the pod's volumes. Every process is a direct child of the owner, reaped
+/// per pid (pidfds wake the waits) — never `waitpid(-1)`.
+///
+/// Logs: a container's stdout and stderr go, interleaved as written, to one file per run
+/// (`<pod dir>/logs/<container>/<run>.log`); an exec's or a host command's streams are captured
+/// apart in memory files. Confined to its owner's thread, like every backend.
+public final class LinuxBackend: PodBackend {
+    public let options: LinuxBackendOptions
+    public let images: ImageStore
+    public var name: String { "linux" }
+    public var capabilities: BackendCapabilities { [.sharedPIDNamespace, .hostNamespaces, .hostContext] }
+    public var now: Double { LinuxSystem.monotonic() - started }
+    private let started = LinuxSystem.monotonic()
+
+    /// Why this backend cannot run here, or nil when it can.
+    public static func unavailableReason() -> String? {
+        #if !os(Linux)
+        return "it needs Linux"
+        #else
+        let uid = geteuid()
+        if uid != 0 { return "it needs root (namespaces, mounts, cgroups); running as uid \(uid)" }
+        if access("/proc/self/ns/net", F_OK) != 0 { return "no /proc/self/ns: this kernel has no namespaces (or /proc is not mounted)" }
+        if !LinuxSystem.readFile("/proc/filesystems").contains("\toverlay\n") {
+            return "the kernel has no overlay file system (modprobe overlay)"
+        }
+        return nil
+        #endif
+    }
+
+    /// A backend on this machine, or `unavailable` with the reason.
+    public init(options: LinuxBackendOptions = LinuxBackendOptions()) throws(BackendError) {
+        if let reason = Self.unavailableReason() { throw BackendError(.unavailable, "linux", reason) }
+        self.options = options
+        self.images = ImageStore(directory: options.imageDir)
+        if let code = LinuxSystem.makeDirectories(options.stateDir + "/pods", mode: 0o711) {
+            throw BackendError(.unavailable, "linux", "state directory \(options.stateDir): \(LinuxSystem.describe(code))")
+        }
+    }
+
+    deinit {
+        for id in Array(sandboxes.keys) { try? removeSandbox(id) }
+        for process in processes.values where process.exit == nil && process.sandbox == nil {
+            kill(process.pid, SIGKILL)
+            var status: Int32 = 0
+            while waitpid(process.pid, &status, 0) < 0 && errno == EINTR {}
+        }
+        for process in processes.values { process.closeDescriptors() }
+    }
+
+    // MARK: State
+
+    final class Process {
+        enum Kind {
+            case infra
+            case container(ContainerSpec)
+            case exec(container: ProcessID)
+            case host
+        }
+
+        let id: ProcessID
+        let pid: pid_t
+        var pidfd: Int32
+        let kind: Kind
+        let sandbox: SandboxID?
+        let argv: [String]
+        var exit: ProcessExit?
+        /// The signal the backend last sent (the sender of a death by it).
+        var sent: Signal?
+        /// A container run's log file and layer directory.
+        var logPath: String?
+        var runDir: String?
+        /// An exec's or host command's captured streams (memory files).
+        var stdoutFD: Int32 = -1
+        var stderrFD: Int32 = -1
+
+        init(id: ProcessID, pid: pid_t, kind: Kind, sandbox: SandboxID?, argv: [String]) {
+            self.id = id
+            self.pid = pid
+            self.pidfd = pid > 0 ? podspawn_pidfd(pid) : -1
+            self.kind = kind
+            self.sandbox = sandbox
+            self.argv = argv
+        }
+
+        func closeDescriptors() {
+            if pidfd >= 0 { close(pidfd) }
+            if stdoutFD >= 0 { close(stdoutFD) }
+            if stderrFD >= 0 { close(stderrFD) }
+            pidfd = -1
+            stdoutFD = -1
+            stderrFD = -1
+        }
+
+        var isContainer: Bool {
+            if case .container = kind { return true }
+            return false
+        }
+    }
+
+    final class Sandbox {
+        let id: SandboxID
+        let spec: PodSpec
+        let dir: String
+        let infra: ProcessID
+        let infraPid: pid_t
+        /// The namespaces the pause made (PODSPAWN_NS_* bits).
+        let namespaces: Int32
+        var volumes: LinuxVolumes
+        /// Container runs so far, by container name (numbers the logs and layers).
+        var runs: [String: Int] = [:]
+        /// Processes started in it, oldest first.
+        var processes: [ProcessID] = []
+
+        init(id: SandboxID, spec: PodSpec, dir: String, infra: ProcessID, infraPid: pid_t, namespaces: Int32, volumes: LinuxVolumes) {
+            self.id = id
+            self.spec = spec
+            self.dir = dir
+            self.infra = infra
+            self.infraPid = infraPid
+            self.namespaces = namespaces
+            self.volumes = volumes
+        }
+
+        var sharesPID: Bool { spec.shareProcessNamespace && !spec.hostPID }
+    }
+
+    private var sandboxes: [SandboxID: Sandbox] = [:]
+    private var processes: [ProcessID: Process] = [:]
+    /// Exits observed but not yet returned by `poll`, in order.
+    private var pending: [BackendEvent] = []
+    private var nextID = 0
+    /// Finished execs and host commands keep their captured output this long (in count), so
+    /// that `output(of:)` works after the exit; older ones are forgotten.
+    private var finishedCommands: [ProcessID] = []
+    static let keptCommandOutputs = 256
+
+    private func makeID() -> Int {
+        nextID += 1
+        return nextID
+    }
+
+    static let defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+    // MARK: Sandboxes
+
+    public func createSandbox(_ request: SandboxRequest) throws(BackendError) -> SandboxInfo {
+        let spec = request.spec
+        let operation = "createSandbox(\(request.podName))"
+        // Every image first: a pod that cannot start leaves nothing behind.
+        for container in spec.initContainers + spec.containers {
+            do {
+                _ = try images.root(for: container.image)
+            } catch {
+                throw BackendError(.unsupported, operation, "container \"\(container.name)\": \(error.message)")
+            }
+        }
+        let dir = options.stateDir + "/pods/" + request.podName + "-" + LinuxSystem.randomHex()
+        if let code = LinuxSystem.makeDirectories(dir, mode: 0o711) {
+            throw BackendError(.system, operation, "\(dir): \(LinuxSystem.describe(code))")
+        }
+        var volumes: LinuxVolumes
+        do {
+            volumes = try LinuxVolumes.make(spec, podDir: dir, allowHostPaths: options.allowHostPaths, operation: operation)
+        } catch {
+            LinuxSystem.removeTree(dir)
+            throw error
+        }
+        var namespaces: Int32 = 0
+        if !spec.hostNetwork { namespaces |= Int32(PODSPAWN_NS_NET | PODSPAWN_NS_UTS) }
+        if !spec.hostIPC { namespaces |= Int32(PODSPAWN_NS_IPC) }
+        if spec.shareProcessNamespace && !spec.hostPID { namespaces |= Int32(PODSPAWN_NS_PID) }
+        var failure = podspawn_error()
+        let pid = podspawn_sandbox(spec.effectiveHostname, namespaces, &failure)
+        guard pid > 0 else {
+            volumes.release()
+            LinuxSystem.removeTree(dir)
+            throw BackendError(failure.error == EAGAIN || failure.error == ENOMEM ? .resourceExhausted : .system, operation,
+                               "\(String(cString: failure.step)): \(LinuxSystem.describe(failure.error))")
+        }
+        let id = SandboxID(makeID())
+        let infra = Process(id: ProcessID(makeID()), pid: pid, kind: .infra, sandbox: id, argv: ["pause"])
+        processes[infra.id] = infra
+        sandboxes[id] = Sandbox(id: id, spec: spec, dir: dir, infra: infra.id, infraPid: pid, namespaces: namespaces, volumes: volumes)
+        return SandboxInfo(id: id, infraPid: Int(pid), infraProcess: infra.id)
+    }
+
+    public func removeSandbox(_ id: SandboxID) throws(BackendError) {
+        guard let sandbox = sandboxes[id] else { return }
+        // Containers and execs, then the pause: SIGKILL, and every one reaped before the pause is
+        // waited for (a dying PID 1 waits until its namespace's members are reaped).
+        let members = sandbox.processes.compactMap { processes[$0] }
+        for process in members.reversed() where process.exit == nil { kill(process.pid, SIGKILL) }
+        if let infra = processes[sandbox.infra], infra.exit == nil { kill(infra.pid, SIGKILL) }
+        let all = members + [processes[sandbox.infra]].compactMap { $0 }
+        let deadline = now + 30
+        while all.contains(where: { $0.exit == nil }) && now < deadline {
+            for process in all where process.exit == nil { reap(process, report: false) }
+            let live = all.filter { $0.exit == nil }
+            if !live.isEmpty { waitForAny(live, timeout: 0.1) }
+        }
+        let stuck = all.filter { $0.exit == nil }
+        sandboxes[id] = nil
+        sandbox.volumes.release()
+        LinuxSystem.removeTree(sandbox.dir)
+        let ids = Set(all.map(\.id))
+        pending.removeAll { event in
+            switch event {
+            case .processExited(let process, _): return ids.contains(process)
+            case .infraExited(let s, _): return s == id
+            }
+        }
+        finishedCommands.removeAll { ids.contains($0) }
+        for process in all where process.exit != nil {
+            process.closeDescriptors()
+            processes[process.id] = nil
+        }
+        if !stuck.isEmpty {
+            throw BackendError(.system, "removeSandbox(\(sandbox.spec.name))",
+                               "pids \(stuck.map { String($0.pid) }.joined(separator: ", ")) did not exit after SIGKILL")
+        }
+    }
+
+    // MARK: Processes
+
+    public func spawn(_ request: SpawnRequest) throws(BackendError) -> SpawnedProcess {
+        switch request.context {
+        case .host:
+            return try spawnOnHost(request)
+        case .container(let id, let container):
+            return try spawnContainer(request, sandboxID: id, container: container)
+        case .exec(let id, let container):
+            return try spawnExec(request, sandboxID: id, container: container)
+        }
+    }
+
+    private func liveSandbox(_ id: SandboxID, _ operation: String) throws(BackendError) -> Sandbox {
+        guard let sandbox = sandboxes[id] else { throw BackendError(.noSuchSandbox, operation, "no such sandbox: \(id)") }
+        if let infra = processes[sandbox.infra] { reap(infra, report: true) }
+        guard processes[sandbox.infra]?.exit == nil else {
+            throw BackendError(.noSuchSandbox, operation, "the sandbox's infra process has exited")
+        }
+        return sandbox
+    }
+
+    /// The environment a container starts with: PATH, HOSTNAME and HOME as container runtimes
+    /// set them, then the spec's variables in order (a later one replaces an earlier one).
+    static func environment(_ spec: [EnvVar], hostname: String, extra: [EnvVar] = []) -> [String] {
+        var names: [String] = []
+        var values: [String: String] = [:]
+        func set(_ name: String, _ value: String) {
+            if values[name] == nil { names.append(name) }
+            values[name] = value
+        }
+        set("PATH", defaultPath)
+        set("HOSTNAME", hostname)
+        set("HOME", "/root")
+        for variable in spec + extra { set(variable.name, variable.value) }
+        return names.map { "\($0)=\(values[$0]!)" }
+    }
+
+    private func spawnContainer(_ request: SpawnRequest, sandboxID: SandboxID, container: ContainerSpec) throws(BackendError) -> SpawnedProcess {
+        let operation = "spawn(\(container.name))"
+        let sandbox = try liveSandbox(sandboxID, operation)
+        let lower: String
+        do { lower = try images.root(for: container.image) } catch { throw BackendError(error.code, operation, error.message) }
+        let run = (sandbox.runs[container.name] ?? 0) + 1
+        sandbox.runs[container.name] = run
+        let runDir = sandbox.dir + "/runs/\(container.name)-\(run)"
+        let logDir = sandbox.dir + "/logs/" + container.name
+        for dir in [runDir + "/upper", runDir + "/work", runDir + "/merged", logDir] {
+            if let code = LinuxSystem.makeDirectories(dir, mode: 0o755) {
+                throw BackendError(.system, operation, "\(dir): \(LinuxSystem.describe(code))")
+            }
+        }
+        let logPath = logDir + "/\(run).log"
+        let logFD = open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
+        guard logFD >= 0 else {
+            LinuxSystem.removeTree(runDir)
+            throw BackendError(.system, operation, "\(logPath): \(LinuxSystem.describe(errno))")
+        }
+        defer { close(logFD) }
+        let opened: [LinuxVolumes.Opened]
+        do {
+            opened = try sandbox.volumes.open(container, operation: operation)
+        } catch {
+            LinuxSystem.removeTree(runDir)
+            throw error
+        }
+        defer { for o in opened { close(o.fd) } }
+        let argv = request.argv
+        let id = ProcessID(makeID())
+        guard !argv.isEmpty else {
+            LinuxSystem.removeTree(runDir)
+            return startFailure(id, kind: .container(container), sandbox: sandbox, argv: argv, pid: 0,
+                                message: "exec: no command given (an imported image has no entrypoint: set command)",
+                                logPath: logPath)
+        }
+        let env = Self.environment(request.env, hostname: sandbox.spec.effectiveHostname)
+        var join = Int32(PODSPAWN_NS_IPC | PODSPAWN_NS_UTS | PODSPAWN_NS_NET)
+        if sandbox.sharesPID { join |= Int32(PODSPAWN_NS_PID) }
+        let newPID: Int32 = sandbox.sharesPID || sandbox.spec.hostPID ? 0 : 1
+        let strings = CStringArray([lower, runDir + "/upper", runDir + "/work", runDir + "/merged"] + opened.map(\.target)
+                                   + [request.workingDir ?? "/"])
+        let cArgv = CStringArray(argv)
+        let cEnv = CStringArray(env)
+        var failure = podspawn_error()
+        let pid: pid_t = strings.withPointer { s in
+            let mounts = opened.enumerated().map { i, o in
+                podspawn_mount(source_fd: o.fd, target: s[4 + i], read_only: o.readOnly ? 1 : 0, is_file: o.isFile ? 1 : 0)
+            }
+            return mounts.withUnsafeBufferPointer { buffer in
+                var root = podspawn_root(lower: s[0], upper: s[1], work: s[2], merged: s[3], mounts: buffer.baseAddress,
+                                         mount_count: Int32(buffer.count))
+                return cArgv.withPointer { a in
+                    cEnv.withPointer { e in
+                        var process = podspawn_process(argv: a, envp: e, workdir: s[4 + opened.count], in_fd: -1, out_fd: logFD,
+                                                       err_fd: logFD, cgroup_procs: nil, cgroup_count: 0, privileged: 0)
+                        return podspawn_exec(sandbox.infraPid, join, newPID, &root, &process, &failure)
+                    }
+                }
+            }
+        }
+        guard pid > 0 else {
+            LinuxSystem.removeTree(runDir)
+            let step = String(cString: failure.step)
+            if step == "exec" {
+                return startFailure(id, kind: .container(container), sandbox: sandbox, argv: argv, pid: failure.pid,
+                                    message: Self.execMessage(argv[0], failure.error), logPath: logPath)
+            }
+            throw BackendError(failure.error == EAGAIN || failure.error == ENOMEM ? .resourceExhausted : .system, operation,
+                               "\(step): \(LinuxSystem.describe(failure.error))")
+        }
+        let process = Process(id: id, pid: pid, kind: .container(container), sandbox: sandbox.id, argv: argv)
+        process.logPath = logPath
+        process.runDir = runDir
+        processes[id] = process
+        sandbox.processes.append(id)
+        return SpawnedProcess(id: id, pid: Int(pid), startedAt: now)
+    }
+
+    /// What a failed exec says, as the sim and container runtimes word it.
+    static func execMessage(_ program: String, _ code: Int32) -> String {
+        switch code {
+        case ENOENT where !program.contains("/"): return "exec: \"\(program)\": executable file not found in $PATH"
+        case ENOENT: return "exec: \"\(program)\": no such file or directory"
+        case EACCES: return "exec: \"\(program)\": permission denied"
+        default: return "exec: \"\(program)\": \(LinuxSystem.describe(code))"
+        }
+    }
+
+    /// A process whose command could not be executed: it exits 127 with a start error, reported
+    /// by the next poll (as the fork succeeded and the exec failed).
+    private func startFailure(_ id: ProcessID, kind: Process.Kind, sandbox: Sandbox?, argv: [String], pid: pid_t,
+                              message: String, logPath: String? = nil, stderrFD: Int32 = -1) -> SpawnedProcess {
+        let process = Process(id: id, pid: 0, kind: kind, sandbox: sandbox?.id, argv: argv)
+        process.logPath = logPath
+        if let logPath { _ = LinuxSystem.appendFile(logPath, message + "\n") }
+        if stderrFD >= 0 {
+            process.stderrFD = stderrFD
+            _ = message.withCString { write(stderrFD, $0, strlen($0)) }
+            _ = write(stderrFD, "\n", 1)
+        }
+        let time = now
+        let exit = ProcessExit(exitCode: 127, startError: message, time: time)
+        process.exit = exit
+        processes[id] = process
+        sandbox?.processes.append(id)
+        pending.append(.processExited(id, exit))
+        if !process.isContainer { remember(id) }
+        return SpawnedProcess(id: id, pid: Int(pid), startedAt: time)
+    }
+
+    private func spawnExec(_ request: SpawnRequest, sandboxID: SandboxID, container: ProcessID) throws(BackendError) -> SpawnedProcess {
+        let operation = "exec(\(request.argv.first ?? ""))"
+        guard let sandbox = sandboxes[sandboxID] else { throw BackendError(.noSuchSandbox, operation, "no such sandbox: \(sandboxID)") }
+        guard let target = processes[container] else { throw BackendError(.noSuchProcess, operation, "unknown \(container)") }
+        reap(target, report: true)
+        guard target.exit == nil, case .container(let spec) = target.kind else {
+            throw BackendError(.noSuchProcess, operation, "the container's process has exited")
+        }
+        let id = ProcessID(makeID())
+        let stdinFD: Int32 = request.stdin.map { text in
+            text.withCString { podspawn_memfd("stdin", $0, strlen($0)) }
+        } ?? -1
+        defer { if stdinFD >= 0 { close(stdinFD) } }
+        let outFD = podspawn_memfd("stdout", "", 0)
+        let errFD = podspawn_memfd("stderr", "", 0)
+        guard outFD >= 0, errFD >= 0, request.stdin == nil || stdinFD >= 0 else {
+            let code = errno
+            if outFD >= 0 { close(outFD) }
+            if errFD >= 0 { close(errFD) }
+            throw BackendError(.resourceExhausted, operation, "memfd_create: \(LinuxSystem.describe(code))")
+        }
+        guard !request.argv.isEmpty else {
+            close(outFD)
+            return startFailure(id, kind: .exec(container: container), sandbox: sandbox, argv: [], pid: 0,
+                                message: "exec: no command given", stderrFD: errFD)
+        }
+        let env = Self.environment(spec.env, hostname: sandbox.spec.effectiveHostname, extra: request.env)
+        let join = Int32(PODSPAWN_NS_IPC | PODSPAWN_NS_UTS | PODSPAWN_NS_NET | PODSPAWN_NS_PID | PODSPAWN_NS_MNT)
+        let cArgv = CStringArray(request.argv)
+        let cEnv = CStringArray(env)
+        let workdir = CStringArray([request.workingDir ?? spec.workingDir ?? "/"])
+        var failure = podspawn_error()
+        let pid: pid_t = cArgv.withPointer { a in
+            cEnv.withPointer { e in
+                workdir.withPointer { w in
+                    var process = podspawn_process(argv: a, envp: e, workdir: w[0], in_fd: stdinFD, out_fd: outFD, err_fd: errFD,
+                                                   cgroup_procs: nil, cgroup_count: 0, privileged: 0)
+                    return podspawn_exec(target.pid, join, 0, nil, &process, &failure)
+                }
+            }
+        }
+        guard pid > 0 else {
+            let step = String(cString: failure.step)
+            if step == "exec" {
+                close(outFD)
+                let failed = startFailure(id, kind: .exec(container: container), sandbox: sandbox, argv: request.argv,
+                                          pid: failure.pid, message: Self.execMessage(request.argv[0], failure.error), stderrFD: errFD)
+                return failed
+            }
+            close(outFD)
+            close(errFD)
+            throw BackendError(.system, operation, "\(step): \(LinuxSystem.describe(failure.error))")
+        }
+        let process = Process(id: id, pid: pid, kind: .exec(container: container), sandbox: sandbox.id, argv: request.argv)
+        process.stdoutFD = outFD
+        process.stderrFD = errFD
+        processes[id] = process
+        sandbox.processes.append(id)
+        return SpawnedProcess(id: id, pid: Int(pid), startedAt: now)
+    }
+
+    private func spawnOnHost(_ request: SpawnRequest) throws(BackendError) -> SpawnedProcess {
+        let operation = "exec(\(request.argv.first ?? ""))"
+        let id = ProcessID(makeID())
+        let stdinFD: Int32 = request.stdin.map { text in text.withCString { podspawn_memfd("stdin", $0, strlen($0)) } } ?? -1
+        defer { if stdinFD >= 0 { close(stdinFD) } }
+        let outFD = podspawn_memfd("stdout", "", 0)
+        let errFD = podspawn_memfd("stderr", "", 0)
+        guard outFD >= 0, errFD >= 0 else {
+            let code = errno
+            if outFD >= 0 { close(outFD) }
+            if errFD >= 0 { close(errFD) }
+            throw BackendError(.resourceExhausted, operation, "memfd_create: \(LinuxSystem.describe(code))")
+        }
+        guard let program = request.argv.first else {
+            close(outFD)
+            return startFailure(id, kind: .host, sandbox: nil, argv: [], pid: 0, message: "exec: no command given", stderrFD: errFD)
+        }
+        // The host's environment, with the request's variables over it.
+        var env: [String] = []
+        if var pointer = podspawn_environ() {
+            while let entry = pointer.pointee {
+                env.append(String(cString: entry))
+                pointer += 1
+            }
+        }
+        let overridden = Set(request.env.map(\.name))
+        env = env.filter { entry in !overridden.contains(String(entry.prefix { $0 != "=" })) }
+        env += request.env.map { "\($0.name)=\($0.value)" }
+        let cArgv = CStringArray(request.argv)
+        let cEnv = CStringArray(env)
+        var pid: pid_t = 0
+        let status = cArgv.withPointer { a in cEnv.withPointer { e in podspawn_host(program, a, e, stdinFD, outFD, errFD, &pid) } }
+        guard status == 0 else {
+            close(outFD)
+            if status == ENOENT || status == EACCES || status == ENOEXEC {
+                return startFailure(id, kind: .host, sandbox: nil, argv: request.argv, pid: 0,
+                                    message: Self.execMessage(program, status), stderrFD: errFD)
+            }
+            close(errFD)
+            throw BackendError(status == EAGAIN || status == ENOMEM ? .resourceExhausted : .system, operation,
+                               "posix_spawn: \(LinuxSystem.describe(status))")
+        }
+        let process = Process(id: id, pid: pid, kind: .host, sandbox: nil, argv: request.argv)
+        process.stdoutFD = outFD
+        process.stderrFD = errFD
+        processes[id] = process
+        return SpawnedProcess(id: id, pid: Int(pid), startedAt: now)
+    }
+
+    public func signal(_ id: ProcessID, _ signal: Signal) throws(BackendError) {
+        let operation = "signal(\(signal))"
+        guard let process = processes[id] else { throw BackendError(.noSuchProcess, operation, "unknown \(id)") }
+        reap(process, report: true)
+        guard process.exit == nil else {
+            throw BackendError(.noSuchProcess, operation, "process \(process.pid) has exited")
+        }
+        process.sent = signal
+        guard kill(process.pid, signal.number) == 0 else {
+            throw BackendError(.noSuchProcess, operation, "kill \(process.pid): \(LinuxSystem.describe(errno))")
+        }
+    }
+
+    // MARK: Waiting
+
+    /// Collects the exit of `process` if it has ended (a per-pid, non-blocking wait).
+    private func reap(_ process: Process, report: Bool) {
+        guard process.exit == nil, process.pid > 0 else { return }
+        var status: Int32 = 0
+        let result = waitpid(process.pid, &status, WNOHANG)
+        if result == 0 || (result < 0 && errno == EINTR) { return }
+        let exit: ProcessExit
+        if result < 0 {
+            // ECHILD: someone else waited for it (a waitpid(-1) elsewhere in the program).
+            exit = ProcessExit(exitCode: 255, sender: "unknown: the exit status was collected elsewhere", time: now)
+        } else {
+            let decoded = WaitStatus(status)
+            let sender = decoded.signal.flatMap { $0 == process.sent ? "the runtime" : nil }
+            exit = ProcessExit(exitCode: decoded.exitCode, signal: decoded.signal, sender: sender, time: now)
+        }
+        process.exit = exit
+        if process.pidfd >= 0 {
+            close(process.pidfd)
+            process.pidfd = -1
+        }
+        ended(process)
+        guard report else { return }
+        if case .infra = process.kind, let sandbox = process.sandbox {
+            pending.append(.infraExited(sandbox, exit))
+        } else {
+            pending.append(.processExited(process.id, exit))
+        }
+    }
+
+    /// After an exit: a container's execs die with it (as with its cgroup in Kubernetes) and its
+    /// writable layer goes; a command's output is kept for a while.
+    private func ended(_ process: Process) {
+        switch process.kind {
+        case .container:
+            if let sandbox = process.sandbox.flatMap({ sandboxes[$0] }) {
+                for id in sandbox.processes {
+                    guard let other = processes[id], other.exit == nil, case .exec(let container) = other.kind,
+                          container == process.id else { continue }
+                    kill(other.pid, SIGKILL)
+                }
+            }
+            if let runDir = process.runDir {
+                LinuxSystem.removeTree(runDir)
+                process.runDir = nil
+            }
+        case .exec, .host:
+            remember(process.id)
+        case .infra:
+            break
+        }
+    }
+
+    private func remember(_ id: ProcessID) {
+        finishedCommands.append(id)
+        while finishedCommands.count > Self.keptCommandOutputs {
+            let old = finishedCommands.removeFirst()
+            guard let process = processes[old] else { continue }
+            process.closeDescriptors()
+            processes[old] = nil
+            if let sandbox = process.sandbox.flatMap({ sandboxes[$0] }) { sandbox.processes.removeAll { $0 == old } }
+        }
+    }
+
+    /// Sleeps until one of `live` may have exited (its pidfd is readable) or `timeout` seconds.
+    private func waitForAny(_ live: [Process], timeout: Double) {
+        var fds = live.compactMap { $0.pidfd >= 0 ? pollfd(fd: $0.pidfd, events: Int16(POLLIN), revents: 0) : nil }
+        let milliseconds = timeout.isInfinite ? -1 : Int32(min(max(0, (timeout * 1000).rounded(.up)), 1_000_000))
+        if fds.isEmpty {
+            if milliseconds > 0 { usleep(UInt32(min(milliseconds, 1000)) * 1000) }
+            return
+        }
+        _ = Glibc.poll(&fds, nfds_t(fds.count), milliseconds)
+    }
+
+    public func poll(until deadline: Double?) -> [BackendEvent] {
+        while true {
+            for process in processes.values.sorted(by: { $0.id.rawValue < $1.id.rawValue }) where process.exit == nil {
+                reap(process, report: true)
+            }
+            if !pending.isEmpty || deadline == nil {
+                let out = pending
+                pending = []
+                return out
+            }
+            let remaining = deadline! - now
+            if remaining <= 0 { return [] }
+            let live = processes.values.filter { $0.exit == nil && $0.pid > 0 }
+            if live.isEmpty && remaining.isInfinite { return [] }
+            // Wake at least once a second: a process whose pidfd could not be made is polled.
+            waitForAny(live, timeout: min(remaining, 1))
+        }
+    }
+
+    public func output(of id: ProcessID) -> ProcessOutput {
+        guard let process = processes[id] else { return ProcessOutput() }
+        if let logPath = process.logPath {
+            return ProcessOutput(combined: LinuxSystem.readFile(logPath))
+        }
+        let out = process.stdoutFD >= 0 ? String(decoding: LinuxSystem.readAll(fd: process.stdoutFD), as: UTF8.self) : ""
+        let err = process.stderrFD >= 0 ? String(decoding: LinuxSystem.readAll(fd: process.stderrFD), as: UTF8.self) : ""
+        return ProcessOutput(stdout: out, stderr: err, combined: out + err)
+    }
+
+    // MARK: Inventory
+
+    public func inventory() -> BackendInventory {
+        for process in processes.values where process.exit == nil { reap(process, report: true) }
+        let live = processes.values.filter { $0.exit == nil && $0.pid > 0 }.sorted { $0.id.rawValue < $1.id.rawValue }
+        var namespaces = 0
+        var details: [String] = []
+        for sandbox in sandboxes.values.sorted(by: { $0.id.rawValue < $1.id.rawValue }) {
+            details.append("sandbox \(sandbox.id.rawValue) (\(sandbox.spec.name)) at \(sandbox.dir)")
+            if processes[sandbox.infra]?.exit == nil { namespaces += sandbox.namespaces.nonzeroBitCount }
+            details += sandbox.volumes.mounts.map { "tmpfs mount \($0)" }
+        }
+        for process in live {
+            // A container run has its own mount namespace, and a PID namespace unless shared.
+            if case .container = process.kind, let sandbox = process.sandbox.flatMap({ sandboxes[$0] }) {
+                namespaces += sandbox.sharesPID || sandbox.spec.hostPID ? 1 : 2
+            }
+            details.append("process \(process.pid) (\(process.argv.joined(separator: " ")))")
+        }
+        return BackendInventory(sandboxes: sandboxes.count, processes: live.count, namespaces: namespaces, details: details)
+    }
+
+    /// The pod directory of a sandbox (volumes, layers, logs), for tests and `inspect`.
+    public func directory(of sandbox: SandboxID) -> String? {
+        sandboxes[sandbox]?.dir
+    }
+}

@@ -1,0 +1,87 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+@testable import PodCore
+
+/// Helpers of the linux backend's tests: scratch directories, the busybox image, and counts of
+/// what the backend could leak (our child processes, mounts below a directory).
+enum LinuxTestSupport {
+    /// A fresh directory below /tmp (removed by `remove`).
+    static func scratch(_ label: String) -> String {
+        let path = NSTemporaryDirectory() + "swift-pods-test-\(label)-\(getpid())-\(UUID().uuidString.prefix(8))"
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    static func remove(_ path: String) {
+        try? FileManager.default.removeItem(atPath: path)
+    }
+
+    /// One image directory for the whole test process (imports are atomic; the busybox image is
+    /// made once).
+    static let imageDir: String = scratch("images")
+
+    /// The busybox rootfs (Debian's busybox-static and a link per applet), imported once as
+    /// `busybox`; nil with the reason when busybox-static is missing.
+    static let busyboxImage: Result<String, BusyboxMissing> = {
+        let busybox = "/bin/busybox"
+        guard FileManager.default.isExecutableFile(atPath: busybox) else {
+            return .failure(BusyboxMissing(reason: "no /bin/busybox (apt-get install busybox-static)"))
+        }
+        let rootfs = scratch("busybox-rootfs")
+        defer { remove(rootfs) }
+        let fm = FileManager.default
+        for dir in ["bin", "etc", "root", "www"] { try? fm.createDirectory(atPath: rootfs + "/" + dir, withIntermediateDirectories: true) }
+        try? fm.copyItem(atPath: busybox, toPath: rootfs + "/bin/busybox")
+        let list = Process()
+        list.executableURL = URL(fileURLWithPath: busybox)
+        list.arguments = ["--list"]
+        let pipe = Pipe()
+        list.standardOutput = pipe
+        try? list.run()
+        let names = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        list.waitUntilExit()
+        for name in names.split(separator: "\n") where name != "busybox" {
+            try? fm.createSymbolicLink(atPath: rootfs + "/bin/\(name)", withDestinationPath: "busybox")
+        }
+        try? "root:x:0:0:root:/root:/bin/sh\n".write(toFile: rootfs + "/etc/passwd", atomically: true, encoding: .utf8)
+        do {
+            try ImageStore(directory: imageDir).importImage("busybox", from: rootfs)
+        } catch {
+            return .failure(BusyboxMissing(reason: "import failed: \(error)"))
+        }
+        return .success("busybox")
+    }()
+
+    struct BusyboxMissing: Error, CustomStringConvertible {
+        var reason: String
+        var description: String { reason }
+    }
+
+    /// Live (not zombie) processes whose parent is this test process.
+    static func ourChildren() -> [Int32] {
+        let me = getpid()
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { Int32($0) }.filter { pid in
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return false }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 2 && fields[0] != "Z" && Int32(fields[1]) == me
+        }
+    }
+
+    /// Mounts (in this process's namespace) at or below `path`.
+    static func mounts(below path: String) -> Int {
+        let info = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+        return info.split(separator: "\n").filter { line in
+            let fields = line.split(separator: " ")
+            return fields.count > 4 && (fields[4] == path || fields[4].hasPrefix(path + "/"))
+        }.count
+    }
+
+    /// Entries below `path` (state left behind).
+    static func entries(below path: String) -> [String] {
+        (FileManager.default.subpaths(atPath: path) ?? []).sorted()
+    }
+}

@@ -73,6 +73,7 @@ final class BackendHarness {
     }
 }
 
+extension RealLinux {
 @Suite("Backend conformance", .serialized)
 struct BackendConformanceTests {
     @Test("sandbox: created with a live infra, removed without a trace, removal idempotent", arguments: BackendKind.allCases)
@@ -205,4 +206,5 @@ struct BackendConformanceTests {
             (error as? BackendError)?.code == .noSuchSandbox
         }
     }
+}
 }

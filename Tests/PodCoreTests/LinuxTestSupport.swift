@@ -2,7 +2,14 @@
 import Glibc
 #endif
 import Foundation
+import Testing
 @testable import PodCore
+
+/// Every suite that makes real pods runs inside this one, one test at a time: their leak
+/// checks count the test process's children in pod namespaces, which a suite running alongside
+/// would change.
+@Suite("Real Linux", .serialized)
+enum RealLinux {}
 
 /// Helpers of the linux backend's tests: scratch directories, the busybox image, and counts of
 /// what the backend could leak (our child processes, mounts below a directory).
@@ -59,15 +66,21 @@ enum LinuxTestSupport {
         var description: String { reason }
     }
 
-    /// Live (not zombie) processes whose parent is this test process.
+    /// Live (not zombie) children of this test process that are in some namespace not its own
+    /// (pauses, containers, execs): what the linux backend made. Processes other suites start
+    /// with Foundation share our namespaces and are not counted.
     static func ourChildren() -> [Int32] {
         let me = getpid()
+        func namespaces(_ pid: String) -> [String] {
+            ["net", "mnt", "pid", "ipc", "uts"].map { (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/ns/\($0)")) ?? "?" }
+        }
+        let own = namespaces("self")
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return entries.compactMap { Int32($0) }.filter { pid in
             guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
                   let close = stat.lastIndex(of: ")") else { return false }
             let fields = stat[stat.index(after: close)...].split(separator: " ")
-            return fields.count > 2 && fields[0] != "Z" && Int32(fields[1]) == me
+            return fields.count > 2 && fields[0] != "Z" && Int32(fields[1]) == me && namespaces(String(pid)) != own
         }
     }
 

@@ -5,6 +5,7 @@ import CPodSpawn
 import Foundation
 import Testing
 
+extension RealLinux {
 /// The C spawn core of the Linux backend, for real: a pause in new namespaces, processes
 /// joined to it, failures reported with their step and errno, nothing left behind.
 @Suite("Linux spawn core", .serialized)
@@ -278,6 +279,7 @@ struct PodSpawnTests {
         #expect(Self.run(pause, joinPID: true, ["true"], cgroups: [cgroup + "/nope/cgroup.procs"]).failureValue
                 == SpawnFailure(step: "join cgroup", error: ENOENT))
     }
+}
 }
 
 extension Result {

@@ -38,11 +38,17 @@ public struct LuaOptions: Sendable {
     public var memoryLimit: Int?
     /// The most VM instructions one chunk may run (nil: no limit).
     public var instructionLimit: UInt64?
+    /// Whether `pod.use("linux")` may switch to the linux backend (root; `pod.exec` runs host
+    /// programs). By default only unsandboxed scripts may; podsh also allows it with
+    /// `--backend linux`.
+    public var allowsLinuxBackend: Bool
 
-    public init(sandboxed: Bool = true, memoryLimit: Int? = 256 << 20, instructionLimit: UInt64? = 2_000_000_000) {
+    public init(sandboxed: Bool = true, memoryLimit: Int? = 256 << 20, instructionLimit: UInt64? = 2_000_000_000,
+                allowsLinuxBackend: Bool? = nil) {
         self.sandboxed = sandboxed
         self.memoryLimit = memoryLimit
         self.instructionLimit = instructionLimit
+        self.allowsLinuxBackend = allowsLinuxBackend ?? !sandboxed
     }
 
     /// `podsh --unsafe`: the whole standard library, no limits.
@@ -93,6 +99,7 @@ public final class LuaState {
     /// the sandbox when the options ask for it.
     public func openPod(runtime: PodRuntime = PodRuntime()) throws(LuaError) {
         let module = PodModule(runtime: runtime, host: host)
+        module.allowsLinux = options.allowsLinuxBackend
         self.module = module
         _ = lua_checkstack(L, 4)
         lua_rawgeti(L, clua_registryindex(), lua_Integer(LUA_RIDX_GLOBALS))  // [G]

@@ -12,6 +12,8 @@ final class PodModule {
     private(set) var programs: SimPrograms?
     /// Where `print` writes outside sim programs (podsh: standard output).
     var output: (String) -> Void = { Swift.print($0, terminator: "") }
+    /// Whether `pod.use("linux")` may switch to the linux backend (the host program's choice).
+    var allowsLinux = true
     /// Pod handles behind `Pod` userdata, by the number stored in the userdata.
     private var handles: [Int: Pod] = [:]
     private var nextHandle = 0
@@ -45,29 +47,64 @@ final class PodModule {
 
     // MARK: Module functions
 
+    /// `pod.use(name [, options])`: switches this runtime to a backend while it holds no pods.
+    private func use(_ call: LuaCall) -> LuaHost.Outcome {
+        guard let name = call.string(1) else {
+            return .error("pod.use: the backend name must be a string, got \(call.typeName(1))")
+        }
+        let options: LinuxBackendOptions?
+        switch LuaArgs.linuxOptions(call, 2, function: "pod.use") {
+        case .success(let parsed): options = parsed
+        case .failure(let message): return .error(message.text)
+        }
+        let backend: any PodBackend
+        switch name {
+        case "sim":
+            if options != nil { return .error("pod.use: the sim backend takes no options") }
+            if runtime.backend.name == "sim" {
+                call.push(name)
+                return .values(1)
+            }
+            backend = SimBackend()
+        case "linux":
+            if let linux = runtime.backend as? LinuxBackend, options == nil || options == linux.options {
+                call.push(name)
+                return .values(1)
+            }
+            guard allowsLinux else {
+                return .error("pod.use: backend 'linux' unavailable: sandboxed scripts reach it only when the host allows it (podsh --backend linux, or --unsafe)")
+            }
+            do {
+                backend = try LinuxBackend(options: options ?? LinuxBackendOptions())
+            } catch {
+                return .error("pod.use: backend 'linux' unavailable: \(error.message)")
+            }
+        default:
+            return .error("pod.use: unknown backend '\(name)'; available: \(LinuxBackend.unavailableReason() == nil ? "sim, linux" : "sim")")
+        }
+        do {
+            try runtime.use(backend)
+        } catch {
+            return .error("pod.use: \(error)")
+        }
+        call.push(name)
+        return .values(1)
+    }
+
     private func functions() -> [(String, LuaHost.Function)] {
         [
             ("backends", { call in
-                call.pushTable(arrayCount: 1) { t in t.append(1) { call.push("sim") } }
+                let names = LinuxBackend.unavailableReason() == nil ? ["sim", "linux"] : ["sim"]
+                call.pushTable(arrayCount: Int32(names.count)) { t in
+                    for (i, name) in names.enumerated() { t.append(i + 1) { call.push(name) } }
+                }
                 return .values(1)
             }),
             ("backend", { [runtime] call in
                 call.push(runtime.backend.name)
                 return .values(1)
             }),
-            ("use", { [runtime] call in
-                guard let name = call.string(1) else {
-                    return .error("pod.use: the backend name must be a string, got \(call.typeName(1))")
-                }
-                if name == runtime.backend.name {
-                    call.push(name)
-                    return .values(1)
-                }
-                if name == "linux" {
-                    return .error("pod.use: backend 'linux' unavailable: the linux backend is not built yet (issue 7)")
-                }
-                return .error("pod.use: unknown backend '\(name)'; available: sim")
-            }),
+            ("use", { [unowned self] call in self.use(call) }),
             ("now", { [runtime] call in
                 call.push(runtime.now)
                 return .values(1)
@@ -261,6 +298,64 @@ enum LuaArgs {
             argv.append(word)
         }
         return .success(argv)
+    }
+
+    /// The linux backend's options: `{ stateDir =, imageDir =, allowHostPaths = {...} }`; nil when
+    /// absent.
+    static func linuxOptions(_ call: LuaCall, _ index: Int32, function: String) -> Result<LinuxBackendOptions?, Message> {
+        if call.isNoneOrNil(index) { return .success(nil) }
+        guard call.type(index) == LUA_TTABLE else {
+            return .failure(Message(text: "\(function): options must be a table, got \(call.typeName(index))"))
+        }
+        let node: SpecNode
+        do {
+            node = try LuaSpecReader(call: call).read(index)
+        } catch {
+            return .failure(Message(text: "\(function): \(error.message)"))
+        }
+        var options = LinuxBackendOptions()
+        guard case .map(let entries) = node.value else { return .success(options) }
+        for entry in entries {
+            func path(_ key: String, _ value: SpecNode.Value) -> Result<String, Message> {
+                guard case .string(let text) = value, text.hasPrefix("/") else {
+                    return .failure(Message(text: "\(function): options.\(key) must be an absolute path"))
+                }
+                return .success(text)
+            }
+            switch entry.key {
+            case "stateDir":
+                switch path("stateDir", entry.node.value) {
+                case .success(let text): options.stateDir = text
+                case .failure(let message): return .failure(message)
+                }
+            case "imageDir":
+                switch path("imageDir", entry.node.value) {
+                case .success(let text): options.imageDir = text
+                case .failure(let message): return .failure(message)
+                }
+            case "allowHostPaths":
+                var prefixes: [String] = []
+                switch entry.node.value {
+                case .array(let items):
+                    for (i, item) in items.enumerated() {
+                        switch path("allowHostPaths[\(i + 1)]", item.value) {
+                        case .success(let text): prefixes.append(text)
+                        case .failure(let message): return .failure(message)
+                        }
+                    }
+                case .map(let entries) where entries.isEmpty:
+                    break
+                default:
+                    return .failure(Message(text: "\(function): options.allowHostPaths must be a list of absolute paths"))
+                }
+                options.allowHostPaths = prefixes
+            case "podPidsLimit", "cgroupParent":
+                return .failure(Message(text: "\(function): options.\(entry.key) is applied by the cgroup drivers, which are not built yet (issue 8)"))
+            default:
+                return .failure(Message(text: "\(function): unknown option '\(entry.key)' (stateDir, imageDir, allowHostPaths)"))
+            }
+        }
+        return .success(options)
     }
 
     /// `{ stdin =, timeout =, env = }`.

@@ -19,6 +19,8 @@ struct Podsh: ParsableCommand {
               play POD.yaml       run a Kubernetes Pod manifest and follow its events
               kube FILE.lua       print the manifests of the pods a script creates
               diagram FILE        print a pod's topology as Graphviz DOT (--svg renders it)
+              image import NAME SRC | ls | rm NAME
+                                  the linux backend's images (a rootfs directory or tarball)
             (podsh COMMAND --help for each.)
 
             Examples:
@@ -28,6 +30,8 @@ struct Podsh: ParsableCommand {
               podsh play scripts/seed-pod.yaml    run a Kubernetes Pod manifest and follow its events
               podsh kube scripts/demo.lua         print the manifests of the pods a script creates
               podsh diagram scripts/seed-pod.yaml print the topology as Graphviz DOT (--svg renders it)
+              podsh image import busybox rootfs/  a root file system as the image "busybox" (linux backend)
+              podsh --backend linux demo.lua      the same script on real namespaces (root)
             """,
         version: "podsh \(PodCoreVersion.string) (\(LuaState.luaRelease))"
     )
@@ -66,6 +70,7 @@ struct Podsh: ParsableCommand {
     /// The commands, by their first word; anything else is a script (as lua.c takes it).
     static let commands: [String: any ParsableCommand.Type] = [
         "test": TestCommand.self, "play": PlayCommand.self, "kube": KubeCommand.self, "diagram": DiagramCommand.self,
+        "image": ImageCommand.self,
     ]
 
     /// Dispatches on the first word; usage errors exit 2 (ArgumentParser's default is 64), help
@@ -101,20 +106,39 @@ struct CommonOptions: ParsableArguments {
     @Option(help: "The backend: sim (default) or linux.")
     var backend: String = "sim"
 
+    @Option(help: "The linux backend's state directory (pods' volumes, layers and logs).")
+    var stateDir: String = LinuxBackendOptions.defaultStateDir
+
+    @Option(help: "Where the linux backend's imported images live.")
+    var imageDir: String = LinuxBackendOptions.defaultImageDir
+
     @Flag(help: "Lift the Lua sandbox and its limits (trusted scripts only).")
     var unsafe = false
 
     @Flag(help: "The prompt prints results as JSON (objects with sorted keys), one per line.")
     var json = false
 
-    var luaOptions: LuaOptions { unsafe ? .unsafe : LuaOptions() }
+    /// The sandbox unless --unsafe; `pod.use("linux")` allowed with --unsafe or --backend linux.
+    var luaOptions: LuaOptions {
+        var options = unsafe ? LuaOptions.unsafe : LuaOptions()
+        options.allowsLinuxBackend = unsafe || backend == "linux"
+        return options
+    }
+
+    var linuxOptions: LinuxBackendOptions {
+        LinuxBackendOptions(stateDir: stateDir, imageDir: imageDir)
+    }
 
     func makeBackend() throws -> any PodBackend {
         switch backend {
         case "sim": return SimBackend()
         case "linux":
-            stderrWrite("podsh: backend 'linux' unavailable: the linux backend is not built yet\n")
-            throw ExitCode(1)
+            do {
+                return try LinuxBackend(options: linuxOptions)
+            } catch {
+                stderrWrite("podsh: backend 'linux' unavailable: \(error.message)\n")
+                throw ExitCode(1)
+            }
         default:
             stderrWrite("podsh: unknown backend '\(backend)' (sim, linux)\n")
             throw ExitCode(2)

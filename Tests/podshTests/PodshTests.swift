@@ -17,7 +17,7 @@ struct PodshTests {
         return nil
     }
 
-    struct Run {
+    struct Run: Equatable {
         var status: Int32
         var stdout: String
         var stderr: String

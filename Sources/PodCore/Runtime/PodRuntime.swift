@@ -8,9 +8,9 @@
 /// moves only then. Pods belong to the runtime: `close()` (or releasing the runtime) removes
 /// every pod not detached.
 public final class PodRuntime {
-    public let backend: any PodBackend
+    public private(set) var backend: any PodBackend
     /// The backend's clock reading when the runtime started: `now` counts from here.
-    let origin: Double
+    private(set) var origin: Double
     /// Live pods, in creation order, and indexes over them.
     @exclusivity(unchecked) var pods: [PodRecord] = []
     @exclusivity(unchecked) private var byName: [String: PodRecord] = [:]
@@ -48,6 +48,19 @@ public final class PodRuntime {
     }
 
     deinit { close() }
+
+    /// Switches to another backend (`pod.use`). Pods belong to the backend that runs them, so
+    /// this is refused while any pod or command is live. `now` goes on from where it was.
+    public func use(_ newBackend: any PodBackend) throws(RuntimeError) {
+        try ensureOpen()
+        let live = pods.filter { !$0.removed }
+        guard live.isEmpty, commands.isEmpty else {
+            throw .unsupported("pods exist on the \(backend.name) backend (\(live.map(\.spec.name).joined(separator: ", "))): remove them before switching")
+        }
+        let current = now
+        backend = newBackend
+        origin = newBackend.now - current
+    }
 
     /// Seconds since the runtime started, on the backend's clock (virtual on sim).
     public var now: Double { backend.now - origin }

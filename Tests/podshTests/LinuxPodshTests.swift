@@ -1,0 +1,94 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Testing
+
+/// podsh with the linux backend, through the real binary: images, `--backend linux`, and the
+/// reason the backend is unavailable to a user who is not root.
+@Suite("podsh on linux", .serialized)
+struct LinuxPodshTests {
+    static func scratch(_ label: String) -> String {
+        let path = NSTemporaryDirectory() + "podsh-linux-\(label)-\(UUID().uuidString.prefix(8))"
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    static func requireRoot() throws {
+        if geteuid() != 0 {
+            print("skip: podsh on linux: needs root")
+            try Test.cancel("needs root")
+        }
+    }
+
+    @Test func imagesAreImportedFromDirectoriesAndTarballsListedReplacedAndRemoved() throws {
+        let images = Self.scratch("images"), source = Self.scratch("rootfs")
+        defer { try? FileManager.default.removeItem(atPath: images); try? FileManager.default.removeItem(atPath: source) }
+        try FileManager.default.createDirectory(atPath: source + "/etc", withIntermediateDirectories: true)
+        try "one\n".write(toFile: source + "/etc/version", atomically: true, encoding: .utf8)
+        let imported = try PodshTests.run(["image", "import", "demo", source, "--image-dir", images])
+        #expect(imported.status == 0 && imported.stdout == "imported demo\n", "\(imported)")
+        #expect(try String(contentsOfFile: images + "/demo/etc/version", encoding: .utf8) == "one\n")
+        // A tarball replaces it, whole.
+        try "two\n".write(toFile: source + "/etc/version", atomically: true, encoding: .utf8)
+        let tarball = source + ".tar.gz"
+        defer { try? FileManager.default.removeItem(atPath: tarball) }
+        let tar = Process()
+        tar.executableURL = URL(fileURLWithPath: "/bin/tar")
+        tar.arguments = ["-czf", tarball, "-C", source, "."]
+        try tar.run()
+        tar.waitUntilExit()
+        let replaced = try PodshTests.run(["image", "import", "demo", tarball, "--image-dir", images])
+        #expect(replaced.status == 0, "\(replaced)")
+        #expect(try String(contentsOfFile: images + "/demo/etc/version", encoding: .utf8) == "two\n")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: images) == ["demo"], "no staging directory left")
+        #expect(try PodshTests.run(["image", "ls", "--image-dir", images]).stdout == "demo\n")
+        // Bad input: a clear line and exit 1 (2 for usage).
+        let badName = try PodshTests.run(["image", "import", "../x", source, "--image-dir", images])
+        #expect(badName.status == 1 && badName.stderr.contains("must start with a letter or a digit"), "\(badName)")
+        let hostName = try PodshTests.run(["image", "import", "host", source, "--image-dir", images])
+        #expect(hostName.status == 1 && hostName.stderr.contains("\"host\" is the host's own root"), "\(hostName)")
+        let missing = try PodshTests.run(["image", "import", "x", source + "/nope", "--image-dir", images])
+        #expect(missing.status == 1 && missing.stderr.contains("No such file or directory"), "\(missing)")
+        let notTar = try PodshTests.run(["image", "import", "x", source + "/etc/version", "--image-dir", images])
+        #expect(notTar.status == 1 && notTar.stderr.contains("tar failed"), "\(notTar)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: images) == ["demo"], "failed imports leave nothing")
+        #expect(try PodshTests.run(["image", "frob", "--image-dir", images]).status == 2)
+        let removed = try PodshTests.run(["image", "rm", "demo", "--image-dir", images])
+        #expect(removed.status == 0)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: images) == [])
+    }
+
+    @Test func aScriptRunsOnTheLinuxBackendAndLeavesNothing() throws {
+        try Self.requireRoot()
+        let state = Self.scratch("state")
+        defer { try? FileManager.default.removeItem(atPath: state) }
+        let script = """
+            local p = pod.run{ name = "hello", restartPolicy = "Never", shareProcessNamespace = true,
+              containers = { { name = "c", image = "host", command = { "sh", "-c", "hostname; cat /proc/1/comm" } } } }
+            assert(p:wait("Succeeded"))
+            print(p:logs("c") .. pod.backend(), p:status().containers[1].exitCode)
+            """
+        let ran = try PodshTests.run(["--backend", "linux", "--state-dir", state, "-e", script])
+        #expect(ran == PodshTests.Run(status: 0, stdout: "hello\npause\nlinux\t0\n", stderr: ""), "\(ran)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: state + "/pods") == [], "the pod went with the script")
+        // The sandbox cannot switch to linux on its own.
+        let refused = try PodshTests.run(["-e", "pod.use('linux')"])
+        #expect(refused.status == 1 && refused.stderr.contains("sandboxed scripts reach it only when the host allows it"))
+    }
+
+    @Test func withoutRootTheBackendSaysWhy() throws {
+        try Self.requireRoot()
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv"), let podsh = PodshTests.podsh else {
+            print("skip: without root: no setpriv or no podsh")
+            try Test.cancel("no setpriv")
+        }
+        let ran = try PodshTests.run(["--reuid", "65534", "--regid", "65534", "--clear-groups", podsh, "--backend", "linux",
+                                      "-e", "print(1)"], tool: "/usr/bin/setpriv")
+        #expect(ran.status == 1)
+        #expect(ran.stderr == "podsh: backend 'linux' unavailable: it needs root (namespaces, mounts, cgroups); running as uid 65534\n")
+        let listed = try PodshTests.run(["--reuid", "65534", "--regid", "65534", "--clear-groups", podsh, "-e",
+                                         "print(#pod.backends(), select(2, pcall(pod.use, 'linux')))"], tool: "/usr/bin/setpriv")
+        #expect(listed.stdout.hasPrefix("1\t"), "only sim is usable: \(listed)")
+    }
+}

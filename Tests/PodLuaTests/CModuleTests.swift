@@ -49,4 +49,41 @@ struct CModuleTests {
         #expect(process.terminationStatus == 0, "\(text)")
         #expect(text == "sim hi\n2")
     }
+
+    /// The linux backend from the stock interpreter: the pause is C code in a forked child of
+    /// `lua5.4` itself (no binary), PID 1 of the pod, named `pause`.
+    @Test func theLinuxBackendFromTheStockInterpreter() throws {
+        if Self.underAddressSanitizer { try Test.cancel("built with AddressSanitizer (see above)") }
+        guard geteuid() == 0 else {
+            print("skip: the linux backend from lua5.4: needs root")
+            try Test.cancel("needs root")
+        }
+        guard FileManager.default.isExecutableFile(atPath: Self.interpreter), let directory = Self.libraryDirectory else {
+            try Test.cancel("no lua5.4 or no libpod.so")
+        }
+        let state = NSTemporaryDirectory() + "swift-pods-cmodule-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: state) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.interpreter)
+        process.arguments = ["-e", """
+            local pod = require "pod"
+            pod.use("linux", { stateDir = "\(state)" })
+            local p = pod.run{ name = "lua", shareProcessNamespace = true, restartPolicy = "Never",
+              containers = { { name = "c", image = "host", command = { "sh", "-c", "tr -d '\\\\000' < /proc/1/cmdline; echo; hostname" } } } }
+            assert(p:wait("Succeeded"))
+            io.write(pod.backend(), " ", p:logs("c"))
+            """]
+        var environment = ProcessInfo.processInfo.environment
+        environment["LUA_CPATH"] = "\(directory)/lib?.so"
+        process.environment = environment
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(text)")
+        #expect(text == "linux pause\nlua\n")
+        #expect((try? FileManager.default.contentsOfDirectory(atPath: state + "/pods")) == [], "the pod went with the state")
+    }
 }

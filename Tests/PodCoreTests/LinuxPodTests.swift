@@ -212,6 +212,31 @@ struct LinuxPodTests {
         env.closeAndCheck()
     }
 
+    @Test func hostNetworkHostPIDAndHostIPCAreHonoured() throws {
+        let env = try LinuxPods(needsBusybox: false)
+        func namespace(_ kind: String) -> String {
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/\(kind)")) ?? "?"
+        }
+        let pod = try env.runtime.run(PodSpec(name: "hostns", hostNetwork: true, hostPID: true, hostIPC: true, containers: [
+            ContainerSpec(name: "c", image: "host", command: ["sleep", "3600"]),
+        ]))
+        #expect(try pod.wait(phase: .running) == .satisfied)
+        let seen = try pod.exec("c", ["readlink", "/proc/self/ns/net", "/proc/self/ns/ipc", "/proc/self/ns/pid", "/proc/self/ns/uts",
+                                      "/proc/self/ns/mnt"]).stdout.lines
+        #expect(Array(seen.prefix(4)) == ["net", "ipc", "pid", "uts"].map(namespace), "host network (and UTS), IPC and PID")
+        #expect(seen.last != namespace("mnt"), "still a mount namespace of its own")
+        #expect(try pod.exec("c", ["test", "-d", "/proc/\(getpid())"]).exitCode == 0, "the host's processes are visible")
+        var name = [CChar](repeating: 0, count: 256)
+        gethostname(&name, 255)
+        #expect(try pod.exec("c", ["hostname"]).stdout == String(cString: name) + "\n")
+        // And the default: none of them shared with the host.
+        let isolated = try env.runtime.run(PodSpec(name: "isolated", containers: [ContainerSpec(name: "c", image: "host", command: ["sleep", "3600"])]))
+        #expect(try isolated.wait(phase: .running) == .satisfied)
+        let own = try isolated.exec("c", ["readlink", "/proc/self/ns/net", "/proc/self/ns/ipc", "/proc/self/ns/pid", "/proc/self/ns/uts"]).stdout.lines
+        for (kind, value) in zip(["net", "ipc", "pid", "uts"], own) { #expect(value != namespace(kind), "\(kind)") }
+        env.closeAndCheck()
+    }
+
     @Test func execGetsStdinEnvAndTheContainersRoot() throws {
         let env = try LinuxPods()
         let pod = try env.runtime.run(PodSpec(name: "exec", containers: [env.box("main", ["sleep", "3600"], env: [EnvVar(name: "FROM", value: "spec")])]))

@@ -482,8 +482,11 @@ public final class PodRuntime {
             let spec = record.containerSpec(index)
             let spawned: SpawnedProcess
             do {
-                spawned = try backend.spawn(SpawnRequest(context: .container(sandbox.id, spec), argv: spec.argv,
-                                                         env: spec.env, workingDir: spec.workingDir))
+                // `$(VAR)` references in command, args and env values, as kubelet expands them.
+                let mayExpand = spec.argv.contains { $0.utf8.contains(36) } || spec.env.contains { $0.value.utf8.contains(36) }
+                let (argv, env) = mayExpand ? EnvExpansion.resolve(spec) : (spec.argv, spec.env)
+                spawned = try backend.spawn(SpawnRequest(context: .container(sandbox.id, spec), argv: argv,
+                                                         env: env, workingDir: spec.workingDir))
             } catch {
                 throw .backend(error)
             }

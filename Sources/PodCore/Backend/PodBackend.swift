@@ -45,6 +45,8 @@ public struct BackendCapabilities: OptionSet, Sendable, Hashable {
     public static let hostNamespaces = BackendCapabilities(rawValue: 1 << 2)
     /// Processes run in the host context outside any pod (`pod.exec`).
     public static let hostContext = BackendCapabilities(rawValue: 1 << 3)
+    /// A pod may outlive its runtime (`detach`): the backend keeps it when released.
+    public static let detachedPods = BackendCapabilities(rawValue: 1 << 4)
 }
 
 /// A backend's handle of a sandbox.

@@ -211,6 +211,9 @@ public final class PodRuntime {
     /// Keeps the pod after this runtime ends, unsupervised: restart policies no longer apply.
     public func detach(_ name: String) throws(RuntimeError) {
         let record = try live(name)
+        guard backend.capabilities.contains(.detachedPods) else {
+            throw .unsupported("the \(backend.name) backend cannot keep a pod after its owner yet")
+        }
         supervise()
         record.detached = true
         scheduled[ObjectIdentifier(record)] = nil

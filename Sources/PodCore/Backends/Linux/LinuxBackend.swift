@@ -59,6 +59,8 @@ public final class LinuxBackend: PodBackend {
         #endif
     }
 
+    /// No `detachedPods` yet: a pod lives as long as its owner until the state directory keeps
+    /// records that `podsh rm`/`gc` can act on (issue 9).
     /// A backend on this machine, or `unavailable` with the reason.
     public init(options: LinuxBackendOptions = LinuxBackendOptions()) throws(BackendError) {
         if let reason = Self.unavailableReason() { throw BackendError(.unavailable, "linux", reason) }

@@ -9,7 +9,7 @@ public final class SimBackend: PodBackend {
     /// The pod pids limit (kubelet's `--pod-max-pids`).
     public let podPidsLimit: Int
     public var name: String { "sim" }
-    public var capabilities: BackendCapabilities { [.virtualTime, .sharedPIDNamespace, .hostNamespaces, .hostContext] }
+    public var capabilities: BackendCapabilities { [.virtualTime, .sharedPIDNamespace, .hostNamespaces, .hostContext, .detachedPods] }
     public var now: Double { kernel.now }
 
     final class Sandbox {

@@ -1,6 +1,6 @@
 # `make demo` runs the main job (the seed article's pod on the sim backend), `make test` the
 # test suite; both install what they need first.
-.PHONY: demo test build setup
+.PHONY: demo demo-linux test build setup
 
 setup:
 	scripts/setup.sh
@@ -8,6 +8,12 @@ setup:
 demo: setup
 	swift build --product podsh
 	.build/debug/podsh scripts/demo.lua
+
+# The seed pod for real on this kernel (root): imports busybox, runs the linux demo.
+demo-linux: setup
+	swift build --product podsh
+	scripts/busybox-image.sh
+	.build/debug/podsh --backend linux scripts/demo-linux.lua
 
 build: setup
 	swift build

@@ -31,7 +31,7 @@ struct Podsh: ParsableCommand {
               podsh kube scripts/demo.lua         print the manifests of the pods a script creates
               podsh diagram scripts/seed-pod.yaml print the topology as Graphviz DOT (--svg renders it)
               podsh image import busybox rootfs/  a root file system as the image "busybox" (linux backend)
-              podsh --backend linux demo.lua      the same script on real namespaces (root)
+              podsh --backend linux scripts/demo-linux.lua   a pod on real namespaces (root)
             """,
         version: "podsh \(PodCoreVersion.string) (\(LuaState.luaRelease))"
     )

@@ -182,6 +182,22 @@ struct LinuxPodTests {
         env.closeAndCheck()
     }
 
+    @Test func configMapFilesAreMountedReadOnlyWholeOrOneKeyBySubPath() throws {
+        let env = try LinuxPods()
+        let pod = try env.runtime.run(PodSpec(name: "config", restartPolicy: .never, volumes: [
+            VolumeSpec(name: "cfg", source: .configMap(ConfigMapVolumeSource(name: "settings", data: ["app.conf": "port=8080\n", "mode": "debug"]))),
+        ], containers: [
+            env.box("c", ["sh", "-c", "ls /etc/app; cat /etc/app/app.conf /etc/one.conf; echo x > /etc/app/mode || echo refused"],
+                    mounts: [VolumeMount(name: "cfg", mountPath: "/etc/app"),
+                             VolumeMount(name: "cfg", mountPath: "/etc/one.conf", subPath: "app.conf")]),
+        ]))
+        #expect(try pod.wait(phase: .succeeded) == .satisfied)
+        let log = try pod.logs("c")
+        #expect(log.hasPrefix("app.conf\nmode\nport=8080\nport=8080\n"), "\(log)")
+        #expect(log.contains("Read-only file system") && log.hasSuffix("refused\n"), "\(log)")
+        env.closeAndCheck()
+    }
+
     @Test func aMissingCommandIs127AndStartErrorAndLogsKeepThePreviousRun() throws {
         let env = try LinuxPods()
         let broken = try env.runtime.run(PodSpec(name: "broken", restartPolicy: .never, containers: [env.box("main", ["no-such-command"])]))

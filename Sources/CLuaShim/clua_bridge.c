@@ -7,6 +7,7 @@
 #define CLUA_HOOK_STEP 1000
 
 static void *clua_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
+static void clua_hook(lua_State *L, lua_Debug *ar);
 
 /* The limits of a state made by clua_newstate; NULL for any other state (a stock lua5.4
  * loading the module has its own allocator, whose userdata is not ours). */
@@ -24,6 +25,15 @@ static int clua_trampoline(lua_State *L) {
     if (limits != NULL) limits->host_active++;
     int status = callback(L, context, function);   /* the Swift frame returns here */
     if (limits != NULL) limits->host_active--;
+    /* Interrupted while the host worked (a wait, a sleep, an exec): stop now, not after the
+     * next hook step, as a Ctrl-C during a long call means (a call that raises or yields goes
+     * its way; the hook stops what follows). */
+    if (limits != NULL && limits->interrupted && !limits->host_active && status >= 0) {
+        limits->stopping = 1;
+        limits->stop_reason = "interrupted";
+        lua_sethook(L, clua_hook, LUA_MASKCOUNT, 1);
+        return luaL_error(L, "%s", limits->stop_reason);
+    }
     if (status == CLUA_RAISE)
         return lua_error(L);
     if (status <= CLUA_YIELD_BASE)

@@ -87,7 +87,7 @@ static const char *const steps[] = {
     "mount proc", "mount /dev", "mount /dev/shm", "bind device", "mount /tmp", "mkdir",
     "bind volume", "read-only volume", "pivot_root", "detach old root", "path too long",
     "overlay options", "join cgroup", "no_new_privs", "drop capability", "capset", "setns mnt",
-    "mknod", "symlink", "open volume", "create file",
+    "mknod", "symlink", "open volume", "create file", "setsid",
 };
 
 static void fill_error(podspawn_error *error, const record *r) {
@@ -275,6 +275,9 @@ static int sandbox_main(void *p) {
         if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) fail(fd, "SIOCSIFFLAGS");
         close(s);
     }
+    /* A session of its own: a Ctrl-C at the owner's terminal (podsh's prompt) must not reach
+     * the pod, as it does not reach a container runtime's containers. */
+    if (setsid() < 0) fail(fd, "setsid");
     prctl(PR_SET_NAME, "pause", 0, 0, 0);
     name_pause();
     struct sigaction action;
@@ -567,6 +570,7 @@ pid_t podspawn_exec(pid_t target, int join, int new_pid, const podspawn_root *ro
             write_record(fd, 'P', NULL, 0, child);
             _exit(0);
         }
+        if (setsid() < 0) fail(fd, "setsid");  /* out of the owner's terminal's process group */
         join_cgroups(fd, process);
         stdio_to(fd, process->in_fd, process->out_fd, process->err_fd);
         if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) fail(fd, "close_range");

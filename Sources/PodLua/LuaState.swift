@@ -90,6 +90,7 @@ public final class LuaState {
     }
 
     deinit {
+        module?.runtime.interruption = nil  // the flag it reads is freed below
         lua_close(L)
         limits.deallocate()
         module?.runtime.close()
@@ -101,6 +102,9 @@ public final class LuaState {
         let module = PodModule(runtime: runtime, host: host)
         module.allowsLinux = options.allowsLinuxBackend
         self.module = module
+        // Ctrl-C (the interrupt flag) also ends the runtime's waits, which take real time on linux.
+        let flag = interruptFlag
+        runtime.interruption = { flag.pointee != 0 }
         _ = lua_checkstack(L, 4)
         lua_rawgeti(L, clua_registryindex(), lua_Integer(LUA_RIDX_GLOBALS))  // [G]
         LuaCall(L).push("pod")                                                // [G, "pod"]

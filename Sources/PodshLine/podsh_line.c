@@ -96,3 +96,30 @@ void podsh_sigint_install(volatile int *flag) {
 unsigned long podsh_sigint_count(void) {
     return (unsigned long)sigint_count;
 }
+
+static volatile sig_atomic_t quit_signal;
+
+static void on_quit(int signo) {
+    if (interrupt_flag) *interrupt_flag = 1;
+    quit_signal = signo;
+}
+
+void podsh_quit_install(volatile int *flag) {
+    interrupt_flag = flag;
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = on_quit;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = 0;
+    sigaction(SIGTERM, &action, NULL);
+    sigaction(SIGHUP, &action, NULL);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
+}
+
+int podsh_quit_requested(void) {
+    return (int)quit_signal;
+}

@@ -4,6 +4,7 @@ import Glibc
 import ArgumentParser
 import PodCore
 import PodLua
+import PodshLine
 
 /// `podsh`: runs pod scripts. `podsh FILE.lua [ARGS...]` runs a script (`arg` set as lua.c
 /// does), `podsh -e CHUNK` runs a chunk, and without either the script comes from standard
@@ -47,6 +48,11 @@ struct Podsh: ParsableCommand {
     mutating func run() throws {
         let backend = try common.makeBackend()
         let host = try ScriptHost(options: common.luaOptions, backend: backend)
+        // Ctrl-C, SIGTERM and SIGHUP stop the script (and the runtime's waits); podsh then
+        // leaves through its normal exit, which removes the pods (on linux they are in sessions
+        // of their own and would outlive a podsh killed by the signal).
+        podsh_sigint_install(host.lua.interruptFlag)
+        podsh_quit_install(host.lua.interruptFlag)
         if let chunk {
             host.lua.setArg(script: "-e", arguments: script)
             throw host.exitCode(running: chunk, name: "=(command line)", arguments: script)

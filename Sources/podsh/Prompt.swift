@@ -54,6 +54,7 @@ final class Prompt {
             let signals = podsh_sigint_count()
             guard let raw = podsh_line_read(buffer.isEmpty ? "> " : ">> ") else {
                 stdoutWrite("\n")
+                if podsh_quit_requested() != 0 { break }  // SIGTERM/SIGHUP: leave, removing the pods
                 if podsh_sigint_count() != signals {
                     buffer = ""  // Ctrl-C at the prompt drops the line, as a shell does
                     continue
@@ -67,6 +68,7 @@ final class Prompt {
             if evaluate(buffer) == .incomplete { continue }
             podsh_line_add(buffer)
             buffer = ""
+            if podsh_quit_requested() != 0 { break }
         }
         return .success
     }

@@ -42,6 +42,7 @@ final class LinuxPods {
         #expect(backend.inventory().isEmpty, "\(backend.inventory().details)", sourceLocation: sourceLocation)
         #expect(LinuxTestSupport.ourChildren() == [], "processes left", sourceLocation: sourceLocation)
         #expect(LinuxTestSupport.mounts(below: stateDir) == 0, "mounts left", sourceLocation: sourceLocation)
+        #expect(LinuxTestSupport.backendDescriptors(below: stateDir) == [], "descriptors left", sourceLocation: sourceLocation)
         #expect(LinuxTestSupport.entries(below: stateDir + "/pods") == [], "state left", sourceLocation: sourceLocation)
     }
 

@@ -25,9 +25,17 @@ enum LinuxTestSupport {
         try? FileManager.default.removeItem(atPath: path)
     }
 
-    /// One image directory for the whole test process (imports are atomic; the busybox image is
-    /// made once).
-    static let imageDir: String = scratch("images")
+    /// One image directory for the whole test process (the busybox image is made once), removed
+    /// when the process exits.
+    static let imageDir: String = {
+        let dir = scratch("images")
+        atexit { LinuxTestSupport.removeImageDir() }
+        return dir
+    }()
+
+    private static func removeImageDir() {
+        remove(imageDir)
+    }
 
     /// The busybox rootfs (Debian's busybox-static and a link per applet), imported once as
     /// `busybox`; nil with the reason when busybox-static is missing.
@@ -81,6 +89,18 @@ enum LinuxTestSupport {
                   let close = stat.lastIndex(of: ")") else { return false }
             let fields = stat[stat.index(after: close)...].split(separator: " ")
             return fields.count > 2 && fields[0] != "Z" && Int32(fields[1]) == me && namespaces(String(pid)) != own
+        }
+    }
+
+    /// Descriptors of this process that only the linux backend makes: pidfds, memory files
+    /// (captured output, stdin), namespaces, and anything below `path`.
+    static func backendDescriptors(below path: String) -> [String] {
+        let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        return fds.compactMap { fd in
+            guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(fd)") else { return nil }
+            let ours = target == "anon_inode:[pidfd]" || target.hasPrefix("/memfd:") || target.hasPrefix(path)
+                || ["net:[", "ipc:[", "uts:[", "pid:[", "mnt:["].contains { target.hasPrefix($0) }
+            return ours ? "\(fd) -> \(target)" : nil
         }
     }
 

@@ -105,6 +105,13 @@ struct PodSpawnTests {
         return status
     }
 
+    /// Field 6 of /proc/PID/stat: the session id.
+    static func session(_ pid: pid_t) -> pid_t {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return -1 }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        return fields.count > 3 ? pid_t(fields[3]) ?? -1 : -1
+    }
+
     static func namespace(_ pid: pid_t, _ kind: String) -> String {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/ns/\(kind)")) ?? "?"
     }
@@ -118,16 +125,20 @@ struct PodSpawnTests {
         for kind in ["net", "ipc", "uts", "pid"] {
             #expect(Self.namespace(pause, kind) != Self.namespace(getpid(), kind), "\(kind) namespace")
         }
+        // A session of its own (a Ctrl-C at the owner's terminal does not reach it).
+        #expect(Self.session(pause) == pause)
         let comm = try String(contentsOfFile: "/proc/\(pause)/comm", encoding: .utf8)
         #expect(comm == "pause\n")
         let cmdline = try Data(contentsOf: URL(fileURLWithPath: "/proc/\(pause)/cmdline"))
         #expect(String(decoding: cmdline.prefix { $0 != 0 }, as: UTF8.self) == "pause", "ps shows the command line 'pause'")
 
         // A container sees the pod's hostname, net namespace, and is PID 2 after the pause.
-        let script = "hostname; readlink /proc/self/ns/net; echo $$; cat /proc/net/dev | grep -c ':'"
+        let script = "hostname; readlink /proc/self/ns/net; echo $$; cat /proc/net/dev | grep -c ':'; read -r p c s pp g sid rest < /proc/self/stat; echo $p $sid"
         let ran = try Self.run(pause, joinPID: true, ["sh", "-c", script]).get()
         let lines = ran.output.split(separator: "\n").map(String.init)
-        #expect(lines.count == 4)
+        #expect(lines.count == 5)
+        let ids = lines.last?.split(separator: " ") ?? []
+        #expect(ids.count == 2 && ids.first == ids.last, "the container leads a session of its own: \(ids)")
         #expect(lines.first == "web")
         #expect(lines.dropFirst().first == Self.namespace(pause, "net"))
         #expect(lines.dropFirst(2).first == "2")

@@ -77,6 +77,39 @@ struct LinuxPodshTests {
         #expect(refused.status == 1 && refused.stderr.contains("sandboxed scripts reach it only when the host allows it"))
     }
 
+    /// SIGTERM (or SIGHUP, or Ctrl-C) stops a script waiting on linux; podsh removes its pods —
+    /// which live in sessions of their own — before it exits.
+    @Test func aTerminatedScriptRemovesItsPods() throws {
+        try Self.requireRoot()
+        guard let podsh = PodshTests.podsh else { try Test.cancel("podsh is not built") }
+        let state = Self.scratch("term")
+        defer { try? FileManager.default.removeItem(atPath: state) }
+        for signal in [SIGTERM, SIGHUP, SIGINT] {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: podsh)
+            process.arguments = ["--backend", "linux", "--state-dir", state, "-e", """
+                local p = pod.run{ name = "long", containers = { { name = "c", image = "host", command = { "sleep", "3600" } } } }
+                assert(p:wait("Running"))
+                print(p:status().infra.pid, p:status().containers.c.pid)
+                pod.sleep(3600)
+                """]
+            let out = Pipe(), err = Pipe()
+            process.standardOutput = out
+            process.standardError = err
+            try process.run()
+            let line = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
+            let pids = line.split(whereSeparator: { $0 == "\t" || $0 == "\n" }).compactMap { Int32($0) }
+            #expect(pids.count == 2, "\(line)")
+            kill(process.processIdentifier, signal)
+            process.waitUntilExit()
+            let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            #expect(process.terminationStatus == 1, "\(signal): \(stderr)")
+            #expect(stderr.contains("interrupted"), "\(stderr)")
+            for pid in pids { #expect(kill(pid, 0) != 0, "pid \(pid) is gone after signal \(signal)") }
+            #expect((try? FileManager.default.contentsOfDirectory(atPath: state + "/pods")) == [])
+        }
+    }
+
     @Test func withoutRootTheBackendSaysWhy() throws {
         try Self.requireRoot()
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv"), let podsh = PodshTests.podsh else {

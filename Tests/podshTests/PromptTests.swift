@@ -193,6 +193,30 @@ struct PromptTests {
         try session.waitFor("podsh-exited-0")
     }
 
+    /// On linux waits take real time: Ctrl-C ends the wait, and the pod — in sessions of its
+    /// own, out of the terminal's process group — keeps running.
+    @Test func controlCEndsALinuxWaitAndThePodLives() throws {
+        guard geteuid() == 0 else {
+            print("skip: the linux prompt test needs root")
+            try Test.cancel("needs root")
+        }
+        let state = NSTemporaryDirectory() + "podsh-prompt-state-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: state) }
+        let session = try Session(arguments: "--backend linux --state-dir '\(state)'")
+        defer { session.end() }
+        try session.line("p = pod.run{ name = 'long', containers = { { name = 'c', image = 'host', command = { 'sleep', '3600' } } } }")
+        try session.line("p:wait('Succeeded', 3600)")
+        Thread.sleep(forTimeInterval: 0.5)
+        try session.key("C-c")
+        try session.waitFor("interrupted")
+        try session.line("= p:status().phase, p:status().containers.c.state")
+        let screen = try session.waitFor("Running")
+        #expect(screen.contains("Running\trunning") || screen.contains("Running        running") || screen.contains("running"), "\(screen)")
+        try session.key("C-d")
+        try session.waitFor("podsh-exited-0")
+        #expect((try? FileManager.default.contentsOfDirectory(atPath: state + "/pods")) == [], "the pod went with the prompt")
+    }
+
     @Test func historyAcrossTwoSessions() throws {
         let home = try Self.makeHome()
         defer { try? FileManager.default.removeItem(at: home) }

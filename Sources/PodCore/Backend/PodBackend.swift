@@ -22,7 +22,8 @@ public protocol PodBackend: AnyObject {
     func signal(_ process: ProcessID, _ signal: Signal) throws(BackendError)
     /// Runs until something happened or `deadline` (nil: do not wait, only collect what is
     /// due; `.infinity`: wait as long as it takes), and returns the exits observed, in the
-    /// order they happened.
+    /// order they happened. A real backend may return early with nothing (a signal, a periodic
+    /// wake): callers poll again until their own deadline.
     func poll(until deadline: Double?) -> [BackendEvent]
     /// What a process wrote: stdout, stderr and both interleaved as written.
     func output(of process: ProcessID) -> ProcessOutput

@@ -38,6 +38,9 @@ public final class PodRuntime {
     }
     @exclusivity(unchecked) private var commands: [ProcessID: Command] = [:]
     private var closed = false
+    /// Asked while the runtime waits (`sleep`, `wait`, `exec`, `stop`): true ends the wait early,
+    /// as if it timed out (podsh's Ctrl-C on the linux backend, whose waits take real time).
+    public var interruption: (() -> Bool)?
     /// Called with the spec of every pod created (podsh kube collects manifests with it).
     public var onCreate: ((PodSpec) -> Void)?
 
@@ -317,6 +320,7 @@ public final class PodRuntime {
         while true {
             supervise()
             if condition() { return true }
+            if interruption?() == true { return false }
             let current = now
             if current >= deadline { return false }
             var wake = Double.infinity
@@ -689,8 +693,13 @@ public final class PodRuntime {
             return nil
         }
         guard waitLoop(deadline: now + max(0, timeout), until: { exited() != nil }), let exit = exited() else {
+            let interrupted = interruption?() == true
             try? backend.signal(spawned.id, .kill)
+            let saved = interruption
+            interruption = nil
             _ = waitLoop(deadline: now + 1) { exited() != nil }
+            interruption = saved
+            if interrupted { throw .timeout("\(request.argv.first ?? "command") interrupted (killed)") }
             throw .timeout("\(request.argv.first ?? "command") timed out after \(timeout.formatted3) s")
         }
         let output = backend.output(of: spawned.id)

@@ -24,4 +24,11 @@ void podsh_line_add(const char *line);
 void podsh_sigint_install(volatile int *flag);
 unsigned long podsh_sigint_count(void);
 
+/* SIGTERM and SIGHUP (a closed terminal): set `*flag` (the running chunk and the runtime's
+ * waits stop) and remember the signal, so that podsh leaves through its normal exit and
+ * removes its pods instead of dying with them still running. */
+void podsh_quit_install(volatile int *flag);
+/* The signal that asked podsh to quit, or 0. */
+int podsh_quit_requested(void);
+
 #endif

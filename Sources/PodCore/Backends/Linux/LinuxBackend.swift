@@ -106,6 +106,8 @@ public final class LinuxBackend: PodBackend {
         /// An exec's or host command's captured streams (memory files).
         var stdoutFD: Int32 = -1
         var stderrFD: Int32 = -1
+        /// Their contents once the process ended (the memory files are closed then).
+        var captured: ProcessOutput?
 
         init(id: ProcessID, pid: pid_t, kind: Kind, sandbox: SandboxID?, argv: [String]) {
             self.id = id
@@ -163,8 +165,9 @@ public final class LinuxBackend: PodBackend {
     /// Exits observed but not yet returned by `poll`, in order.
     private var pending: [BackendEvent] = []
     private var nextID = 0
-    /// Finished execs and host commands keep their captured output this long (in count), so
-    /// that `output(of:)` works after the exit; older ones are forgotten.
+    /// Finished execs and host commands keep their captured output (as strings; the memory
+    /// files are closed at the exit) this long, in count, so that `output(of:)` works after the
+    /// exit; older ones are forgotten.
     private var finishedCommands: [ProcessID] = []
     static let keptCommandOutputs = 256
 
@@ -397,6 +400,10 @@ public final class LinuxBackend: PodBackend {
         let time = now
         let exit = ProcessExit(exitCode: 127, startError: message, time: time)
         process.exit = exit
+        if !process.isContainer {
+            process.captured = capturedOutput(process)
+            process.closeDescriptors()
+        }
         processes[id] = process
         sandbox?.processes.append(id)
         pending.append(.processExited(id, exit))
@@ -575,6 +582,9 @@ public final class LinuxBackend: PodBackend {
                 process.runDir = nil
             }
         case .exec, .host:
+            // Keep the words, not the descriptors: a long session must not run out of fds.
+            process.captured = capturedOutput(process)
+            process.closeDescriptors()
             remember(process.id)
         case .infra:
             break
@@ -603,6 +613,7 @@ public final class LinuxBackend: PodBackend {
         _ = Glibc.poll(&fds, nfds_t(fds.count), milliseconds)
     }
 
+    /// Returns what was observed; waits (up to a second at a time) only when nothing was.
     public func poll(until deadline: Double?) -> [BackendEvent] {
         while true {
             for process in processes.values.sorted(by: { $0.id.rawValue < $1.id.rawValue }) where process.exit == nil {
@@ -617,8 +628,16 @@ public final class LinuxBackend: PodBackend {
             if remaining <= 0 { return [] }
             let live = processes.values.filter { $0.exit == nil && $0.pid > 0 }
             if live.isEmpty && remaining.isInfinite { return [] }
-            // Wake at least once a second: a process whose pidfd could not be made is polled.
+            // Wake at least once a second: a process whose pidfd could not be made is polled, and
+            // the caller gets to check its own interruption (Ctrl-C in podsh) — a return without
+            // events is allowed, the runtime polls again.
             waitForAny(live, timeout: min(remaining, 1))
+            for process in processes.values.sorted(by: { $0.id.rawValue < $1.id.rawValue }) where process.exit == nil {
+                reap(process, report: true)
+            }
+            let out = pending
+            pending = []
+            return out
         }
     }
 
@@ -627,6 +646,10 @@ public final class LinuxBackend: PodBackend {
         if let logPath = process.logPath {
             return ProcessOutput(combined: LinuxSystem.readFile(logPath))
         }
+        return process.captured ?? capturedOutput(process)
+    }
+
+    private func capturedOutput(_ process: Process) -> ProcessOutput {
         let out = process.stdoutFD >= 0 ? String(decoding: LinuxSystem.readAll(fd: process.stdoutFD), as: UTF8.self) : ""
         let err = process.stderrFD >= 0 ? String(decoding: LinuxSystem.readAll(fd: process.stderrFD), as: UTF8.self) : ""
         return ProcessOutput(stdout: out, stderr: err, combined: out + err)

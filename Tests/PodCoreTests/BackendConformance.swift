@@ -29,10 +29,19 @@ final class BackendHarness {
     let stateDir: String?
 
     init(_ kind: BackendKind) throws {
-        stateDir = kind == .linux ? LinuxTestSupport.scratch("state") : nil
-        do {
-            backend = try kind.make(stateDir: stateDir)
-        } catch {
+        let stateDir = kind == .linux ? LinuxTestSupport.scratch("state") : nil
+        self.stateDir = stateDir
+        backend = try Self.make(kind, stateDir: stateDir)
+    }
+
+    /// The backend, or the test is skipped with the reason printed.
+    static func make(_ kind: BackendKind, stateDir: String?) throws -> any PodBackend {
+        let made: Result<any PodBackend, BackendError>
+        do { made = .success(try kind.make(stateDir: stateDir)) } catch { made = .failure(error) }
+        switch made {
+        case .success(let backend): return backend
+        case .failure(let error):
+            if let stateDir { LinuxTestSupport.remove(stateDir) }
             print("skipping the \(kind.rawValue) backend: \(error)")
             try Test.cancel("the \(kind.rawValue) backend is unavailable here: \(error)")
         }

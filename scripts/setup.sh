@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing swift-pods needs on a fresh Debian machine, only when it
 # is missing: Debian packages (Lua 5.4 headers and interpreter, libedit for the prompt, busybox-static
-# (the linux backend's test image), util-linux (ipcmk/ipcs, setpriv) and tar (image import),
+# (the linux backend's test image), util-linux (ipcmk/ipcs, setpriv), tar (image import), python3-minimal
+# (the OOM and fork-bomb tests),
 # pkg-config) and, with --validator, what the tests use: Graphviz, tmux (the prompt's tests), and the kubernetes-validate schema checker from
 # PyPI in .venv.
 # Idempotent and quiet when everything is there already.
@@ -16,7 +17,7 @@ for arg in "$@"; do
   esac
 done
 
-packages=(liblua5.4-dev lua5.4 libedit-dev pkg-config busybox-static util-linux tar)
+packages=(liblua5.4-dev lua5.4 libedit-dev pkg-config busybox-static util-linux tar python3-minimal)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -497,14 +497,12 @@ static void limit_capabilities(int fd, unsigned long long keep) {
     if (syscall(SYS_capset, &header, data) < 0) fail(fd, "capset");
 }
 
-/* Moves the calling process into each cgroup ("0" means the writer). */
-static void join_cgroups(int fd, const podspawn_process *process) {
-    for (int i = 0; i < process->cgroup_count; i++) {
-        int procs = open(process->cgroup_procs[i], O_WRONLY | O_CLOEXEC);
-        if (procs < 0) fail(fd, "join cgroup");
-        if (write(procs, "0", 1) != 1) fail(fd, "join cgroup");
-        close(procs);
-    }
+/* Moves the calling process into each cgroup ("0" means the writer), through `cgroup.procs`
+ * descriptors opened before any namespace was joined (a container's mount namespace has no
+ * /sys/fs/cgroup). */
+static void join_cgroups(int fd, const int *procs, int count) {
+    for (int i = 0; i < count; i++)
+        if (write(procs[i], "0", 1) != 1) fail(fd, "join cgroup");
 }
 
 pid_t podspawn_exec(pid_t target, int join, int new_pid, const podspawn_root *root,
@@ -549,10 +547,27 @@ pid_t podspawn_exec(pid_t target, int join, int new_pid, const podspawn_root *ro
             return -1;
         }
     }
+    int procs[PODSPAWN_MAX_CGROUPS];
+    int procs_count = process->cgroup_count;
+    if (procs_count < 0 || procs_count > PODSPAWN_MAX_CGROUPS) {
+        for (int i = 0; i < 5; i++) if (ns[i] >= 0) close(ns[i]);
+        set_error(error, "join cgroup", E2BIG);
+        return -1;
+    }
+    for (int i = 0; i < procs_count; i++) {
+        procs[i] = open(process->cgroup_procs[i], O_WRONLY | O_CLOEXEC);
+        if (procs[i] < 0) {
+            set_error(error, "join cgroup", errno);
+            for (int j = 0; j < i; j++) close(procs[j]);
+            for (int j = 0; j < 5; j++) if (ns[j] >= 0) close(ns[j]);
+            return -1;
+        }
+    }
     int report[2];
     if (report_pipe(report) < 0) {
         set_error(error, "pipe", errno);
         for (int i = 0; i < 5; i++) if (ns[i] >= 0) close(ns[i]);
+        for (int i = 0; i < procs_count; i++) close(procs[i]);
         return -1;
     }
     pid_t middle = fork();
@@ -571,7 +586,7 @@ pid_t podspawn_exec(pid_t target, int join, int new_pid, const podspawn_root *ro
             _exit(0);
         }
         if (setsid() < 0) fail(fd, "setsid");  /* out of the owner's terminal's process group */
-        join_cgroups(fd, process);
+        join_cgroups(fd, procs, procs_count);
         stdio_to(fd, process->in_fd, process->out_fd, process->err_fd);
         if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) fail(fd, "close_range");
         if (root) enter_root(fd, root, overlay_options);
@@ -585,6 +600,7 @@ pid_t podspawn_exec(pid_t target, int join, int new_pid, const podspawn_root *ro
     int fork_errno = errno;
     close(report[1]);
     for (int i = 0; i < 5; i++) if (ns[i] >= 0) close(ns[i]);
+    for (int i = 0; i < procs_count; i++) close(procs[i]);
     if (middle < 0) {
         close(report[0]);
         set_error(error, "fork", fork_errno);

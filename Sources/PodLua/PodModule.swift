@@ -300,8 +300,8 @@ enum LuaArgs {
         return .success(argv)
     }
 
-    /// The linux backend's options: `{ stateDir =, imageDir =, allowHostPaths = {...} }`; nil when
-    /// absent.
+    /// The linux backend's options: `{ stateDir =, imageDir =, allowHostPaths = {...},
+    /// podPidsLimit =, cgroupParent = }`; nil when absent.
     static func linuxOptions(_ call: LuaCall, _ index: Int32, function: String) -> Result<LinuxBackendOptions?, Message> {
         if call.isNoneOrNil(index) { return .success(nil) }
         guard call.type(index) == LUA_TTABLE else {
@@ -349,10 +349,19 @@ enum LuaArgs {
                     return .failure(Message(text: "\(function): options.allowHostPaths must be a list of absolute paths"))
                 }
                 options.allowHostPaths = prefixes
-            case "podPidsLimit", "cgroupParent":
-                return .failure(Message(text: "\(function): options.\(entry.key) is applied by the cgroup drivers, which are not built yet (issue 8)"))
+            case "podPidsLimit":
+                guard case .number(let text) = entry.node.value, let limit = Int(text), limit > 0 else {
+                    return .failure(Message(text: "\(function): options.podPidsLimit must be a positive integer"))
+                }
+                options.podPidsLimit = limit
+            case "cgroupParent":
+                guard case .string(let text) = entry.node.value, !text.isEmpty, !text.hasPrefix("/"),
+                      !text.split(separator: "/").contains(where: { $0 == "." || $0 == ".." }) else {
+                    return .failure(Message(text: "\(function): options.cgroupParent must be a relative cgroup path (like \"swift-pods\")"))
+                }
+                options.cgroupParent = text
             default:
-                return .failure(Message(text: "\(function): unknown option '\(entry.key)' (stateDir, imageDir, allowHostPaths)"))
+                return .failure(Message(text: "\(function): unknown option '\(entry.key)' (stateDir, imageDir, allowHostPaths, podPidsLimit, cgroupParent)"))
             }
         }
         return .success(options)

@@ -15,7 +15,7 @@ final class LinuxPods {
     private var closed = false
 
     /// A runtime, or the test is skipped with the reason printed.
-    init(allowHostPaths: [String]? = nil, needsBusybox: Bool = true) throws {
+    init(allowHostPaths: [String]? = nil, needsBusybox: Bool = true, podPidsLimit: Int = 4096) throws {
         if let reason = LinuxBackend.unavailableReason() {
             print("skip: linux backend: \(reason)")
             try Test.cancel("the linux backend is unavailable here: \(reason)")
@@ -31,7 +31,7 @@ final class LinuxPods {
         }
         stateDir = LinuxTestSupport.scratch("pods")
         backend = try LinuxBackend(options: LinuxBackendOptions(stateDir: stateDir, imageDir: LinuxTestSupport.imageDir,
-                                                                allowHostPaths: allowHostPaths))
+                                                                allowHostPaths: allowHostPaths, podPidsLimit: podPidsLimit))
         runtime = PodRuntime(backend: backend)
     }
 

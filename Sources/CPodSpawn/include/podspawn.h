@@ -47,7 +47,7 @@ pid_t podspawn_sandbox(const char *hostname, int namespaces, podspawn_error *err
 /* A bind mount into a container's root: `source_fd` a descriptor (O_PATH) the caller opened on
  * the directory or file, `target` a path inside the new root (made when missing: a file when
  * `is_file`). At most PODSPAWN_MAX_MOUNTS per root. */
-enum { PODSPAWN_MAX_MOUNTS = 128 };
+enum { PODSPAWN_MAX_MOUNTS = 128, PODSPAWN_MAX_CGROUPS = 16 };
 typedef struct podspawn_mount {
     int source_fd;
     const char *target;
@@ -72,7 +72,8 @@ typedef struct podspawn_root {
 /* What runs: argv[0] without a '/' is looked up in envp's PATH (or the default
  * /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin) with execve on each candidate,
  * inside the root. stdin, stdout and stderr come from `in_fd`, `out_fd`, `err_fd` (-1:
- * /dev/null). The process joins every `cgroup_procs` file (one per hierarchy) before exec, runs
+ * /dev/null). The process joins every `cgroup_procs` file (one per hierarchy, at most
+ * PODSPAWN_MAX_CGROUPS; opened by the caller before any namespace is joined) before exec, runs
  * with no_new_privs and, unless `privileged`, with Docker's default capability set. `workdir`
  * (NULL: /) is made when missing if the process has a root of its own. */
 typedef struct podspawn_process {

@@ -11,18 +11,21 @@ public struct LinuxBackendOptions: Sendable, Equatable {
     public var imageDir: String
     /// hostPath volumes must be at or below one of these (nil: anywhere).
     public var allowHostPaths: [String]?
-    /// kubelet's `--pod-max-pids` (applied with the cgroup drivers).
+    /// kubelet's `--pod-max-pids`: the pod cgroup's `pids.max`.
     public var podPidsLimit: Int
+    /// The cgroup every pod's cgroup is made below, in each hierarchy (like kubelet's `kubepods`).
+    public var cgroupParent: String
 
     public static let defaultStateDir = "/run/swift-pods"
     public static let defaultImageDir = "/var/lib/swift-pods/images"
 
     public init(stateDir: String = LinuxBackendOptions.defaultStateDir, imageDir: String = LinuxBackendOptions.defaultImageDir,
-                allowHostPaths: [String]? = nil, podPidsLimit: Int = 4096) {
+                allowHostPaths: [String]? = nil, podPidsLimit: Int = 4096, cgroupParent: String = "swift-pods") {
         self.stateDir = stateDir
         self.imageDir = imageDir
         self.allowHostPaths = allowHostPaths
         self.podPidsLimit = podPidsLimit
+        self.cgroupParent = cgroupParent
     }
 }
 
@@ -39,6 +42,8 @@ public struct LinuxBackendOptions: Sendable, Equatable {
 public final class LinuxBackend: PodBackend {
     public let options: LinuxBackendOptions
     public let images: ImageStore
+    /// The cgroup hierarchy's driver (v1 here, v2 on most distributions).
+    public let cgroups: any CgroupDriver
     public var name: String { "linux" }
     public var capabilities: BackendCapabilities { [.sharedPIDNamespace, .hostNamespaces, .hostContext] }
     public var now: Double { LinuxSystem.monotonic() - started }
@@ -55,6 +60,7 @@ public final class LinuxBackend: PodBackend {
         if !LinuxSystem.readFile("/proc/filesystems").contains("\toverlay\n") {
             return "the kernel has no overlay file system (modprobe overlay)"
         }
+        if case .failure(let error) = CgroupDrivers.detect() { return error.message }
         return nil
         #endif
     }
@@ -66,6 +72,17 @@ public final class LinuxBackend: PodBackend {
         if let reason = Self.unavailableReason() { throw BackendError(.unavailable, "linux", reason) }
         self.options = options
         self.images = ImageStore(directory: options.imageDir)
+        switch CgroupDrivers.detect() {
+        case .success(let driver): cgroups = driver
+        case .failure(let error): throw error
+        }
+        let parent = options.cgroupParent
+        guard !parent.isEmpty, !parent.hasPrefix("/"), !parent.split(separator: "/").contains(where: { $0 == ".." || $0 == "." }) else {
+            throw BackendError(.unsupported, "linux", "cgroupParent \"\(parent)\" must be a relative path without . or ..")
+        }
+        guard options.podPidsLimit > 0 else {
+            throw BackendError(.unsupported, "linux", "podPidsLimit must be positive, got \(options.podPidsLimit)")
+        }
         if let code = LinuxSystem.makeDirectories(options.stateDir + "/pods", mode: 0o711) {
             throw BackendError(.unavailable, "linux", "state directory \(options.stateDir): \(LinuxSystem.describe(code))")
         }
@@ -100,9 +117,10 @@ public final class LinuxBackend: PodBackend {
         var exit: ProcessExit?
         /// The signal the backend last sent (the sender of a death by it).
         var sent: Signal?
-        /// A container run's log file and layer directory.
+        /// A container run's log file, layer directory and cgroup.
         var logPath: String?
         var runDir: String?
+        var cgroup: String?
         /// An exec's or host command's captured streams (memory files).
         var stdoutFD: Int32 = -1
         var stderrFD: Int32 = -1
@@ -146,6 +164,8 @@ public final class LinuxBackend: PodBackend {
         var runs: [String: Int] = [:]
         /// Processes started in it, oldest first.
         var processes: [ProcessID] = []
+        /// The pod's cgroup (the pause in `<cgroup>/pause`, each container run below it).
+        var cgroup = ""
 
         init(id: SandboxID, spec: PodSpec, dir: String, infra: ProcessID, infraPid: pid_t, namespaces: Int32, volumes: LinuxVolumes) {
             self.id = id
@@ -191,7 +211,8 @@ public final class LinuxBackend: PodBackend {
                 throw BackendError(.unsupported, operation, "container \"\(container.name)\": \(error.message)")
             }
         }
-        let dir = options.stateDir + "/pods/" + request.podName + "-" + LinuxSystem.randomHex()
+        let dirName = request.podName + "-" + LinuxSystem.randomHex()
+        let dir = options.stateDir + "/pods/" + dirName
         if let code = LinuxSystem.makeDirectories(dir, mode: 0o711) {
             throw BackendError(.system, operation, "\(dir): \(LinuxSystem.describe(code))")
         }
@@ -202,22 +223,52 @@ public final class LinuxBackend: PodBackend {
             LinuxSystem.removeTree(dir)
             throw error
         }
+        // The pod's cgroup with kubelet's pod-level values and the pod pids limit, and a leaf for
+        // the pause (cgroup v2 keeps processes out of a cgroup that has children).
+        let cgroup = options.cgroupParent + "/" + dirName
+        do {
+            try cgroups.create(cgroup, values: ResourceMath.podCgroup(of: spec), pidsMax: options.podPidsLimit)
+            try cgroups.create(cgroup + "/pause", values: CgroupValues(cpuShares: ResourceMath.minShares), pidsMax: nil)
+        } catch {
+            cgroups.remove(cgroup + "/pause")
+            cgroups.remove(cgroup)
+            volumes.release()
+            LinuxSystem.removeTree(dir)
+            throw BackendError(error.code, operation, error.message)
+        }
         var namespaces: Int32 = 0
         if !spec.hostNetwork { namespaces |= Int32(PODSPAWN_NS_NET | PODSPAWN_NS_UTS) }
         if !spec.hostIPC { namespaces |= Int32(PODSPAWN_NS_IPC) }
         if spec.shareProcessNamespace && !spec.hostPID { namespaces |= Int32(PODSPAWN_NS_PID) }
         var failure = podspawn_error()
         let pid = podspawn_sandbox(spec.effectiveHostname, namespaces, &failure)
-        guard pid > 0 else {
+        func undo() {
+            cgroups.remove(cgroup + "/pause")
+            cgroups.remove(cgroup)
             volumes.release()
             LinuxSystem.removeTree(dir)
+        }
+        guard pid > 0 else {
+            undo()
             throw BackendError(failure.error == EAGAIN || failure.error == ENOMEM ? .resourceExhausted : .system, operation,
                                "\(String(cString: failure.step)): \(LinuxSystem.describe(failure.error))")
+        }
+        // The pause joins its cgroup now (it has no child yet, and makes none of its own).
+        do {
+            for file in cgroups.procsFiles(cgroup + "/pause") { try LinuxCgroupJoin.write(file, pid) }
+        } catch {
+            kill(pid, SIGKILL)
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            undo()
+            throw BackendError(error.code, operation, error.message)
         }
         let id = SandboxID(makeID())
         let infra = Process(id: ProcessID(makeID()), pid: pid, kind: .infra, sandbox: id, argv: ["pause"])
         processes[infra.id] = infra
-        sandboxes[id] = Sandbox(id: id, spec: spec, dir: dir, infra: infra.id, infraPid: pid, namespaces: namespaces, volumes: volumes)
+        let sandbox = Sandbox(id: id, spec: spec, dir: dir, infra: infra.id, infraPid: pid, namespaces: namespaces, volumes: volumes)
+        sandbox.cgroup = cgroup
+        sandboxes[id] = sandbox
         return SandboxInfo(id: id, infraPid: Int(pid), infraProcess: infra.id)
     }
 
@@ -237,6 +288,11 @@ public final class LinuxBackend: PodBackend {
         }
         let stuck = all.filter { $0.exit == nil }
         sandboxes[id] = nil
+        for process in members where process.cgroup != nil {
+            if let cgroup = process.cgroup, cgroups.remove(cgroup) { process.cgroup = nil }
+        }
+        cgroups.remove(sandbox.cgroup + "/pause")
+        cgroups.remove(sandbox.cgroup)
         sandbox.volumes.release()
         LinuxSystem.removeTree(sandbox.dir)
         let ids = Set(all.map(\.id))
@@ -332,6 +388,17 @@ public final class LinuxBackend: PodBackend {
                                 message: "exec: no command given (an imported image has no entrypoint: set command)",
                                 logPath: logPath)
         }
+        // A cgroup per run, with kubelet's container values, joined before exec.
+        let cgroup = sandbox.cgroup + "/\(container.name)-\(run)"
+        do {
+            try cgroups.create(cgroup, values: ResourceMath.containerCgroup(of: container), pidsMax: nil)
+        } catch {
+            cgroups.remove(cgroup)
+            LinuxSystem.removeTree(runDir)
+            throw BackendError(error.code, operation, error.message)
+        }
+        let procs = CStringArray(cgroups.procsFiles(cgroup))
+        let procsCount = Int32(procs.pointers.count - 1)
         let env = Self.environment(request.env, hostname: sandbox.spec.effectiveHostname)
         var join = Int32(PODSPAWN_NS_IPC | PODSPAWN_NS_UTS | PODSPAWN_NS_NET)
         if sandbox.sharesPID { join |= Int32(PODSPAWN_NS_PID) }
@@ -350,15 +417,21 @@ public final class LinuxBackend: PodBackend {
                                          mount_count: Int32(buffer.count))
                 return cArgv.withPointer { a in
                     cEnv.withPointer { e in
-                        var process = podspawn_process(argv: a, envp: e, workdir: s[4 + opened.count], in_fd: -1, out_fd: logFD,
-                                                       err_fd: logFD, cgroup_procs: nil, cgroup_count: 0, privileged: 0)
-                        return podspawn_exec(sandbox.infraPid, join, newPID, &root, &process, &failure)
+                        procs.withPointer { c in
+                            c.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: Int(procsCount) + 1) { cgroupFiles in
+                                var process = podspawn_process(argv: a, envp: e, workdir: s[4 + opened.count], in_fd: -1, out_fd: logFD,
+                                                               err_fd: logFD, cgroup_procs: cgroupFiles, cgroup_count: procsCount,
+                                                               privileged: 0)
+                                return podspawn_exec(sandbox.infraPid, join, newPID, &root, &process, &failure)
+                            }
+                        }
                     }
                 }
             }
         }
         guard pid > 0 else {
             LinuxSystem.removeTree(runDir)
+            cgroups.remove(cgroup)
             let step = String(cString: failure.step)
             if step == "exec" {
                 return startFailure(id, kind: .container(container), sandbox: sandbox, argv: argv, pid: failure.pid,
@@ -370,6 +443,7 @@ public final class LinuxBackend: PodBackend {
         let process = Process(id: id, pid: pid, kind: .container(container), sandbox: sandbox.id, argv: argv)
         process.logPath = logPath
         process.runDir = runDir
+        process.cgroup = cgroup
         processes[id] = process
         sandbox.processes.append(id)
         return SpawnedProcess(id: id, pid: Int(pid), startedAt: now)
@@ -442,13 +516,20 @@ public final class LinuxBackend: PodBackend {
         let cArgv = CStringArray(request.argv)
         let cEnv = CStringArray(env)
         let workdir = CStringArray([request.workingDir ?? spec.workingDir ?? "/"])
+        // An exec runs in the container's cgroup (its limits; it dies with the container).
+        let procs = CStringArray(target.cgroup.map { cgroups.procsFiles($0) } ?? [])
+        let procsCount = Int32(procs.pointers.count - 1)
         var failure = podspawn_error()
         let pid: pid_t = cArgv.withPointer { a in
             cEnv.withPointer { e in
                 workdir.withPointer { w in
-                    var process = podspawn_process(argv: a, envp: e, workdir: w[0], in_fd: stdinFD, out_fd: outFD, err_fd: errFD,
-                                                   cgroup_procs: nil, cgroup_count: 0, privileged: 0)
-                    return podspawn_exec(target.pid, join, 0, nil, &process, &failure)
+                    procs.withPointer { c in
+                        c.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: Int(procsCount) + 1) { cgroupFiles in
+                            var process = podspawn_process(argv: a, envp: e, workdir: w[0], in_fd: stdinFD, out_fd: outFD, err_fd: errFD,
+                                                           cgroup_procs: cgroupFiles, cgroup_count: procsCount, privileged: 0)
+                            return podspawn_exec(target.pid, join, 0, nil, &process, &failure)
+                        }
+                    }
                 }
             }
         }
@@ -548,8 +629,11 @@ public final class LinuxBackend: PodBackend {
             exit = ProcessExit(exitCode: 255, sender: "unknown: the exit status was collected elsewhere", time: now)
         } else {
             let decoded = WaitStatus(status)
-            let sender = decoded.signal.flatMap { $0 == process.sent ? "the runtime" : nil }
-            exit = ProcessExit(exitCode: decoded.exitCode, signal: decoded.signal, sender: sender, time: now)
+            // Killed by the kernel for its cgroup's memory limit: the run's own cgroup counts it
+            // (a fresh cgroup per run, so any count is this run's).
+            let oom = decoded.signal == .kill && process.isContainer && process.cgroup.map { cgroups.oomKills($0) > 0 } == true
+            let sender = oom ? "the kernel (OOM killer)" : decoded.signal.flatMap { $0 == process.sent ? "the runtime" : nil }
+            exit = ProcessExit(exitCode: decoded.exitCode, signal: decoded.signal, sender: sender, oomKilled: oom, time: now)
         }
         process.exit = exit
         if process.pidfd >= 0 {
@@ -581,6 +665,9 @@ public final class LinuxBackend: PodBackend {
                 LinuxSystem.removeTree(runDir)
                 process.runDir = nil
             }
+            // What is left in its cgroup dies with it (execs, children that escaped a hostPID
+            // container's PID 1); the cgroup goes once empty.
+            if let cgroup = process.cgroup, cgroups.remove(cgroup) { process.cgroup = nil }
         case .exec, .host:
             // Keep the words, not the descriptors: a long session must not run out of fds.
             process.captured = capturedOutput(process)
@@ -666,6 +753,7 @@ public final class LinuxBackend: PodBackend {
             details.append("sandbox \(sandbox.id.rawValue) (\(sandbox.spec.name)) at \(sandbox.dir)")
             if processes[sandbox.infra]?.exit == nil { namespaces += sandbox.namespaces.nonzeroBitCount }
             details += sandbox.volumes.mounts.map { "tmpfs mount \($0)" }
+            details.append("cgroup \(sandbox.cgroup) (\(cgroups.version))")
         }
         for process in live {
             // A container run has its own mount namespace, and a PID namespace unless shared.
@@ -677,8 +765,31 @@ public final class LinuxBackend: PodBackend {
         return BackendInventory(sandboxes: sandboxes.count, processes: live.count, namespaces: namespaces, details: details)
     }
 
+    /// The pod cgroup of a sandbox (below each hierarchy's root), for tests and `inspect`.
+    public func cgroup(of sandbox: SandboxID) -> String? {
+        sandboxes[sandbox]?.cgroup
+    }
+
+    /// The cgroup of a running container process.
+    public func cgroup(ofProcess process: ProcessID) -> String? {
+        processes[process]?.cgroup
+    }
+
     /// The pod directory of a sandbox (volumes, layers, logs), for tests and `inspect`.
     public func directory(of sandbox: SandboxID) -> String? {
         sandboxes[sandbox]?.dir
+    }
+}
+
+/// Moves a process into a cgroup by pid (the pause, from its owner).
+enum LinuxCgroupJoin {
+    static func write(_ file: String, _ pid: pid_t) throws(BackendError) {
+        let fd = open(file, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw BackendError(.system, "cgroup", "open \(file): \(LinuxSystem.describe(errno))") }
+        defer { close(fd) }
+        let text = String(pid)
+        guard text.withCString({ Glibc.write(fd, $0, strlen($0)) }) >= 0 else {
+            throw BackendError(.system, "cgroup", "join \(file): \(LinuxSystem.describe(errno))")
+        }
     }
 }

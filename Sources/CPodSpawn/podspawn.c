@@ -87,7 +87,7 @@ static const char *const steps[] = {
     "mount proc", "mount /dev", "mount /dev/shm", "bind device", "mount /tmp", "mkdir",
     "bind volume", "read-only volume", "pivot_root", "detach old root", "path too long",
     "overlay options", "join cgroup", "no_new_privs", "drop capability", "capset", "setns mnt",
-    "mknod", "symlink", "open volume", "create file", "setsid",
+    "mknod", "symlink", "open volume", "create file", "setsid", "epoll", "mmap", "listen",
 };
 
 static void fill_error(podspawn_error *error, const record *r) {
@@ -644,4 +644,269 @@ extern char **environ;
 
 char **podspawn_environ(void) {
     return environ;
+}
+
+/* ---- the port forwarder ---- */
+
+#include <sys/epoll.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+
+#define FWD_MAX_CONNECTIONS 1024
+#define FWD_BUFFER 16384
+#define FWD_LISTENER_TAG (1ULL << 62)
+
+typedef struct fwd_buffer {
+    size_t head, tail;  /* data is [head, tail) */
+    char bytes[FWD_BUFFER];
+} fwd_buffer;
+
+typedef struct fwd_connection {
+    int used;
+    int client, server;
+    int connecting;
+    int client_eof, server_eof;       /* read side saw EOF */
+    int client_shut, server_shut;     /* we shut the write side down */
+    fwd_buffer up;                    /* client -> server */
+    fwd_buffer down;                  /* server -> client */
+} fwd_connection;
+
+static fwd_connection *fwd_slots;
+static int fwd_epoll;
+
+static void fwd_close(fwd_connection *c) {
+    if (c->client >= 0) close(c->client);
+    if (c->server >= 0) close(c->server);
+    c->used = 0;
+    c->client = c->server = -1;
+}
+
+static void fwd_interest(fwd_connection *c, uint64_t slot) {
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.events = 0;
+    if (!c->client_eof && c->up.tail < FWD_BUFFER) ev.events |= EPOLLIN;
+    if (c->down.tail > c->down.head) ev.events |= EPOLLOUT;
+    ev.data.u64 = slot << 1;
+    epoll_ctl(fwd_epoll, EPOLL_CTL_MOD, c->client, &ev);
+    memset(&ev, 0, sizeof ev);
+    if (c->connecting) ev.events |= EPOLLOUT;
+    else {
+        if (!c->server_eof && c->down.tail < FWD_BUFFER) ev.events |= EPOLLIN;
+        if (c->up.tail > c->up.head) ev.events |= EPOLLOUT;
+    }
+    ev.data.u64 = (slot << 1) | 1;
+    epoll_ctl(fwd_epoll, EPOLL_CTL_MOD, c->server, &ev);
+}
+
+/* Moves what `from` has into `buffer`, and what `buffer` holds into `to`. 0 on success, -1 when
+ * the connection must go. */
+static int fwd_read(int fd, fwd_buffer *b, int *eof) {
+    if (b->head == b->tail) b->head = b->tail = 0;
+    while (b->tail < FWD_BUFFER) {
+        ssize_t n = recv(fd, b->bytes + b->tail, FWD_BUFFER - b->tail, 0);
+        if (n > 0) { b->tail += (size_t)n; continue; }
+        if (n == 0) { *eof = 1; return 0; }
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
+        return -1;
+    }
+    return 0;
+}
+
+static int fwd_write(int fd, fwd_buffer *b) {
+    while (b->head < b->tail) {
+        ssize_t n = send(fd, b->bytes + b->head, b->tail - b->head, MSG_NOSIGNAL);
+        if (n > 0) { b->head += (size_t)n; continue; }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
+        return -1;
+    }
+    b->head = b->tail = 0;
+    return 0;
+}
+
+static void fwd_step(fwd_connection *c, uint64_t slot, int server_side, uint32_t events) {
+    if (server_side && c->connecting) {
+        int error = 0;
+        socklen_t length = sizeof error;
+        if (getsockopt(c->server, SOL_SOCKET, SO_ERROR, &error, &length) < 0 || error != 0) {
+            fwd_close(c);  /* nothing listens in the pod: the client sees the connection closed */
+            return;
+        }
+        if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
+        c->connecting = 0;
+    }
+    if (fwd_read(c->client, &c->up, &c->client_eof) < 0) { fwd_close(c); return; }
+    if (!c->connecting) {
+        if (fwd_write(c->server, &c->up) < 0) { fwd_close(c); return; }
+        if (fwd_read(c->server, &c->down, &c->server_eof) < 0) { fwd_close(c); return; }
+    }
+    if (fwd_write(c->client, &c->down) < 0) { fwd_close(c); return; }
+    /* Half-closes travel through once the data before them has. */
+    if (!c->connecting && c->client_eof && !c->server_shut && c->up.head == c->up.tail) {
+        shutdown(c->server, SHUT_WR);
+        c->server_shut = 1;
+    }
+    if (c->server_eof && !c->client_shut && c->down.head == c->down.tail) {
+        shutdown(c->client, SHUT_WR);
+        c->client_shut = 1;
+    }
+    if (c->server_shut && c->client_shut) { fwd_close(c); return; }
+    fwd_interest(c, slot);
+}
+
+static void fwd_accept(int listener, int port) {
+    for (;;) {
+        int client = accept4(listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (client < 0) return;  /* EAGAIN, or a transient error: the next event tries again */
+        uint64_t slot = 0;
+        while (slot < FWD_MAX_CONNECTIONS && fwd_slots[slot].used) slot++;
+        if (slot == FWD_MAX_CONNECTIONS) { close(client); continue; }
+        int server = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);  /* in the pod */
+        if (server < 0) { close(client); continue; }
+        int one = 1;
+        setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        setsockopt(server, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        struct sockaddr_in to;
+        memset(&to, 0, sizeof to);
+        to.sin_family = AF_INET;
+        to.sin_port = htons((uint16_t)port);
+        to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        int connecting = 0;
+        if (connect(server, (struct sockaddr *)&to, sizeof to) < 0) {
+            if (errno != EINPROGRESS) { close(client); close(server); continue; }
+            connecting = 1;
+        }
+        fwd_connection *c = &fwd_slots[slot];
+        memset(c, 0, offsetof(fwd_connection, up));
+        c->up.head = c->up.tail = c->down.head = c->down.tail = 0;
+        c->used = 1;
+        c->client = client;
+        c->server = server;
+        c->connecting = connecting;
+        struct epoll_event ev;
+        memset(&ev, 0, sizeof ev);
+        ev.data.u64 = slot << 1;
+        epoll_ctl(fwd_epoll, EPOLL_CTL_ADD, client, &ev);
+        ev.data.u64 = (slot << 1) | 1;
+        epoll_ctl(fwd_epoll, EPOLL_CTL_ADD, server, &ev);
+        fwd_interest(c, slot);
+    }
+}
+
+pid_t podspawn_forwarder(pid_t sandbox, const podspawn_forward *forwards, int count, podspawn_error *error) {
+    if (count <= 0 || count > PODSPAWN_MAX_FORWARDS) {
+        set_error(error, "forwarder", EINVAL);
+        return -1;
+    }
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/ns/net", (int)sandbox);
+    int net = open(path, O_RDONLY | O_CLOEXEC);
+    if (net < 0) {
+        set_error(error, "open namespace", errno);
+        return -1;
+    }
+    int report[2];
+    if (report_pipe(report) < 0) {
+        set_error(error, "pipe", errno);
+        close(net);
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = report[1];
+        reset_signals(fd);
+        if (setsid() < 0) fail(fd, "setsid");
+        prctl(PR_SET_NAME, "pod-forwarder", 0, 0, 0);
+        struct sigaction action;
+        memset(&action, 0, sizeof action);
+        sigemptyset(&action.sa_mask);
+        action.sa_handler = pause_exit;
+        sigaction(SIGTERM, &action, NULL);
+        sigaction(SIGINT, &action, NULL);
+        action.sa_handler = SIG_IGN;
+        sigaction(SIGPIPE, &action, NULL);
+        stdio_to(fd, -1, -1, -1);
+        if (chdir("/") < 0) fail(fd, "chdir");
+        /* The listeners were made in the host's network namespace; connections are made here. */
+        if (setns(net, CLONE_NEWNET) < 0) fail(fd, "setns net");
+        close(net);
+        fwd_epoll = epoll_create1(EPOLL_CLOEXEC);
+        if (fwd_epoll < 0) fail(fd, "epoll");
+        void *slots = mmap(NULL, sizeof(fwd_connection) * FWD_MAX_CONNECTIONS, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (slots == MAP_FAILED) fail(fd, "mmap");
+        fwd_slots = slots;
+        int listeners[PODSPAWN_MAX_FORWARDS];
+        int ports[PODSPAWN_MAX_FORWARDS];
+        for (int i = 0; i < count; i++) {
+            listeners[i] = forwards[i].listen_fd;
+            ports[i] = forwards[i].target_port;
+            int flags = fcntl(listeners[i], F_GETFL);
+            if (flags < 0 || fcntl(listeners[i], F_SETFL, flags | O_NONBLOCK) < 0) fail(fd, "listen");
+            struct epoll_event ev;
+            memset(&ev, 0, sizeof ev);
+            ev.events = EPOLLIN;
+            ev.data.u64 = FWD_LISTENER_TAG | (uint64_t)i;
+            if (epoll_ctl(fwd_epoll, EPOLL_CTL_ADD, listeners[i], &ev) < 0) fail(fd, "epoll");
+        }
+        /* Every other descriptor goes; the report pipe's EOF says ready. */
+        for (int f = 3; f < 1024; f++) {
+            int keep = f == fwd_epoll;
+            for (int i = 0; i < count; i++) keep |= f == listeners[i];
+            if (!keep) close(f);
+        }
+        if (syscall(SYS_close_range, 1024U, ~0U, 0U) < 0) {}
+        struct epoll_event events[64];
+        for (;;) {
+            int n = epoll_wait(fwd_epoll, events, 64, -1);
+            for (int i = 0; i < n; i++) {
+                uint64_t tag = events[i].data.u64;
+                if (tag & FWD_LISTENER_TAG) {
+                    int index = (int)(tag & 0xffff);
+                    fwd_accept(listeners[index], ports[index]);
+                    continue;
+                }
+                uint64_t slot = tag >> 1;
+                if (slot >= FWD_MAX_CONNECTIONS || !fwd_slots[slot].used) continue;
+                fwd_step(&fwd_slots[slot], slot, (int)(tag & 1), events[i].events);
+            }
+        }
+    }
+    int fork_errno = errno;
+    close(report[1]);
+    close(net);
+    if (pid < 0) {
+        close(report[0]);
+        set_error(error, "fork", fork_errno);
+        return -1;
+    }
+    record r;
+    int got = read_record(report[0], &r);
+    close(report[0]);
+    if (got == 0) return pid;
+    if (got > 0) fill_error(error, &r); else set_error(error, "report", EPROTO);
+    kill(pid, SIGKILL);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
+    return -1;
+}
+
+int podspawn_listen_tcp(int port, int *error) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) { *error = errno; return -1; }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in at;
+    memset(&at, 0, sizeof at);
+    at.sin_family = AF_INET;
+    at.sin_port = htons((uint16_t)port);
+    at.sin_addr.s_addr = htonl(INADDR_ANY);
+    if (bind(fd, (struct sockaddr *)&at, sizeof at) < 0 || listen(fd, 1024) < 0) {
+        *error = errno;
+        close(fd);
+        return -1;
+    }
+    return fd;
 }

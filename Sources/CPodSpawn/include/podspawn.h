@@ -111,6 +111,24 @@ int podspawn_open_beneath(int dirfd, const char *path, int flags);
  * empty one to capture output). -1 with errno. */
 int podspawn_memfd(const char *name, const char *data, size_t length);
 
+/* A published host port: a listening TCP socket made in the host's network namespace, and the
+ * port to connect to on 127.0.0.1 in the pod's. */
+enum { PODSPAWN_MAX_FORWARDS = 64 };
+typedef struct podspawn_forward {
+    int listen_fd;
+    int target_port;
+} podspawn_forward;
+
+/* A TCP socket listening on every host address at `port` (SO_REUSEADDR, backlog 1024),
+ * close-on-exec; -1 with `*error` (EADDRINUSE: the port is taken). */
+int podspawn_listen_tcp(int port, int *error);
+
+/* The forwarder: a forked C process (named `pod-forwarder`, in a session of its own) that keeps
+ * the listeners, joins the network namespace of `sandbox`, and relays every accepted
+ * connection to 127.0.0.1:target_port there (epoll, up to 1024 connections at once, half-closes
+ * passed on). Exits 0 on SIGTERM/SIGINT. Returns its pid once it is ready, or -1 with `error`. */
+pid_t podspawn_forwarder(pid_t sandbox, const podspawn_forward *forwards, int count, podspawn_error *error);
+
 /* Swaps two paths atomically (renameat2 RENAME_EXCHANGE); -1 with errno. */
 int podspawn_exchange(const char *a, const char *b);
 

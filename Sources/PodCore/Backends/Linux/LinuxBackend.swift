@@ -106,6 +106,8 @@ public final class LinuxBackend: PodBackend {
             case container(ContainerSpec)
             case exec(container: ProcessID)
             case host
+            /// A sandbox's port forwarder (published host ports).
+            case forwarder
         }
 
         let id: ProcessID
@@ -166,6 +168,10 @@ public final class LinuxBackend: PodBackend {
         var processes: [ProcessID] = []
         /// The pod's cgroup (the pause in `<cgroup>/pause`, each container run below it).
         var cgroup = ""
+        /// The forwarder of its published host ports, if any.
+        var forwarder: ProcessID?
+        /// Published host ports, as "8080/TCP".
+        var published: [String] = []
 
         init(id: SandboxID, spec: PodSpec, dir: String, infra: ProcessID, infraPid: pid_t, namespaces: Int32, volumes: LinuxVolumes) {
             self.id = id
@@ -211,6 +217,10 @@ public final class LinuxBackend: PodBackend {
                 throw BackendError(.unsupported, operation, "container \"\(container.name)\": \(error.message)")
             }
         }
+        // Host ports: listening sockets made here, in the host's network namespace; a port
+        // another program (or pod) holds is refused before anything exists.
+        let listeners = try listen(spec, operation: operation)
+        defer { for l in listeners { close(l.fd) } }  // the forwarder has its own copies
         let dirName = request.podName + "-" + LinuxSystem.randomHex()
         let dir = options.stateDir + "/pods/" + dirName
         if let code = LinuxSystem.makeDirectories(dir, mode: 0o711) {
@@ -269,7 +279,60 @@ public final class LinuxBackend: PodBackend {
         let sandbox = Sandbox(id: id, spec: spec, dir: dir, infra: infra.id, infraPid: pid, namespaces: namespaces, volumes: volumes)
         sandbox.cgroup = cgroup
         sandboxes[id] = sandbox
+        if !listeners.isEmpty {
+            var failure = podspawn_error()
+            let forwards = listeners.map { podspawn_forward(listen_fd: $0.fd, target_port: Int32($0.containerPort)) }
+            let forwarder = forwards.withUnsafeBufferPointer { podspawn_forwarder(pid, $0.baseAddress, Int32($0.count), &failure) }
+            guard forwarder > 0 else {
+                try? removeSandbox(id)
+                throw BackendError(.system, operation, "port forwarder: \(String(cString: failure.step)): \(LinuxSystem.describe(failure.error))")
+            }
+            let process = Process(id: ProcessID(makeID()), pid: forwarder, kind: .forwarder, sandbox: id,
+                                  argv: ["pod-forwarder"] + listeners.map { "\($0.hostPort)->\($0.containerPort)" })
+            processes[process.id] = process
+            sandbox.forwarder = process.id
+            sandbox.published = listeners.map { "\($0.hostPort)/TCP" }
+        }
         return SandboxInfo(id: id, infraPid: Int(pid), infraProcess: infra.id)
+    }
+
+    struct Listener {
+        let fd: Int32
+        let hostPort: Int
+        let containerPort: Int
+    }
+
+    /// Listening sockets for the pod's host ports (TCP; with hostNetwork the container's own
+    /// socket is the host's, so there is nothing to publish).
+    private func listen(_ spec: PodSpec, operation: String) throws(BackendError) -> [Listener] {
+        guard spec.publishesHostPorts, !spec.hostNetwork else { return [] }
+        var out: [Listener] = []
+        func fail(_ error: BackendError) -> BackendError {
+            for l in out { close(l.fd) }
+            return error
+        }
+        for container in spec.initContainers + spec.containers {
+            for port in container.ports {
+                guard let hostPort = port.hostPort else { continue }
+                guard port.protocol == .tcp else {
+                    throw fail(BackendError(.unsupported, operation,
+                                            "container \"\(container.name)\": hostPort \(hostPort)/\(port.protocol.rawValue): the linux backend publishes TCP ports only"))
+                }
+                if out.contains(where: { $0.hostPort == hostPort }) { continue }
+                if out.count == Int(PODSPAWN_MAX_FORWARDS) {
+                    throw fail(BackendError(.unsupported, operation, "more than \(PODSPAWN_MAX_FORWARDS) host ports"))
+                }
+                var code: Int32 = 0
+                let fd = podspawn_listen_tcp(Int32(hostPort), &code)
+                guard fd >= 0 else {
+                    throw fail(BackendError(code == EADDRINUSE ? .unsupported : .system, operation,
+                                            code == EADDRINUSE ? "host port \(hostPort)/TCP is already in use"
+                                                : "host port \(hostPort)/TCP: \(LinuxSystem.describe(code))"))
+                }
+                out.append(Listener(fd: fd, hostPort: hostPort, containerPort: port.containerPort))
+            }
+        }
+        return out
     }
 
     public func removeSandbox(_ id: SandboxID) throws(BackendError) {
@@ -278,8 +341,10 @@ public final class LinuxBackend: PodBackend {
         // waited for (a dying PID 1 waits until its namespace's members are reaped).
         let members = sandbox.processes.compactMap { processes[$0] }
         for process in members.reversed() where process.exit == nil { kill(process.pid, SIGKILL) }
+        let forwarder = sandbox.forwarder.flatMap { processes[$0] }
+        if let forwarder, forwarder.exit == nil { kill(forwarder.pid, SIGKILL) }
         if let infra = processes[sandbox.infra], infra.exit == nil { kill(infra.pid, SIGKILL) }
-        let all = members + [processes[sandbox.infra]].compactMap { $0 }
+        let all = members + [forwarder, processes[sandbox.infra]].compactMap { $0 }
         let deadline = now + 30
         while all.contains(where: { $0.exit == nil }) && now < deadline {
             for process in all where process.exit == nil { reap(process, report: false) }
@@ -642,6 +707,7 @@ public final class LinuxBackend: PodBackend {
         }
         ended(process)
         guard report else { return }
+        if case .forwarder = process.kind { return }  // the sandbox's own; not a process the runtime started
         if case .infra = process.kind, let sandbox = process.sandbox {
             pending.append(.infraExited(sandbox, exit))
         } else {
@@ -673,7 +739,7 @@ public final class LinuxBackend: PodBackend {
             process.captured = capturedOutput(process)
             process.closeDescriptors()
             remember(process.id)
-        case .infra:
+        case .infra, .forwarder:
             break
         }
     }
@@ -754,6 +820,7 @@ public final class LinuxBackend: PodBackend {
             if processes[sandbox.infra]?.exit == nil { namespaces += sandbox.namespaces.nonzeroBitCount }
             details += sandbox.volumes.mounts.map { "tmpfs mount \($0)" }
             details.append("cgroup \(sandbox.cgroup) (\(cgroups.version))")
+            details += sandbox.published.map { "published port \($0)" }
         }
         for process in live {
             // A container run has its own mount namespace, and a PID namespace unless shared.
@@ -773,6 +840,11 @@ public final class LinuxBackend: PodBackend {
     /// The cgroup of a running container process.
     public func cgroup(ofProcess process: ProcessID) -> String? {
         processes[process]?.cgroup
+    }
+
+    /// The host pid of a sandbox's port forwarder, if it publishes ports.
+    public func forwarderPid(of sandbox: SandboxID) -> Int? {
+        sandboxes[sandbox]?.forwarder.flatMap { processes[$0] }.map { Int($0.pid) }
     }
 
     /// The pod directory of a sandbox (volumes, layers, logs), for tests and `inspect`.

@@ -15,6 +15,8 @@ public enum ScenarioRunner {
         public var message: String?
         /// Wall-clock seconds.
         public var duration: Double
+        /// What the case printed (`print`), for differential comparison between backends.
+        public var output: String = ""
     }
 
     /// Declares `test(name, fn)`; cases are kept in a table the runner reads back.
@@ -31,14 +33,20 @@ public enum ScenarioRunner {
     /// Runs one file's `source`, named `file`, with `filter` keeping only the cases whose name
     /// contains it. `makeBackend` gives each file a fresh backend.
     public static func run(file: String, source: String, options: LuaOptions = LuaOptions(), filter: String? = nil,
-                           makeBackend: () -> any PodBackend = { SimBackend() }) -> [CaseResult] {
+                           makeBackend: () throws -> any PodBackend = { SimBackend() }) -> [CaseResult] {
         let clock = ContinuousClock()
         let started = clock.now
         func seconds(since start: ContinuousClock.Instant) -> Double {
             let elapsed = clock.now - start
             return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         }
-        let runtime = PodRuntime(backend: makeBackend())
+        let backend: any PodBackend
+        do {
+            backend = try makeBackend()
+        } catch {
+            return [CaseResult(file: file, name: file, passed: false, message: "backend: \(error)", duration: seconds(since: started))]
+        }
+        let runtime = PodRuntime(backend: backend)
         defer { runtime.close() }
         let lua: LuaState
         do {
@@ -64,7 +72,7 @@ public enum ScenarioRunner {
         }
         if count == 0 {
             return filter.map { file.contains($0) } ?? true
-                ? [CaseResult(file: file, name: file, passed: true, message: nil, duration: seconds(since: started))] : []
+                ? [CaseResult(file: file, name: file, passed: true, message: nil, duration: seconds(since: started), output: printed)] : []
         }
         var results: [CaseResult] = []
         for index in 1...count {
@@ -73,6 +81,7 @@ public enum ScenarioRunner {
             let before = Set(runtime.list().map(\.uid))
             let start = clock.now
             var result = CaseResult(file: file, name: name, passed: true, message: nil, duration: 0)
+            printed = ""
             do {
                 _ = try lua.run("return __scenario_cases[\(index)].fn()", name: "=(case \(name))")
             } catch {
@@ -80,6 +89,7 @@ public enum ScenarioRunner {
                 result.message = error.message
             }
             result.duration = seconds(since: start)
+            result.output = printed
             for pod in runtime.list() where !before.contains(pod.uid) { try? pod.remove() }
             results.append(result)
         }

@@ -15,11 +15,15 @@ struct TestCommand: ParsableCommand {
     @Option(help: "Run only the cases (or files) whose name contains this.")
     var filter: String?
 
+    @Flag(help: "Print what each case printed, as '#| ' lines after its TAP line (to compare backends).")
+    var showOutput = false
+
     @Argument(help: "Files or directories (default: Tests/Scenarios).")
     var paths: [String] = []
 
     mutating func run() throws {
-        _ = try common.makeBackend()
+        _ = try common.makeBackend()  // says why the backend is unavailable, before any file runs
+        let common = self.common
         let files = try scenarioFiles(paths.isEmpty ? ["Tests/Scenarios"] : paths)
         var number = 0
         var passed = 0
@@ -27,24 +31,33 @@ struct TestCommand: ParsableCommand {
         for file in files {
             let source = try readInput(file)
             let options = common.luaOptions
-            for result in ScenarioRunner.run(file: file, source: source, options: options, filter: filter, makeBackend: { SimBackend() }) {
+            for result in ScenarioRunner.run(file: file, source: source, options: options, filter: filter,
+                                             makeBackend: { try common.makeBackend() }) {
                 number += 1
                 let name = result.name == file ? file : "\(file): \(result.name)"
                 if result.passed {
                     passed += 1
                     stdoutWrite("ok \(number) - \(name)\n")
+                    if showOutput { writeOutput(result.output) }
                 } else {
                     failed += 1
                     stdoutWrite("not ok \(number) - \(name)\n")
                     for line in (result.message ?? "").split(separator: "\n", omittingEmptySubsequences: false) {
                         stdoutWrite("# \(line)\n")
                     }
+                    if showOutput { writeOutput(result.output) }
                 }
             }
         }
         stdoutWrite("1..\(number)\n")
         stdoutWrite("\(passed) passed, \(failed) failed\n")
         if failed > 0 { throw ExitCode(1) }
+    }
+
+    func writeOutput(_ text: String) {
+        guard !text.isEmpty else { return }
+        let body = text.hasSuffix("\n") ? String(text.dropLast()) : text
+        for line in body.split(separator: "\n", omittingEmptySubsequences: false) { stdoutWrite("#| \(line)\n") }
     }
 
     /// The `.lua` files of the paths: files as given, directories searched recursively, sorted.

@@ -277,11 +277,12 @@ struct SimWorldTests {
         let pod = try runtime.run(Self.pod("p", [Self.c("bomb", "forkbomb")]))
         // The pause and the bomb itself are 2 of the 10 tasks.
         #expect(try pod.logs("bomb") == "forked 8: Resource temporarily unavailable\n")
-        // A shell in a full pod cannot start anything either.
+        // A shell in a full pod cannot start anything either (the last command needs no fork:
+        // ash runs it in its own process).
         let tight = SimBackend(podPidsLimit: 3)
         let tightRuntime = PodRuntime(backend: tight)
         let small = try tightRuntime.run(Self.pod("s", [Self.idle("a")]))
-        #expect(try small.exec("a", ["sh", "-c", "sleep 1"]) == ExecResult(
+        #expect(try small.exec("a", ["sh", "-c", "sleep 1; true"]) == ExecResult(
             exitCode: 2, stdout: "", stderr: "sh: can't fork: Resource temporarily unavailable\n"))
         // With every task taken, the exec itself cannot be forked.
         let full = try PodRuntime(backend: SimBackend(podPidsLimit: 2)).run(Self.pod("f", [Self.idle("a")]))

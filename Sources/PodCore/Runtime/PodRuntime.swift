@@ -326,7 +326,14 @@ public final class PodRuntime {
             var wake = Double.infinity
             for record in scheduled.values { wake = min(wake, record.wakeup ?? .infinity) }
             let target = min(deadline, max(wake, current))
-            let events = backend.poll(until: origin + target)
+            let clockBefore = backend.now
+            var events = backend.poll(until: origin + target)
+            if events.isEmpty && backend.now == clockBefore && target > current && target.isFinite
+                && backend.capabilities.contains(.virtualTime) {
+                // A virtual clock counts whole nanoseconds: a target a hair past the reachable
+                // tick (0.1 + 0.05) would never be reached. Step to the next tick instead.
+                events = backend.poll(until: origin + target + 1e-9)
+            }
             if events.isEmpty && target == .infinity && backend.capabilities.contains(.virtualTime) {
                 // Virtual time with nothing left to happen: the condition can no longer change.
                 supervise()

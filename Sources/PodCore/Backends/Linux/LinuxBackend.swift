@@ -202,7 +202,6 @@ public final class LinuxBackend: PodBackend {
         return nextID
     }
 
-    static let defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
     // MARK: Sandboxes
 
@@ -400,20 +399,9 @@ public final class LinuxBackend: PodBackend {
         return sandbox
     }
 
-    /// The environment a container starts with: PATH, HOSTNAME and HOME as container runtimes
-    /// set them, then the spec's variables in order (a later one replaces an earlier one).
+    /// The environment of a container's process (`ContainerEnvironment`), as `NAME=value`.
     static func environment(_ spec: [EnvVar], hostname: String, extra: [EnvVar] = []) -> [String] {
-        var names: [String] = []
-        var values: [String: String] = [:]
-        func set(_ name: String, _ value: String) {
-            if values[name] == nil { names.append(name) }
-            values[name] = value
-        }
-        set("PATH", defaultPath)
-        set("HOSTNAME", hostname)
-        set("HOME", "/root")
-        for variable in spec + extra { set(variable.name, variable.value) }
-        return names.map { "\($0)=\(values[$0]!)" }
+        ContainerEnvironment.resolve(spec, hostname: hostname, extra: extra).map { "\($0.name)=\($0.value)" }
     }
 
     private func spawnContainer(_ request: SpawnRequest, sandboxID: SandboxID, container: ContainerSpec) throws(BackendError) -> SpawnedProcess {

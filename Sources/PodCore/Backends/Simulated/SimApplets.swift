@@ -5,7 +5,7 @@ enum SimApplets {
     static func install(in kernel: SimKernel) {
         let applets: [String: SimProgram] = [
             "pause": pause, "true": { _ in .exit(0) }, "false": { _ in .exit(1) }, "sleep": sleep, "echo": echo,
-            "kill": kill, "hostname": hostname, "ps": ps,
+            "kill": kill, "hostname": hostname, "ps": ps, "test": testProgram, "[": testProgram, "pwd": pwd,
             "cat": SimFileApplets.cat, "ls": SimFileApplets.ls, "mkdir": SimFileApplets.mkdir,
             "touch": SimFileApplets.touch, "rm": SimFileApplets.rm,
             "httpd": SimNetApplets.httpd, "wget": SimNetApplets.wget,
@@ -109,41 +109,117 @@ enum SimApplets {
 
     /// `kill [-SIG | -s SIG | -N] PID...`: TERM by default.
     static func kill(_ ctx: SimContext) -> SimStep {
-        var args = Array(ctx.args.dropFirst())
+        .exit(killCommand(ctx, Array(ctx.args.dropFirst())) { _ = ctx.writeError("kill: " + $0) })
+    }
+
+    /// busybox kill's work, for the applet and ash's builtin (whose messages start "sh: ").
+    static func killCommand(_ ctx: SimContext, _ arguments: [String], error: (String) -> Void) -> Int32 {
+        var args = arguments
         var signal = Signal.term
         if let first = args.first, first.hasPrefix("-"), first.count > 1, Int(first) == nil || first.count <= 3 {
             args.removeFirst()
             var name = String(first.dropFirst())
             if name == "s" {
                 guard !args.isEmpty else {
-                    ctx.writeError("kill: option requires an argument -- 's'\n")
-                    return .exit(1)
+                    error("option requires an argument -- 's'\n")
+                    return 1
                 }
                 name = args.removeFirst()
             }
             guard let parsed = Signal(name: name) else {
-                ctx.writeError("kill: bad signal name '\(name)'\n")
-                return .exit(1)
+                error("bad signal name '\(name)'\n")
+                return 1
             }
             signal = parsed
         }
         guard !args.isEmpty else {
-            ctx.writeError("kill: you need to specify whom to kill\n")
-            return .exit(1)
+            error("you need to specify whom to kill\n")
+            return 1
         }
         var status: Int32 = 0
         for arg in args {
             guard let pid = Int(arg) else {
-                ctx.writeError("kill: bad pid '\(arg)'\n")
+                error("invalid number '\(arg)'\n")
                 status = 1
                 continue
             }
-            if let error = ctx.kill(pid, signal) {
-                ctx.writeError("kill: can't kill pid \(pid): \(error)\n")
+            if let failure = ctx.kill(pid, signal) {
+                error("can't kill pid \(pid): \(failure)\n")
                 status = 1
             }
         }
-        return .exit(status)
+        return status
+    }
+
+    /// `test EXPR` and `[ EXPR ]` (busybox's, for the common forms): `!`, `-e -f -d -s -n -z`,
+    /// `= !=`, `-eq -ne -lt -le -gt -ge`, and a lone string (true when not empty).
+    static func test(_ ctx: SimContext, _ words: [String]) -> Result<Bool, SimTestError> {
+        var args = Array(words.dropFirst())
+        if words.first == "[" {
+            guard args.last == "]" else { return .failure(SimTestError("missing ]")) }
+            args.removeLast()
+        }
+        var negate = false
+        while args.first == "!" && args.count > 1 {
+            negate.toggle()
+            args.removeFirst()
+        }
+        func integer(_ text: String) -> Result<Int64, SimTestError> {
+            Int64(text).map { .success($0) } ?? .failure(SimTestError("\(text): bad number"))
+        }
+        let result: Result<Bool, SimTestError>
+        switch args.count {
+        case 0:
+            result = .success(false)
+        case 1:
+            result = .success(!args[0].isEmpty)
+        case 2:
+            let operand = args[1]
+            switch args[0] {
+            case "-n": result = .success(!operand.isEmpty)
+            case "-z": result = .success(operand.isEmpty)
+            case "-e": result = .success(ctx.isDirectory(operand) != nil)
+            case "-d": result = .success(ctx.isDirectory(operand) == true)
+            case "-f": result = .success(ctx.isDirectory(operand) == false)
+            case "-s": result = .success((ctx.fileSize(operand) ?? 0) > 0 || ctx.isDirectory(operand) == true)
+            default: result = .failure(SimTestError("\(operand): unknown operand"))
+            }
+        case 3:
+            let (a, op, b) = (args[0], args[1], args[2])
+            switch op {
+            case "=", "==": result = .success(a == b)
+            case "!=": result = .success(a != b)
+            case "-eq", "-ne", "-lt", "-le", "-gt", "-ge":
+                switch (integer(a), integer(b)) {
+                case (.success(let x), .success(let y)):
+                    let truth = op == "-eq" ? x == y : op == "-ne" ? x != y : op == "-lt" ? x < y
+                        : op == "-le" ? x <= y : op == "-gt" ? x > y : x >= y
+                    result = .success(truth)
+                case (.failure(let message), _), (_, .failure(let message)):
+                    result = .failure(message)
+                }
+            default: result = .failure(SimTestError("\(b): unknown operand"))
+            }
+        default:
+            result = .failure(SimTestError("syntax error"))
+        }
+        return result.map { negate ? !$0 : $0 }
+    }
+
+    /// `test` and `[` as programs (exit 0 true, 1 false, 2 on an error).
+    static func testProgram(_ ctx: SimContext) -> SimStep {
+        switch test(ctx, ctx.args) {
+        case .success(let truth): return .exit(truth ? 0 : 1)
+        case .failure(let failure):
+            ctx.writeError("\(ctx.args.first ?? "test"): \(failure.message)\n")
+            return .exit(2)
+        }
+    }
+
+    /// `pwd`.
+    static func pwd(_ ctx: SimContext) -> SimStep {
+        ctx.write(ctx.absolutePath(".") + "\n")
+        return .exit(0)
     }
 
     /// `hostname`: prints the UTS hostname. Setting it needs CAP_SYS_ADMIN, which containers
@@ -171,4 +247,10 @@ enum SimApplets {
         ctx.write(out)
         return .exit(0)
     }
+}
+
+/// A `test` expression that cannot be evaluated, with busybox's message.
+struct SimTestError: Error {
+    let message: String
+    init(_ message: String) { self.message = message }
 }

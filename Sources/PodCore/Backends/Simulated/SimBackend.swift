@@ -290,7 +290,17 @@ public final class SimBackend: PodBackend {
             _ = SimFileSystem(namespace: namespaces.mnt, cwd: "/").mkdir(workingDir, parents: true)
         }
         do {
-            let process = try kernel.spawn(argv: request.argv, env: request.env, cwd: cwd, namespaces: namespaces,
+            // A container's environment as container runtimes make it; an exec's is its container's
+            // with its own variables over it.
+            let env: [EnvVar]
+            switch request.context {
+            case .host: env = request.env
+            case .container: env = ContainerEnvironment.resolve(request.env, hostname: namespaces.uts.hostname)
+            case .exec(_, let container):
+                env = ContainerEnvironment.resolve(tracked[container]?.process.env ?? [], hostname: namespaces.uts.hostname,
+                                                   extra: request.env)
+            }
+            let process = try kernel.spawn(argv: request.argv, env: env, cwd: cwd, namespaces: namespaces,
                                            parent: kernel.supervisor, output: SimOutput(), stdin: request.stdin ?? "",
                                            cgroup: .some(cgroup), backendID: makeID())
             let id = track(process, sandbox: sandboxID, isInfra: false)

@@ -213,6 +213,24 @@ public final class SimKernel {
                     }
                 }
                 return
+            case .exec(let argv, let env):
+                guard thread == nil else {
+                    process.output.write("exec: not from a request handler\n", error: true)
+                    exit(process, .exited(1))
+                    return
+                }
+                process.argv = argv
+                process.env = env
+                process.handlers = []
+                process.reapsChildren = false
+                process.bump(nil)
+                guard let program = programs[process.programName] else {
+                    let startError = "exec: \"\(argv.first ?? "")\": executable file not found in $PATH"
+                    process.output.write("\(startError)\n", error: true)
+                    exit(process, .exited(127))
+                    return
+                }
+                step = program(SimContext(kernel: self, process: process))
             case .respond(let response):
                 guard let thread, let reply = thread.reply else {
                     process.output.write("respond: no request to answer outside a request handler\n", error: true)

@@ -29,6 +29,9 @@ public enum SimStep {
     /// Answer the request this handler thread serves, and end the thread. (In a process's main
     /// thread there is no request: the process exits with 1.)
     case respond(SimHTTPResponse)
+    /// Replace the program (execve): same process, pid and output; new argv and environment,
+    /// signal handlers back to their defaults. (A shell's last command is run this way.)
+    case exec([String], env: [EnvVar])
 }
 
 /// A program of the simulated kernel: called when the process starts.
@@ -99,8 +102,9 @@ struct SimChildWait {
 /// A process of the simulated kernel.
 final class SimProcess {
     let hostPid: Int
-    let argv: [String]
-    let env: [EnvVar]
+    /// Replaced by `exec`.
+    var argv: [String]
+    var env: [EnvVar]
     var cwd: String
     let namespaces: SimNamespaces
     /// The pid in the pod's PID namespace, when the process is not in the host's.

@@ -1,8 +1,9 @@
 /// The simulated `sh -c SCRIPT`, a small ash: simple commands joined by `;`, `&&` and `||`;
-/// quoting with '...', "..." and backslash; `$VAR`, `${VAR}`, `$?` and `$(command)`;
-/// redirections `>`, `>>`, `2>`, `2>>`, `2>&1` and `<`; `NAME=value` assignments (alone, or
-/// before a command for its environment); the builtins `exit [N]`, `:`, `cd`, `export` and
-/// `echo` (a builtin in ash too, so its write errors read "sh: write error: ...").
+/// quoting with '...', "..." and backslash; `$VAR`, `${VAR}`, `$?`, `$$`, `$0`-`$9`, `$#` and
+/// `$(command)`; redirections `>`, `>>`, `2>`, `2>>`, `2>&1`, `>&2` and `<`; `NAME=value`
+/// assignments (alone, or before a command for its environment); the builtins `exit [N]`, `:`,
+/// `cd`, `export`, `echo`, `pwd`, `test`/`[` and `kill` (builtins in ash too, so their errors
+/// read "sh: ...").
 /// Each command runs as a child process the shell waits for. Other syntax (pipes, background
 /// jobs, subshells, backquotes) is refused with a message naming it.
 enum SimShell {
@@ -17,7 +18,7 @@ enum SimShell {
     typealias Word = [Part]
 
     struct Redirection {
-        enum Kind { case output, append, input, errorOutput, errorAppend, errorToOutput }
+        enum Kind { case output, append, input, errorOutput, errorAppend, errorToOutput, outputToError }
         var kind: Kind
         var target: Word
     }
@@ -57,6 +58,11 @@ enum SimShell {
         case .success(let commands):
             var variables: [String: String] = [:]
             for variable in ctx.environment { variables[variable.name] = variable.value }
+            // sh -c SCRIPT [NAME [ARG...]]: $0 is NAME, then $1...
+            let positional = Array(args.dropFirst(3))
+            variables["0"] = positional.first ?? "sh"
+            for (i, value) in positional.dropFirst().enumerated() { variables[String(i + 1)] = value }
+            variables["#"] = String(max(0, positional.count - 1))
             return run(ctx, commands, 0, State(variables: variables, exported: ctx.environment))
         }
     }
@@ -72,7 +78,8 @@ enum SimShell {
         }
         return expand(ctx, state, command.words, 0, []) { ctx, state, words in
             expandRedirections(ctx, state, command.redirections, 0, []) { ctx, state, targets in
-                execute(ctx, state, words, zip(command.redirections, targets).map { ($0.kind, $1) }) { ctx, state in
+                execute(ctx, state, words, zip(command.redirections, targets).map { ($0.kind, $1) },
+                        isLast: index == commands.count - 1) { ctx, state in
                     run(ctx, commands, index + 1, state)
                 }
             }
@@ -81,7 +88,7 @@ enum SimShell {
 
     /// Runs one expanded command and continues with the state after it.
     static func execute(_ ctx: SimContext, _ state: State, _ words: [String], _ redirections: [(Redirection.Kind, String)],
-                        then: @escaping (SimContext, State) -> SimStep) -> SimStep {
+                        isLast: Bool = false, then: @escaping (SimContext, State) -> SimStep) -> SimStep {
         var state = state
         var words = words
         var commandEnv: [EnvVar] = []
@@ -96,17 +103,20 @@ enum SimShell {
         }
 
         // Redirections: open the files first, as the shell does before running anything.
-        var stdin = ""
+        // Without `<`, a command reads the shell's own standard input (every reader gets all of
+        // it here; on Linux the first reader consumes it).
+        var stdin = ctx.stdin
         var stdoutFile: String?
         var stderrFile: String?
         var errorsToOutput = false
+        var outputsToError = false
         for (kind, target) in redirections {
             switch kind {
             case .input:
                 switch ctx.read(target) {
                 case .success(let content): stdin = content
                 case .failure(let error):
-                    ctx.writeError("sh: can't open '\(target)': \(error)\n")
+                    ctx.writeError("sh: can't open \(target): \(error == .ENOENT ? "no such file" : error.description)\n")
                     state.status = 1
                     return then(ctx, state)
                 }
@@ -122,14 +132,20 @@ enum SimShell {
             case .errorToOutput:
                 errorsToOutput = true
                 stderrFile = stdoutFile
+            case .outputToError:
+                outputsToError = true
             }
         }
         let output: SimOutput?
-        if stdoutFile != nil || stderrFile != nil || errorsToOutput {
+        if stdoutFile != nil || stderrFile != nil || errorsToOutput || outputsToError {
             let sink = SimOutput()
             let shell = ctx
             let writeOut: (SimContext, String) -> SimErrno? = { writer, text in
                 if let file = stdoutFile { return writer.writeFile(file, text, append: true) }
+                if outputsToError {
+                    if let file = stderrFile { return writer.writeFile(file, text, append: true) }
+                    return shell.writeError(text)
+                }
                 return shell.write(text)
             }
             sink.fileWriter = writeOut
@@ -152,7 +168,7 @@ enum SimShell {
         case "exit":
             guard words.count > 1 else { return .exit(state.status) }
             guard let code = Int32(words[1]) else {
-                report("sh: exit: Illegal number: \(words[1])\n")
+                report("sh: exit: line 0: Illegal number: \(words[1])\n")
                 return .exit(2)
             }
             return .exit(code & 0xff)
@@ -170,10 +186,27 @@ enum SimShell {
                 state.status = 0
             }
             return then(ctx, state)
+        case "pwd":
+            let text = ctx.absolutePath(".") + "\n"
+            _ = output.map { $0.write(text, error: false, from: ctx) } ?? ctx.write(text)
+            state.status = 0
+            return then(ctx, state)
+        case "test", "[":
+            switch SimApplets.test(ctx, words) {
+            case .success(let truth): state.status = truth ? 0 : 1
+            case .failure(let failure):
+                report("sh: \(failure.message)\n")
+                state.status = 2
+            }
+            return then(ctx, state)
+        case "kill":
+            // A builtin in ash: its errors read "sh: ...", and it may end the shell itself.
+            state.status = SimApplets.killCommand(ctx, Array(words.dropFirst())) { report("sh: " + $0) }
+            return then(ctx, state)
         case "cd":
             let target = words.count > 1 ? words[1] : (state.variables["HOME"] ?? "/")
             if let error = ctx.changeDirectory(target) {
-                report("sh: cd: can't cd to \(target): \(error)\n")
+                report("sh: cd: line 0: can't cd to \(target): \(error)\n")
                 state.status = 2
             } else {
                 state.status = 0
@@ -205,11 +238,14 @@ enum SimShell {
             return then(ctx, state)
         }
         let env = state.exported.filter { variable in !commandEnv.contains { $0.name == variable.name } } + commandEnv
+        // ash runs the last command of `sh -c` in its own process (no fork): `ps` shows the
+        // command, not the shell, and signals reach it directly.
+        if isLast && redirections.isEmpty { return .exec(words, env: env) }
         switch ctx.spawn(words, env: env, stdin: stdin, output: output) {
         case .failure(let error):
+            // An error ash raises: a non-interactive shell ends with 2.
             report("sh: can't fork: \(error)\n")
-            state.status = 2
-            return then(ctx, state)
+            return .exit(2)
         case .success(let pid):
             return .waitChild(pid) { ctx, exit in
                 var after = state
@@ -378,6 +414,9 @@ enum SimShell {
                         word = []
                         inWord = false
                         kind = .errorOutput
+                    } else if inWord, word.count == 1, case .literal("1", quoted: false) = word[0], c == ">" {
+                        word = []
+                        inWord = false
                     } else {
                         try finishWord()
                     }
@@ -385,6 +424,10 @@ enum SimShell {
                     if c == ">" && peek() == ">" {
                         kind = kind == .errorOutput ? .errorAppend : .append
                         i += 1
+                    } else if c == ">" && kind == .output && peek() == "&" && peek(1) == "2" {
+                        command.redirections.append(Redirection(kind: .outputToError, target: []))
+                        i += 2
+                        continue
                     } else if c == ">" && kind == .errorOutput && peek() == "&" && peek(1) == "1" {
                         command.redirections.append(Redirection(kind: .errorToOutput, target: []))
                         i += 2
@@ -454,7 +497,7 @@ enum SimShell {
                 word.append(.literal("$", quoted: quoted))
                 return
             }
-            if c == "?" || c == "$" {
+            if c == "?" || c == "$" || c == "#" || c.isASCII && c.isNumber {
                 i += 1
                 word.append(.variable(String(c), quoted: quoted))
             } else if c == "{" {

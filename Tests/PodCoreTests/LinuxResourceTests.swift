@@ -91,6 +91,28 @@ struct LinuxResourceTests {
         env.closeAndCheck()
     }
 
+    @Test func containersAreConfined() throws {
+        let env = try LinuxPods()
+        let pod = try env.runtime.run(PodSpec(name: "jail", shareProcessNamespace: true, containers: [env.box("c", ["sleep", "3600"])]))
+        #expect(try pod.wait(phase: .running) == .satisfied)
+        func run(_ script: String) throws -> ExecResult { try pod.exec("c", ["sh", "-c", script]) }
+        // Docker's capabilities and no_new_privs.
+        let status = try run("grep -E '^(CapEff|CapPrm|CapBnd|NoNewPrivs)' /proc/self/status").stdout
+        #expect(status == "CapPrm:\t00000000a80425fb\nCapEff:\t00000000a80425fb\nCapBnd:\t00000000a80425fb\nNoNewPrivs:\t1\n", "\(status)")
+        // No CAP_SYS_ADMIN: no mounts, no hostname changes, no way back to the host's root.
+        let mount = try run("mkdir -p /mnt; mount -t tmpfs t /mnt")
+        #expect(mount.exitCode != 0 && mount.stderr.contains("ermission denied") || mount.stderr.contains("not permitted"), "\(mount)")
+        #expect(try run("hostname other").exitCode != 0)
+        #expect(try run("cd /..; ls").stdout == (try run("ls /")).stdout, "/.. is /")
+        #expect(try run("chroot /proc/1/root true").exitCode != 0, "no chroot into the pause's root... \((try? run("chroot /proc/1/root true").stderr) ?? "")")
+        // The container's /proc is the pod's: no host process is visible.
+        let visible = try run("ls /proc | grep -c '^[0-9]'").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect((Int(visible) ?? 99) < 8, "\(visible) processes visible")
+        // The host's files are not there (the busybox image has no /usr).
+        #expect(try run("ls /usr").exitCode != 0)
+        env.closeAndCheck()
+    }
+
     @Test func cgroupFilesHoldKubeletsValues() throws {
         let env = try LinuxPods(needsBusybox: false)
         let guaranteed = try env.runtime.run(PodSpec(name: "guaranteed", containers: [

@@ -17,7 +17,14 @@ test("ps in a shared PID namespace", function()
     { name = "a", image = "busybox", command = { "sleep", "3600" } },
     { name = "b", image = "busybox", command = { "sh", "-c", "sleep 3000" } } } }
   assert(p:wait("Running", 20))
-  local out = commands(p:exec("a", { "ps" }).stdout)
+  -- A container is running once its process exists; the shell in b replaces itself with
+  -- sleep (ash execs the last command) a moment later on a real kernel.
+  local out
+  for _ = 1, 200 do
+    out = commands(p:exec("a", { "ps" }).stdout)
+    if out:find("root sleep 3000", 1, true) then break end
+    pod.sleep(0.02)
+  end
   print(out)
   assert(out:find("1 root pause", 1, true), out)
   assert(out:find("root sleep 3000", 1, true), out)

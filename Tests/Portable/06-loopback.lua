@@ -39,8 +39,12 @@ end)
 
 test("a second bind of a port in one pod fails", function()
   local p = pod.run{ name = "twice", restartPolicy = "Never", containers = {
-    { name = "one", image = "busybox", command = { "httpd", "-f", "-p", "8082", "-h", "/" } } } }
+    { name = "one", image = "busybox", command = { "sh", "-c", "echo up > /tmp/index.html; httpd -f -p 8082 -h /tmp" } } } }
   assert(p:wait("Running", 20))
+  eventually(function()
+    local r = p:exec("one", { "wget", "-qO-", "http://127.0.0.1:8082/" })
+    return r.exitCode == 0, r
+  end)
   local r = p:exec("one", { "httpd", "-f", "-p", "8082", "-h", "/" })
   print(r.exitCode, r.stderr)
   assert(r.exitCode == 1)

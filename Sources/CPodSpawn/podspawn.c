@@ -215,6 +215,8 @@ struct sandbox_args {
     const char *hostname;
     int namespaces;
     int report;
+    const int *procs;
+    int procs_count;
 };
 
 static void pause_exit(int signo) {
@@ -261,6 +263,10 @@ static int sandbox_main(void *p) {
     struct sandbox_args *a = p;
     int fd = a->report;
     reset_signals(fd);
+    /* Into its cgroup before anyone learns its pid: a crash of the owner at any instant leaves
+     * it where `gc` finds it. */
+    for (int i = 0; i < a->procs_count; i++)
+        if (write(a->procs[i], "0", 1) != 1) fail(fd, "join cgroup");
     if ((a->namespaces & PODSPAWN_NS_UTS) && sethostname(a->hostname, strlen(a->hostname)) < 0)
         fail(fd, "sethostname");
     if (a->namespaces & PODSPAWN_NS_NET) {
@@ -296,10 +302,35 @@ static int sandbox_main(void *p) {
     for (;;) pause();
 }
 
-pid_t podspawn_sandbox(const char *hostname, int namespaces, podspawn_error *error) {
+/* Opens `count` cgroup.procs files for writing; -1 with `error` filled (none left open). */
+static int open_procs(const char *const *files, int count, int *fds, podspawn_error *error) {
+    if (count < 0 || count > PODSPAWN_MAX_CGROUPS) {
+        set_error(error, "join cgroup", E2BIG);
+        return -1;
+    }
+    for (int i = 0; i < count; i++) {
+        fds[i] = open(files[i], O_WRONLY | O_CLOEXEC);
+        if (fds[i] < 0) {
+            set_error(error, "join cgroup", errno);
+            for (int j = 0; j < i; j++) close(fds[j]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void close_all(const int *fds, int count) {
+    for (int i = 0; i < count; i++) close(fds[i]);
+}
+
+pid_t podspawn_sandbox(const char *hostname, int namespaces, const char *const *cgroup_procs, int cgroup_count,
+                       podspawn_error *error) {
+    int procs[PODSPAWN_MAX_CGROUPS];
+    if (open_procs(cgroup_procs, cgroup_count, procs, error) < 0) return -1;
     int report[2];
     if (report_pipe(report) < 0) {
         set_error(error, "pipe", errno);
+        close_all(procs, cgroup_count);
         return -1;
     }
     size_t stack_size = 64 * 1024;
@@ -307,10 +338,11 @@ pid_t podspawn_sandbox(const char *hostname, int namespaces, podspawn_error *err
     if (!stack) {
         close(report[0]);
         close(report[1]);
+        close_all(procs, cgroup_count);
         set_error(error, "malloc", ENOMEM);
         return -1;
     }
-    struct sandbox_args args = {hostname ? hostname : "", namespaces, report[1]};
+    struct sandbox_args args = {hostname ? hostname : "", namespaces, report[1], procs, cgroup_count};
     int flags = SIGCHLD;
     if (namespaces & PODSPAWN_NS_NET) flags |= CLONE_NEWNET;
     if (namespaces & PODSPAWN_NS_IPC) flags |= CLONE_NEWIPC;
@@ -320,6 +352,7 @@ pid_t podspawn_sandbox(const char *hostname, int namespaces, podspawn_error *err
     int clone_errno = errno;
     free(stack);  /* the child has its own copy of the memory */
     close(report[1]);
+    close_all(procs, cgroup_count);
     if (pid < 0) {
         close(report[0]);
         set_error(error, "clone", clone_errno);
@@ -796,28 +829,35 @@ static void fwd_accept(int listener, int port) {
     }
 }
 
-pid_t podspawn_forwarder(pid_t sandbox, const podspawn_forward *forwards, int count, podspawn_error *error) {
+pid_t podspawn_forwarder(pid_t sandbox, const podspawn_forward *forwards, int count, const char *const *cgroup_procs,
+                         int cgroup_count, podspawn_error *error) {
     if (count <= 0 || count > PODSPAWN_MAX_FORWARDS) {
         set_error(error, "forwarder", EINVAL);
         return -1;
     }
+    int procs[PODSPAWN_MAX_CGROUPS];
+    if (open_procs(cgroup_procs, cgroup_count, procs, error) < 0) return -1;
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/ns/net", (int)sandbox);
     int net = open(path, O_RDONLY | O_CLOEXEC);
     if (net < 0) {
         set_error(error, "open namespace", errno);
+        close_all(procs, cgroup_count);
         return -1;
     }
     int report[2];
     if (report_pipe(report) < 0) {
         set_error(error, "pipe", errno);
         close(net);
+        close_all(procs, cgroup_count);
         return -1;
     }
     pid_t pid = fork();
     if (pid == 0) {
         int fd = report[1];
         reset_signals(fd);
+        for (int i = 0; i < cgroup_count; i++)
+            if (write(procs[i], "0", 1) != 1) fail(fd, "join cgroup");
         if (setsid() < 0) fail(fd, "setsid");
         prctl(PR_SET_NAME, "pod-forwarder", 0, 0, 0);
         struct sigaction action;
@@ -878,6 +918,7 @@ pid_t podspawn_forwarder(pid_t sandbox, const podspawn_forward *forwards, int co
     int fork_errno = errno;
     close(report[1]);
     close(net);
+    close_all(procs, cgroup_count);
     if (pid < 0) {
         close(report[0]);
         set_error(error, "fork", fork_errno);

@@ -22,6 +22,8 @@ struct Podsh: ParsableCommand {
               diagram FILE        print a pod's topology as Graphviz DOT (--svg renders it)
               image import NAME SRC | ls | rm NAME
                                   the linux backend's images (a rootfs directory or tarball)
+              ps | inspect NAME | logs NAME [C] | stop NAME | rm NAME | gc
+                                  the linux backend's pods in the state directory, any owner
             (podsh COMMAND --help for each.)
 
             Examples:
@@ -76,7 +78,8 @@ struct Podsh: ParsableCommand {
     /// The commands, by their first word; anything else is a script (as lua.c takes it).
     static let commands: [String: any ParsableCommand.Type] = [
         "test": TestCommand.self, "play": PlayCommand.self, "kube": KubeCommand.self, "diagram": DiagramCommand.self,
-        "image": ImageCommand.self,
+        "image": ImageCommand.self, "ps": PsCommand.self, "inspect": InspectCommand.self, "logs": LogsCommand.self,
+        "stop": StopCommand.self, "rm": RmCommand.self, "gc": GcCommand.self,
     ]
 
     /// Dispatches on the first word; usage errors exit 2 (ArgumentParser's default is 64), help

@@ -124,8 +124,6 @@ struct LinuxPodTests {
         let rows = try pod.exec("main", ["ps"]).stdout.lines
         #expect(rows.dropFirst().first?.split(separator: " ").map(String.init) == ["1", "root", "sleep", "3600"], "\(rows)")
         #expect(!rows.contains { $0.hasSuffix("pause") })
-        // A pod cannot outlive its owner on linux yet (issue 9): refused, not half-done.
-        #expect { try pod.detach() } throws: { "\($0)".contains("cannot keep a pod after its owner") }
         // SIGTERM is ignored by sleep as PID 1: the graceful stop waits the grace period, then kills.
         try pod.stop(gracePeriod: 1)
         let ended = try #require(try pod.status().containers.first?.state.termination)

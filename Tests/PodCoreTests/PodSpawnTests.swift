@@ -38,7 +38,7 @@ struct PodSpawnTests {
     static let podNamespaces = Int32(PODSPAWN_NS_IPC | PODSPAWN_NS_UTS | PODSPAWN_NS_NET)
 
     static func sandbox(_ hostname: String, sharedPID: Bool, _ failure: inout podspawn_error) -> pid_t {
-        podspawn_sandbox(hostname, podNamespaces | (sharedPID ? Int32(PODSPAWN_NS_PID) : 0), &failure)
+        podspawn_sandbox(hostname, podNamespaces | (sharedPID ? Int32(PODSPAWN_NS_PID) : 0), nil, 0, &failure)
     }
 
     struct Ran {

@@ -40,9 +40,11 @@ enum {
 /* Makes a pod sandbox: a pause process in the new namespaces `namespaces` (IPC, UTS, NET, PID
  * bits; the host's for the others), with `hostname` set when UTS is new and `lo` up when NET
  * is new. With a new PID namespace the pause is its PID 1. The pause is named `pause` (its
- * comm and its command line), exits 0 on SIGTERM/SIGINT and reaps its children. Returns its pid
+ * comm and its command line), exits 0 on SIGTERM/SIGINT and reaps its children. It joins the
+ * `cgroup_procs` files (opened here, written by the child before it reports ready). Returns its pid
  * (in the caller's PID namespace) or -1 with `error` filled. */
-pid_t podspawn_sandbox(const char *hostname, int namespaces, podspawn_error *error);
+pid_t podspawn_sandbox(const char *hostname, int namespaces, const char *const *cgroup_procs, int cgroup_count,
+                       podspawn_error *error);
 
 /* A bind mount into a container's root: `source_fd` a descriptor (O_PATH) the caller opened on
  * the directory or file, `target` a path inside the new root (made when missing: a file when
@@ -127,7 +129,8 @@ int podspawn_listen_tcp(int port, int *error);
  * the listeners, joins the network namespace of `sandbox`, and relays every accepted
  * connection to 127.0.0.1:target_port there (epoll, up to 1024 connections at once, half-closes
  * passed on). Exits 0 on SIGTERM/SIGINT. Returns its pid once it is ready, or -1 with `error`. */
-pid_t podspawn_forwarder(pid_t sandbox, const podspawn_forward *forwards, int count, podspawn_error *error);
+pid_t podspawn_forwarder(pid_t sandbox, const podspawn_forward *forwards, int count, const char *const *cgroup_procs,
+                         int cgroup_count, podspawn_error *error);
 
 /* Swaps two paths atomically (renameat2 RENAME_EXCHANGE); -1 with errno. */
 int podspawn_exchange(const char *a, const char *b);

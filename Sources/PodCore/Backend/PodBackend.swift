@@ -31,6 +31,17 @@ public protocol PodBackend: AnyObject {
     func removeSandbox(_ sandbox: SandboxID) throws(BackendError)
     /// What the backend holds right now, for leak checks.
     func inventory() -> BackendInventory
+    /// Keeps a sandbox after the backend is released (capability `detachedPods`).
+    func detach(_ sandbox: SandboxID) throws(BackendError)
+}
+
+extension PodBackend {
+    /// Backends whose pods cannot outlive them refuse.
+    public func detach(_ sandbox: SandboxID) throws(BackendError) {
+        guard capabilities.contains(.detachedPods) else {
+            throw BackendError(.unsupported, "detach", "the \(name) backend cannot keep a pod after its owner")
+        }
+    }
 }
 
 /// Optional abilities of a backend.

@@ -215,9 +215,12 @@ public final class PodRuntime {
     public func detach(_ name: String) throws(RuntimeError) {
         let record = try live(name)
         guard backend.capabilities.contains(.detachedPods) else {
-            throw .unsupported("the \(backend.name) backend cannot keep a pod after its owner yet")
+            throw .unsupported("the \(backend.name) backend cannot keep a pod after its owner")
         }
         supervise()
+        if let sandbox = record.sandbox {
+            do { try backend.detach(sandbox.id) } catch { throw .backend(error) }
+        }
         record.detached = true
         scheduled[ObjectIdentifier(record)] = nil
     }

@@ -18,6 +18,8 @@ public protocol CgroupDriver: Sendable {
     func oomKills(_ path: String) -> Int
     /// The processes in it (not below it).
     func processes(_ path: String) -> [pid_t]
+    /// The names of the cgroups right below it.
+    func children(_ path: String) -> [String]
     /// Kills what is left in it and removes it (children must be gone); false when it stays.
     @discardableResult
     func remove(_ path: String) -> Bool
@@ -45,6 +47,19 @@ extension CgroupDriver {
             if fields.count == 2 && fields[0] == key { return Int(fields[1]) ?? 0 }
         }
         return 0
+    }
+
+    /// Subdirectory names of `dir`.
+    static func subdirectories(_ dir: String) -> [String] {
+        guard let handle = opendir(dir) else { return [] }
+        defer { closedir(handle) }
+        var names: [String] = []
+        while let entry = readdir(handle) {
+            guard entry.pointee.d_type == UInt8(DT_DIR) else { continue }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
     }
 
     /// SIGKILL to what is in `procs`, then `rmdir`, retried while dying processes leave.
@@ -98,6 +113,8 @@ public struct CgroupV2Driver: CgroupDriver {
 
     public func processes(_ path: String) -> [pid_t] { Self.pids(in: root + "/" + path + "/cgroup.procs") }
 
+    public func children(_ path: String) -> [String] { Self.subdirectories(root + "/" + path) }
+
     public func remove(_ path: String) -> Bool {
         let dir = root + "/" + path
         if access(dir + "/cgroup.kill", F_OK) == 0 { try? Self.write(dir + "/cgroup.kill", "1") }
@@ -150,6 +167,10 @@ public struct CgroupV1Driver: CgroupDriver {
 
     public func processes(_ path: String) -> [pid_t] {
         Array(Set(hierarchies.flatMap { Self.pids(in: $0 + "/" + path + "/cgroup.procs") })).sorted()
+    }
+
+    public func children(_ path: String) -> [String] {
+        Array(Set(hierarchies.flatMap { Self.subdirectories($0 + "/" + path) })).sorted()
     }
 
     public func remove(_ path: String) -> Bool {

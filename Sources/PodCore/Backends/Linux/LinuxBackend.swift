@@ -44,8 +44,12 @@ public final class LinuxBackend: PodBackend {
     public let images: ImageStore
     /// The cgroup hierarchy's driver (v1 here, v2 on most distributions).
     public let cgroups: any CgroupDriver
+    /// The state directory's records (what `podsh ps/rm/gc` read).
+    public let state: LinuxState
+    /// This process, as its pods record their owner.
+    static let ownStamp: ProcessStamp = ProcessStamp.of(getpid()) ?? ProcessStamp(pid: getpid(), start: 0)
     public var name: String { "linux" }
-    public var capabilities: BackendCapabilities { [.sharedPIDNamespace, .hostNamespaces, .hostContext] }
+    public var capabilities: BackendCapabilities { [.sharedPIDNamespace, .hostNamespaces, .hostContext, .detachedPods] }
     public var now: Double { LinuxSystem.monotonic() - started }
     private let started = LinuxSystem.monotonic()
 
@@ -65,8 +69,6 @@ public final class LinuxBackend: PodBackend {
         #endif
     }
 
-    /// No `detachedPods` yet: a pod lives as long as its owner until the state directory keeps
-    /// records that `podsh rm`/`gc` can act on (issue 9).
     /// A backend on this machine, or `unavailable` with the reason.
     public init(options: LinuxBackendOptions = LinuxBackendOptions()) throws(BackendError) {
         if let reason = Self.unavailableReason() { throw BackendError(.unavailable, "linux", reason) }
@@ -76,6 +78,7 @@ public final class LinuxBackend: PodBackend {
         case .success(let driver): cgroups = driver
         case .failure(let error): throw error
         }
+        state = LinuxState(directory: options.stateDir, cgroups: cgroups, cgroupParent: options.cgroupParent)
         let parent = options.cgroupParent
         guard !parent.isEmpty, !parent.hasPrefix("/"), !parent.split(separator: "/").contains(where: { $0 == ".." || $0 == "." }) else {
             throw BackendError(.unsupported, "linux", "cgroupParent \"\(parent)\" must be a relative path without . or ..")
@@ -89,13 +92,29 @@ public final class LinuxBackend: PodBackend {
     }
 
     deinit {
-        for id in Array(sandboxes.keys) { try? removeSandbox(id) }
+        for (id, sandbox) in sandboxes where !sandbox.detached { try? removeSandbox(id) }
         for process in processes.values where process.exit == nil && process.sandbox == nil {
             kill(process.pid, SIGKILL)
             var status: Int32 = 0
             while waitpid(process.pid, &status, 0) < 0 && errno == EINTR {}
         }
         for process in processes.values { process.closeDescriptors() }
+    }
+
+    /// Keeps a pod after this backend is released: its record says so, its processes run on
+    /// unsupervised (their exits are no longer reported), and `podsh rm` or `podsh gc` (once its
+    /// pause has died) removes it.
+    public func detach(_ id: SandboxID) throws(BackendError) {
+        guard let sandbox = sandboxes[id] else { throw BackendError(.noSuchSandbox, "detach", "no such sandbox: \(id)") }
+        sandbox.detached = true
+        sandbox.record.detached = true
+        try state.write(sandbox.record)
+        pending.removeAll { event in
+            switch event {
+            case .processExited(let process, _): return sandbox.processes.contains(process)
+            case .infraExited(let s, _): return s == id
+            }
+        }
     }
 
     // MARK: State
@@ -172,6 +191,11 @@ public final class LinuxBackend: PodBackend {
         var forwarder: ProcessID?
         /// Published host ports, as "8080/TCP".
         var published: [String] = []
+        /// What the state directory says of it.
+        var record = LinuxPodRecord(name: "", id: "", uid: "", hostname: "", bootID: "", owner: ProcessStamp(pid: 0, start: 0),
+                                    cgroup: "", cgroupVersion: "")
+        /// Kept after its owner (`detach`): never removed by this backend, its exits not reported.
+        var detached = false
 
         init(id: SandboxID, spec: PodSpec, dir: String, infra: ProcessID, infraPid: pid_t, namespaces: Int32, volumes: LinuxVolumes) {
             self.id = id
@@ -225,63 +249,69 @@ public final class LinuxBackend: PodBackend {
         if let code = LinuxSystem.makeDirectories(dir, mode: 0o711) {
             throw BackendError(.system, operation, "\(dir): \(LinuxSystem.describe(code))")
         }
-        var volumes: LinuxVolumes
-        do {
-            volumes = try LinuxVolumes.make(spec, podDir: dir, allowHostPaths: options.allowHostPaths, operation: operation)
-        } catch {
-            LinuxSystem.removeTree(dir)
-            throw error
-        }
-        // The pod's cgroup with kubelet's pod-level values and the pod pids limit, and a leaf for
-        // the pause (cgroup v2 keeps processes out of a cgroup that has children).
+        // The record comes first, naming the directory and the cgroup before either holds
+        // anything: whatever happens next, `podsh gc` finds it all.
         let cgroup = options.cgroupParent + "/" + dirName
-        do {
-            try cgroups.create(cgroup, values: ResourceMath.podCgroup(of: spec), pidsMax: options.podPidsLimit)
-            try cgroups.create(cgroup + "/pause", values: CgroupValues(cpuShares: ResourceMath.minShares), pidsMax: nil)
-        } catch {
-            cgroups.remove(cgroup + "/pause")
-            cgroups.remove(cgroup)
-            volumes.release()
-            LinuxSystem.removeTree(dir)
-            throw BackendError(error.code, operation, error.message)
-        }
-        var namespaces: Int32 = 0
-        if !spec.hostNetwork { namespaces |= Int32(PODSPAWN_NS_NET | PODSPAWN_NS_UTS) }
-        if !spec.hostIPC { namespaces |= Int32(PODSPAWN_NS_IPC) }
-        if spec.shareProcessNamespace && !spec.hostPID { namespaces |= Int32(PODSPAWN_NS_PID) }
-        var failure = podspawn_error()
-        let pid = podspawn_sandbox(spec.effectiveHostname, namespaces, &failure)
+        var record = LinuxPodRecord(name: request.podName, id: dirName, uid: request.uid, hostname: spec.effectiveHostname,
+                                    bootID: LinuxState.bootID, owner: Self.ownStamp, cgroup: cgroup, cgroupVersion: cgroups.version)
+        var volumes = LinuxVolumes()
         func undo() {
             cgroups.remove(cgroup + "/pause")
             cgroups.remove(cgroup)
             volumes.release()
             LinuxSystem.removeTree(dir)
         }
+        do {
+            try state.write(record)
+            volumes = try LinuxVolumes.make(spec, podDir: dir, allowHostPaths: options.allowHostPaths, operation: operation)
+            record.mounts = volumes.mounts
+            _ = LinuxSystem.writeFile(dir + "/spec.yaml", Manifest.encode(spec), mode: 0o600)
+            // The pod's cgroup with kubelet's pod-level values and the pod pids limit, and a leaf
+            // for the pause (cgroup v2 keeps processes out of a cgroup that has children).
+            try cgroups.create(cgroup, values: ResourceMath.podCgroup(of: spec), pidsMax: options.podPidsLimit)
+            try cgroups.create(cgroup + "/pause", values: CgroupValues(cpuShares: ResourceMath.minShares), pidsMax: nil)
+            try state.write(record)
+        } catch {
+            undo()
+            throw BackendError(error.code, error.operation == "state" || error.operation == "cgroup" ? operation : error.operation,
+                               error.message)
+        }
+        var namespaces: Int32 = 0
+        if !spec.hostNetwork { namespaces |= Int32(PODSPAWN_NS_NET | PODSPAWN_NS_UTS) }
+        if !spec.hostIPC { namespaces |= Int32(PODSPAWN_NS_IPC) }
+        if spec.shareProcessNamespace && !spec.hostPID { namespaces |= Int32(PODSPAWN_NS_PID) }
+        // The pause joins its cgroup itself, before its pid is known here.
+        let pauseProcs = CStringArray(cgroups.procsFiles(cgroup + "/pause"))
+        let pauseProcsCount = Int32(pauseProcs.pointers.count - 1)
+        var failure = podspawn_error()
+        let pid = pauseProcs.withPointer { c in
+            c.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: Int(pauseProcsCount) + 1) {
+                podspawn_sandbox(spec.effectiveHostname, namespaces, $0, pauseProcsCount, &failure)
+            }
+        }
         guard pid > 0 else {
             undo()
             throw BackendError(failure.error == EAGAIN || failure.error == ENOMEM ? .resourceExhausted : .system, operation,
                                "\(String(cString: failure.step)): \(LinuxSystem.describe(failure.error))")
         }
-        // The pause joins its cgroup now (it has no child yet, and makes none of its own).
-        do {
-            for file in cgroups.procsFiles(cgroup + "/pause") { try LinuxCgroupJoin.write(file, pid) }
-        } catch {
-            kill(pid, SIGKILL)
-            var status: Int32 = 0
-            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-            undo()
-            throw BackendError(error.code, operation, error.message)
-        }
+        record.infra = ProcessStamp.of(pid)
         let id = SandboxID(makeID())
         let infra = Process(id: ProcessID(makeID()), pid: pid, kind: .infra, sandbox: id, argv: ["pause"])
         processes[infra.id] = infra
         let sandbox = Sandbox(id: id, spec: spec, dir: dir, infra: infra.id, infraPid: pid, namespaces: namespaces, volumes: volumes)
         sandbox.cgroup = cgroup
+        sandbox.record = record
         sandboxes[id] = sandbox
         if !listeners.isEmpty {
             var failure = podspawn_error()
             let forwards = listeners.map { podspawn_forward(listen_fd: $0.fd, target_port: Int32($0.containerPort)) }
-            let forwarder = forwards.withUnsafeBufferPointer { podspawn_forwarder(pid, $0.baseAddress, Int32($0.count), &failure) }
+            let forwarder = forwards.withUnsafeBufferPointer { buffer in
+                pauseProcs.withPointer { c in
+                    c.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: Int(pauseProcsCount) + 1) {
+                        podspawn_forwarder(pid, buffer.baseAddress, Int32(buffer.count), $0, pauseProcsCount, &failure)
+                    }
+                }
+            }
             guard forwarder > 0 else {
                 try? removeSandbox(id)
                 throw BackendError(.system, operation, "port forwarder: \(String(cString: failure.step)): \(LinuxSystem.describe(failure.error))")
@@ -291,8 +321,17 @@ public final class LinuxBackend: PodBackend {
             processes[process.id] = process
             sandbox.forwarder = process.id
             sandbox.published = listeners.map { "\($0.hostPort)/TCP" }
+            sandbox.record.forwarder = ProcessStamp.of(forwarder)
+            sandbox.record.published = sandbox.published
         }
+        save(sandbox)
         return SandboxInfo(id: id, infraPid: Int(pid), infraProcess: infra.id)
+    }
+
+    /// Rewrites a sandbox's record (best effort: a failed write leaves the previous one, which
+    /// still names everything gc needs).
+    private func save(_ sandbox: Sandbox) {
+        try? state.write(sandbox.record)
     }
 
     struct Listener {
@@ -499,6 +538,10 @@ public final class LinuxBackend: PodBackend {
         process.cgroup = cgroup
         processes[id] = process
         sandbox.processes.append(id)
+        sandbox.record.containers.removeAll { $0.name == container.name }
+        sandbox.record.containers.append(LinuxPodRecord.Container(name: container.name, run: run, process: ProcessStamp.of(pid),
+                                                                  cgroup: cgroup, exited: false))
+        save(sandbox)
         return SpawnedProcess(id: id, pid: Int(pid), startedAt: now)
     }
 
@@ -696,6 +739,7 @@ public final class LinuxBackend: PodBackend {
         ended(process)
         guard report else { return }
         if case .forwarder = process.kind { return }  // the sandbox's own; not a process the runtime started
+        if let sandbox = process.sandbox.flatMap({ sandboxes[$0] }), sandbox.detached { return }
         if case .infra = process.kind, let sandbox = process.sandbox {
             pending.append(.infraExited(sandbox, exit))
         } else {
@@ -722,6 +766,11 @@ public final class LinuxBackend: PodBackend {
             // What is left in its cgroup dies with it (execs, children that escaped a hostPID
             // container's PID 1); the cgroup goes once empty.
             if let cgroup = process.cgroup, cgroups.remove(cgroup) { process.cgroup = nil }
+            if let sandbox = process.sandbox.flatMap({ sandboxes[$0] }),
+               let index = sandbox.record.containers.firstIndex(where: { $0.process?.pid == process.pid }) {
+                sandbox.record.containers[index].exited = true
+                save(sandbox)
+            }
         case .exec, .host:
             // Keep the words, not the descriptors: a long session must not run out of fds.
             process.captured = capturedOutput(process)
@@ -800,10 +849,14 @@ public final class LinuxBackend: PodBackend {
 
     public func inventory() -> BackendInventory {
         for process in processes.values where process.exit == nil { reap(process, report: true) }
-        let live = processes.values.filter { $0.exit == nil && $0.pid > 0 }.sorted { $0.id.rawValue < $1.id.rawValue }
+        // Detached pods belong to the state directory now (`podsh rm`/`gc`), not to this backend.
+        let held = sandboxes.values.filter { !$0.detached }
+        let detached = Set(sandboxes.values.filter(\.detached).map(\.id))
+        let live = processes.values.filter { $0.exit == nil && $0.pid > 0 && !($0.sandbox.map(detached.contains) ?? false) }
+            .sorted { $0.id.rawValue < $1.id.rawValue }
         var namespaces = 0
         var details: [String] = []
-        for sandbox in sandboxes.values.sorted(by: { $0.id.rawValue < $1.id.rawValue }) {
+        for sandbox in held.sorted(by: { $0.id.rawValue < $1.id.rawValue }) {
             details.append("sandbox \(sandbox.id.rawValue) (\(sandbox.spec.name)) at \(sandbox.dir)")
             if processes[sandbox.infra]?.exit == nil { namespaces += sandbox.namespaces.nonzeroBitCount }
             details += sandbox.volumes.mounts.map { "tmpfs mount \($0)" }
@@ -817,7 +870,7 @@ public final class LinuxBackend: PodBackend {
             }
             details.append("process \(process.pid) (\(process.argv.joined(separator: " ")))")
         }
-        return BackendInventory(sandboxes: sandboxes.count, processes: live.count, namespaces: namespaces, details: details)
+        return BackendInventory(sandboxes: held.count, processes: live.count, namespaces: namespaces, details: details)
     }
 
     /// The pod cgroup of a sandbox (below each hierarchy's root), for tests and `inspect`.

@@ -121,6 +121,9 @@ struct CommonOptions: ParsableArguments {
     @Option(help: "Where the linux backend's imported images live.")
     var imageDir: String = LinuxBackendOptions.defaultImageDir
 
+    @Option(help: "The cgroup the linux backend's pods go below.")
+    var cgroupParent: String = "swift-pods"
+
     @Flag(help: "Lift the Lua sandbox and its limits (trusted scripts only).")
     var unsafe = false
 
@@ -135,7 +138,7 @@ struct CommonOptions: ParsableArguments {
     }
 
     var linuxOptions: LinuxBackendOptions {
-        LinuxBackendOptions(stateDir: stateDir, imageDir: imageDir)
+        LinuxBackendOptions(stateDir: stateDir, imageDir: imageDir, cgroupParent: cgroupParent)
     }
 
     func makeBackend() throws -> any PodBackend {

@@ -246,11 +246,14 @@ public final class LinuxBackend: PodBackend {
         defer { for l in listeners { close(l.fd) } }  // the forwarder has its own copies
         let dirName = request.podName + "-" + LinuxSystem.randomHex()
         let dir = options.stateDir + "/pods/" + dirName
-        if let code = LinuxSystem.makeDirectories(dir, mode: 0o711) {
-            throw BackendError(.system, operation, "\(dir): \(LinuxSystem.describe(code))")
-        }
         // The record comes first, naming the directory and the cgroup before either holds
-        // anything: whatever happens next, `podsh gc` finds it all.
+        // anything: the directory is made under a temporary name that says who makes it, with
+        // the record inside, then renamed into place — so it never exists without its record,
+        // and `podsh gc` finds everything whatever happens next.
+        let staging = options.stateDir + "/pods/.new-\(dirName)-\(getpid())"
+        if let code = LinuxSystem.makeDirectories(staging, mode: 0o711) {
+            throw BackendError(.system, operation, "\(staging): \(LinuxSystem.describe(code))")
+        }
         let cgroup = options.cgroupParent + "/" + dirName
         var record = LinuxPodRecord(name: request.podName, id: dirName, uid: request.uid, hostname: spec.effectiveHostname,
                                     bootID: LinuxState.bootID, owner: Self.ownStamp, cgroup: cgroup, cgroupVersion: cgroups.version)
@@ -260,9 +263,13 @@ public final class LinuxBackend: PodBackend {
             cgroups.remove(cgroup)
             volumes.release()
             LinuxSystem.removeTree(dir)
+            LinuxSystem.removeTree(staging)
         }
-        do {
-            try state.write(record)
+        do throws(BackendError) {
+            try state.write(record, into: staging)
+            guard rename(staging, dir) == 0 else {
+                throw BackendError(.system, operation, "\(dir): \(LinuxSystem.describe(errno))")
+            }
             volumes = try LinuxVolumes.make(spec, podDir: dir, allowHostPaths: options.allowHostPaths, operation: operation)
             record.mounts = volumes.mounts
             _ = LinuxSystem.writeFile(dir + "/spec.yaml", Manifest.encode(spec), mode: 0o600)

@@ -196,8 +196,8 @@ public struct LinuxState: Sendable {
     var podsDirectory: String { directory + "/pods" }
 
     /// Writes a record atomically into its pod directory.
-    public func write(_ record: LinuxPodRecord) throws(BackendError) {
-        let dir = podsDirectory + "/" + record.id
+    public func write(_ record: LinuxPodRecord, into directory: String? = nil) throws(BackendError) {
+        let dir = directory ?? podsDirectory + "/" + record.id
         let temporary = dir + "/state.tmp"
         if let code = LinuxSystem.writeFile(temporary, record.text, mode: 0o600) {
             throw BackendError(.system, "state", "\(temporary): \(LinuxSystem.describe(code))")
@@ -312,11 +312,19 @@ public struct LinuxState: Sendable {
         // is in that instant now: only those older than a minute go).
         if let dir = opendir(podsDirectory) {
             var names: [String] = []
+            var dotNames: [String] = []
             while let entry = readdir(dir) {
                 let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-                if !name.hasPrefix(".") { names.append(name) }
+                if name == "." || name == ".." { continue }
+                if name.hasPrefix(".") { dotNames.append(name) } else { names.append(name) }
             }
             closedir(dir)
+            // A pod directory in the making (`.new-ID-PID`) whose maker died.
+            for name in dotNames where name.hasPrefix(".new-") {
+                guard let pid = Int32(name.split(separator: "-").last ?? ""), kill(pid, 0) != 0 else { continue }
+                let path = podsDirectory + "/" + name
+                if LinuxSystem.removeTree(path) { done.directories.append(path) } else { done.failures.append("directory \(path)") }
+            }
             for name in names where !listed.contains(name) {
                 let path = podsDirectory + "/" + name
                 var info = stat()

@@ -49,6 +49,7 @@ let package = Package(
         ),
         .executableTarget(name: "sim-pod-bench", dependencies: ["PodCore"], path: "Benchmarks/SimPodBench"),
         .executableTarget(name: "lua-bridge-bench", dependencies: ["PodLua"], path: "Benchmarks/LuaBridgeBench"),
+        .executableTarget(name: "linux-pod-bench", dependencies: ["PodCore"], path: "Benchmarks/LinuxPodBench"),
         .executableTarget(name: "lua-leak-check", dependencies: ["PodLua"], path: "Tests/Tools/LuaLeakCheck"),
         .testTarget(name: "PodCoreTests", dependencies: ["PodCore", "CPodSpawn"]),
         .testTarget(name: "PodLuaTests", dependencies: ["PodLua"]),

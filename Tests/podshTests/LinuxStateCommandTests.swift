@@ -167,7 +167,12 @@ struct LinuxStateCommandTests {
                 usleep(UInt32.random(in: 20_000...120_000, using: &generator))
                 if mode > 0 {
                     let record = scratch.entries().first { $0.hasPrefix("p\(round)-") }
-                    if let record, let text = try? String(contentsOfFile: scratch.state + "/pods/\(record)/state", encoding: .utf8) {
+                    let newest = record.flatMap { r in
+                        ((try? FileManager.default.contentsOfDirectory(atPath: scratch.state + "/pods/\(r)")) ?? [])
+                            .filter { $0.hasPrefix("state.") }.max { Int($0.dropFirst(6)) ?? 0 < Int($1.dropFirst(6)) ?? 0 }
+                            .map { scratch.state + "/pods/\(r)/\($0)" }
+                    }
+                    if let newest, let text = try? String(contentsOfFile: newest, encoding: .utf8) {
                         let key = mode == 1 ? "infra " : "container a "
                         if let line = text.split(separator: "\n").first(where: { $0.hasPrefix(key) }) {
                             let fields = line.split(separator: " ")

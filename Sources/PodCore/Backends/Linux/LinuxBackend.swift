@@ -107,6 +107,7 @@ public final class LinuxBackend: PodBackend {
     public func detach(_ id: SandboxID) throws(BackendError) {
         guard let sandbox = sandboxes[id] else { throw BackendError(.noSuchSandbox, "detach", "no such sandbox: \(id)") }
         sandbox.detached = true
+        sandbox.recordDirty = false
         sandbox.record.detached = true
         try state.write(sandbox.record)
         pending.removeAll { event in
@@ -196,6 +197,10 @@ public final class LinuxBackend: PodBackend {
                                     cgroup: "", cgroupVersion: "")
         /// Kept after its owner (`detach`): never removed by this backend, its exits not reported.
         var detached = false
+        /// Container entries changed since the record was last written (they are written when
+        /// the owner next polls: a crash before that loses only what `ps` shows, since gc finds
+        /// every container through the pod's cgroups).
+        var recordDirty = false
 
         init(id: SandboxID, spec: PodSpec, dir: String, infra: ProcessID, infraPid: pid_t, namespaces: Int32, volumes: LinuxVolumes) {
             self.id = id
@@ -459,7 +464,10 @@ public final class LinuxBackend: PodBackend {
         sandbox.runs[container.name] = run
         let runDir = sandbox.dir + "/runs/\(container.name)-\(run)"
         let logDir = sandbox.dir + "/logs/" + container.name
-        for dir in [runDir + "/upper", runDir + "/work", runDir + "/merged", logDir] {
+        // The mount point of every container's root is one directory of the pod: each container
+        // mounts its overlay there in a mount namespace of its own.
+        let merged = sandbox.dir + "/rootfs"
+        for dir in [runDir + "/upper", runDir + "/work", merged, logDir] {
             if let code = LinuxSystem.makeDirectories(dir, mode: 0o755) {
                 throw BackendError(.system, operation, "\(dir): \(LinuxSystem.describe(code))")
             }
@@ -502,7 +510,7 @@ public final class LinuxBackend: PodBackend {
         var join = Int32(PODSPAWN_NS_IPC | PODSPAWN_NS_UTS | PODSPAWN_NS_NET)
         if sandbox.sharesPID { join |= Int32(PODSPAWN_NS_PID) }
         let newPID: Int32 = sandbox.sharesPID || sandbox.spec.hostPID ? 0 : 1
-        let strings = CStringArray([lower, runDir + "/upper", runDir + "/work", runDir + "/merged"] + opened.map(\.target)
+        let strings = CStringArray([lower, runDir + "/upper", runDir + "/work", merged] + opened.map(\.target)
                                    + [request.workingDir ?? "/"])
         let cArgv = CStringArray(argv)
         let cEnv = CStringArray(env)
@@ -548,7 +556,7 @@ public final class LinuxBackend: PodBackend {
         sandbox.record.containers.removeAll { $0.name == container.name }
         sandbox.record.containers.append(LinuxPodRecord.Container(name: container.name, run: run, process: ProcessStamp.of(pid),
                                                                   cgroup: cgroup, exited: false))
-        save(sandbox)
+        sandbox.recordDirty = true
         return SpawnedProcess(id: id, pid: Int(pid), startedAt: now)
     }
 
@@ -776,7 +784,7 @@ public final class LinuxBackend: PodBackend {
             if let sandbox = process.sandbox.flatMap({ sandboxes[$0] }),
                let index = sandbox.record.containers.firstIndex(where: { $0.process?.pid == process.pid }) {
                 sandbox.record.containers[index].exited = true
-                save(sandbox)
+                sandbox.recordDirty = true
             }
         case .exec, .host:
             // Keep the words, not the descriptors: a long session must not run out of fds.
@@ -810,8 +818,17 @@ public final class LinuxBackend: PodBackend {
         _ = Glibc.poll(&fds, nfds_t(fds.count), milliseconds)
     }
 
+    /// Writes the records whose container entries changed.
+    private func flushRecords() {
+        for sandbox in sandboxes.values where sandbox.recordDirty {
+            sandbox.recordDirty = false
+            save(sandbox)
+        }
+    }
+
     /// Returns what was observed; waits (up to a second at a time) only when nothing was.
     public func poll(until deadline: Double?) -> [BackendEvent] {
+        flushRecords()
         while true {
             for process in processes.values.sorted(by: { $0.id.rawValue < $1.id.rawValue }) where process.exit == nil {
                 reap(process, report: true)

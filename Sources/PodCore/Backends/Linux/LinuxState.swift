@@ -196,15 +196,38 @@ public struct LinuxState: Sendable {
     var podsDirectory: String { directory + "/pods" }
 
     /// Writes a record atomically into its pod directory.
+    /// Writes a record into its pod directory as a new file, `state.N` with N one more than the
+    /// last, then unlinks the one before: a reader takes the highest N, so a crash at any point
+    /// leaves a whole record, and no file is ever replaced in place (ext4 flushes data on a
+    /// rename over an existing file: milliseconds per write).
     public func write(_ record: LinuxPodRecord, into directory: String? = nil) throws(BackendError) {
         let dir = directory ?? podsDirectory + "/" + record.id
-        let temporary = dir + "/state.tmp"
-        if let code = LinuxSystem.writeFile(temporary, record.text, mode: 0o600) {
-            throw BackendError(.system, "state", "\(temporary): \(LinuxSystem.describe(code))")
+        let previous = Self.latestState(in: dir)
+        let next = (previous?.number ?? 0) + 1
+        let file = dir + "/state.\(next)"
+        if let code = LinuxSystem.writeFile(file, record.text, mode: 0o600) {
+            throw BackendError(.system, "state", "\(file): \(LinuxSystem.describe(code))")
         }
-        guard rename(temporary, dir + "/state") == 0 else {
-            throw BackendError(.system, "state", "\(dir)/state: \(LinuxSystem.describe(errno))")
+        if let previous { unlink(previous.path) }
+    }
+
+    /// The newest `state.N` of a pod directory.
+    static func latestState(in dir: String) -> (path: String, number: Int)? {
+        guard let handle = opendir(dir) else { return nil }
+        defer { closedir(handle) }
+        var best: Int?
+        while let entry = readdir(handle) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            guard name.hasPrefix("state."), let n = Int(name.dropFirst(6)) else { continue }
+            best = max(best ?? n, n)
         }
+        return best.map { (dir + "/state.\($0)", $0) }
+    }
+
+    /// A pod directory's record, or nil.
+    public func read(podDirectory dir: String) -> LinuxPodRecord? {
+        guard let latest = Self.latestState(in: dir) else { return nil }
+        return LinuxPodRecord.parse(LinuxSystem.readFile(latest.path))
     }
 
     /// Every pod of the state directory, by name then id.
@@ -216,7 +239,7 @@ public struct LinuxState: Sendable {
             if !name.hasPrefix(".") { names.append(name) }
         }
         closedir(dir)
-        return names.compactMap { LinuxPodRecord.parse(LinuxSystem.readFile(podsDirectory + "/" + $0 + "/state")) }
+        return names.compactMap { read(podDirectory: podsDirectory + "/" + $0) }
             .sorted { ($0.name, $0.id) < ($1.name, $1.id) }
     }
 

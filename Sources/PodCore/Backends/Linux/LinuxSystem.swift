@@ -20,6 +20,12 @@ enum LinuxSystem {
 
     /// `mkdir -p` with `mode` for the directories it makes (the umask does not apply).
     static func makeDirectories(_ path: String, mode: mode_t = 0o755) -> Int32? {
+        // The leaf first: its parent usually exists (one system call, not one per component).
+        if mkdir(path, mode) == 0 {
+            if mode & 0o022 != 0 { chmod(path, mode) }
+            return nil
+        }
+        if errno == EEXIST { return nil }
         var current = path.hasPrefix("/") ? "" : "."
         for part in path.split(separator: "/") {
             current += "/" + part

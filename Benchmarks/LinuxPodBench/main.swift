@@ -1,0 +1,144 @@
+// Linux pod benchmark (not a test): one pod cycle on the linux backend next to two baselines
+// measured in the same run. It fails only when a pod fails, never on speed.
+//
+//     swift run -c release linux-pod-bench [cycles]        (default 200; root)
+//
+// Pod cycle: create a sandbox (pause in new net/ipc/uts/pid namespaces, cgroups, record),
+// start 2 containers running `true` on the busybox image (overlay root, /proc, /dev, cgroup
+// each), wait for both exits, remove everything. Baselines: `unshare --fork --pid --net --ipc
+// --uts --mount true` (the floor: namespaces and one process, nothing else), and the same pod
+// built from a shell: `unshare` holding the namespaces with a sleeping process, 2 × `nsenter
+// ... true`, kill, wait. Medians of `cycles` runs each; the ratios are what matter.
+#if canImport(Glibc)
+import Glibc
+#endif
+import PodCore
+
+func now() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
+}
+
+/// Runs argv and waits; its exit status.
+func run(_ argv: [String]) -> Int32 {
+    var pid: pid_t = 0
+    let args = argv.map { strdup($0) } + [nil]
+    defer { args.forEach { free($0) } }
+    guard posix_spawnp(&pid, argv[0], nil, nil, args, nil) == 0 else { return 127 }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    return status
+}
+
+func fail(_ message: String) -> Never {
+    let text = "linux-pod-bench: \(message)\n"
+    _ = text.withCString { write(2, $0, strlen($0)) }
+    exit(1)
+}
+
+let cycles = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 200 : 200
+if let reason = LinuxBackend.unavailableReason() { fail("the linux backend is unavailable: \(reason)") }
+let scratch = "/tmp/linux-pod-bench-\(getpid())"
+defer { _ = run(["rm", "-rf", scratch]) }
+
+// The busybox image, as scripts/busybox-image.sh makes it.
+let rootfs = scratch + "/rootfs"
+_ = run(["mkdir", "-p", rootfs + "/bin"])
+_ = run(["cp", "/bin/busybox", rootfs + "/bin/busybox"])
+_ = run(["ln", "-s", "busybox", rootfs + "/bin/true"])
+do {
+    try ImageStore(directory: scratch + "/images").importImage("busybox", from: rootfs)
+} catch {
+    fail("image import: \(error)")
+}
+
+// 1. The floor.
+var floor: [Double] = []
+for _ in 0..<cycles {
+    let start = now()
+    guard run(["unshare", "--fork", "--pid", "--net", "--ipc", "--uts", "--mount", "true"]) == 0 else { fail("unshare failed") }
+    floor.append(now() - start)
+}
+
+// 2. The pod cycle.
+let backend: LinuxBackend
+do {
+    backend = try LinuxBackend(options: LinuxBackendOptions(stateDir: scratch + "/state", imageDir: scratch + "/images"))
+} catch {
+    fail("\(error)")
+}
+let spec = PodSpec(name: "bench", shareProcessNamespace: true, containers: [
+    ContainerSpec(name: "a", image: "busybox", command: ["true"]), ContainerSpec(name: "b", image: "busybox", command: ["true"]),
+])
+var pods: [Double] = []
+var phases: [String: [Double]] = [:]
+for _ in 0..<cycles {
+    let start = now()
+    var mark = start
+    func phase(_ name: String) {
+        let t = now()
+        phases[name, default: []].append(t - mark)
+        mark = t
+    }
+    do {
+        let sandbox = try backend.createSandbox(SandboxRequest(podName: "bench", uid: "bench", spec: spec))
+        phase("1 create sandbox")
+        var ids = Set<ProcessID>()
+        for container in spec.containers {
+            ids.insert(try backend.spawn(SpawnRequest(context: .container(sandbox.id, container), argv: container.command)).id)
+        }
+        phase("2 start 2 containers")
+        while !ids.isEmpty {
+            for event in backend.poll(until: backend.now + 10) {
+                if case .processExited(let id, let exit) = event {
+                    guard exit.exitCode == 0 else { fail("a container exited \(exit.exitCode)") }
+                    ids.remove(id)
+                }
+            }
+        }
+        phase("3 wait for the exits")
+        try backend.removeSandbox(sandbox.id)
+        phase("4 remove")
+    } catch {
+        fail("pod cycle: \(error)")
+    }
+    pods.append(now() - start)
+}
+guard backend.inventory().isEmpty else { fail("leaked: \(backend.inventory().details)") }
+
+// 3. The same pod from a shell.
+let shellPod = """
+    exec 2>/dev/null
+    unshare --fork --pid --net --ipc --uts --mount --mount-proc sleep 1000 &
+    holder=$!
+    while [ -z "$(cat /proc/$holder/task/$holder/children 2>/dev/null)" ]; do :; done
+    target=$(cat /proc/$holder/task/$holder/children)
+    nsenter -t $target --net --ipc --uts --pid --mount true
+    nsenter -t $target --net --ipc --uts --pid --mount true
+    kill -9 $target
+    wait $holder
+    exit 0
+    """
+var shells: [Double] = []
+for _ in 0..<cycles {
+    let start = now()
+    guard run(["bash", "-c", shellPod]) == 0 else { fail("the shell pod failed") }
+    shells.append(now() - start)
+}
+
+let f = median(floor) * 1000, p = median(pods) * 1000, s = median(shells) * 1000
+print("linux pod cycle (pause + 2 containers running true on busybox, through teardown), medians of \(cycles):")
+print(String(format: "  unshare --fork --pid --net --ipc --uts --mount true   %7.2f ms   (floor)", f))
+print(String(format: "  pod cycle (linux backend)                            %7.2f ms   %.2fx the floor   (target <= 4x)", p, p / f))
+print(String(format: "  the same pod from a shell (unshare + 2 x nsenter)    %7.2f ms   %.2fx the pod cycle (target >= 3x)", s, s / p))
+
+print("  where a pod cycle's time goes (medians):")
+for (name, values) in phases.sorted(by: { $0.key < $1.key }) {
+    print(String(format: "    %-24@ %6.2f ms", name, median(values) * 1000))
+}

@@ -197,15 +197,25 @@ public struct LinuxState: Sendable {
 
     /// Writes a record atomically into its pod directory.
     /// Writes a record into its pod directory as a new file, `state.N` with N one more than the
-    /// last, then unlinks the one before: a reader takes the highest N, so a crash at any point
-    /// leaves a whole record, and no file is ever replaced in place (ext4 flushes data on a
-    /// rename over an existing file: milliseconds per write).
+    /// last (written as `state.N.partial`, then renamed), then unlinks the one before: a reader
+    /// takes the highest whole N, so a crash at any point leaves a whole record, and no file is
+    /// ever replaced in place (ext4 flushes data on a rename over an existing file: milliseconds
+    /// per write).
     public func write(_ record: LinuxPodRecord, into directory: String? = nil) throws(BackendError) {
         let dir = directory ?? podsDirectory + "/" + record.id
         let previous = Self.latestState(in: dir)
         let next = (previous?.number ?? 0) + 1
+        // Written under a name no reader takes, then renamed to a name nothing has: a crash
+        // mid-write leaves the previous record the newest whole one.
         let file = dir + "/state.\(next)"
-        if let code = LinuxSystem.writeFile(file, record.text, mode: 0o600) {
+        let partial = file + ".partial"
+        if let code = LinuxSystem.writeFile(partial, record.text, mode: 0o600) {
+            unlink(partial)
+            throw BackendError(.system, "state", "\(partial): \(LinuxSystem.describe(code))")
+        }
+        guard rename(partial, file) == 0 else {
+            let code = errno
+            unlink(partial)
             throw BackendError(.system, "state", "\(file): \(LinuxSystem.describe(code))")
         }
         if let previous { unlink(previous.path) }

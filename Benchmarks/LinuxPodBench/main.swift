@@ -1,7 +1,7 @@
 // Linux pod benchmark (not a test): one pod cycle on the linux backend next to two baselines
 // measured in the same run. It fails only when a pod fails, never on speed.
 //
-//     swift run -c release linux-pod-bench [cycles]        (default 200; root)
+//     swift run -c release linux-pod-bench [cycles] [--tmpfs]     (default 200; root)
 //
 // Pod cycle: create a sandbox (pause in new net/ipc/uts/pid namespaces, cgroups, record),
 // start 2 containers running `true` on the busybox image (overlay root, /proc, /dev, cgroup
@@ -42,10 +42,18 @@ func fail(_ message: String) -> Never {
     exit(1)
 }
 
-let cycles = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 200 : 200
+let arguments = Array(CommandLine.arguments.dropFirst())
+let cycles = arguments.first.flatMap { Int($0) } ?? 200
+// --tmpfs: the state directory on a tmpfs, as /run is on most hosts (it is ext4 on this VM).
+let onTmpfs = arguments.contains("--tmpfs")
 if let reason = LinuxBackend.unavailableReason() { fail("the linux backend is unavailable: \(reason)") }
 let scratch = "/tmp/linux-pod-bench-\(getpid())"
-defer { _ = run(["rm", "-rf", scratch]) }
+_ = run(["mkdir", "-p", scratch])
+if onTmpfs && mount("tmpfs", scratch, "tmpfs", 0, "mode=755") != 0 { fail("mount tmpfs: \(errno)") }
+defer {
+    if onTmpfs { umount2(scratch, Int32(MNT_DETACH)) }
+    _ = run(["rm", "-rf", scratch])
+}
 
 // The busybox image, as scripts/busybox-image.sh makes it.
 let rootfs = scratch + "/rootfs"
@@ -133,7 +141,8 @@ for _ in 0..<cycles {
 }
 
 let f = median(floor) * 1000, p = median(pods) * 1000, s = median(shells) * 1000
-print("linux pod cycle (pause + 2 containers running true on busybox, through teardown), medians of \(cycles):")
+print("linux pod cycle (pause + 2 containers running true on busybox, through teardown), medians of \(cycles),"
+      + " state directory on \(onTmpfs ? "a tmpfs" : "/tmp's file system"):")
 print(String(format: "  unshare --fork --pid --net --ipc --uts --mount true   %7.2f ms   (floor)", f))
 print(String(format: "  pod cycle (linux backend)                            %7.2f ms   %.2fx the floor   (target <= 4x)", p, p / f))
 print(String(format: "  the same pod from a shell (unshare + 2 x nsenter)    %7.2f ms   %.2fx the pod cycle (target >= 3x)", s, s / p))

@@ -538,6 +538,56 @@ static void join_cgroups(int fd, const int *procs, int count) {
         if (write(procs[i], "0", 1) != 1) fail(fd, "join cgroup");
 }
 
+struct middle_args {
+    int report;
+    const int *ns;
+    const int *types;
+    const char *const *setns_steps;
+    int new_pid;
+    const int *procs;
+    int procs_count;
+    const podspawn_process *process;
+    const podspawn_root *root;
+    const char *overlay_options;
+    char *workdir;
+    char *const *argv;
+    char *const *envp;
+};
+
+/* The middle process (sharing the caller's memory until it exits) and, after its fork, the
+ * container's process itself (with a copy). Only async-signal-safe calls. */
+static int middle_main(void *p) {
+    struct middle_args *a = p;
+    int fd = a->report;
+    reset_signals(fd);
+    for (int i = 0; i < 5; i++)
+        if (a->ns[i] >= 0 && setns(a->ns[i], a->types[i]) < 0) fail(fd, a->setns_steps[i]);
+    if (a->new_pid && unshare(CLONE_NEWPID) < 0) fail(fd, "unshare pid");
+    /* A PID namespace applies to children: fork again, as a sibling (a direct child of the
+     * caller) so that the caller reaps it per pid. */
+    pid_t child = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+    if (child < 0) fail(fd, "clone");
+    if (child > 0) {
+        write_record(fd, 'P', NULL, 0, child);
+        _exit(0);
+    }
+    /* The container's process, in memory of its own from here on. */
+    const podspawn_process *process = a->process;
+    char *workdir = a->workdir;
+    if (setsid() < 0) fail(fd, "setsid");  /* out of the owner's terminal's process group */
+    join_cgroups(fd, a->procs, a->procs_count);
+    stdio_to(fd, process->in_fd, process->out_fd, process->err_fd);
+    if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) fail(fd, "close_range");
+    if (a->root) enter_root(fd, a->root, a->overlay_options);
+    if (a->root && workdir[0] == '/' && workdir[1]) make_dirs(fd, workdir);
+    if (chdir(workdir) < 0) fail(fd, "chdir");
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail(fd, "no_new_privs");
+    if (!process->privileged) limit_capabilities(fd, podspawn_default_capabilities);
+    exec_path(a->argv, a->envp);
+    fail(fd, "exec");
+    return 127;
+}
+
 pid_t podspawn_exec(pid_t target, int join, int new_pid, const podspawn_root *root,
                     const podspawn_process *process, podspawn_error *error) {
     char *const *argv = process->argv;
@@ -603,34 +653,21 @@ pid_t podspawn_exec(pid_t target, int join, int new_pid, const podspawn_root *ro
         for (int i = 0; i < procs_count; i++) close(procs[i]);
         return -1;
     }
-    pid_t middle = fork();
-    if (middle == 0) {
-        int fd = report[1];
-        reset_signals(fd);
-        for (int i = 0; i < 5; i++)
-            if (ns[i] >= 0 && setns(ns[i], types[i]) < 0) fail(fd, setns_steps[i]);
-        if (new_pid && unshare(CLONE_NEWPID) < 0) fail(fd, "unshare pid");
-        /* A PID namespace applies to children: fork again, as a sibling (a direct child of the
-         * caller) so that the caller reaps it per pid. */
-        pid_t child = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
-        if (child < 0) fail(fd, "clone");
-        if (child > 0) {
-            write_record(fd, 'P', NULL, 0, child);
-            _exit(0);
-        }
-        if (setsid() < 0) fail(fd, "setsid");  /* out of the owner's terminal's process group */
-        join_cgroups(fd, procs, procs_count);
-        stdio_to(fd, process->in_fd, process->out_fd, process->err_fd);
-        if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) fail(fd, "close_range");
-        if (root) enter_root(fd, root, overlay_options);
-        if (root && workdir[0] == '/' && workdir[1]) make_dirs(fd, workdir);
-        if (chdir(workdir) < 0) fail(fd, "chdir");
-        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail(fd, "no_new_privs");
-        if (!process->privileged) limit_capabilities(fd, podspawn_default_capabilities);
-        exec_path(argv, envp);
-        fail(fd, "exec");
+    /* The middle shares the caller's memory (CLONE_VM | CLONE_VFORK, as posix_spawn does: no
+     * page tables copied, the calling thread waits until it is gone) and runs on a stack of its
+     * own; only the grandchild, made with a real fork, gets a copy. */
+    struct middle_args args = {report[1], ns, types, setns_steps, new_pid, procs, procs_count, process, root,
+                               overlay_options, workdir, argv, envp};
+    size_t stack_size = 256 * 1024;
+    void *stack = mmap(NULL, stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    pid_t middle = -1;
+    if (stack != MAP_FAILED) {
+        middle = clone(middle_main, (char *)stack + stack_size, CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
+    } else {
+        errno = ENOMEM;
     }
     int fork_errno = errno;
+    if (stack != MAP_FAILED) munmap(stack, stack_size);
     close(report[1]);
     for (int i = 0; i < 5; i++) if (ns[i] >= 0) close(ns[i]);
     for (int i = 0; i < procs_count; i++) close(procs[i]);

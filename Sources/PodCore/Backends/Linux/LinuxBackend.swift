@@ -267,7 +267,7 @@ public final class LinuxBackend: PodBackend {
             cgroups.remove(cgroup + "/pause")
             cgroups.remove(cgroup)
             volumes.release()
-            LinuxSystem.removeTree(dir)
+            state.removePodDirectory(dir)
             LinuxSystem.removeTree(staging)
         }
         do throws(BackendError) {
@@ -409,7 +409,7 @@ public final class LinuxBackend: PodBackend {
         cgroups.remove(sandbox.cgroup + "/pause")
         cgroups.remove(sandbox.cgroup)
         sandbox.volumes.release()
-        LinuxSystem.removeTree(sandbox.dir)
+        state.removePodDirectory(sandbox.dir)
         let ids = Set(all.map(\.id))
         pending.removeAll { event in
             switch event {

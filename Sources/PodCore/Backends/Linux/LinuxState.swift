@@ -312,8 +312,20 @@ public struct LinuxState: Sendable {
         let end = LinuxSystem.monotonic() + 5
         while !liveProcesses(record).isEmpty && LinuxSystem.monotonic() < end { usleep(5_000) }
         left += liveProcesses(record).map { "process \($0.pid)" }
-        if !LinuxSystem.removeTree(dir) { left.append("directory \(dir)") }
+        if !removePodDirectory(dir) { left.append("directory \(dir)") }
         return left
+    }
+
+    /// Removes a pod directory: first renamed out of the way (`.gone-ID-PID`) in one step, so
+    /// that a crash halfway through the deletion never leaves a pod directory without its record
+    /// (gc removes what is left of a `.gone-` directory whose remover died).
+    @discardableResult
+    public func removePodDirectory(_ dir: String) -> Bool {
+        guard access(dir, F_OK) == 0 else { return true }
+        let name = dir.split(separator: "/").last.map(String.init) ?? "pod"
+        let gone = podsDirectory + "/.gone-\(name)-\(getpid())"
+        let target = rename(dir, gone) == 0 ? gone : dir
+        return LinuxSystem.removeTree(target)
     }
 
     /// What `gc` did.
@@ -352,8 +364,9 @@ public struct LinuxState: Sendable {
                 if name.hasPrefix(".") { dotNames.append(name) } else { names.append(name) }
             }
             closedir(dir)
-            // A pod directory in the making (`.new-ID-PID`) whose maker died.
-            for name in dotNames where name.hasPrefix(".new-") {
+            // A pod directory in the making (`.new-ID-PID`) whose maker died, or one being
+            // deleted (`.gone-ID-PID`) whose remover died.
+            for name in dotNames where name.hasPrefix(".new-") || name.hasPrefix(".gone-") {
                 guard let pid = Int32(name.split(separator: "-").last ?? ""), kill(pid, 0) != 0 else { continue }
                 let path = podsDirectory + "/" + name
                 if LinuxSystem.removeTree(path) { done.directories.append(path) } else { done.failures.append("directory \(path)") }

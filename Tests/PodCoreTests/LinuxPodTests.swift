@@ -16,23 +16,28 @@ final class LinuxPods {
 
     /// A runtime, or the test is skipped with the reason printed.
     init(allowHostPaths: [String]? = nil, needsBusybox: Bool = true, podPidsLimit: Int = 4096) throws {
+        image = try Self.requirements(needsBusybox: needsBusybox)
+        stateDir = LinuxTestSupport.scratch("pods")
+        backend = try LinuxBackend(options: LinuxBackendOptions(stateDir: stateDir, imageDir: LinuxTestSupport.imageDir,
+                                                                allowHostPaths: allowHostPaths, podPidsLimit: podPidsLimit))
+        runtime = PodRuntime(backend: backend)
+    }
+
+    /// The image to use, or the test is skipped with the reason printed.
+    static func requirements(needsBusybox: Bool) throws -> String {
         if let reason = LinuxBackend.unavailableReason() {
             print("skip: linux backend: \(reason)")
             try Test.cancel("the linux backend is unavailable here: \(reason)")
         }
         switch LinuxTestSupport.busyboxImage {
-        case .success(let name): image = name
+        case .success(let name): return name
         case .failure(let missing):
             if needsBusybox {
                 print("skip: busybox image: \(missing.reason)")
                 try Test.cancel("no busybox image: \(missing.reason)")
             }
-            image = "host"
+            return "host"
         }
-        stateDir = LinuxTestSupport.scratch("pods")
-        backend = try LinuxBackend(options: LinuxBackendOptions(stateDir: stateDir, imageDir: LinuxTestSupport.imageDir,
-                                                                allowHostPaths: allowHostPaths, podPidsLimit: podPidsLimit))
-        runtime = PodRuntime(backend: backend)
     }
 
     /// Closes the runtime and asserts that nothing of ours is left.
@@ -245,7 +250,8 @@ struct LinuxPodTests {
         #expect(try pod.exec("c", ["test", "-d", "/proc/\(getpid())"]).exitCode == 0, "the host's processes are visible")
         var name = [CChar](repeating: 0, count: 256)
         gethostname(&name, 255)
-        #expect(try pod.exec("c", ["hostname"]).stdout == String(cString: name) + "\n")
+        let hostname = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        #expect(try pod.exec("c", ["hostname"]).stdout == hostname + "\n")
         // And the default: none of them shared with the host.
         let isolated = try env.runtime.run(PodSpec(name: "isolated", containers: [ContainerSpec(name: "c", image: "host", command: ["sleep", "3600"])]))
         #expect(try isolated.wait(phase: .running) == .satisfied)

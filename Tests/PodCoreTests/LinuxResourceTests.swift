@@ -65,6 +65,23 @@ struct LinuxResourceTests {
         env.closeAndCheck()
     }
 
+    @Test func aMemoryEmptyDirIsChargedToThePod() throws {
+        let env = try LinuxPods()
+        var writer = env.box("writer", ["sh", "-c", "dd if=/dev/zero of=/m/big bs=1M count=200; echo wrote"],
+                             mounts: [VolumeMount(name: "m", mountPath: "/m")])
+        writer.resources = try Self.resources(memoryLimit: "64Mi")
+        let pod = try env.runtime.run(PodSpec(name: "tmpfs", restartPolicy: .never,
+                                              volumes: [VolumeSpec(name: "m", source: .emptyDir(EmptyDirVolumeSource(medium: .memory)))],
+                                              containers: [writer]))
+        #expect(try pod.wait(timeout: 30) { $0.containers[0].state.termination != nil } == .satisfied)
+        let ended = try #require(try pod.status().containers[0].state.termination)
+        // Pages of a tmpfs are charged to the cgroup of whoever writes them: 200 MiB in a 64Mi
+        // container ends in an OOM kill, as on a kubelet node.
+        #expect(ended.reason == .oomKilled, "\(ended) \((try? pod.logs("writer")) ?? "")")
+        #expect(ended.exitCode == 137)
+        env.closeAndCheck()
+    }
+
     @Test func podPidsLimitStopsAForkBomb() throws {
         let env = try LinuxPods(needsBusybox: false, podPidsLimit: 32)
         let bomb = """

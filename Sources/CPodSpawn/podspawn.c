@@ -38,6 +38,8 @@
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
+static int set_oom_score_adj(int value);
+
 /* What a child writes to the report pipe: a pid (kind 'P') or a failure (kind 'E'). */
 typedef struct record {
     int kind;
@@ -263,6 +265,9 @@ static int sandbox_main(void *p) {
     struct sandbox_args *a = p;
     int fd = a->report;
     reset_signals(fd);
+    /* kubelet's -998 for the sandbox: the last the OOM killer picks (lowering needs
+     * CAP_SYS_RESOURCE; without it the pause stays at 0 and the containers are raised to >= 1). */
+    set_oom_score_adj(-998);
     /* Into its cgroup before anyone learns its pid: a crash of the owner at any instant leaves
      * it where `gc` finds it. */
     for (int i = 0; i < a->procs_count; i++)
@@ -530,6 +535,23 @@ static void limit_capabilities(int fd, unsigned long long keep) {
     if (syscall(SYS_capset, &header, data) < 0) fail(fd, "capset");
 }
 
+/* Writes `value` to /proc/self/oom_score_adj; 0 on success. */
+static int set_oom_score_adj(int value) {
+    char text[16];
+    int n = 0;
+    unsigned magnitude = value < 0 ? (unsigned)(-value) : (unsigned)value;
+    char digits[12];
+    int d = 0;
+    do { digits[d++] = (char)('0' + magnitude % 10); magnitude /= 10; } while (magnitude && d < 11);
+    if (value < 0) text[n++] = '-';
+    while (d) text[n++] = digits[--d];
+    int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    ssize_t written = write(fd, text, (size_t)n);
+    close(fd);
+    return written == n ? 0 : -1;
+}
+
 /* Moves the calling process into each cgroup ("0" means the writer), through `cgroup.procs`
  * descriptors opened before any namespace was joined (a container's mount namespace has no
  * /sys/fs/cgroup). */
@@ -575,6 +597,7 @@ static int middle_main(void *p) {
     const podspawn_process *process = a->process;
     char *workdir = a->workdir;
     if (setsid() < 0) fail(fd, "setsid");  /* out of the owner's terminal's process group */
+    if (process->oom_score_adj_set && set_oom_score_adj(process->oom_score_adj) < 0) set_oom_score_adj(1);
     join_cgroups(fd, a->procs, a->procs_count);
     stdio_to(fd, process->in_fd, process->out_fd, process->err_fd);
     if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) fail(fd, "close_range");

@@ -67,7 +67,7 @@ struct LinuxResourceTests {
 
     @Test func aMemoryEmptyDirIsChargedToThePod() throws {
         let env = try LinuxPods()
-        var writer = env.box("writer", ["sh", "-c", "dd if=/dev/zero of=/m/big bs=1M count=200; echo wrote"],
+        var writer = env.box("writer", ["dd", "if=/dev/zero", "of=/m/big", "bs=1M", "count=200"],
                              mounts: [VolumeMount(name: "m", mountPath: "/m")])
         writer.resources = try Self.resources(memoryLimit: "64Mi")
         let pod = try env.runtime.run(PodSpec(name: "tmpfs", restartPolicy: .never,
@@ -76,9 +76,31 @@ struct LinuxResourceTests {
         #expect(try pod.wait(timeout: 30) { $0.containers[0].state.termination != nil } == .satisfied)
         let ended = try #require(try pod.status().containers[0].state.termination)
         // Pages of a tmpfs are charged to the cgroup of whoever writes them: 200 MiB in a 64Mi
-        // container ends in an OOM kill, as on a kubelet node.
+        // container ends in an OOM kill, as on a kubelet node — of the writer, not the pause:
+        // the pause is the last the OOM killer picks (kubelet's oom_score_adj order).
         #expect(ended.reason == .oomKilled, "\(ended) \((try? pod.logs("writer")) ?? "")")
         #expect(ended.exitCode == 137)
+        env.closeAndCheck()
+    }
+
+    @Test func oomScoreAdjFollowsKubeletsPolicy() throws {
+        let env = try LinuxPods()
+        let pod = try env.runtime.run(PodSpec(name: "oomadj", containers: [
+            env.box("burstable", ["sleep", "3600"]).with(try Self.resources(memory: "64Mi", memoryLimit: "128Mi")),
+            env.box("besteffort", ["sleep", "3600"]),
+        ]))
+        #expect(try pod.wait(phase: .running) == .satisfied)
+        func adj(_ c: String) throws -> Int { Int(try pod.exec(c, ["cat", "/proc/self/oom_score_adj"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -9999 }
+        let capacity = LinuxBackend.memoryCapacity
+        #expect(try adj("burstable") == ResourceMath.oomScoreAdj(pod: try pod.spec(), container: try pod.spec().containers[0], memoryCapacity: capacity))
+        #expect(try adj("burstable") >= 3 && (try adj("burstable")) <= 999)
+        #expect(try adj("besteffort") == 1000 || (try adj("besteffort")) >= 3, "a pod with one Burstable container is Burstable")
+        // The pause: kubelet's -998 where this process may lower it (CAP_SYS_RESOURCE), else 0 —
+        // below every container either way.
+        let pause = try #require(try pod.status().infra.pid)
+        let pauseAdj = Int(LinuxSystem.readFile("/proc/\(pause)/oom_score_adj").trimmingCharacters(in: .whitespacesAndNewlines)) ?? 9999
+        #expect(pauseAdj == -998 || pauseAdj == 0, "\(pauseAdj)")
+        #expect(pauseAdj < (try adj("burstable")))
         env.closeAndCheck()
     }
 
@@ -248,5 +270,13 @@ struct CgroupDriverTests {
         let v2 = try #require(try CgroupDrivers.detect(mountinfo: pure).get() as? CgroupV2Driver)
         #expect(v2.root == root)
         #expect(throws: BackendError.self) { try CgroupDrivers.detect(mountinfo: "").get() }
+    }
+}
+
+extension ContainerSpec {
+    func with(_ resources: ResourceRequirements) -> ContainerSpec {
+        var copy = self
+        copy.resources = resources
+        return copy
     }
 }

@@ -88,6 +88,11 @@ typedef struct podspawn_process {
     const char *const *cgroup_procs;
     int cgroup_count;
     int privileged;
+    /* /proc/self/oom_score_adj before exec (-1000..1000), as kubelet sets it by QoS; a value this
+     * process may not set (lowering needs CAP_SYS_RESOURCE) falls back to 1, which still ranks
+     * the container before the pause for the OOM killer. `oom_score_adj_set` 0: leave it. */
+    int oom_score_adj;
+    int oom_score_adj_set;
 } podspawn_process;
 
 /* Docker's default capability set as a mask (CapBnd of its containers: 00000000a80425fb). */

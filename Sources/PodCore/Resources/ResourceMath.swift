@@ -163,6 +163,26 @@ public enum ResourceMath {
         }
     }
 
+    /// kubelet's `oom_score_adj` for the pod sandbox (pkg/kubelet/qos/policy.go).
+    public static let podInfraOOMScoreAdj = -998
+
+    /// kubelet's `oom_score_adj` for a container (`GetContainerOOMScoreAdjust`): Guaranteed
+    /// pods -997, BestEffort 1000, Burstable `1000 - 1000 * memory request / memory capacity`
+    /// kept within 3...999.
+    public static func oomScoreAdj(pod: PodSpec, container: ContainerSpec, memoryCapacity: Int64) -> Int {
+        switch qosClass(of: pod) {
+        case .guaranteed: return -997
+        case .bestEffort: return 1000
+        case .burstable:
+            let request = container.resources.effectiveRequests.memory?.value ?? 0
+            let capacity = max(1, memoryCapacity)
+            let adjust = 1000 - Int((1000 * Int128(request)) / Int128(capacity))
+            if adjust < 1000 - 997 { return 1000 - 997 }
+            if adjust == 1000 { return 999 }
+            return adjust
+        }
+    }
+
     /// A container cgroup's values (`calculateLinuxResources`): shares from the request (or the
     /// limit when only that is set), CFS quota from the cpu limit, the memory limit in bytes.
     public static func containerCgroup(of container: ContainerSpec) -> CgroupValues {

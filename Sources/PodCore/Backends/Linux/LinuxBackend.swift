@@ -46,6 +46,14 @@ public final class LinuxBackend: PodBackend {
     public let cgroups: any CgroupDriver
     /// The state directory's records (what `podsh ps/rm/gc` read).
     public let state: LinuxState
+    /// The machine's memory (MemTotal), for kubelet's Burstable `oom_score_adj`.
+    static let memoryCapacity: Int64 = {
+        for line in LinuxSystem.readFile("/proc/meminfo").split(separator: "\n") where line.hasPrefix("MemTotal:") {
+            let fields = line.split(separator: " ")
+            if fields.count >= 2, let kib = Int64(fields[1]) { return kib * 1024 }
+        }
+        return 1 << 30
+    }()
     /// This process, as its pods record their owner.
     static let ownStamp: ProcessStamp = ProcessStamp.of(getpid()) ?? ProcessStamp(pid: getpid(), start: 0)
     public var name: String { "linux" }
@@ -506,6 +514,7 @@ public final class LinuxBackend: PodBackend {
         }
         let procs = CStringArray(cgroups.procsFiles(cgroup))
         let procsCount = Int32(procs.pointers.count - 1)
+        let oomScoreAdj = ResourceMath.oomScoreAdj(pod: sandbox.spec, container: container, memoryCapacity: Self.memoryCapacity)
         let env = Self.environment(request.env, hostname: sandbox.spec.effectiveHostname)
         var join = Int32(PODSPAWN_NS_IPC | PODSPAWN_NS_UTS | PODSPAWN_NS_NET)
         if sandbox.sharesPID { join |= Int32(PODSPAWN_NS_PID) }
@@ -528,7 +537,7 @@ public final class LinuxBackend: PodBackend {
                             c.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: Int(procsCount) + 1) { cgroupFiles in
                                 var process = podspawn_process(argv: a, envp: e, workdir: s[4 + opened.count], in_fd: -1, out_fd: logFD,
                                                                err_fd: logFD, cgroup_procs: cgroupFiles, cgroup_count: procsCount,
-                                                               privileged: 0)
+                                                               privileged: 0, oom_score_adj: Int32(oomScoreAdj), oom_score_adj_set: 1)
                                 return podspawn_exec(sandbox.infraPid, join, newPID, &root, &process, &failure)
                             }
                         }
@@ -627,6 +636,7 @@ public final class LinuxBackend: PodBackend {
         let cArgv = CStringArray(request.argv)
         let cEnv = CStringArray(env)
         let workdir = CStringArray([request.workingDir ?? spec.workingDir ?? "/"])
+        let oomScoreAdj = ResourceMath.oomScoreAdj(pod: sandbox.spec, container: spec, memoryCapacity: Self.memoryCapacity)
         // An exec runs in the container's cgroup (its limits; it dies with the container).
         let procs = CStringArray(target.cgroup.map { cgroups.procsFiles($0) } ?? [])
         let procsCount = Int32(procs.pointers.count - 1)
@@ -637,7 +647,8 @@ public final class LinuxBackend: PodBackend {
                     procs.withPointer { c in
                         c.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: Int(procsCount) + 1) { cgroupFiles in
                             var process = podspawn_process(argv: a, envp: e, workdir: w[0], in_fd: stdinFD, out_fd: outFD, err_fd: errFD,
-                                                           cgroup_procs: cgroupFiles, cgroup_count: procsCount, privileged: 0)
+                                                           cgroup_procs: cgroupFiles, cgroup_count: procsCount, privileged: 0,
+                                                           oom_score_adj: Int32(oomScoreAdj), oom_score_adj_set: 1)
                             return podspawn_exec(target.pid, join, 0, nil, &process, &failure)
                         }
                     }

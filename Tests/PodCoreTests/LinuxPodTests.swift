@@ -45,7 +45,7 @@ final class LinuxPods {
         runtime.close()
         closed = true
         #expect(backend.inventory().isEmpty, "\(backend.inventory().details)", sourceLocation: sourceLocation)
-        #expect(LinuxTestSupport.ourChildren() == [], "processes left", sourceLocation: sourceLocation)
+        #expect(LinuxTestSupport.leftoverChildren() == [], "processes left", sourceLocation: sourceLocation)
         #expect(LinuxTestSupport.mounts(below: stateDir) == 0, "mounts left", sourceLocation: sourceLocation)
         #expect(LinuxTestSupport.backendDescriptors(below: stateDir) == [], "descriptors left", sourceLocation: sourceLocation)
         #expect(LinuxTestSupport.entries(below: stateDir + "/pods") == [], "state left", sourceLocation: sourceLocation)

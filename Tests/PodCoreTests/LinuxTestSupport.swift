@@ -77,6 +77,17 @@ enum LinuxTestSupport {
     /// Live (not zombie) children of this test process that are in some namespace not its own
     /// (pauses, containers, execs): what the linux backend made. Processes other suites start
     /// with Foundation share our namespaces and are not counted.
+    /// `ourChildren`, given up to two seconds to empty (a process another suite starts can be
+    /// caught between its fork and its exec), then described: pid, state, comm, namespaces.
+    static func leftoverChildren() -> [String] {
+        for _ in 0..<100 where !ourChildren().isEmpty { usleep(20_000) }
+        return ourChildren().map { pid in
+            let comm = (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)) ?? "?"
+            let cmdline = ((try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline"))) ?? Data()).map { $0 == 0 ? 32 : $0 }
+            return "\(pid) \(comm.trimmingCharacters(in: .newlines)) [\(String(decoding: cmdline, as: UTF8.self))]"
+        }
+    }
+
     static func ourChildren() -> [Int32] {
         let me = getpid()
         func namespaces(_ pid: String) -> [String] {

@@ -837,13 +837,29 @@ public final class LinuxBackend: PodBackend {
         }
     }
 
+    /// Collects every exit that happened. Exits found in one sweep are in no known order; an
+    /// OOM kill goes before an infra exit of the same sweep (the OOM killer may take the pause
+    /// right after the container it killed, when the pod's memory stays charged — a Memory
+    /// emptyDir — and the container's end must keep its reason).
+    private func sweep() {
+        let before = pending.count
+        for process in processes.values.sorted(by: { $0.id.rawValue < $1.id.rawValue }) where process.exit == nil {
+            reap(process, report: true)
+        }
+        guard pending.count - before > 1 else { return }
+        let found = pending[before...]
+        func isOOM(_ event: BackendEvent) -> Bool {
+            if case .processExited(_, let exit) = event { return exit.oomKilled }
+            return false
+        }
+        pending = Array(pending[..<before]) + found.filter(isOOM) + found.filter { !isOOM($0) }
+    }
+
     /// Returns what was observed; waits (up to a second at a time) only when nothing was.
     public func poll(until deadline: Double?) -> [BackendEvent] {
         flushRecords()
         while true {
-            for process in processes.values.sorted(by: { $0.id.rawValue < $1.id.rawValue }) where process.exit == nil {
-                reap(process, report: true)
-            }
+            sweep()
             if !pending.isEmpty || deadline == nil {
                 let out = pending
                 pending = []
@@ -857,9 +873,7 @@ public final class LinuxBackend: PodBackend {
             // the caller gets to check its own interruption (Ctrl-C in podsh) — a return without
             // events is allowed, the runtime polls again.
             waitForAny(live, timeout: min(remaining, 1))
-            for process in processes.values.sorted(by: { $0.id.rawValue < $1.id.rawValue }) where process.exit == nil {
-                reap(process, report: true)
-            }
+            sweep()
             let out = pending
             pending = []
             return out

@@ -16,7 +16,10 @@ let package = Package(
     ],
     targets: [
         // The Linux backend's fork-to-exec work, in C (no Swift may run in the child).
-        .target(name: "CPodSpawn"),
+        // -fno-plt: every libc call goes through a GOT entry bound at load time, so the pause
+        // and the forwarder, which drop the owner's memory (the dynamic loader's lazy-binding
+        // tables with it), never need the loader again.
+        .target(name: "CPodSpawn", cSettings: [.unsafeFlags(["-fno-plt"])]),
         .target(
             name: "PodCore",
             dependencies: ["CPodSpawn", .product(name: "Yams", package: "Yams")]

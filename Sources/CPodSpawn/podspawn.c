@@ -261,6 +261,86 @@ static void name_pause(void) {
     memcpy(area, "pause", 5);
 }
 
+/* Unmaps the anonymous mappings of the calling process (inherited from its multithreaded
+ * parent by fork/clone) except the ones holding its stack pointer, its thread pointer (TLS:
+ * errno), and its argv area. File-backed mappings (code, libraries) stay. Only system calls and
+ * stack memory; the list is read whole before anything is unmapped. */
+static void shed_memory(int fd) {
+    (void)fd;
+    char maps[65536];
+    static const size_t max_ranges = 2048;
+    unsigned long starts[2048], ends[2048];
+    size_t count = 0;
+    int file = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    if (file < 0) return;
+    char line[512];
+    size_t line_len = 0;
+    int previous_file = 0;
+    unsigned long previous_end = 0;
+    unsigned long sp = (unsigned long)__builtin_frame_address(0);
+    unsigned long tp = (unsigned long)__builtin_thread_pointer();
+    unsigned long args = 0;
+    {
+        /* arg_start: field 48 of /proc/self/stat. */
+        char stat[2048];
+        int sfd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+        if (sfd >= 0) {
+            ssize_t n = read(sfd, stat, sizeof stat - 1);
+            close(sfd);
+            if (n > 0) {
+                stat[n] = '\0';
+                char *q = strrchr(stat, ')');
+                int field = 2;
+                for (q = q ? q + 1 : stat; *q && field < 48; q++) {
+                    if (*q != ' ') continue;
+                    field++;
+                    if (field == 48) for (char *r = q + 1; *r >= '0' && *r <= '9'; r++) args = args * 10 + (unsigned long)(*r - '0');
+                }
+            }
+        }
+    }
+    for (;;) {
+        ssize_t n = read(file, maps, sizeof maps);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        for (ssize_t i = 0; i < n; i++) {
+            char c = maps[i];
+            if (c != '\n') {
+                if (line_len < sizeof line - 1) line[line_len++] = c;
+                continue;
+            }
+            line[line_len] = '\0';
+            line_len = 0;
+            /* "start-end perms offset dev inode [path]" */
+            unsigned long start = 0, end = 0;
+            char *q = line;
+            for (; *q && *q != '-'; q++) start = start * 16 + (unsigned long)(*q <= '9' ? *q - '0' : (*q | 32) - 'a' + 10);
+            if (*q == '-') q++;
+            for (; *q && *q != ' '; q++) end = end * 16 + (unsigned long)(*q <= '9' ? *q - '0' : (*q | 32) - 'a' + 10);
+            /* Skip perms, offset, dev, inode; what is left is the path (maybe empty). */
+            int spaces = 0;
+            for (; *q && spaces < 5; q++) if (*q == ' ') { spaces++; while (q[1] == ' ') q++; }
+            const char *path = q;
+            int anonymous = path[0] == '\0' || strcmp(path, "[heap]") == 0;
+            /* An anonymous mapping right after a file's is that file's .bss (libc's own data). */
+            int bss = path[0] == '\0' && previous_file && start == previous_end;
+            previous_file = !anonymous && path[0] != '[';
+            previous_end = end;
+            if (!anonymous || bss) continue;
+            /* The thread's TLS lies around the thread pointer (below it on x86-64, above on arm64). */
+            unsigned long tls_low = tp > (256UL << 10) ? tp - (256UL << 10) : 0, tls_high = tp + (256UL << 10);
+            if ((sp >= start && sp < end) || (start < tls_high && end > tls_low) || (args >= start && args < end)) continue;
+            if (count < max_ranges) {
+                starts[count] = start;
+                ends[count] = end;
+                count++;
+            }
+        }
+    }
+    close(file);
+    for (size_t i = 0; i < count; i++) munmap((void *)starts[i], ends[i] - starts[i]);
+}
+
 static int sandbox_main(void *p) {
     struct sandbox_args *a = p;
     int fd = a->report;
@@ -303,6 +383,11 @@ static int sandbox_main(void *p) {
     stdio_to(fd, -1, -1, -1);
     if (chdir("/") < 0) fail(fd, "chdir");
     /* Every other descriptor goes, the report pipe last: its EOF tells the parent we are ready. */
+    /* The last descriptor the pause holds is the report pipe's; what it needs to run is a few
+     * pages (code, its stack, its thread's TLS, the argv area `ps` reads): the owner's heap and
+     * anonymous mappings it inherited go, so that it does not carry the owner's memory (the OOM
+     * killer ranks by resident pages: an inherited 100 MB made it the victim in a tight pod). */
+    shed_memory(fd);
     if (syscall(SYS_close_range, 3U, ~0U, 0U) < 0) fail(fd, "close_range");
     for (;;) pause();
 }
@@ -338,9 +423,10 @@ pid_t podspawn_sandbox(const char *hostname, int namespaces, const char *const *
         close_all(procs, cgroup_count);
         return -1;
     }
-    size_t stack_size = 64 * 1024;
-    char *stack = malloc(stack_size);
-    if (!stack) {
+    /* A mapping of its own (not the heap): the pause keeps it and drops everything else. */
+    size_t stack_size = 256 * 1024;
+    char *stack = mmap(NULL, stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED) {
         close(report[0]);
         close(report[1]);
         close_all(procs, cgroup_count);
@@ -355,7 +441,7 @@ pid_t podspawn_sandbox(const char *hostname, int namespaces, const char *const *
     if (namespaces & PODSPAWN_NS_PID) flags |= CLONE_NEWPID;
     pid_t pid = clone(sandbox_main, stack + stack_size, flags, &args);
     int clone_errno = errno;
-    free(stack);  /* the child has its own copy of the memory */
+    munmap(stack, stack_size);  /* the child has its own copy of the memory */
     close(report[1]);
     close_all(procs, cgroup_count);
     if (pid < 0) {
@@ -935,15 +1021,19 @@ pid_t podspawn_forwarder(pid_t sandbox, const podspawn_forward *forwards, int co
         close(net);
         fwd_epoll = epoll_create1(EPOLL_CLOEXEC);
         if (fwd_epoll < 0) fail(fd, "epoll");
-        void *slots = mmap(NULL, sizeof(fwd_connection) * FWD_MAX_CONNECTIONS, PROT_READ | PROT_WRITE,
-                           MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (slots == MAP_FAILED) fail(fd, "mmap");
-        fwd_slots = slots;
         int listeners[PODSPAWN_MAX_FORWARDS];
         int ports[PODSPAWN_MAX_FORWARDS];
         for (int i = 0; i < count; i++) {
             listeners[i] = forwards[i].listen_fd;
             ports[i] = forwards[i].target_port;
+        }
+        /* Without the owner's memory (see the pause); the connection slots come after. */
+        shed_memory(fd);
+        void *slots = mmap(NULL, sizeof(fwd_connection) * FWD_MAX_CONNECTIONS, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (slots == MAP_FAILED) fail(fd, "mmap");
+        fwd_slots = slots;
+        for (int i = 0; i < count; i++) {
             int flags = fcntl(listeners[i], F_GETFL);
             if (flags < 0 || fcntl(listeners[i], F_SETFL, flags | O_NONBLOCK) < 0) fail(fd, "listen");
             struct epoll_event ev;

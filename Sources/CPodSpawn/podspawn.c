@@ -233,9 +233,9 @@ static void pause_reap(int signo) {
     errno = saved;
 }
 
-/* The command line `ps` shows: the inherited argv area (fields 48 and 49 of /proc/self/stat)
- * rewritten in place to "pause" (PR_SET_MM_ARG_* needs CAP_SYS_RESOURCE). Best effort. */
-static void name_pause(void) {
+/* Fields 48 and 49 of /proc/self/stat: where the argv area starts and ends (0 when unknown). */
+static void argv_area(unsigned long long *start, unsigned long long *end) {
+    *start = *end = 0;
     char stat[2048];
     int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
     if (fd < 0) return;
@@ -245,16 +245,22 @@ static void name_pause(void) {
     stat[n] = '\0';
     char *p = strrchr(stat, ')');
     if (!p) return;
-    unsigned long long start = 0, end = 0;
     int field = 2;  /* p is at the end of field 2, comm */
     for (p++; *p && field < 49; p++) {
         if (*p != ' ') continue;
         field++;
         unsigned long long value = 0;
         for (char *q = p + 1; *q >= '0' && *q <= '9'; q++) value = value * 10 + (unsigned)(*q - '0');
-        if (field == 48) start = value;
-        if (field == 49) end = value;
+        if (field == 48) *start = value;
+        if (field == 49) *end = value;
     }
+}
+
+/* The command line `ps` shows: the inherited argv area rewritten in place to "pause"
+ * (PR_SET_MM_ARG_* needs CAP_SYS_RESOURCE). Best effort. */
+static void name_pause(void) {
+    unsigned long long start, end;
+    argv_area(&start, &end);
     if (start == 0 || end <= start + 6) return;
     char *area = (char *)(uintptr_t)start;
     memset(area, 0, (size_t)(end - start));
@@ -279,26 +285,9 @@ static void shed_memory(int fd) {
     unsigned long previous_end = 0;
     unsigned long sp = (unsigned long)__builtin_frame_address(0);
     unsigned long tp = (unsigned long)__builtin_thread_pointer();
-    unsigned long args = 0;
-    {
-        /* arg_start: field 48 of /proc/self/stat. */
-        char stat[2048];
-        int sfd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
-        if (sfd >= 0) {
-            ssize_t n = read(sfd, stat, sizeof stat - 1);
-            close(sfd);
-            if (n > 0) {
-                stat[n] = '\0';
-                char *q = strrchr(stat, ')');
-                int field = 2;
-                for (q = q ? q + 1 : stat; *q && field < 48; q++) {
-                    if (*q != ' ') continue;
-                    field++;
-                    if (field == 48) for (char *r = q + 1; *r >= '0' && *r <= '9'; r++) args = args * 10 + (unsigned long)(*r - '0');
-                }
-            }
-        }
-    }
+    unsigned long long args_start, args_end;
+    argv_area(&args_start, &args_end);
+    unsigned long args = (unsigned long)args_start;
     for (;;) {
         ssize_t n = read(file, maps, sizeof maps);
         if (n < 0 && errno == EINTR) continue;

@@ -51,15 +51,7 @@ extension CgroupDriver {
 
     /// Subdirectory names of `dir`.
     static func subdirectories(_ dir: String) -> [String] {
-        guard let handle = opendir(dir) else { return [] }
-        defer { closedir(handle) }
-        var names: [String] = []
-        while let entry = readdir(handle) {
-            guard entry.pointee.d_type == UInt8(DT_DIR) else { continue }
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names.sorted()
+        LinuxSystem.entries(of: dir).filter(\.isDirectory).map(\.name).sorted()
     }
 
     /// SIGKILL to what is in `procs`, then `rmdir`, retried while dying processes leave.

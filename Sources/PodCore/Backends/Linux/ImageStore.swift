@@ -55,15 +55,8 @@ public struct ImageStore: Sendable {
 
     /// The imported images, sorted.
     public func list() -> [String] {
-        guard let dir = opendir(directory) else { return [] }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-            if name.hasPrefix(".") { continue }
-            names.append(String(name.map { $0 == "+" ? "/" : $0 }))
-        }
-        return names.sorted()
+        LinuxSystem.entries(of: directory).map(\.name).filter { !$0.hasPrefix(".") }
+            .map { String($0.map { $0 == "+" ? "/" : $0 }) }.sorted()
     }
 
     /// Imports `source` — a root file system directory, or a tarball (plain, gzip, xz, bzip2 or

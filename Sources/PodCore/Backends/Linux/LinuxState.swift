@@ -94,12 +94,16 @@ public struct LinuxPodRecord: Sendable, Equatable {
     }
 
     static func unescape(_ text: Substring) -> String {
-        if text == "%" { return "" }
+        text == "%" ? "" : decode(text, marker: "%", digits: 2, radix: 16)
+    }
+
+    /// `text` with each `marker` + `digits` digits in `radix` replaced by that byte.
+    static func decode(_ text: Substring, marker: Character, digits: Int, radix: Int) -> String {
         var out = ""
         var i = text.startIndex
         while i < text.endIndex {
-            if text[i] == "%", let end = text.index(i, offsetBy: 3, limitedBy: text.endIndex),
-               let byte = UInt8(text[text.index(after: i)..<end], radix: 16) {
+            if text[i] == marker, let end = text.index(i, offsetBy: digits + 1, limitedBy: text.endIndex),
+               let byte = UInt8(text[text.index(after: i)..<end], radix: radix) {
                 out.unicodeScalars.append(Unicode.Scalar(byte))
                 i = end
             } else {
@@ -223,15 +227,8 @@ public struct LinuxState: Sendable {
 
     /// The newest `state.N` of a pod directory.
     static func latestState(in dir: String) -> (path: String, number: Int)? {
-        guard let handle = opendir(dir) else { return nil }
-        defer { closedir(handle) }
-        var best: Int?
-        while let entry = readdir(handle) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-            guard name.hasPrefix("state."), let n = Int(name.dropFirst(6)) else { continue }
-            best = max(best ?? n, n)
-        }
-        return best.map { (dir + "/state.\($0)", $0) }
+        let numbers = LinuxSystem.entries(of: dir).compactMap { $0.name.hasPrefix("state.") ? Int($0.name.dropFirst(6)) : nil }
+        return numbers.max().map { (dir + "/state.\($0)", $0) }
     }
 
     /// A pod directory's record, or nil.
@@ -242,13 +239,7 @@ public struct LinuxState: Sendable {
 
     /// Every pod of the state directory, by name then id.
     public func list() -> [LinuxPodRecord] {
-        guard let dir = opendir(podsDirectory) else { return [] }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-            if !name.hasPrefix(".") { names.append(name) }
-        }
-        closedir(dir)
+        let names = LinuxSystem.entries(of: podsDirectory).map(\.name).filter { !$0.hasPrefix(".") }
         return names.compactMap { read(podDirectory: podsDirectory + "/" + $0) }
             .sorted { ($0.name, $0.id) < ($1.name, $1.id) }
     }
@@ -355,15 +346,10 @@ public struct LinuxState: Sendable {
         }
         // A directory without a record: its owner died between mkdir and the first write (or
         // is in that instant now: only those older than a minute go).
-        if let dir = opendir(podsDirectory) {
-            var names: [String] = []
-            var dotNames: [String] = []
-            while let entry = readdir(dir) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-                if name == "." || name == ".." { continue }
-                if name.hasPrefix(".") { dotNames.append(name) } else { names.append(name) }
-            }
-            closedir(dir)
+        do {
+            let all = LinuxSystem.entries(of: podsDirectory).map(\.name)
+            let names = all.filter { !$0.hasPrefix(".") }
+            let dotNames = all.filter { $0.hasPrefix(".") }
             // A pod directory in the making (`.new-ID-PID`) whose maker died, or one being
             // deleted (`.gone-ID-PID`) whose remover died.
             for name in dotNames where name.hasPrefix(".new-") || name.hasPrefix(".gone-") {
@@ -395,18 +381,6 @@ public struct LinuxState: Sendable {
 extension LinuxPodRecord {
     /// mountinfo escapes spaces and the like as \040.
     static func unescapeOctal(_ text: Substring) -> String {
-        var out = ""
-        var i = text.startIndex
-        while i < text.endIndex {
-            if text[i] == "\\", let end = text.index(i, offsetBy: 4, limitedBy: text.endIndex),
-               let byte = UInt8(text[text.index(after: i)..<end], radix: 8) {
-                out.unicodeScalars.append(Unicode.Scalar(byte))
-                i = end
-            } else {
-                out.append(text[i])
-                i = text.index(after: i)
-            }
-        }
-        return out
+        decode(text, marker: "\\", digits: 3, radix: 8)
     }
 }

@@ -86,6 +86,19 @@ enum LinuxSystem {
         return n < 0 ? errno : nil
     }
 
+    /// The names in a directory (without `.` and `..`), with whether each is a directory
+    /// (from `d_type`); empty when it cannot be read.
+    static func entries(of path: String) -> [(name: String, isDirectory: Bool)] {
+        guard let dir = opendir(path) else { return [] }
+        defer { closedir(dir) }
+        var out: [(name: String, isDirectory: Bool)] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            if name != "." && name != ".." { out.append((name, entry.pointee.d_type == UInt8(DT_DIR))) }
+        }
+        return out
+    }
+
     /// `rm -rf`, without following symlinks and without crossing into mounts of other file
     /// systems (a mount left inside is reported, not emptied).
     @discardableResult
@@ -93,15 +106,7 @@ enum LinuxSystem {
         var info = stat()
         guard lstat(path, &info) == 0 else { return errno == ENOENT }
         if (info.st_mode & S_IFMT) == S_IFDIR {
-            guard let dir = opendir(path) else { return false }
-            var names: [String] = []
-            while let entry = readdir(dir) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                    String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
-                }
-                if name != "." && name != ".." { names.append(name) }
-            }
-            closedir(dir)
+            let names = entries(of: path).map(\.name)
             var ok = true
             for name in names {
                 let child = path + "/" + name

@@ -211,6 +211,19 @@ int podspawn_memfd(const char *name, const char *data, size_t length) {
     return fd;
 }
 
+/* Waits for a child that reports readiness by closing `report` (EOF): its pid, or -1 with
+ * `error` filled after the child that failed is killed and reaped. Closes `report`. */
+static pid_t await_ready(int report, pid_t pid, podspawn_error *error) {
+    record r;
+    int got = read_record(report, &r);
+    close(report);
+    if (got == 0) return pid;
+    if (got > 0) fill_error(error, &r); else set_error(error, "report", EPROTO);
+    kill(pid, SIGKILL);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
+    return -1;
+}
+
 /* ---- the pause ---- */
 
 struct sandbox_args {
@@ -438,14 +451,7 @@ pid_t podspawn_sandbox(const char *hostname, int namespaces, const char *const *
         set_error(error, "clone", clone_errno);
         return -1;
     }
-    record r;
-    int got = read_record(report[0], &r);
-    close(report[0]);
-    if (got == 0) return pid;
-    if (got > 0) fill_error(error, &r); else set_error(error, "report", EPROTO);
-    kill(pid, SIGKILL);
-    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
-    return -1;
+    return await_ready(report[0], pid, error);
 }
 
 /* ---- containers ---- */
@@ -1063,14 +1069,7 @@ pid_t podspawn_forwarder(pid_t sandbox, const podspawn_forward *forwards, int co
         set_error(error, "fork", fork_errno);
         return -1;
     }
-    record r;
-    int got = read_record(report[0], &r);
-    close(report[0]);
-    if (got == 0) return pid;
-    if (got > 0) fill_error(error, &r); else set_error(error, "report", EPROTO);
-    kill(pid, SIGKILL);
-    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
-    return -1;
+    return await_ready(report[0], pid, error);
 }
 
 int podspawn_listen_tcp(int port, int *error) {

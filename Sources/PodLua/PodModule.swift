@@ -300,21 +300,32 @@ enum LuaArgs {
         return .success(argv)
     }
 
-    /// The linux backend's options: `{ stateDir =, imageDir =, allowHostPaths = {...},
-    /// podPidsLimit =, cgroupParent = }`; nil when absent.
-    static func linuxOptions(_ call: LuaCall, _ index: Int32, function: String) -> Result<LinuxBackendOptions?, Message> {
+    /// The entries of an options table at `index`: nil when the argument is absent, an error
+    /// naming `function` when it is not a table.
+    static func optionEntries(_ call: LuaCall, _ index: Int32, function: String) -> Result<[SpecNode.Entry]?, Message> {
         if call.isNoneOrNil(index) { return .success(nil) }
         guard call.type(index) == LUA_TTABLE else {
             return .failure(Message(text: "\(function): options must be a table, got \(call.typeName(index))"))
         }
-        let node: SpecNode
         do {
-            node = try LuaSpecReader(call: call).read(index)
+            let node = try LuaSpecReader(call: call).read(index)
+            if case .map(let entries) = node.value { return .success(entries) }
+            return .success([])
         } catch {
             return .failure(Message(text: "\(function): \(error.message)"))
         }
+    }
+
+    /// The linux backend's options: `{ stateDir =, imageDir =, allowHostPaths = {...},
+    /// podPidsLimit =, cgroupParent = }`; nil when absent.
+    static func linuxOptions(_ call: LuaCall, _ index: Int32, function: String) -> Result<LinuxBackendOptions?, Message> {
+        let entries: [SpecNode.Entry]
+        switch optionEntries(call, index, function: function) {
+        case .success(nil): return .success(nil)
+        case .success(let found?): entries = found
+        case .failure(let message): return .failure(message)
+        }
         var options = LinuxBackendOptions()
-        guard case .map(let entries) = node.value else { return .success(options) }
         for entry in entries {
             func path(_ key: String, _ value: SpecNode.Value) -> Result<String, Message> {
                 guard case .string(let text) = value, text.hasPrefix("/") else {
@@ -370,17 +381,12 @@ enum LuaArgs {
     /// `{ stdin =, timeout =, env = }`.
     static func execOptions(_ call: LuaCall, _ index: Int32, function: String) -> Result<ExecOptions, Message> {
         var options = ExecOptions()
-        if call.isNoneOrNil(index) { return .success(options) }
-        guard call.type(index) == LUA_TTABLE else {
-            return .failure(Message(text: "\(function): options must be a table, got \(call.typeName(index))"))
+        let entries: [SpecNode.Entry]
+        switch optionEntries(call, index, function: function) {
+        case .success(nil): return .success(options)
+        case .success(let found?): entries = found
+        case .failure(let message): return .failure(message)
         }
-        let node: SpecNode
-        do {
-            node = try LuaSpecReader(call: call).read(index)
-        } catch {
-            return .failure(Message(text: "\(function): \(error.message)"))
-        }
-        guard case .map(let entries) = node.value else { return .success(options) }
         for entry in entries {
             switch (entry.key, entry.node.value) {
             case ("stdin", .string(let text)): options.stdin = text

@@ -109,7 +109,7 @@ struct InspectCommand: ParsableCommand {
         }
         if !state.cgroups.children(r.cgroup).isEmpty || !state.cgroups.processes(r.cgroup).isEmpty { walk(r.cgroup) }
         let mounts = LinuxState.mounts(below: dir).sorted()
-        let spec = LinuxSystemText.read(dir + "/spec.yaml")
+        let spec = ((try? readFile(dir + "/spec.yaml")) ?? "")
         let containers = r.containers.map { c in
             (c.name, c.run, c.process.map { String($0.pid) } ?? "-", (!c.exited && (c.process?.isAlive ?? false)) ? "running" : "exited", c.cgroup)
         }
@@ -169,7 +169,13 @@ struct LogsCommand: ParsableCommand {
             stderrWrite("podsh: container \"\(chosen)\" has no previous run\n")
             throw ExitCode(1)
         }
-        stdoutWrite(LinuxSystemText.read(options.stateDir + "/pods/\(r.id)/logs/\(chosen)/\(run).log"))
+        let path = options.stateDir + "/pods/\(r.id)/logs/\(chosen)/\(run).log"
+        do {
+            stdoutWrite(try readFile(path))
+        } catch {
+            stderrWrite("podsh: \(path): \(error)\n")
+            throw ExitCode(1)
+        }
     }
 }
 
@@ -236,23 +242,8 @@ struct GcCommand: ParsableCommand {
     }
 }
 
-enum LinuxSystemText {
-    static func read(_ path: String) -> String {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return "" }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = Glibc.read(fd, &buffer, buffer.count)
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
-            bytes += buffer[0..<n]
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
-}
-
+/// JSON string literals (`inspect --json`); FieldError.quoted is Go's %q, whose \x escapes JSON
+/// does not have.
 enum JSONText {
     static func quote(_ text: String) -> String {
         var out = "\""

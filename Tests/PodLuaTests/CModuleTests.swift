@@ -19,6 +19,23 @@ struct CModuleTests {
     /// Whether this process runs under AddressSanitizer (its runtime is linked in).
     static var underAddressSanitizer: Bool { dlsym(UnsafeMutableRawPointer(bitPattern: 0), "__asan_init") != nil }
 
+    /// Runs `script` with `lua5.4 -e`, `libpod.so` from `directory`; exit status and output.
+    static func lua(_ directory: String, _ script: String) throws -> (Int32, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: interpreter)
+        process.arguments = ["-e", script]
+        var environment = ProcessInfo.processInfo.environment
+        environment["LUA_CPATH"] = "\(directory)/lib?.so"
+        process.environment = environment
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, text)
+    }
+
     @Test func requirePodFromTheStockInterpreter() throws {
         if Self.underAddressSanitizer {
             try Test.cancel("built with AddressSanitizer: libpod.so needs the ASan runtime, which the stock lua5.4 does not load")
@@ -29,24 +46,13 @@ struct CModuleTests {
         guard let directory = Self.libraryDirectory else {
             try Test.cancel("libpod.so is not built next to the tests (swift build --product pod)")
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.interpreter)
-        process.arguments = ["-e", """
+        let (status, text) = try Self.lua(directory, """
             local pod = require "pod"
             local p = pod.run{ name = "x", containers = { { name = "c", command = { "sh", "-c", "echo hi; sleep 5; exit 2" } } } }
             pod.sleep(6)
             io.write(pod.backend(), " ", p:logs("c"), p:status().containers.c.history[1].exitCode)
-            """]
-        var environment = ProcessInfo.processInfo.environment
-        environment["LUA_CPATH"] = "\(directory)/lib?.so"
-        process.environment = environment
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(text)")
+            """)
+        #expect(status == 0, "\(text)")
         #expect(text == "sim hi\n2")
     }
 
@@ -63,26 +69,15 @@ struct CModuleTests {
         }
         let state = NSTemporaryDirectory() + "swift-pods-cmodule-\(UUID().uuidString.prefix(8))"
         defer { try? FileManager.default.removeItem(atPath: state) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.interpreter)
-        process.arguments = ["-e", """
+        let (status, text) = try Self.lua(directory, """
             local pod = require "pod"
             pod.use("linux", { stateDir = "\(state)" })
             local p = pod.run{ name = "lua", shareProcessNamespace = true, restartPolicy = "Never",
               containers = { { name = "c", image = "host", command = { "sh", "-c", "tr -d '\\\\000' < /proc/1/cmdline; echo; hostname" } } } }
             assert(p:wait("Succeeded"))
             io.write(pod.backend(), " ", p:logs("c"))
-            """]
-        var environment = ProcessInfo.processInfo.environment
-        environment["LUA_CPATH"] = "\(directory)/lib?.so"
-        process.environment = environment
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(text)")
+            """)
+        #expect(status == 0, "\(text)")
         #expect(text == "linux pause\nlua\n")
         #expect((try? FileManager.default.contentsOfDirectory(atPath: state + "/pods")) == [], "the pod went with the state")
     }

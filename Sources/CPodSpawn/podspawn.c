@@ -655,26 +655,17 @@ struct middle_args {
     char *workdir;
     char *const *argv;
     char *const *envp;
+    char *child_stack;  /* the top of the container process's stack */
 };
 
-/* The middle process (sharing the caller's memory until it exits) and, after its fork, the
- * container's process itself (with a copy). Only async-signal-safe calls. */
-static int middle_main(void *p) {
+/* The container's process: a direct child of the caller (CLONE_PARENT), sharing the caller's
+ * memory like the middle (CLONE_VM | CLONE_VFORK, on a stack of its own) until its exec gives
+ * it memory of its own: a fork would copy the caller's page tables only for exec to throw them
+ * away, which costs in proportion to the caller's size. Only async-signal-safe calls; nothing
+ * the caller reads is written (errno aside: the caller is suspended and sets its own). */
+static int container_main(void *p) {
     struct middle_args *a = p;
     int fd = a->report;
-    reset_signals(fd);
-    for (int i = 0; i < 5; i++)
-        if (a->ns[i] >= 0 && setns(a->ns[i], a->types[i]) < 0) fail(fd, a->setns_steps[i]);
-    if (a->new_pid && unshare(CLONE_NEWPID) < 0) fail(fd, "unshare pid");
-    /* A PID namespace applies to children: fork again, as a sibling (a direct child of the
-     * caller) so that the caller reaps it per pid. */
-    pid_t child = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
-    if (child < 0) fail(fd, "clone");
-    if (child > 0) {
-        write_record(fd, 'P', NULL, 0, child);
-        _exit(0);
-    }
-    /* The container's process, in memory of its own from here on. */
     const podspawn_process *process = a->process;
     char *workdir = a->workdir;
     if (setsid() < 0) fail(fd, "setsid");  /* out of the owner's terminal's process group */
@@ -692,6 +683,24 @@ static int middle_main(void *p) {
     return 127;
 }
 
+/* The middle process (sharing the caller's memory until it exits): joins the namespaces, then
+ * starts the container's process, which must be a child made after the joins for the PID
+ * namespace to apply. Only async-signal-safe calls. */
+static int middle_main(void *p) {
+    struct middle_args *a = p;
+    int fd = a->report;
+    reset_signals(fd);
+    for (int i = 0; i < 5; i++)
+        if (a->ns[i] >= 0 && setns(a->ns[i], a->types[i]) < 0) fail(fd, a->setns_steps[i]);
+    if (a->new_pid && unshare(CLONE_NEWPID) < 0) fail(fd, "unshare pid");
+    /* A sibling (a direct child of the caller) so that the caller reaps it per pid; this
+     * process waits until it has exec'd or failed (CLONE_VFORK). */
+    pid_t child = clone(container_main, a->child_stack, CLONE_PARENT | CLONE_VM | CLONE_VFORK | SIGCHLD, a);
+    if (child < 0) fail(fd, "clone");
+    write_record(fd, 'P', NULL, 0, child);
+    _exit(0);
+}
+
 pid_t podspawn_exec(pid_t target, int join, int new_pid, const podspawn_root *root,
                     const podspawn_process *process, podspawn_error *error) {
     char *const *argv = process->argv;
@@ -703,7 +712,7 @@ pid_t podspawn_exec(pid_t target, int join, int new_pid, const podspawn_root *ro
     /* Built before the fork: the child may not allocate. */
     char overlay_options[8192];
     if (root) {
-        int n = snprintf(overlay_options, sizeof overlay_options, "lowerdir=%s,upperdir=%s,workdir=%s",
+        int n = snprintf(overlay_options, sizeof overlay_options, "lowerdir=%s,upperdir=%s,workdir=%s,volatile",
                          root->lower, root->upper, root->work);
         if (n < 0 || (size_t)n >= sizeof overlay_options) {
             set_error(error, "overlay options", ENAMETOOLONG);
@@ -757,21 +766,23 @@ pid_t podspawn_exec(pid_t target, int join, int new_pid, const podspawn_root *ro
         for (int i = 0; i < procs_count; i++) close(procs[i]);
         return -1;
     }
-    /* The middle shares the caller's memory (CLONE_VM | CLONE_VFORK, as posix_spawn does: no
-     * page tables copied, the calling thread waits until it is gone) and runs on a stack of its
-     * own; only the grandchild, made with a real fork, gets a copy. */
-    struct middle_args args = {report[1], ns, types, setns_steps, new_pid, procs, procs_count, process, root,
-                               overlay_options, workdir, argv, envp};
+    /* The middle and the container's process share the caller's memory (CLONE_VM | CLONE_VFORK,
+     * as posix_spawn does: no page tables copied, each parent waits until its child has exec'd
+     * or exited), each on a stack of its own: the upper half of one mapping for the middle, the
+     * lower half for the container's process. */
     size_t stack_size = 256 * 1024;
-    void *stack = mmap(NULL, stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    void *stack = mmap(NULL, 2 * stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    struct middle_args args = {report[1], ns, types, setns_steps, new_pid, procs, procs_count, process, root,
+                               overlay_options, workdir, argv, envp,
+                               stack == MAP_FAILED ? NULL : (char *)stack + stack_size};
     pid_t middle = -1;
     if (stack != MAP_FAILED) {
-        middle = clone(middle_main, (char *)stack + stack_size, CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
+        middle = clone(middle_main, (char *)stack + 2 * stack_size, CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
     } else {
         errno = ENOMEM;
     }
     int fork_errno = errno;
-    if (stack != MAP_FAILED) munmap(stack, stack_size);
+    if (stack != MAP_FAILED) munmap(stack, 2 * stack_size);
     close(report[1]);
     for (int i = 0; i < 5; i++) if (ns[i] >= 0) close(ns[i]);
     for (int i = 0; i < procs_count; i++) close(procs[i]);
@@ -781,9 +792,9 @@ pid_t podspawn_exec(pid_t target, int join, int new_pid, const podspawn_root *ro
         return -1;
     }
     while (waitpid(middle, NULL, 0) < 0 && errno == EINTR) {}
-    /* The middle's pid record and the grandchild's failure race each other (the grandchild runs
-     * as soon as it is cloned): read every record until EOF, in whatever order they came, so a
-     * child that failed early is still reaped. */
+    /* The container process's failure record, if any, comes before the middle's pid record (the
+     * middle waits for its child): read every record until EOF, whatever their order, so a
+     * child that failed is still reaped. */
     pid_t child = -1;
     record failure_record;
     int failed = 0, broken = 0;

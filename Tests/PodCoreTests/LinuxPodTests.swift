@@ -278,6 +278,44 @@ struct LinuxPodTests {
         #expect(killed.exitCode == 137)
         env.closeAndCheck()
     }
+
+    @Test func aContainersWritableLayerHoldsOnlyWhatItWroteAndIsNeverSynced() throws {
+        let env = try LinuxPods()
+        // The import made the mount points the image lacked (the rootfs had bin, etc, root, www).
+        let image = LinuxTestSupport.imageDir + "/" + env.image
+        var info = stat()
+        for (point, mode) in [("proc", 0o555), ("dev", 0o755), ("tmp", 0o1777)] as [(String, mode_t)] {
+            #expect(stat(image + "/" + point, &info) == 0 && info.st_mode & 0o7777 == mode, "\(point) in the image")
+        }
+        let pod = try env.runtime.run(PodSpec(name: "layer", containers: [env.box("main", ["sleep", "3600"])]))
+        #expect(try pod.wait(phase: .running) == .satisfied)
+        let sandbox = try #require(try env.runtime.record("layer").sandbox.flatMap { env.backend.directory(of: $0.id) })
+        let upper = sandbox + "/runs/main-1/upper"
+        #expect(LinuxTestSupport.entries(below: upper) == [], "nothing written yet: /proc, /dev and /tmp come from the image")
+        #expect(try pod.exec("main", ["sh", "-c", "echo x > /etc/note"]).exitCode == 0)
+        #expect(LinuxTestSupport.entries(below: upper) == ["etc", "etc/note"])
+        // The layer goes when the run ends, so its overlay skips the sync at unmount.
+        #expect(try pod.exec("main", ["grep", "-c", "fsync=volatile", "/proc/self/mountinfo"]).stdout == "1\n")
+        env.closeAndCheck()
+    }
+
+    @Test func anOwnerWithMuchMemoryStartsContainersAsWell() throws {
+        // The container's process shares the owner's memory until its exec (no copy of the page
+        // tables): 256 MB touched in the owner changes nothing in what the container sees.
+        let env = try LinuxPods()
+        let size = 256 << 20
+        let ballast = try #require(malloc(size))
+        defer { free(ballast) }
+        memset(ballast, 7, size)
+        let pod = try env.runtime.run(PodSpec(name: "big", containers: [env.box("main", ["sleep", "3600"])]))
+        #expect(try pod.wait(phase: .running) == .satisfied)
+        for i in 0..<20 {
+            #expect(try pod.exec("main", ["sh", "-c", "echo $((\(i) * 2))"]).stdout == "\(i * 2)\n")
+        }
+        #expect(try pod.exec("main", ["no-such-program"]).exitCode == 127)
+        #expect(ballast.load(fromByteOffset: size - 1, as: UInt8.self) == 7)
+        env.closeAndCheck()
+    }
 }
 
 @Suite("Linux pods for real: bad input leaves nothing behind", .serialized)

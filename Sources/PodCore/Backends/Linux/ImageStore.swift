@@ -59,6 +59,8 @@ public struct ImageStore: Sendable {
             .map { String($0.map { $0 == "+" ? "/" : $0 }) }.sorted()
     }
 
+    static let mountPoints: [(String, mode_t)] = [("proc", 0o555), ("dev", 0o755), ("tmp", 0o1777)]
+
     /// Imports `source` — a root file system directory, or a tarball (plain, gzip, xz, bzip2 or
     /// zstd: GNU tar tells) — as `name`, replacing an existing image of that name atomically
     /// (an exchange of directories: a pod starting meanwhile sees the old or the new, whole).
@@ -85,6 +87,11 @@ public struct ImageStore: Sendable {
         guard result.status == 0 else {
             let detail = result.stderr.split(separator: "\n").first.map(String.init) ?? "exit \(result.status)"
             throw failure("\(argv[0]) failed: \(detail)")
+        }
+        // The mount points every container gets, made once here when the image lacks them (as
+        // runc would in each container's root): the container's writable layer stays empty.
+        for (point, mode) in Self.mountPoints where mkdir(staging + "/" + point, mode) == 0 {
+            chmod(staging + "/" + point, mode)
         }
         let target = path(of: name)
         if access(target, F_OK) == 0 {

@@ -58,7 +58,9 @@ typedef struct podspawn_mount {
 } podspawn_mount;
 
 /* A container's root file system: an overlay of `upper` (with `work`, on the same file system)
- * on `lower` (an image directory, or "/" for the host image), mounted at `merged` in the
+ * on `lower` (an image directory, or "/" for the host image), mounted `volatile` (the layer is
+ * discarded when the run ends: no sync of the upper file system at unmount; a layer is never
+ * mounted twice), at `merged` in the
  * container's own mount namespace; then pivot_root into it, and inside it a fresh /proc (of the
  * PID namespace the process is in), a minimal /dev (null, zero, full, random, urandom, tty made
  * with mknod; shm; fd links), a tmpfs /tmp, and the bind mounts. */
@@ -102,8 +104,9 @@ extern const unsigned long long podspawn_default_capabilities;
  * order ipc, uts, net, pid, mnt, every namespace opened first — and, when `new_pid`, in a new
  * PID namespace of its own (as its PID 1); in its own root when `root` is not NULL (a new mount
  * namespace). The process is a direct child of the caller (CLONE_PARENT after the namespaces
- * are joined), to be reaped per pid. Returns once it has exec'd: its pid, or -1 with `error`
- * filled (nothing left running). */
+ * are joined), to be reaped per pid; it shares the caller's memory until its exec (CLONE_VM |
+ * CLONE_VFORK: no copy of a big caller's page tables). Returns once it has exec'd: its pid, or
+ * -1 with `error` filled (nothing left running). */
 pid_t podspawn_exec(pid_t target, int join, int new_pid, const podspawn_root *root,
                     const podspawn_process *process, podspawn_error *error);
 

@@ -108,14 +108,17 @@ static void set_error(podspawn_error *error, const char *step, int code) {
     error->error = code;
 }
 
+/* Default dispositions first, then nothing blocked: a signal that arrives in between finds
+ * no handler of the caller's (podspawn_exec's middle shares the caller's memory and starts
+ * with every signal blocked, as posix_spawn's child does). */
 static void reset_signals(int fd) {
-    sigset_t none;
-    sigemptyset(&none);
-    if (sigprocmask(SIG_SETMASK, &none, NULL) < 0) fail(fd, "sigprocmask");
     for (int signo = 1; signo < NSIG; signo++) {
         if (signo == SIGKILL || signo == SIGSTOP) continue;
         signal(signo, SIG_DFL);
     }
+    sigset_t none;
+    sigemptyset(&none);
+    if (sigprocmask(SIG_SETMASK, &none, NULL) < 0) fail(fd, "sigprocmask");
 }
 
 static void stdio_to(int fd, int in, int out, int err) {
@@ -776,12 +779,16 @@ pid_t podspawn_exec(pid_t target, int join, int new_pid, const podspawn_root *ro
                                overlay_options, workdir, argv, envp,
                                stack == MAP_FAILED ? NULL : (char *)stack + stack_size};
     pid_t middle = -1;
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);  /* no handler of ours may run in the middle */
     if (stack != MAP_FAILED) {
         middle = clone(middle_main, (char *)stack + 2 * stack_size, CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
     } else {
         errno = ENOMEM;
     }
     int fork_errno = errno;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (stack != MAP_FAILED) munmap(stack, 2 * stack_size);
     close(report[1]);
     for (int i = 0; i < 5; i++) if (ns[i] >= 0) close(ns[i]);

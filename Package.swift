@@ -16,9 +16,10 @@ let package = Package(
     ],
     targets: [
         // The Linux backend's fork-to-exec work, in C (no Swift may run in the child).
-        // -fno-plt: every libc call goes through a GOT entry bound at load time, so the pause
-        // and the forwarder, which drop the owner's memory (the dynamic loader's lazy-binding
-        // tables with it), never need the loader again.
+        // -fno-plt: every libc call goes through a GOT entry bound at load time, so the port
+        // forwarder, which drops the owner's memory (the dynamic loader's lazy-binding tables
+        // with it), never needs the loader again. The pause is a program of its own
+        // (Tools/pause, embedded as pause_image.h by scripts/make-pause.sh).
         .target(name: "CPodSpawn", cSettings: [.unsafeFlags(["-fno-plt"])]),
         .target(
             name: "PodCore",

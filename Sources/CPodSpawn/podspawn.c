@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "podspawn.h"
+#include "pause_image.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -235,18 +236,12 @@ struct sandbox_args {
     int report;
     const int *procs;
     int procs_count;
+    int image;  /* a memfd holding the pause program (pause_image.h) */
 };
 
 static void pause_exit(int signo) {
     (void)signo;
     _exit(0);
-}
-
-static void pause_reap(int signo) {
-    (void)signo;
-    int saved = errno;
-    while (waitpid(-1, NULL, WNOHANG) > 0) {}  /* its own children: the pause is their reaper */
-    errno = saved;
 }
 
 /* Fields 48 and 49 of /proc/self/stat: where the argv area starts and ends (0 when unknown). */
@@ -270,17 +265,6 @@ static void argv_area(unsigned long long *start, unsigned long long *end) {
         if (field == 48) *start = value;
         if (field == 49) *end = value;
     }
-}
-
-/* The command line `ps` shows: the inherited argv area rewritten in place to "pause"
- * (PR_SET_MM_ARG_* needs CAP_SYS_RESOURCE). Best effort. */
-static void name_pause(void) {
-    unsigned long long start, end;
-    argv_area(&start, &end);
-    if (start == 0 || end <= start + 6) return;
-    char *area = (char *)(uintptr_t)start;
-    memset(area, 0, (size_t)(end - start));
-    memcpy(area, "pause", 5);
 }
 
 /* Unmaps the anonymous mappings of the calling process (inherited from its multithreaded
@@ -346,6 +330,9 @@ static void shed_memory(int fd) {
     for (size_t i = 0; i < count; i++) munmap((void *)starts[i], ends[i] - starts[i]);
 }
 
+/* The pause's setup, in the owner's memory (CLONE_VM | CLONE_VFORK) and in the new namespaces;
+ * then the exec of the pause program (Tools/pause/pause.c) from a memfd: a process of a few
+ * pages, named `pause` as comm and command line, with none of the owner's memory. */
 static int sandbox_main(void *p) {
     struct sandbox_args *a = p;
     int fd = a->report;
@@ -374,27 +361,24 @@ static int sandbox_main(void *p) {
     /* A session of its own: a Ctrl-C at the owner's terminal (podsh's prompt) must not reach
      * the pod, as it does not reach a container runtime's containers. */
     if (setsid() < 0) fail(fd, "setsid");
-    prctl(PR_SET_NAME, "pause", 0, 0, 0);
-    name_pause();
-    struct sigaction action;
-    memset(&action, 0, sizeof action);
-    sigemptyset(&action.sa_mask);
-    action.sa_handler = pause_exit;
-    sigaction(SIGTERM, &action, NULL);
-    sigaction(SIGINT, &action, NULL);
-    action.sa_handler = pause_reap;
-    action.sa_flags = SA_NOCLDSTOP | SA_RESTART;
-    sigaction(SIGCHLD, &action, NULL);
     stdio_to(fd, -1, -1, -1);
     if (chdir("/") < 0) fail(fd, "chdir");
-    /* Every other descriptor goes, the report pipe last: its EOF tells the parent we are ready. */
-    /* The last descriptor the pause holds is the report pipe's; what it needs to run is a few
-     * pages (code, its stack, its thread's TLS, the argv area `ps` reads): the owner's heap and
-     * anonymous mappings it inherited go, so that it does not carry the owner's memory (the OOM
-     * killer ranks by resident pages: an inherited 100 MB made it the victim in a tight pod). */
-    shed_memory(fd);
-    if (syscall(SYS_close_range, 3U, ~0U, 0U) < 0) fail(fd, "close_range");
-    for (;;) pause();
+    /* The report pipe is the pause's fd 3, kept across the exec: the pause closes it once it
+     * has named itself, and that EOF tells the owner it is ready. Everything else is closed by
+     * the exec. */
+    int image = a->image;
+    if (image == 3 && (image = fcntl(3, F_DUPFD_CLOEXEC, 4)) < 0) fail(fd, "exec pause");
+    if (fd == 3) {
+        if (fcntl(3, F_SETFD, 0) < 0) fail(fd, "exec pause");
+    } else if (dup2(fd, 3) < 0) {
+        fail(fd, "exec pause");
+    }
+    if (syscall(SYS_close_range, 4U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) fail(fd, "close_range");
+    char *const argv[] = {"pause", NULL};
+    char *const envp[] = {NULL};
+    syscall(SYS_execveat, image, "", argv, envp, AT_EMPTY_PATH);
+    fail(fd, "exec pause");
+    return 127;
 }
 
 /* Opens `count` cgroup.procs files for writing; -1 with `error` filled (none left open). */
@@ -428,25 +412,42 @@ pid_t podspawn_sandbox(const char *hostname, int namespaces, const char *const *
         close_all(procs, cgroup_count);
         return -1;
     }
-    /* A mapping of its own (not the heap): the pause keeps it and drops everything else. */
+#ifdef PODSPAWN_NO_PAUSE_IMAGE
+    close(report[0]);
+    close(report[1]);
+    close_all(procs, cgroup_count);
+    set_error(error, "pause image", ENOEXEC);  /* scripts/make-pause.sh knows x86-64 and arm64 */
+    return -1;
+#endif
+    int image = podspawn_memfd("pause", (const char *)pause_image, sizeof pause_image);
+    /* Its setup shares the owner's memory until the exec (as podspawn_exec's middle), on a stack
+     * of its own: no copy of the owner's page tables, whatever the owner's size. */
     size_t stack_size = 256 * 1024;
-    char *stack = mmap(NULL, stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    char *stack = image < 0 ? MAP_FAILED
+        : mmap(NULL, stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     if (stack == MAP_FAILED) {
+        int code = image < 0 ? errno : ENOMEM;
+        if (image >= 0) close(image);
         close(report[0]);
         close(report[1]);
         close_all(procs, cgroup_count);
-        set_error(error, "malloc", ENOMEM);
+        set_error(error, image < 0 ? "pause image" : "malloc", code);
         return -1;
     }
-    struct sandbox_args args = {hostname ? hostname : "", namespaces, report[1], procs, cgroup_count};
-    int flags = SIGCHLD;
+    struct sandbox_args args = {hostname ? hostname : "", namespaces, report[1], procs, cgroup_count, image};
+    int flags = CLONE_VM | CLONE_VFORK | SIGCHLD;
     if (namespaces & PODSPAWN_NS_NET) flags |= CLONE_NEWNET;
     if (namespaces & PODSPAWN_NS_IPC) flags |= CLONE_NEWIPC;
     if (namespaces & PODSPAWN_NS_UTS) flags |= CLONE_NEWUTS;
     if (namespaces & PODSPAWN_NS_PID) flags |= CLONE_NEWPID;
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);  /* no handler of ours may run in the child */
     pid_t pid = clone(sandbox_main, stack + stack_size, flags, &args);
     int clone_errno = errno;
-    munmap(stack, stack_size);  /* the child has its own copy of the memory */
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    munmap(stack, stack_size);  /* the child has exec'd or exited */
+    close(image);
     close(report[1]);
     close_all(procs, cgroup_count);
     if (pid < 0) {
@@ -1040,7 +1041,8 @@ pid_t podspawn_forwarder(pid_t sandbox, const podspawn_forward *forwards, int co
             listeners[i] = forwards[i].listen_fd;
             ports[i] = forwards[i].target_port;
         }
-        /* Without the owner's memory (see the pause); the connection slots come after. */
+        /* Without the owner's memory (the OOM killer ranks by resident pages); the connection
+         * slots come after. */
         shed_memory(fd);
         void *slots = mmap(NULL, sizeof(fwd_connection) * FWD_MAX_CONNECTIONS, PROT_READ | PROT_WRITE,
                            MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

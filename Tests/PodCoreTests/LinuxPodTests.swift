@@ -300,8 +300,9 @@ struct LinuxPodTests {
     }
 
     @Test func anOwnerWithMuchMemoryStartsContainersAsWell() throws {
-        // The container's process shares the owner's memory until its exec (no copy of the page
-        // tables): 256 MB touched in the owner changes nothing in what the container sees.
+        // The pause's setup and the container's process share the owner's memory until their
+        // exec (no copy of the page tables): 256 MB touched in the owner changes nothing in what
+        // the container sees, and the pause — the embedded program, from a memfd — holds none.
         let env = try LinuxPods()
         let size = 256 << 20
         let ballast = try #require(malloc(size))
@@ -309,6 +310,15 @@ struct LinuxPodTests {
         memset(ballast, 7, size)
         let pod = try env.runtime.run(PodSpec(name: "big", containers: [env.box("main", ["sleep", "3600"])]))
         #expect(try pod.wait(phase: .running) == .satisfied)
+        let pause = try #require(try pod.status().infra.pid)
+        let status = LinuxSystem.readFile("/proc/\(pause)/status")
+        let rss = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }
+            .flatMap { Int($0.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") } ?? Int.max
+        #expect(rss < 1024, "the pause's resident kB: \(rss)")
+        #expect(status.hasPrefix("Name:\tpause\n"))
+        #expect(LinuxSystem.readFile("/proc/\(pause)/cmdline") == "pause\0")
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pause)/exe")) ?? ""
+        #expect(exe.hasPrefix("/memfd:pause"), "\(exe)")
         for i in 0..<20 {
             #expect(try pod.exec("main", ["sh", "-c", "echo $((\(i) * 2))"]).stdout == "\(i * 2)\n")
         }

@@ -41,8 +41,11 @@ enum {
  * bits; the host's for the others), with `hostname` set when UTS is new and `lo` up when NET
  * is new. With a new PID namespace the pause is its PID 1. The pause is named `pause` (its
  * comm and its command line), exits 0 on SIGTERM/SIGINT and reaps its children. It joins the
- * `cgroup_procs` files (opened here, written by the child before it reports ready). Returns its pid
- * (in the caller's PID namespace) or -1 with `error` filled. */
+ * `cgroup_procs` files (opened here, written by the child before it reports ready). The setup
+ * runs in the caller's memory (CLONE_VM | CLONE_VFORK), then the pause program (a freestanding
+ * ~1 KB ELF embedded from Tools/pause/pause.c) is executed from a memfd: the pause holds none of
+ * the caller's memory, and no binary is needed on the host. Returns its pid (in the caller's PID
+ * namespace) or -1 with `error` filled. */
 pid_t podspawn_sandbox(const char *hostname, int namespaces, const char *const *cgroup_procs, int cgroup_count,
                        podspawn_error *error);
 

@@ -191,12 +191,17 @@ int podspawn_open_beneath(int dirfd, const char *path, int flags) {
     return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
 }
 
-int podspawn_memfd(const char *name, const char *data, size_t length) {
-    int fd = memfd_create(name, MFD_CLOEXEC);
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U
+#endif
+
+/* A memfd made with `flags` holding `length` bytes of `data`, at offset 0; -1 with errno. */
+static int memfd_holding(const char *name, unsigned flags, const void *data, size_t length) {
+    int fd = memfd_create(name, flags);
     if (fd < 0) return -1;
     size_t done = 0;
     while (done < length) {
-        ssize_t n = write(fd, data + done, length - done);
+        ssize_t n = write(fd, (const char *)data + done, length - done);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) {
             int saved = errno;
@@ -212,6 +217,19 @@ int podspawn_memfd(const char *name, const char *data, size_t length) {
         errno = saved;
         return -1;
     }
+    return fd;
+}
+
+int podspawn_memfd(const char *name, const char *data, size_t length) {
+    return memfd_holding(name, MFD_CLOEXEC, data, length);
+}
+
+/* A memfd holding the pause program, close-on-exec. MFD_EXEC says it is meant to be executed
+ * (Linux 6.3+, where vm.memfd_noexec = 1 would otherwise seal it against exec); older kernels
+ * refuse the flag and get a plain memfd. -1 with errno. */
+static int pause_memfd(void) {
+    int fd = memfd_holding("pause", MFD_CLOEXEC | MFD_EXEC, pause_image, sizeof pause_image);
+    if (fd < 0 && errno == EINVAL) fd = memfd_holding("pause", MFD_CLOEXEC, pause_image, sizeof pause_image);
     return fd;
 }
 
@@ -419,7 +437,7 @@ pid_t podspawn_sandbox(const char *hostname, int namespaces, const char *const *
     set_error(error, "pause image", ENOEXEC);  /* scripts/make-pause.sh knows x86-64 and arm64 */
     return -1;
 #endif
-    int image = podspawn_memfd("pause", (const char *)pause_image, sizeof pause_image);
+    int image = pause_memfd();
     /* Its setup shares the owner's memory until the exec (as podspawn_exec's middle), on a stack
      * of its own: no copy of the owner's page tables, whatever the owner's size. */
     size_t stack_size = 256 * 1024;
@@ -431,7 +449,8 @@ pid_t podspawn_sandbox(const char *hostname, int namespaces, const char *const *
         close(report[0]);
         close(report[1]);
         close_all(procs, cgroup_count);
-        set_error(error, image < 0 ? "pause image" : "malloc", code);
+        set_error(error, image < 0 ? (code == EACCES ? "pause image (exec from a memfd refused: vm.memfd_noexec = 2)"
+                                                       : "pause image") : "malloc", code);
         return -1;
     }
     struct sandbox_args args = {hostname ? hostname : "", namespaces, report[1], procs, cgroup_count, image};

@@ -124,4 +124,28 @@ struct LinuxPodshTests {
                                          "print(#pod.backends(), select(2, pcall(pod.use, 'linux')))"], tool: "/usr/bin/setpriv")
         #expect(listed.stdout.hasPrefix("1\t"), "only sim is usable: \(listed)")
     }
+
+    @Test func aHostThatRefusesExecutableMemfdsGetsAClearErrorAndNothingLeft() throws {
+        // vm.memfd_noexec = 2 (Linux 6.3+, per PID namespace, and it can only be raised): the
+        // pause cannot be executed from its memfd. Set in a PID namespace of its own, so the
+        // host keeps its value.
+        try Self.requireRoot()
+        guard access("/proc/sys/vm/memfd_noexec", F_OK) == 0 else {
+            print("skip: podsh on linux: this kernel has no vm.memfd_noexec (before 6.3)")
+            try Test.cancel("no vm.memfd_noexec")
+        }
+        let podsh = try #require(PodshTests.podsh)
+        let state = Self.scratch("noexec-state")
+        defer { try? FileManager.default.removeItem(atPath: state) }
+        let script = "pod.run{ name = 'x', containers = { { name = 'c', image = 'host', command = { 'true' } } } }"
+        let run = try PodshTests.run(["--pid", "--fork", "--mount-proc", "/bin/sh", "-c",
+                                      "echo 2 > /proc/sys/vm/memfd_noexec && exec \"$0\" \"$@\"",
+                                      podsh, "--backend", "linux", "--state-dir", state, "-e", script],
+                                     tool: "/usr/bin/unshare")
+        #expect(run.status == 1, "\(run)")
+        #expect(run.stderr.contains("createSandbox(x): pause image (exec from a memfd refused: vm.memfd_noexec = 2): Permission denied"),
+                "\(run.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: state + "/pods") == [], "no pod directory left")
+        #expect(try PodshTests.run(["ps", "--state-dir", state]).stdout.split(separator: "\n").count <= 1)
+    }
 }

@@ -147,5 +147,12 @@ struct LinuxPodshTests {
                 "\(run.stderr)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: state + "/pods") == [], "no pod directory left")
         #expect(try PodshTests.run(["ps", "--state-dir", state]).stdout.split(separator: "\n").count <= 1)
+        // = 1 seals memfds against exec unless they ask for it (MFD_EXEC): the pause does.
+        let sealing = try PodshTests.run(["--pid", "--fork", "--mount-proc", "/bin/sh", "-c",
+                                          "echo 1 > /proc/sys/vm/memfd_noexec && exec \"$0\" \"$@\"",
+                                          podsh, "--backend", "linux", "--state-dir", state, "-e",
+                                          "local p = pod.run{ name = 'y', restartPolicy = 'Never', containers = { { name = 'c', image = 'host', command = { 'true' } } } }; p:wait('Succeeded'); print(p:status().phase)"],
+                                         tool: "/usr/bin/unshare")
+        #expect(sealing.status == 0 && sealing.stdout == "Succeeded\n", "\(sealing)")
     }
 }

@@ -15,12 +15,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
-        // The Linux backend's fork-to-exec work, in C (no Swift may run in the child).
-        // -fno-plt: every libc call goes through a GOT entry bound at load time, so the port
-        // forwarder, which drops the owner's memory (the dynamic loader's lazy-binding tables
-        // with it), never needs the loader again. The pause is a program of its own
-        // (Tools/pause, embedded as pause_image.h by scripts/make-pause.sh).
-        .target(name: "CPodSpawn", cSettings: [.unsafeFlags(["-fno-plt"])]),
+        // The Linux backend's fork-to-exec work, in C (no Swift may run in the child). The
+        // pause and the port forwarder are programs of their own (Tools/infra, embedded as
+        // infra_images.h by scripts/make-infra.sh).
+        .target(name: "CPodSpawn"),
         .target(
             name: "PodCore",
             dependencies: ["CPodSpawn", .product(name: "Yams", package: "Yams")]

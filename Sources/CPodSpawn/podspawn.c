@@ -1,6 +1,6 @@
 #define _GNU_SOURCE
 #include "podspawn.h"
-#include "pause_image.h"
+#include "infra_images.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -90,7 +90,7 @@ static const char *const steps[] = {
     "mount proc", "mount /dev", "mount /dev/shm", "bind device", "mount /tmp", "mkdir",
     "bind volume", "read-only volume", "pivot_root", "detach old root", "path too long",
     "overlay options", "join cgroup", "no_new_privs", "drop capability", "capset", "setns mnt",
-    "mknod", "symlink", "open volume", "create file", "setsid", "epoll", "mmap", "listen",
+    "mknod", "symlink", "open volume", "create file", "setsid", "listen", "exec pause", "exec forwarder",
 };
 
 static void fill_error(podspawn_error *error, const record *r) {
@@ -224,13 +224,20 @@ int podspawn_memfd(const char *name, const char *data, size_t length) {
     return memfd_holding(name, MFD_CLOEXEC, data, length);
 }
 
-/* A memfd holding the pause program, close-on-exec. MFD_EXEC says it is meant to be executed
- * (Linux 6.3+, where vm.memfd_noexec = 1 would otherwise seal it against exec); older kernels
- * refuse the flag and get a plain memfd. -1 with errno. */
-static int pause_memfd(void) {
-    int fd = memfd_holding("pause", MFD_CLOEXEC | MFD_EXEC, pause_image, sizeof pause_image);
-    if (fd < 0 && errno == EINVAL) fd = memfd_holding("pause", MFD_CLOEXEC, pause_image, sizeof pause_image);
+/* A memfd holding an infra program (infra_images.h), close-on-exec. MFD_EXEC says it is meant
+ * to be executed (Linux 6.3+, where vm.memfd_noexec = 1 would otherwise seal it against exec);
+ * older kernels refuse the flag and get a plain memfd. -1 with errno. */
+static int infra_memfd(const char *name, const unsigned char *image, size_t size) {
+    int fd = memfd_holding(name, MFD_CLOEXEC | MFD_EXEC, image, size);
+    if (fd < 0 && errno == EINVAL) fd = memfd_holding(name, MFD_CLOEXEC, image, size);
     return fd;
+}
+
+/* What a memfd that cannot be made says (EACCES: the host refuses executable memfds). */
+static const char *infra_memfd_step(const char *what, int code) {
+    if (code != EACCES) return what;
+    return strcmp(what, "pause image") == 0 ? "pause image (exec from a memfd refused: vm.memfd_noexec = 2)"
+                                            : "forwarder image (exec from a memfd refused: vm.memfd_noexec = 2)";
 }
 
 /* Waits for a child that reports readiness by closing `report` (EOF): its pid, or -1 with
@@ -254,102 +261,11 @@ struct sandbox_args {
     int report;
     const int *procs;
     int procs_count;
-    int image;  /* a memfd holding the pause program (pause_image.h) */
+    int image;  /* a memfd holding the pause program (infra_images.h) */
 };
 
-static void pause_exit(int signo) {
-    (void)signo;
-    _exit(0);
-}
-
-/* Fields 48 and 49 of /proc/self/stat: where the argv area starts and ends (0 when unknown). */
-static void argv_area(unsigned long long *start, unsigned long long *end) {
-    *start = *end = 0;
-    char stat[2048];
-    int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return;
-    ssize_t n = read(fd, stat, sizeof stat - 1);
-    close(fd);
-    if (n <= 0) return;
-    stat[n] = '\0';
-    char *p = strrchr(stat, ')');
-    if (!p) return;
-    int field = 2;  /* p is at the end of field 2, comm */
-    for (p++; *p && field < 49; p++) {
-        if (*p != ' ') continue;
-        field++;
-        unsigned long long value = 0;
-        for (char *q = p + 1; *q >= '0' && *q <= '9'; q++) value = value * 10 + (unsigned)(*q - '0');
-        if (field == 48) *start = value;
-        if (field == 49) *end = value;
-    }
-}
-
-/* Unmaps the anonymous mappings of the calling process (inherited from its multithreaded
- * parent by fork/clone) except the ones holding its stack pointer, its thread pointer (TLS:
- * errno), and its argv area. File-backed mappings (code, libraries) stay. Only system calls and
- * stack memory; the list is read whole before anything is unmapped. */
-static void shed_memory(int fd) {
-    (void)fd;
-    char maps[65536];
-    static const size_t max_ranges = 2048;
-    unsigned long starts[2048], ends[2048];
-    size_t count = 0;
-    int file = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-    if (file < 0) return;
-    char line[512];
-    size_t line_len = 0;
-    int previous_file = 0;
-    unsigned long previous_end = 0;
-    unsigned long sp = (unsigned long)__builtin_frame_address(0);
-    unsigned long tp = (unsigned long)__builtin_thread_pointer();
-    unsigned long long args_start, args_end;
-    argv_area(&args_start, &args_end);
-    unsigned long args = (unsigned long)args_start;
-    for (;;) {
-        ssize_t n = read(file, maps, sizeof maps);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        for (ssize_t i = 0; i < n; i++) {
-            char c = maps[i];
-            if (c != '\n') {
-                if (line_len < sizeof line - 1) line[line_len++] = c;
-                continue;
-            }
-            line[line_len] = '\0';
-            line_len = 0;
-            /* "start-end perms offset dev inode [path]" */
-            unsigned long start = 0, end = 0;
-            char *q = line;
-            for (; *q && *q != '-'; q++) start = start * 16 + (unsigned long)(*q <= '9' ? *q - '0' : (*q | 32) - 'a' + 10);
-            if (*q == '-') q++;
-            for (; *q && *q != ' '; q++) end = end * 16 + (unsigned long)(*q <= '9' ? *q - '0' : (*q | 32) - 'a' + 10);
-            /* Skip perms, offset, dev, inode; what is left is the path (maybe empty). */
-            int spaces = 0;
-            for (; *q && spaces < 5; q++) if (*q == ' ') { spaces++; while (q[1] == ' ') q++; }
-            const char *path = q;
-            int anonymous = path[0] == '\0' || strcmp(path, "[heap]") == 0;
-            /* An anonymous mapping right after a file's is that file's .bss (libc's own data). */
-            int bss = path[0] == '\0' && previous_file && start == previous_end;
-            previous_file = !anonymous && path[0] != '[';
-            previous_end = end;
-            if (!anonymous || bss) continue;
-            /* The thread's TLS lies around the thread pointer (below it on x86-64, above on arm64). */
-            unsigned long tls_low = tp > (256UL << 10) ? tp - (256UL << 10) : 0, tls_high = tp + (256UL << 10);
-            if ((sp >= start && sp < end) || (start < tls_high && end > tls_low) || (args >= start && args < end)) continue;
-            if (count < max_ranges) {
-                starts[count] = start;
-                ends[count] = end;
-                count++;
-            }
-        }
-    }
-    close(file);
-    for (size_t i = 0; i < count; i++) munmap((void *)starts[i], ends[i] - starts[i]);
-}
-
 /* The pause's setup, in the owner's memory (CLONE_VM | CLONE_VFORK) and in the new namespaces;
- * then the exec of the pause program (Tools/pause/pause.c) from a memfd: a process of a few
+ * then the exec of the pause program (Tools/infra/pause.c) from a memfd: a process of a few
  * pages, named `pause` as comm and command line, with none of the owner's memory. */
 static int sandbox_main(void *p) {
     struct sandbox_args *a = p;
@@ -430,14 +346,14 @@ pid_t podspawn_sandbox(const char *hostname, int namespaces, const char *const *
         close_all(procs, cgroup_count);
         return -1;
     }
-#ifdef PODSPAWN_NO_PAUSE_IMAGE
+#ifdef PODSPAWN_NO_INFRA_IMAGES
     close(report[0]);
     close(report[1]);
     close_all(procs, cgroup_count);
-    set_error(error, "pause image", ENOEXEC);  /* scripts/make-pause.sh knows x86-64 and arm64 */
+    set_error(error, "pause image", ENOEXEC);  /* scripts/make-infra.sh knows x86-64 and arm64 */
     return -1;
 #endif
-    int image = pause_memfd();
+    int image = infra_memfd("pause", pause_image, sizeof pause_image);
     /* Its setup shares the owner's memory until the exec (as podspawn_exec's middle), on a stack
      * of its own: no copy of the owner's page tables, whatever the owner's size. */
     size_t stack_size = 256 * 1024;
@@ -449,8 +365,7 @@ pid_t podspawn_sandbox(const char *hostname, int namespaces, const char *const *
         close(report[0]);
         close(report[1]);
         close_all(procs, cgroup_count);
-        set_error(error, image < 0 ? (code == EACCES ? "pause image (exec from a memfd refused: vm.memfd_noexec = 2)"
-                                                       : "pause image") : "malloc", code);
+        set_error(error, image < 0 ? infra_memfd_step("pause image", code) : "malloc", code);
         return -1;
     }
     struct sandbox_args args = {hostname ? hostname : "", namespaces, report[1], procs, cgroup_count, image};
@@ -860,152 +775,53 @@ char **podspawn_environ(void) {
 
 /* ---- the port forwarder ---- */
 
-#include <sys/epoll.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <arpa/inet.h>
 
-#define FWD_MAX_CONNECTIONS 1024
-#define FWD_BUFFER 16384
-#define FWD_LISTENER_TAG (1ULL << 62)
+struct forwarder_args {
+    int report;
+    int net;
+    const int *procs;
+    int procs_count;
+    const podspawn_forward *forwards;
+    int count;
+    int image;
+    char *const *argv;
+};
 
-typedef struct fwd_buffer {
-    size_t head, tail;  /* data is [head, tail) */
-    char bytes[FWD_BUFFER];
-} fwd_buffer;
-
-typedef struct fwd_connection {
-    int used;
-    int client, server;
-    int connecting;
-    int client_eof, server_eof;       /* read side saw EOF */
-    int client_shut, server_shut;     /* we shut the write side down */
-    fwd_buffer up;                    /* client -> server */
-    fwd_buffer down;                  /* server -> client */
-} fwd_connection;
-
-static fwd_connection *fwd_slots;
-static int fwd_epoll;
-
-static void fwd_close(fwd_connection *c) {
-    if (c->client >= 0) close(c->client);
-    if (c->server >= 0) close(c->server);
-    c->used = 0;
-    c->client = c->server = -1;
-}
-
-static void fwd_interest(fwd_connection *c, uint64_t slot) {
-    struct epoll_event ev;
-    memset(&ev, 0, sizeof ev);
-    ev.events = 0;
-    if (!c->client_eof && c->up.tail < FWD_BUFFER) ev.events |= EPOLLIN;
-    if (c->down.tail > c->down.head) ev.events |= EPOLLOUT;
-    ev.data.u64 = slot << 1;
-    epoll_ctl(fwd_epoll, EPOLL_CTL_MOD, c->client, &ev);
-    memset(&ev, 0, sizeof ev);
-    if (c->connecting) ev.events |= EPOLLOUT;
-    else {
-        if (!c->server_eof && c->down.tail < FWD_BUFFER) ev.events |= EPOLLIN;
-        if (c->up.tail > c->up.head) ev.events |= EPOLLOUT;
+/* The forwarder's setup, in the owner's memory (CLONE_VM | CLONE_VFORK); then the exec of the
+ * forwarder program (Tools/infra/forwarder.c) with the report pipe as fd 3 and the listeners as
+ * fds 4, 5, ... */
+static int forwarder_main(void *p) {
+    struct forwarder_args *a = p;
+    int fd = a->report;
+    reset_signals(fd);
+    for (int i = 0; i < a->procs_count; i++)
+        if (write(a->procs[i], "0", 1) != 1) fail(fd, "join cgroup");
+    if (setsid() < 0) fail(fd, "setsid");
+    stdio_to(fd, -1, -1, -1);
+    if (chdir("/") < 0) fail(fd, "chdir");
+    /* The listeners were made in the host's network namespace; connections are made here. */
+    if (setns(a->net, CLONE_NEWNET) < 0) fail(fd, "setns net");
+    /* Every descriptor the exec keeps is first copied above where they go (close-on-exec), then
+     * put in place. */
+    int above = 4 + a->count;
+    int listeners[PODSPAWN_MAX_FORWARDS];
+    for (int i = 0; i < a->count; i++) {
+        int flags = fcntl(a->forwards[i].listen_fd, F_GETFL);
+        if (flags < 0 || fcntl(a->forwards[i].listen_fd, F_SETFL, flags | O_NONBLOCK) < 0) fail(fd, "listen");
+        if ((listeners[i] = fcntl(a->forwards[i].listen_fd, F_DUPFD_CLOEXEC, above)) < 0) fail(fd, "listen");
     }
-    ev.data.u64 = (slot << 1) | 1;
-    epoll_ctl(fwd_epoll, EPOLL_CTL_MOD, c->server, &ev);
-}
-
-/* Moves what `from` has into `buffer`, and what `buffer` holds into `to`. 0 on success, -1 when
- * the connection must go. */
-static int fwd_read(int fd, fwd_buffer *b, int *eof) {
-    if (b->head == b->tail) b->head = b->tail = 0;
-    while (b->tail < FWD_BUFFER) {
-        ssize_t n = recv(fd, b->bytes + b->tail, FWD_BUFFER - b->tail, 0);
-        if (n > 0) { b->tail += (size_t)n; continue; }
-        if (n == 0) { *eof = 1; return 0; }
-        if (errno == EINTR) continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
-        return -1;
-    }
-    return 0;
-}
-
-static int fwd_write(int fd, fwd_buffer *b) {
-    while (b->head < b->tail) {
-        ssize_t n = send(fd, b->bytes + b->head, b->tail - b->head, MSG_NOSIGNAL);
-        if (n > 0) { b->head += (size_t)n; continue; }
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
-        return -1;
-    }
-    b->head = b->tail = 0;
-    return 0;
-}
-
-static void fwd_step(fwd_connection *c, uint64_t slot, int server_side, uint32_t events) {
-    if (server_side && c->connecting) {
-        int error = 0;
-        socklen_t length = sizeof error;
-        if (getsockopt(c->server, SOL_SOCKET, SO_ERROR, &error, &length) < 0 || error != 0) {
-            fwd_close(c);  /* nothing listens in the pod: the client sees the connection closed */
-            return;
-        }
-        if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
-        c->connecting = 0;
-    }
-    if (fwd_read(c->client, &c->up, &c->client_eof) < 0) { fwd_close(c); return; }
-    if (!c->connecting) {
-        if (fwd_write(c->server, &c->up) < 0) { fwd_close(c); return; }
-        if (fwd_read(c->server, &c->down, &c->server_eof) < 0) { fwd_close(c); return; }
-    }
-    if (fwd_write(c->client, &c->down) < 0) { fwd_close(c); return; }
-    /* Half-closes travel through once the data before them has. */
-    if (!c->connecting && c->client_eof && !c->server_shut && c->up.head == c->up.tail) {
-        shutdown(c->server, SHUT_WR);
-        c->server_shut = 1;
-    }
-    if (c->server_eof && !c->client_shut && c->down.head == c->down.tail) {
-        shutdown(c->client, SHUT_WR);
-        c->client_shut = 1;
-    }
-    if (c->server_shut && c->client_shut) { fwd_close(c); return; }
-    fwd_interest(c, slot);
-}
-
-static void fwd_accept(int listener, int port) {
-    for (;;) {
-        int client = accept4(listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (client < 0) return;  /* EAGAIN, or a transient error: the next event tries again */
-        uint64_t slot = 0;
-        while (slot < FWD_MAX_CONNECTIONS && fwd_slots[slot].used) slot++;
-        if (slot == FWD_MAX_CONNECTIONS) { close(client); continue; }
-        int server = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);  /* in the pod */
-        if (server < 0) { close(client); continue; }
-        int one = 1;
-        setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        setsockopt(server, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        struct sockaddr_in to;
-        memset(&to, 0, sizeof to);
-        to.sin_family = AF_INET;
-        to.sin_port = htons((uint16_t)port);
-        to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        int connecting = 0;
-        if (connect(server, (struct sockaddr *)&to, sizeof to) < 0) {
-            if (errno != EINPROGRESS) { close(client); close(server); continue; }
-            connecting = 1;
-        }
-        fwd_connection *c = &fwd_slots[slot];
-        memset(c, 0, offsetof(fwd_connection, up));
-        c->up.head = c->up.tail = c->down.head = c->down.tail = 0;
-        c->used = 1;
-        c->client = client;
-        c->server = server;
-        c->connecting = connecting;
-        struct epoll_event ev;
-        memset(&ev, 0, sizeof ev);
-        ev.data.u64 = slot << 1;
-        epoll_ctl(fwd_epoll, EPOLL_CTL_ADD, client, &ev);
-        ev.data.u64 = (slot << 1) | 1;
-        epoll_ctl(fwd_epoll, EPOLL_CTL_ADD, server, &ev);
-        fwd_interest(c, slot);
-    }
+    int image = fcntl(a->image, F_DUPFD_CLOEXEC, above);
+    int report = fcntl(fd, F_DUPFD_CLOEXEC, above);
+    if (image < 0 || report < 0 || dup2(report, 3) < 0) fail(fd, "exec forwarder");
+    for (int i = 0; i < a->count; i++)
+        if (dup2(listeners[i], 4 + i) < 0) fail(fd, "exec forwarder");
+    if (syscall(SYS_close_range, (unsigned)above, ~0U, CLOSE_RANGE_CLOEXEC) < 0) fail(fd, "close_range");
+    char *const envp[] = {NULL};
+    syscall(SYS_execveat, image, "", a->argv, envp, AT_EMPTY_PATH);
+    fail(fd, "exec forwarder");
+    return 127;
 }
 
 pid_t podspawn_forwarder(pid_t sandbox, const podspawn_forward *forwards, int count, const char *const *cgroup_procs,
@@ -1014,6 +830,23 @@ pid_t podspawn_forwarder(pid_t sandbox, const podspawn_forward *forwards, int co
         set_error(error, "forwarder", EINVAL);
         return -1;
     }
+#ifdef PODSPAWN_NO_INFRA_IMAGES
+    set_error(error, "forwarder image", ENOEXEC);
+    return -1;
+#endif
+    /* argv: the program's name, then the container port of each listener. */
+    char ports[PODSPAWN_MAX_FORWARDS][8];
+    char *argv[PODSPAWN_MAX_FORWARDS + 2];
+    argv[0] = "pod-forwarder";
+    for (int i = 0; i < count; i++) {
+        if (forwards[i].target_port < 1 || forwards[i].target_port > 65535) {
+            set_error(error, "forwarder", EINVAL);
+            return -1;
+        }
+        snprintf(ports[i], sizeof ports[i], "%d", forwards[i].target_port);
+        argv[i + 1] = ports[i];
+    }
+    argv[count + 1] = NULL;
     int procs[PODSPAWN_MAX_CGROUPS];
     if (open_procs(cgroup_procs, cgroup_count, procs, error) < 0) return -1;
     char path[64];
@@ -1031,81 +864,35 @@ pid_t podspawn_forwarder(pid_t sandbox, const podspawn_forward *forwards, int co
         close_all(procs, cgroup_count);
         return -1;
     }
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fd = report[1];
-        reset_signals(fd);
-        for (int i = 0; i < cgroup_count; i++)
-            if (write(procs[i], "0", 1) != 1) fail(fd, "join cgroup");
-        if (setsid() < 0) fail(fd, "setsid");
-        prctl(PR_SET_NAME, "pod-forwarder", 0, 0, 0);
-        struct sigaction action;
-        memset(&action, 0, sizeof action);
-        sigemptyset(&action.sa_mask);
-        action.sa_handler = pause_exit;
-        sigaction(SIGTERM, &action, NULL);
-        sigaction(SIGINT, &action, NULL);
-        action.sa_handler = SIG_IGN;
-        sigaction(SIGPIPE, &action, NULL);
-        stdio_to(fd, -1, -1, -1);
-        if (chdir("/") < 0) fail(fd, "chdir");
-        /* The listeners were made in the host's network namespace; connections are made here. */
-        if (setns(net, CLONE_NEWNET) < 0) fail(fd, "setns net");
+    int image = infra_memfd("pod-forwarder", forwarder_image, sizeof forwarder_image);
+    size_t stack_size = 256 * 1024;
+    char *stack = image < 0 ? MAP_FAILED
+        : mmap(NULL, stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED) {
+        int code = image < 0 ? errno : ENOMEM;
+        if (image >= 0) close(image);
+        close(report[0]);
+        close(report[1]);
         close(net);
-        fwd_epoll = epoll_create1(EPOLL_CLOEXEC);
-        if (fwd_epoll < 0) fail(fd, "epoll");
-        int listeners[PODSPAWN_MAX_FORWARDS];
-        int ports[PODSPAWN_MAX_FORWARDS];
-        for (int i = 0; i < count; i++) {
-            listeners[i] = forwards[i].listen_fd;
-            ports[i] = forwards[i].target_port;
-        }
-        /* Without the owner's memory (the OOM killer ranks by resident pages); the connection
-         * slots come after. */
-        shed_memory(fd);
-        void *slots = mmap(NULL, sizeof(fwd_connection) * FWD_MAX_CONNECTIONS, PROT_READ | PROT_WRITE,
-                           MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (slots == MAP_FAILED) fail(fd, "mmap");
-        fwd_slots = slots;
-        for (int i = 0; i < count; i++) {
-            int flags = fcntl(listeners[i], F_GETFL);
-            if (flags < 0 || fcntl(listeners[i], F_SETFL, flags | O_NONBLOCK) < 0) fail(fd, "listen");
-            struct epoll_event ev;
-            memset(&ev, 0, sizeof ev);
-            ev.events = EPOLLIN;
-            ev.data.u64 = FWD_LISTENER_TAG | (uint64_t)i;
-            if (epoll_ctl(fwd_epoll, EPOLL_CTL_ADD, listeners[i], &ev) < 0) fail(fd, "epoll");
-        }
-        /* Every other descriptor goes; the report pipe's EOF says ready. */
-        for (int f = 3; f < 1024; f++) {
-            int keep = f == fwd_epoll;
-            for (int i = 0; i < count; i++) keep |= f == listeners[i];
-            if (!keep) close(f);
-        }
-        if (syscall(SYS_close_range, 1024U, ~0U, 0U) < 0) {}
-        struct epoll_event events[64];
-        for (;;) {
-            int n = epoll_wait(fwd_epoll, events, 64, -1);
-            for (int i = 0; i < n; i++) {
-                uint64_t tag = events[i].data.u64;
-                if (tag & FWD_LISTENER_TAG) {
-                    int index = (int)(tag & 0xffff);
-                    fwd_accept(listeners[index], ports[index]);
-                    continue;
-                }
-                uint64_t slot = tag >> 1;
-                if (slot >= FWD_MAX_CONNECTIONS || !fwd_slots[slot].used) continue;
-                fwd_step(&fwd_slots[slot], slot, (int)(tag & 1), events[i].events);
-            }
-        }
+        close_all(procs, cgroup_count);
+        set_error(error, image < 0 ? infra_memfd_step("forwarder image", code) : "malloc", code);
+        return -1;
     }
-    int fork_errno = errno;
+    struct forwarder_args args = {report[1], net, procs, cgroup_count, forwards, count, image, argv};
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);  /* no handler of ours may run in the child */
+    pid_t pid = clone(forwarder_main, stack + stack_size, CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
+    int clone_errno = errno;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    munmap(stack, stack_size);  /* the child has exec'd or exited */
+    close(image);
     close(report[1]);
     close(net);
     close_all(procs, cgroup_count);
     if (pid < 0) {
         close(report[0]);
-        set_error(error, "fork", fork_errno);
+        set_error(error, "clone", clone_errno);
         return -1;
     }
     return await_ready(report[0], pid, error);

@@ -142,6 +142,13 @@ struct LinuxPortTests {
             env.runtime.sleep(0.05)
         }
         #expect(settled() == 5)
+        // The embedded program, none of the owner's memory: its code and one connection's slot.
+        let status = LinuxSystem.readFile("/proc/\(forwarder)/status")
+        let rss = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }
+            .flatMap { Int($0.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") } ?? Int.max
+        #expect(rss < 1024, "the forwarder's resident kB: \(rss)")
+        #expect(status.hasPrefix("Name:\tpod-forwarder\n"))
+        #expect(LinuxSystem.readFile("/proc/\(forwarder)/cmdline") == "pod-forwarder\07000\0")
         let answers = concurrentRequests(port: port, count: 200, request: String(repeating: "0123456789", count: 5000))
         #expect(answers.count == 200)
         let good = answers.filter { $0 == String(repeating: "0123456789", count: 5000) }.count

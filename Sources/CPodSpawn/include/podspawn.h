@@ -43,7 +43,7 @@ enum {
  * comm and its command line), exits 0 on SIGTERM/SIGINT and reaps its children. It joins the
  * `cgroup_procs` files (opened here, written by the child before it reports ready). The setup
  * runs in the caller's memory (CLONE_VM | CLONE_VFORK), then the pause program (a freestanding
- * ~1 KB ELF embedded from Tools/pause/pause.c) is executed from a memfd: the pause holds none of
+ * ~1 KB ELF embedded from Tools/infra/pause.c) is executed from a memfd: the pause holds none of
  * the caller's memory, and no binary is needed on the host. Returns its pid (in the caller's PID
  * namespace) or -1 with `error` filled. */
 pid_t podspawn_sandbox(const char *hostname, int namespaces, const char *const *cgroup_procs, int cgroup_count,
@@ -136,10 +136,12 @@ typedef struct podspawn_forward {
  * close-on-exec; -1 with `*error` (EADDRINUSE: the port is taken). */
 int podspawn_listen_tcp(int port, int *error);
 
-/* The forwarder: a forked C process (named `pod-forwarder`, in a session of its own) that keeps
- * the listeners, joins the network namespace of `sandbox`, and relays every accepted
- * connection to 127.0.0.1:target_port there (epoll, up to 1024 connections at once, half-closes
- * passed on). Exits 0 on SIGTERM/SIGINT. Returns its pid once it is ready, or -1 with `error`. */
+/* The forwarder: the embedded program Tools/infra/forwarder.c executed from a memfd after a
+ * setup in the caller's memory (named `pod-forwarder`, in a session of its own, in the
+ * `cgroup_procs` cgroups) that keeps the listeners, lives in the network namespace of `sandbox`,
+ * and relays every accepted connection to 127.0.0.1:target_port there (epoll, up to 1024
+ * connections at once, half-closes passed on). SIGTERM ends it. Returns its pid once it is
+ * ready, or -1 with `error`. */
 pid_t podspawn_forwarder(pid_t sandbox, const podspawn_forward *forwards, int count, const char *const *cgroup_procs,
                          int cgroup_count, podspawn_error *error);
 

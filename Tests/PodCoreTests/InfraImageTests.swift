@@ -5,15 +5,15 @@ import Foundation
 import Testing
 @testable import PodCore
 
-/// The pause program embedded in CPodSpawn (Sources/CPodSpawn/pause_image.h) is what its source
-/// (Tools/pause/pause.c) gives with scripts/make-pause.sh.
-@Suite("The embedded pause program")
-struct PauseImageTests {
-    @Test func theEmbeddedImageIsWhatItsSourceGives() throws {
+/// The infra programs embedded in CPodSpawn (Sources/CPodSpawn/infra_images.h) are what their
+/// sources (Tools/infra) give with scripts/make-infra.sh.
+@Suite("The embedded infra programs")
+struct InfraImageTests {
+    @Test func theEmbeddedImagesAreWhatTheirSourcesGive() throws {
         let root = #filePath.split(separator: "/", omittingEmptySubsequences: false).dropLast(3).joined(separator: "/")
         let check = Process()
         check.executableURL = URL(fileURLWithPath: "/bin/bash")
-        check.arguments = [root + "/scripts/make-pause.sh", "--check"]
+        check.arguments = [root + "/scripts/make-infra.sh", "--check"]
         let errors = Pipe()
         check.standardError = errors
         try check.run()
@@ -21,7 +21,7 @@ struct PauseImageTests {
         check.waitUntilExit()
         if check.terminationStatus == 2 {
             print("skip: \(said.trimmingCharacters(in: .whitespacesAndNewlines))")
-            try Test.cancel("no clang/ld.lld to rebuild the pause: \(said)")
+            try Test.cancel("no clang/ld.lld to rebuild the infra programs: \(said)")
         }
         #expect(check.terminationStatus == 0, "\(said)")
     }

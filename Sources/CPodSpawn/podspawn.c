@@ -814,7 +814,9 @@ static int forwarder_main(void *p) {
     }
     int image = fcntl(a->image, F_DUPFD_CLOEXEC, above);
     int report = fcntl(fd, F_DUPFD_CLOEXEC, above);
-    if (image < 0 || report < 0 || dup2(report, 3) < 0) fail(fd, "exec forwarder");
+    if (image < 0 || report < 0) fail(fd, "exec forwarder");
+    fd = report;  /* the original may be one of the places the listeners go */
+    if (dup2(report, 3) < 0) fail(fd, "exec forwarder");
     for (int i = 0; i < a->count; i++)
         if (dup2(listeners[i], 4 + i) < 0) fail(fd, "exec forwarder");
     if (syscall(SYS_close_range, (unsigned)above, ~0U, CLOSE_RANGE_CLOEXEC) < 0) fail(fd, "close_range");

@@ -123,6 +123,33 @@ struct LinuxPortTests {
         Server(("127.0.0.1", 7000), Echo).serve_forever()
         """
 
+    @Test func twoHostPortsLeadToTheirOwnContainerPorts() throws {
+        let env = try LinuxPods()
+        let (first, second) = (freePort(), freePort())
+        func server(_ name: String, _ port: Int, _ hostPort: Int) -> ContainerSpec {
+            var c = env.box(name, ["sh", "-c", "mkdir -p /w; echo \(name) > /w/index.html; exec httpd -f -p \(port) -h /w"])
+            c.ports = [ContainerPort(containerPort: port, hostPort: hostPort)]
+            return c
+        }
+        let pod = try env.runtime.run(PodSpec(name: "two", containers: [server("one", 8081, first), server("two", 8082, second)]))
+        #expect(try pod.wait(phase: .running) == .satisfied)
+        func fetch(_ port: Int) throws -> String {
+            var fetched = ExecResult(exitCode: -1, stdout: "", stderr: "")
+            for _ in 0..<100 {
+                fetched = try env.runtime.execOnHost(["wget", "-qO-", "http://127.0.0.1:\(port)/"])
+                if fetched.exitCode == 0 { break }
+                env.runtime.sleep(0.05)
+            }
+            return fetched.stdout
+        }
+        #expect(try fetch(first) == "one\n")
+        #expect(try fetch(second) == "two\n")
+        let forwarder = try #require(try env.runtime.record("two").sandbox.flatMap { env.backend.forwarderPid(of: $0.id) })
+        let ports = LinuxSystem.readFile("/proc/\(forwarder)/cmdline").split(separator: "\0").dropFirst().sorted()
+        #expect(ports == ["8081", "8082"])
+        env.closeAndCheck()
+    }
+
     @Test func theForwarderSurvives200ConcurrentConnectionsAndKeepsNoDescriptor() throws {
         let env = try LinuxPods(needsBusybox: false)
         let port = freePort()

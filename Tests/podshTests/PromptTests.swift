@@ -13,17 +13,23 @@ struct PromptTests {
         /// Without `home`, the session makes a HOME of its own and removes it when it ends.
         let ownsHome: Bool
 
-        init(home: URL? = nil, arguments: String = "", noColor: Bool = true) throws {
-            ownsHome = home == nil
-            let home = try home ?? PromptTests.makeHome()
-            self.home = home
-            guard let tmux = PromptTests.tmux else {
+        /// The podsh binary, or the test is cancelled: tmux or podsh missing. (Outside the
+        /// initializer: a cancel inside a class's throwing init draws "will never be executed".)
+        static func podsh() throws -> String {
+            guard PromptTests.tmux != nil else {
                 try Test.cancel("tmux is not installed (scripts/setup.sh --validator installs it); prompt tests skipped")
             }
             guard let podsh = PodshTests.podsh else {
                 try Test.cancel("podsh is not built next to the tests (swift build --product podsh)")
             }
-            _ = tmux
+            return podsh
+        }
+
+        init(home: URL? = nil, arguments: String = "", noColor: Bool = true) throws {
+            let podsh = try Self.podsh()
+            ownsHome = home == nil
+            let home = try home ?? PromptTests.makeHome()
+            self.home = home
             // The shell stays after podsh leaves, so the screen can still be read.
             try tmuxRun(["new-session", "-d", "-s", "p", "-x", "160", "-y", "50",
                          "env \(noColor ? "NO_COLOR=1" : "-u NO_COLOR") HOME='\(home.path)' TERM=xterm '\(podsh)' \(arguments); echo podsh-exited-$?; sleep 60"])

@@ -315,6 +315,32 @@ static int sandbox_main(void *p) {
     return 127;
 }
 
+/* Runs `fn(arg)` in a child that shares the caller's memory until it execs or exits
+ * (CLONE_VM | CLONE_VFORK, as posix_spawn does: no page tables copied, whatever the caller's
+ * size; the calling thread waits meanwhile), with `flags` added (new namespaces), on a stack of
+ * its own. With `second_stack`, the mapping holds a second stack whose top is stored there
+ * before the clone, for a child of the child. Every signal is blocked in the caller across the
+ * clone, so no handler of the caller's runs in the child before it resets them. Returns the
+ * child's pid, or -1 with errno. */
+static pid_t clone_in_memory(int (*fn)(void *), void *arg, int flags, char **second_stack) {
+    size_t stack_size = 256 * 1024, stacks = second_stack ? 2 : 1;
+    char *stack = mmap(NULL, stacks * stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED) {
+        errno = ENOMEM;
+        return -1;
+    }
+    if (second_stack) *second_stack = stack + stack_size;  /* the lower one; the child's is above */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    pid_t pid = clone(fn, stack + stacks * stack_size, CLONE_VM | CLONE_VFORK | SIGCHLD | flags, arg);
+    int saved = errno;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    munmap(stack, stacks * stack_size);  /* the child has exec'd or exited */
+    errno = saved;
+    return pid;
+}
+
 /* Opens `count` cgroup.procs files for writing; -1 with `error` filled (none left open). */
 static int open_procs(const char *const *files, int count, int *fds, podspawn_error *error) {
     if (count < 0 || count > PODSPAWN_MAX_CGROUPS) {
@@ -354,33 +380,22 @@ pid_t podspawn_sandbox(const char *hostname, int namespaces, const char *const *
     return -1;
 #endif
     int image = infra_memfd("pause", pause_image, sizeof pause_image);
-    /* Its setup shares the owner's memory until the exec (as podspawn_exec's middle), on a stack
-     * of its own: no copy of the owner's page tables, whatever the owner's size. */
-    size_t stack_size = 256 * 1024;
-    char *stack = image < 0 ? MAP_FAILED
-        : mmap(NULL, stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-    if (stack == MAP_FAILED) {
-        int code = image < 0 ? errno : ENOMEM;
-        if (image >= 0) close(image);
+    if (image < 0) {
+        int code = errno;
         close(report[0]);
         close(report[1]);
         close_all(procs, cgroup_count);
-        set_error(error, image < 0 ? infra_memfd_step("pause image", code) : "malloc", code);
+        set_error(error, infra_memfd_step("pause image", code), code);
         return -1;
     }
     struct sandbox_args args = {hostname ? hostname : "", namespaces, report[1], procs, cgroup_count, image};
-    int flags = CLONE_VM | CLONE_VFORK | SIGCHLD;
+    int flags = 0;
     if (namespaces & PODSPAWN_NS_NET) flags |= CLONE_NEWNET;
     if (namespaces & PODSPAWN_NS_IPC) flags |= CLONE_NEWIPC;
     if (namespaces & PODSPAWN_NS_UTS) flags |= CLONE_NEWUTS;
     if (namespaces & PODSPAWN_NS_PID) flags |= CLONE_NEWPID;
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);  /* no handler of ours may run in the child */
-    pid_t pid = clone(sandbox_main, stack + stack_size, flags, &args);
+    pid_t pid = clone_in_memory(sandbox_main, &args, flags, NULL);
     int clone_errno = errno;
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    munmap(stack, stack_size);  /* the child has exec'd or exited */
     close(image);
     close(report[1]);
     close_all(procs, cgroup_count);
@@ -704,27 +719,12 @@ pid_t podspawn_exec(pid_t target, int join, int new_pid, const podspawn_root *ro
         for (int i = 0; i < procs_count; i++) close(procs[i]);
         return -1;
     }
-    /* The middle and the container's process share the caller's memory (CLONE_VM | CLONE_VFORK,
-     * as posix_spawn does: no page tables copied, each parent waits until its child has exec'd
-     * or exited), each on a stack of its own: the upper half of one mapping for the middle, the
-     * lower half for the container's process. */
-    size_t stack_size = 256 * 1024;
-    void *stack = mmap(NULL, 2 * stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    /* The middle and the container's process share the caller's memory (clone_in_memory), each
+     * on a stack of its own. */
     struct middle_args args = {report[1], ns, types, setns_steps, new_pid, procs, procs_count, process, root,
-                               overlay_options, workdir, argv, envp,
-                               stack == MAP_FAILED ? NULL : (char *)stack + stack_size};
-    pid_t middle = -1;
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);  /* no handler of ours may run in the middle */
-    if (stack != MAP_FAILED) {
-        middle = clone(middle_main, (char *)stack + 2 * stack_size, CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
-    } else {
-        errno = ENOMEM;
-    }
+                               overlay_options, workdir, argv, envp, NULL};
+    pid_t middle = clone_in_memory(middle_main, &args, 0, &args.child_stack);
     int fork_errno = errno;
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (stack != MAP_FAILED) munmap(stack, 2 * stack_size);
     close(report[1]);
     for (int i = 0; i < 5; i++) if (ns[i] >= 0) close(ns[i]);
     for (int i = 0; i < procs_count; i++) close(procs[i]);
@@ -867,27 +867,18 @@ pid_t podspawn_forwarder(pid_t sandbox, const podspawn_forward *forwards, int co
         return -1;
     }
     int image = infra_memfd("pod-forwarder", forwarder_image, sizeof forwarder_image);
-    size_t stack_size = 256 * 1024;
-    char *stack = image < 0 ? MAP_FAILED
-        : mmap(NULL, stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-    if (stack == MAP_FAILED) {
-        int code = image < 0 ? errno : ENOMEM;
-        if (image >= 0) close(image);
+    if (image < 0) {
+        int code = errno;
         close(report[0]);
         close(report[1]);
         close(net);
         close_all(procs, cgroup_count);
-        set_error(error, image < 0 ? infra_memfd_step("forwarder image", code) : "malloc", code);
+        set_error(error, infra_memfd_step("forwarder image", code), code);
         return -1;
     }
     struct forwarder_args args = {report[1], net, procs, cgroup_count, forwards, count, image, argv};
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, &old);  /* no handler of ours may run in the child */
-    pid_t pid = clone(forwarder_main, stack + stack_size, CLONE_VM | CLONE_VFORK | SIGCHLD, &args);
+    pid_t pid = clone_in_memory(forwarder_main, &args, 0, NULL);
     int clone_errno = errno;
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    munmap(stack, stack_size);  /* the child has exec'd or exited */
     close(image);
     close(report[1]);
     close(net);

@@ -3,10 +3,20 @@
 # libc) — for x86-64 and arm64 with the Swift toolchain's clang and lld, and writes their images
 # as C arrays into Sources/CPodSpawn/infra_images.h, which podspawn.c executes from memfds.
 #
-#     scripts/make-infra.sh            regenerate the header
-#     scripts/make-infra.sh --check    exit 1 when the header is not what the sources give
+#     scripts/make-infra.sh                  regenerate the header
+#     scripts/make-infra.sh --check          exit 1 when the header is not what the sources give
+#     ... [--out DIR]                        also leave the built programs in DIR ({pause,forwarder}-{x86_64,aarch64})
 set -euo pipefail
 cd "$(dirname "$0")/.."
+check=0 out=""
+while (($#)); do
+    case "$1" in
+        --check) check=1 ;;
+        --out) out=${2:?--out needs a directory}; shift ;;
+        *) echo "usage: scripts/make-infra.sh [--check] [--out DIR]" >&2; exit 64 ;;
+    esac
+    shift
+done
 clang=$(command -v clang) || { echo "make-infra: no clang (the Swift toolchain's)" >&2; exit 2; }
 lld=$(dirname "$clang")/ld.lld
 [ -x "$lld" ] || lld=$(command -v ld.lld) || { echo "make-infra: no ld.lld" >&2; exit 2; }
@@ -34,7 +44,11 @@ header=$work/infra_images.h
     echo "static const unsigned char forwarder_image[] = {0};"
     echo "#endif"
 } > "$header"
-if [ "${1:-}" = --check ]; then
+if [ -n "$out" ]; then
+    mkdir -p "$out"
+    cp "$work"/pause-* "$work"/forwarder-* "$out"/
+fi
+if ((check)); then
     if ! cmp -s "$header" Sources/CPodSpawn/infra_images.h; then
         echo "make-infra: Sources/CPodSpawn/infra_images.h is not what Tools/infra gives (run scripts/make-infra.sh)" >&2
         exit 1

@@ -6,24 +6,62 @@ import Testing
 @testable import PodCore
 
 /// The infra programs embedded in CPodSpawn (Sources/CPodSpawn/infra_images.h) are what their
-/// sources (Tools/infra) give with scripts/make-infra.sh.
-@Suite("The embedded infra programs")
+/// sources (Tools/infra) give with scripts/make-infra.sh, and run on both architectures they are
+/// built for (arm64 under qemu-user when it is installed).
+@Suite("The embedded infra programs", .serialized)
 struct InfraImageTests {
-    @Test func theEmbeddedImagesAreWhatTheirSourcesGive() throws {
-        let root = #filePath.split(separator: "/", omittingEmptySubsequences: false).dropLast(3).joined(separator: "/")
-        let check = Process()
-        check.executableURL = URL(fileURLWithPath: "/bin/bash")
-        check.arguments = [root + "/scripts/make-infra.sh", "--check"]
+    static let root = #filePath.split(separator: "/", omittingEmptySubsequences: false).dropLast(3).joined(separator: "/")
+
+    /// Runs `argv`; its status and standard error.
+    static func run(_ argv: [String]) throws -> (status: Int32, stderr: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = argv
         let errors = Pipe()
-        check.standardError = errors
-        try check.run()
+        process.standardError = errors
+        try process.run()
         let said = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        check.waitUntilExit()
-        if check.terminationStatus == 2 {
-            print("skip: \(said.trimmingCharacters(in: .whitespacesAndNewlines))")
-            try Test.cancel("no clang/ld.lld to rebuild the infra programs: \(said)")
+        process.waitUntilExit()
+        return (process.terminationStatus, said)
+    }
+
+    /// The programs built afresh into a scratch directory, checked against the header; the test
+    /// is cancelled (with the reason printed) without clang and ld.lld.
+    static func build() throws -> String {
+        let out = NSTemporaryDirectory() + "infra-\(getpid())-\(UUID().uuidString.prefix(8))"
+        let check = try run(["bash", root + "/scripts/make-infra.sh", "--check", "--out", out])
+        if check.status == 2 {
+            print("skip: \(check.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
+            try Test.cancel("no clang/ld.lld to rebuild the infra programs: \(check.stderr)")
         }
-        #expect(check.terminationStatus == 0, "\(said)")
+        #expect(check.status == 0, "\(check.stderr)")
+        return out
+    }
+
+    @Test func theEmbeddedImagesAreWhatTheirSourcesGive() throws {
+        try? FileManager.default.removeItem(atPath: try Self.build())
+    }
+
+    @Test(arguments: ["x86_64", "aarch64"])
+    func theProgramsRun(arch: String) throws {
+        #if arch(x86_64)
+        let native = "x86_64"
+        #else
+        let native = "aarch64"
+        #endif
+        var runner: [String] = []
+        if arch != native {
+            let emulator = "qemu-\(arch)-static"
+            guard (try? Self.run(["sh", "-c", "command -v \(emulator)"]).status) == 0 else {
+                print("skip: the \(arch) infra programs: no \(emulator) (apt-get install qemu-user-static)")
+                try Test.cancel("no \(emulator)")
+            }
+            runner = [emulator]
+        }
+        let out = try Self.build()
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let ran = try Self.run(["python3", Self.root + "/Tests/Tools/infra-programs.py", out, arch] + runner)
+        #expect(ran.status == 0, "\(ran.stderr)")
     }
 }
 

@@ -12,7 +12,7 @@ enum { MAX_CONNECTIONS = 1024, BUFFER = 16384, MAX_FORWARDS = 64, FIRST_LISTENER
        EPOLLIN = 1, EPOLLOUT = 4, EPOLLERR = 8, EPOLLHUP = 16, EPOLL_CTL_ADD = 1, EPOLL_CTL_MOD = 3,
        EPOLL_CLOEXEC = 02000000, AF_INET = 2, SOCK_STREAM = 1, SOCK_NONBLOCK = 04000, SOCK_CLOEXEC = 02000000,
        IPPROTO_TCP = 6, TCP_NODELAY = 1, SOL_SOCKET = 1, SO_ERROR = 4, SHUT_WR = 1, MSG_NOSIGNAL = 0x4000,
-       PROT_READ = 1, PROT_WRITE = 2, MAP_PRIVATE = 2, MAP_ANONYMOUS = 0x20, SIG_BLOCK = 0, SIGPIPE = 13 };
+       PROT_READ = 1, PROT_WRITE = 2, MAP_PRIVATE = 2, MAP_ANONYMOUS = 0x20, SIGPIPE = 13 };
 #define LISTENER_TAG (1ULL << 62)
 
 struct sockaddr_in {
@@ -171,8 +171,8 @@ __attribute__((noreturn, used)) void infra_main(long *stack) {
         if (port < 1 || port > 65535) exit_group(2);
         ports[i] = port;
     }
-    unsigned long pipe = 1UL << (SIGPIPE - 1);
-    sys(NR_rt_sigprocmask, SIG_BLOCK, &pipe, 0, sizeof pipe);
+    unsigned long pipe = 1UL << (SIGPIPE - 1);  /* only SIGPIPE, whatever mask it was given */
+    sys(NR_rt_sigprocmask, SIG_SETMASK, &pipe, 0, sizeof pipe);
     epoll_fd = sys(NR_epoll_create1, EPOLL_CLOEXEC, 0, 0, 0);
     if (epoll_fd < 0) exit_group(127);
     long memory = sys6(NR_mmap, 0, (long)(sizeof(connection) * MAX_CONNECTIONS), PROT_READ | PROT_WRITE,

@@ -52,7 +52,7 @@ __asm__(".text\n.globl _start\n_start:\n mov x29, #0\n mov x30, #0\n mov x0, sp\
 #define sys(n, a, b, c, d) sys6((n), (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
 
 enum { SIG_SETMASK = 2, SIGINT = 2, SIGTERM = 15, SIGCHLD = 17, WNOHANG = 1, PR_SET_NAME = 15,
-       SFD_CLOEXEC = 02000000, SFD_NONBLOCK = 04000, REPORT_FD = 3, EINTR = 4, EAGAIN = 11, EINPROGRESS = 115 };
+       SFD_CLOEXEC = 02000000, REPORT_FD = 3, EINTR = 4, EAGAIN = 11, EINPROGRESS = 115 };
 
 __attribute__((noreturn)) static inline void exit_group(long code) {
     for (;;) sys(NR_exit_group, code, 0, 0, 0);

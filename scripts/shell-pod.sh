@@ -9,6 +9,16 @@
 #     scripts/shell-pod.sh IMAGE_ROOT RUN_DIR CGROUP_NAME      (root; cgroup v1 memory/pids/cpu)
 set -e
 img=$1 run=$2 cg=$3
+target= holder=
+# A step that fails leaves nothing: the pause killed, the run directory and the cgroups gone.
+cleanup() {
+    [ -z "$target" ] || kill -9 "$target" 2>/dev/null || true
+    [ -z "$holder" ] || kill -9 "$holder" 2>/dev/null || true  # unshare --kill-child takes the pause
+    wait 2>/dev/null || true
+    rm -rf "$run"
+    rmdir /sys/fs/cgroup/{memory,pids,cpu}/$cg/{pause,a,b} /sys/fs/cgroup/{memory,pids,cpu}/$cg 2>/dev/null || true
+}
+trap 'status=$?; [ $status = 0 ] || cleanup; exit $status' EXIT
 mkdir -p $run/rootfs $run/a/upper/proc $run/a/work $run/b/upper/proc $run/b/work \
     /sys/fs/cgroup/{memory,pids,cpu}/$cg/{pause,a,b}
 for d in "" /pause /a /b; do

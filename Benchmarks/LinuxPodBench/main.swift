@@ -36,9 +36,14 @@ func run(_ argv: [String]) -> Int32 {
     return status
 }
 
-func fail(_ message: String) -> Never {
+/// Undone, newest first, when the benchmark fails (exit skips `defer`): a pod being cycled, the
+/// scratch directory.
+var cleanups: [@MainActor () -> Void] = []
+
+@MainActor func fail(_ message: String) -> Never {
     let text = "linux-pod-bench: \(message)\n"
     _ = text.withCString { write(2, $0, strlen($0)) }
+    for cleanup in cleanups.reversed() { cleanup() }
     exit(1)
 }
 
@@ -56,11 +61,10 @@ if let ballast { memset(ballast, 1, ownerMB << 20) }
 if let reason = LinuxBackend.unavailableReason() { fail("the linux backend is unavailable: \(reason)") }
 let scratch = "/tmp/linux-pod-bench-\(getpid())"
 _ = run(["mkdir", "-p", scratch])
-if onTmpfs && mount("tmpfs", scratch, "tmpfs", 0, "mode=755") != 0 { fail("mount tmpfs: \(errno)") }
-defer {
-    if onTmpfs { umount2(scratch, Int32(MNT_DETACH)) }
-    _ = run(["rm", "-rf", scratch])
-}
+cleanups.append { _ = run(["rm", "-rf", scratch]) }
+if onTmpfs && mount("tmpfs", scratch, "tmpfs", 0, "mode=755") != 0 { fail("mount tmpfs on \(scratch): \(String(cString: strerror(errno)))") }
+if onTmpfs { cleanups.append { umount2(scratch, Int32(MNT_DETACH)) } }
+defer { for cleanup in cleanups.reversed() { cleanup() } }
 
 // The busybox image, as scripts/busybox-image.sh makes it.
 let rootfs = scratch + "/rootfs"
@@ -93,6 +97,8 @@ let spec = PodSpec(name: "bench", shareProcessNamespace: true, containers: [
 ])
 var pods: [Double] = []
 var phases: [String: [Double]] = [:]
+var cycling: SandboxID?
+cleanups.append { if let cycling { try? backend.removeSandbox(cycling) } }
 for _ in 0..<cycles {
     let start = now()
     var mark = start
@@ -103,6 +109,7 @@ for _ in 0..<cycles {
     }
     do {
         let sandbox = try backend.createSandbox(SandboxRequest(podName: "bench", uid: "bench", spec: spec))
+        cycling = sandbox.id
         phase("1 create sandbox")
         var ids = Set<ProcessID>()
         for container in spec.containers {
@@ -119,6 +126,7 @@ for _ in 0..<cycles {
         }
         phase("3 wait for the exits")
         try backend.removeSandbox(sandbox.id)
+        cycling = nil
         phase("4 remove")
     } catch {
         fail("pod cycle: \(error)")

@@ -376,7 +376,7 @@ pid_t podspawn_sandbox(const char *hostname, int namespaces, const char *const *
     close(report[0]);
     close(report[1]);
     close_all(procs, cgroup_count);
-    set_error(error, "pause image", ENOEXEC);  /* scripts/make-infra.sh knows x86-64 and arm64 */
+    set_error(error, "pause image (none for this architecture: scripts/make-infra.sh builds x86-64 and arm64)", ENOEXEC);
     return -1;
 #endif
     int image = infra_memfd("pause", pause_image, sizeof pause_image);
@@ -833,7 +833,7 @@ pid_t podspawn_forwarder(pid_t sandbox, const podspawn_forward *forwards, int co
         return -1;
     }
 #ifdef PODSPAWN_NO_INFRA_IMAGES
-    set_error(error, "forwarder image", ENOEXEC);
+    set_error(error, "forwarder image (none for this architecture: scripts/make-infra.sh builds x86-64 and arm64)", ENOEXEC);
     return -1;
 #endif
     /* argv: the program's name, then the container port of each listener. */

@@ -19,10 +19,16 @@ let package = Package(
         // pause and the port forwarder are programs of their own (Tools/infra, embedded as
         // infra_images.h by scripts/make-infra.sh).
         .target(name: "CPodSpawn"),
-        .target(
-            name: "PodCore",
-            dependencies: ["CPodSpawn", .product(name: "Yams", package: "Yams")]
-        ),
+        // The walls of DESIGN.md §8.1 (scripts/check-walls.py checks this graph in CI):
+        // the core knows no backend, no Yams and no Lua; backends never import each other;
+        // PodBackends is the one place that names backends.
+        .target(name: "PodKit"),
+        .target(name: "PodSim", dependencies: ["PodKit"]),
+        .target(name: "PodLinux", dependencies: ["PodKit", "CPodSpawn"]),
+        .target(name: "PodManifests", dependencies: ["PodKit", .product(name: "Yams", package: "Yams")]),
+        .target(name: "PodBackends", dependencies: ["PodKit", "PodSim", "PodLinux"]),
+        // The umbrella users import: the core and the embedded default (the sim).
+        .target(name: "PodCore", dependencies: ["PodKit", "PodSim"]),
         .systemLibrary(
             name: "CLua",
             pkgConfig: "lua5.4",
@@ -34,7 +40,7 @@ let package = Package(
         ),
         .target(
             name: "PodLua",
-            dependencies: ["PodCore", "CLua", "CLuaShim"]
+            dependencies: ["PodKit", "PodManifests", "PodBackends", "PodSim", "CLua", "CLuaShim"]
         ),
         .systemLibrary(
             name: "CEditline",
@@ -45,16 +51,16 @@ let package = Package(
         .executableTarget(
             name: "podsh",
             dependencies: [
-                "PodCore", "PodLua", "PodshLine",
+                "PodCore", "PodManifests", "PodBackends", "PodLinux", "PodLua", "PodshLine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(name: "sim-pod-bench", dependencies: ["PodCore"], path: "Benchmarks/SimPodBench"),
         .executableTarget(name: "lua-bridge-bench", dependencies: ["PodLua"], path: "Benchmarks/LuaBridgeBench"),
-        .executableTarget(name: "linux-pod-bench", dependencies: ["PodCore"], path: "Benchmarks/LinuxPodBench"),
+        .executableTarget(name: "linux-pod-bench", dependencies: ["PodKit", "PodLinux"], path: "Benchmarks/LinuxPodBench"),
         .executableTarget(name: "lua-leak-check", dependencies: ["PodLua"], path: "Tests/Tools/LuaLeakCheck"),
-        .testTarget(name: "PodCoreTests", dependencies: ["PodCore", "CPodSpawn"]),
-        .testTarget(name: "PodLuaTests", dependencies: ["PodLua"]),
+        .testTarget(name: "PodCoreTests", dependencies: ["PodCore", "PodLinux", "PodManifests", "PodBackends", "CPodSpawn"]),
+        .testTarget(name: "PodLuaTests", dependencies: ["PodLua", "PodCore"]),
         .testTarget(name: "podshTests"),
     ],
     swiftLanguageModes: [.v6]

@@ -12,7 +12,9 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import PodCore
+import Foundation
+import PodKit
+import PodLinux
 
 func now() -> Double {
     var ts = timespec()

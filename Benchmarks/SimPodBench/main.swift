@@ -10,6 +10,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Foundation
 import PodCore
 
 func nowSeconds() -> Double {

@@ -1,6 +1,9 @@
 import CLua
 import CLuaShim
-import PodCore
+import PodKit
+import PodManifests
+import PodBackends
+import PodSim
 
 /// `require "pod"` from the stock `lua5.4`: the dynamic library `libpod.so` exports
 /// `luaopen_pod`, which binds a sim runtime to the interpreter's state. The session (runtime,
@@ -10,8 +13,8 @@ final class LuaModuleSession {
     let host = LuaHost()
     let module: PodModule
 
-    init() {
-        module = PodModule(runtime: PodRuntime(), host: host)
+    init() throws(BackendError) {
+        module = try PodModule.onDefaultBackend(host: host)
     }
 
     deinit { module.runtime.close() }
@@ -52,6 +55,12 @@ private func lua_insert_(_ L: OpaquePointer) { clua_insert(L, -2) }
 @_cdecl("luaopen_pod")
 public func luaopen_pod(_ L: OpaquePointer?) -> Int32 {
     guard let L else { return 0 }
-    LuaModuleSession().open(L)
+    do {
+        try LuaModuleSession().open(L)
+    } catch {
+        // Nothing Swift is left on the stack above this frame's return: the message is pushed
+        // and returned as the module's value, which `require` hands to the script.
+        LuaCall(L).push("pod: \(error)")
+    }
     return 1
 }

@@ -1,6 +1,9 @@
 import CLua
 import CLuaShim
-import PodCore
+import PodKit
+import PodManifests
+import PodBackends
+import PodSim
 
 /// Reads a Lua value into a `SpecNode` with raw access (no metamethods run, nothing raises):
 /// a table whose keys are 1...n is an array, one whose keys are strings is a map (entries in key

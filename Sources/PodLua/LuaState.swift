@@ -1,6 +1,9 @@
 import CLua
 import CLuaShim
-import PodCore
+import PodKit
+import PodManifests
+import PodBackends
+import PodSim
 
 /// A value returned from Lua to Swift.
 public enum LuaValue: Sendable, Equatable {
@@ -38,17 +41,21 @@ public struct LuaOptions: Sendable {
     public var memoryLimit: Int?
     /// The most VM instructions one chunk may run (nil: no limit).
     public var instructionLimit: UInt64?
-    /// Whether `pod.use("linux")` may switch to the linux backend (root; `pod.exec` runs host
-    /// programs). By default only unsandboxed scripts may; podsh also allows it with
-    /// `--backend linux`.
-    public var allowsLinuxBackend: Bool
+    /// Whether `pod.use` may switch to a backend that acts on the host (the registry's trusted
+    /// ones: linux, which runs as root and whose `pod.exec` runs host programs). By default only
+    /// unsandboxed scripts may; podsh also allows it with `--backend linux`.
+    public var allowsTrustedBackends: Bool
+    /// Options given to every backend `pod.use` switches to (podsh's `--state-dir` and the
+    /// like); each backend takes the ones it knows, and a script's own options win.
+    public var hostBackendOptions: BackendOptions
 
     public init(sandboxed: Bool = true, memoryLimit: Int? = 256 << 20, instructionLimit: UInt64? = 2_000_000_000,
-                allowsLinuxBackend: Bool? = nil) {
+                allowsTrustedBackends: Bool? = nil, hostBackendOptions: BackendOptions = BackendOptions()) {
         self.sandboxed = sandboxed
         self.memoryLimit = memoryLimit
         self.instructionLimit = instructionLimit
-        self.allowsLinuxBackend = allowsLinuxBackend ?? !sandboxed
+        self.allowsTrustedBackends = allowsTrustedBackends ?? !sandboxed
+        self.hostBackendOptions = hostBackendOptions
     }
 
     /// `podsh --unsafe`: the whole standard library, no limits.
@@ -96,11 +103,24 @@ public final class LuaState {
         module?.runtime.close()
     }
 
-    /// Installs the `pod` module (global `pod`, and `require "pod"`) bound to `runtime`, then
-    /// the sandbox when the options ask for it.
-    public func openPod(runtime: PodRuntime = PodRuntime()) throws(LuaError) {
-        let module = PodModule(runtime: runtime, host: host)
-        module.allowsLinux = options.allowsLinuxBackend
+    /// Installs the `pod` module (global `pod`, and `require "pod"`) bound to `runtime` (nil: a
+    /// runtime on the registry's default backend), then the sandbox when the options ask for
+    /// it. `configuration` is how the runtime's backend was made, when the caller knows it.
+    public func openPod(runtime: PodRuntime? = nil, configuration: BackendConfiguration? = nil) throws(LuaError) {
+        let module: PodModule
+        if let runtime {
+            module = PodModule(runtime: runtime, host: host)
+            module.configuration = configuration
+        } else {
+            do {
+                module = try PodModule.onDefaultBackend(host: host)
+            } catch {
+                throw LuaError(kind: .runtime, message: "pod: \(error)")
+            }
+        }
+        let runtime = module.runtime
+        module.allowsTrustedBackends = options.allowsTrustedBackends
+        module.hostBackendOptions = options.hostBackendOptions
         self.module = module
         // Ctrl-C (the interrupt flag) also ends the runtime's waits, which take real time on linux.
         let flag = interruptFlag

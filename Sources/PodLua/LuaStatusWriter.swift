@@ -1,4 +1,7 @@
-import PodCore
+import PodKit
+import PodManifests
+import PodBackends
+import PodSim
 
 /// Status, events and exec results as the Lua tables of DESIGN.md §5. Integers (pids, exit
 /// codes, signals, restart counts) are Lua integers; times are floats.

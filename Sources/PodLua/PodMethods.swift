@@ -1,6 +1,9 @@
 import CLua
 import CLuaShim
-import PodCore
+import PodKit
+import PodManifests
+import PodBackends
+import PodSim
 
 /// The methods of `Pod` userdata: `p:start()`, `p:status()`, `p:exec(...)`, ... and the
 /// metamethods `__tostring`, `__close` and `__gc`.

@@ -1,6 +1,9 @@
 import CLua
 import CLuaShim
-import PodCore
+import PodKit
+import PodManifests
+import PodBackends
+import PodSim
 
 /// The `pod` module (DESIGN.md §5): the functions a script calls, bound to one runtime.
 /// Misuse and invalid specs raise (`chunk:line: pod.create: ...`); expected domain failures
@@ -12,8 +15,15 @@ final class PodModule {
     private(set) var programs: SimPrograms?
     /// Where `print` writes outside sim programs (podsh: standard output).
     var output: (String) -> Void = { Swift.print($0, terminator: "") }
-    /// Whether `pod.use("linux")` may switch to the linux backend (the host program's choice).
-    var allowsLinux = true
+    /// Whether `pod.use` may switch to a backend that acts on the host (the registry's
+    /// `trusted` ones, like linux): the host program's choice.
+    var allowsTrustedBackends = true
+    /// Options the host program gives every backend it switches to (podsh's global flags);
+    /// each backend takes the ones it knows, and a script's own options win.
+    var hostBackendOptions = BackendOptions()
+    /// The configuration of the runtime's backend, when known, so `pod.use` keeps a backend it
+    /// already has instead of making a new one.
+    var configuration: BackendConfiguration?
     /// Pod handles behind `Pod` userdata, by the number stored in the userdata.
     private var handles: [Int: Pod] = [:]
     private var nextHandle = 0
@@ -23,6 +33,14 @@ final class PodModule {
     init(runtime: PodRuntime, host: LuaHost) {
         self.runtime = runtime
         self.host = host
+    }
+
+    /// A module on a new runtime on the registry's default backend.
+    static func onDefaultBackend(host: LuaHost) throws(BackendError) -> PodModule {
+        let standard = try BackendRegistry.configure(BackendRegistry.defaultName)
+        let module = PodModule(runtime: PodRuntime(backend: try standard.make()), host: host)
+        module.configuration = standard
+        return module
     }
 
     /// Builds the module table and leaves it on the stack.
@@ -48,45 +66,49 @@ final class PodModule {
     // MARK: Module functions
 
     /// `pod.use(name [, options])`: switches this runtime to a backend while it holds no pods.
+    /// The backend comes from the registry; a script's options go over the host's.
     private func use(_ call: LuaCall) -> LuaHost.Outcome {
         guard let name = call.string(1) else {
             return .error("pod.use: the backend name must be a string, got \(call.typeName(1))")
         }
-        let options: LinuxBackendOptions?
-        switch LuaArgs.linuxOptions(call, 2, function: "pod.use") {
-        case .success(let parsed): options = parsed
+        let given: [SpecNode.Entry]?
+        switch LuaArgs.optionEntries(call, 2, function: "pod.use") {
+        case .success(let entries): given = entries
         case .failure(let message): return .error(message.text)
         }
+        guard let entry = BackendRegistry.entry(named: name) else {
+            return .error("pod.use: unknown backend '\(name)'; available: \(BackendRegistry.availableNames().joined(separator: ", "))")
+        }
+        if given == nil, runtime.backend.name == name {
+            call.push(name)
+            return .values(1)
+        }
+        let options = hostBackendOptions.restricted(to: entry.optionNames).merging(BackendOptions(given ?? []))
+        let configuration: BackendConfiguration
+        do {
+            configuration = try entry.configure(options)
+        } catch {
+            return .error("pod.use: \(error.message)")
+        }
+        if configuration == self.configuration, runtime.backend.name == name {
+            call.push(name)
+            return .values(1)
+        }
+        guard allowsTrustedBackends || !entry.trusted else {
+            return .error("pod.use: backend '\(name)' unavailable: sandboxed scripts reach it only when the host allows it (podsh --backend \(name), or --unsafe)")
+        }
         let backend: any PodBackend
-        switch name {
-        case "sim":
-            if options != nil { return .error("pod.use: the sim backend takes no options") }
-            if runtime.backend.name == "sim" {
-                call.push(name)
-                return .values(1)
-            }
-            backend = SimBackend()
-        case "linux":
-            if let linux = runtime.backend as? LinuxBackend, options == nil || options == linux.options {
-                call.push(name)
-                return .values(1)
-            }
-            guard allowsLinux else {
-                return .error("pod.use: backend 'linux' unavailable: sandboxed scripts reach it only when the host allows it (podsh --backend linux, or --unsafe)")
-            }
-            do {
-                backend = try LinuxBackend(options: options ?? LinuxBackendOptions())
-            } catch {
-                return .error("pod.use: backend 'linux' unavailable: \(error.message)")
-            }
-        default:
-            return .error("pod.use: unknown backend '\(name)'; available: \(LinuxBackend.unavailableReason() == nil ? "sim, linux" : "sim")")
+        do {
+            backend = try configuration.make()
+        } catch {
+            return .error("pod.use: backend '\(name)' unavailable: \(error.message)")
         }
         do {
             try runtime.use(backend)
         } catch {
             return .error("pod.use: \(error)")
         }
+        self.configuration = configuration
         call.push(name)
         return .values(1)
     }
@@ -94,7 +116,7 @@ final class PodModule {
     private func functions() -> [(String, LuaHost.Function)] {
         [
             ("backends", { call in
-                let names = LinuxBackend.unavailableReason() == nil ? ["sim", "linux"] : ["sim"]
+                let names = BackendRegistry.availableNames()
                 call.pushTable(arrayCount: Int32(names.count)) { t in
                     for (i, name) in names.enumerated() { t.append(i + 1) { call.push(name) } }
                 }
@@ -314,68 +336,6 @@ enum LuaArgs {
         } catch {
             return .failure(Message(text: "\(function): \(error.message)"))
         }
-    }
-
-    /// The linux backend's options: `{ stateDir =, imageDir =, allowHostPaths = {...},
-    /// podPidsLimit =, cgroupParent = }`; nil when absent.
-    static func linuxOptions(_ call: LuaCall, _ index: Int32, function: String) -> Result<LinuxBackendOptions?, Message> {
-        let entries: [SpecNode.Entry]
-        switch optionEntries(call, index, function: function) {
-        case .success(nil): return .success(nil)
-        case .success(let found?): entries = found
-        case .failure(let message): return .failure(message)
-        }
-        var options = LinuxBackendOptions()
-        for entry in entries {
-            func path(_ key: String, _ value: SpecNode.Value) -> Result<String, Message> {
-                guard case .string(let text) = value, text.hasPrefix("/") else {
-                    return .failure(Message(text: "\(function): options.\(key) must be an absolute path"))
-                }
-                return .success(text)
-            }
-            switch entry.key {
-            case "stateDir":
-                switch path("stateDir", entry.node.value) {
-                case .success(let text): options.stateDir = text
-                case .failure(let message): return .failure(message)
-                }
-            case "imageDir":
-                switch path("imageDir", entry.node.value) {
-                case .success(let text): options.imageDir = text
-                case .failure(let message): return .failure(message)
-                }
-            case "allowHostPaths":
-                var prefixes: [String] = []
-                switch entry.node.value {
-                case .array(let items):
-                    for (i, item) in items.enumerated() {
-                        switch path("allowHostPaths[\(i + 1)]", item.value) {
-                        case .success(let text): prefixes.append(text)
-                        case .failure(let message): return .failure(message)
-                        }
-                    }
-                case .map(let entries) where entries.isEmpty:
-                    break
-                default:
-                    return .failure(Message(text: "\(function): options.allowHostPaths must be a list of absolute paths"))
-                }
-                options.allowHostPaths = prefixes
-            case "podPidsLimit":
-                guard case .number(let text) = entry.node.value, let limit = Int(text), limit > 0 else {
-                    return .failure(Message(text: "\(function): options.podPidsLimit must be a positive integer"))
-                }
-                options.podPidsLimit = limit
-            case "cgroupParent":
-                guard case .string(let text) = entry.node.value, !text.isEmpty, !text.hasPrefix("/"),
-                      !text.split(separator: "/").contains(where: { $0 == "." || $0 == ".." }) else {
-                    return .failure(Message(text: "\(function): options.cgroupParent must be a relative cgroup path (like \"swift-pods\")"))
-                }
-                options.cgroupParent = text
-            default:
-                return .failure(Message(text: "\(function): unknown option '\(entry.key)' (stateDir, imageDir, allowHostPaths, podPidsLimit, cgroupParent)"))
-            }
-        }
-        return .success(options)
     }
 
     /// `{ stdin =, timeout =, env = }`.

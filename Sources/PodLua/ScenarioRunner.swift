@@ -1,4 +1,7 @@
-import PodCore
+import PodKit
+import PodManifests
+import PodBackends
+import PodSim
 
 /// Runs scenario files: each file in a fresh Lua state, runtime and backend. A file declares
 /// cases with `test(name, fn)`; a file that declares none is one case. Each case runs in a
@@ -31,9 +34,9 @@ public enum ScenarioRunner {
         """
 
     /// Runs one file's `source`, named `file`, with `filter` keeping only the cases whose name
-    /// contains it. `makeBackend` gives each file a fresh backend.
+    /// contains it. Each file gets a fresh backend of `backend` (nil: the registry's default).
     public static func run(file: String, source: String, options: LuaOptions = LuaOptions(), filter: String? = nil,
-                           makeBackend: () throws -> any PodBackend = { SimBackend() }) -> [CaseResult] {
+                           backend configuration: BackendConfiguration? = nil) -> [CaseResult] {
         let clock = ContinuousClock()
         let started = clock.now
         func seconds(since start: ContinuousClock.Instant) -> Double {
@@ -41,8 +44,10 @@ public enum ScenarioRunner {
             return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         }
         let backend: any PodBackend
+        let made: BackendConfiguration
         do {
-            backend = try makeBackend()
+            made = try configuration ?? BackendRegistry.configure(BackendRegistry.defaultName)
+            backend = try made.make()
         } catch {
             return [CaseResult(file: file, name: file, passed: false, message: "backend: \(error)", duration: seconds(since: started))]
         }
@@ -51,7 +56,7 @@ public enum ScenarioRunner {
         let lua: LuaState
         do {
             lua = try LuaState(options: options)
-            try lua.openPod(runtime: runtime)
+            try lua.openPod(runtime: runtime, configuration: made)
             _ = try lua.run(prelude, name: "=(scenario runner)")
         } catch {
             return [CaseResult(file: file, name: file, passed: false, message: error.message, duration: seconds(since: started))]

@@ -1,6 +1,9 @@
 import CLua
 import CLuaShim
-import PodCore
+import PodKit
+import PodManifests
+import PodBackends
+import PodSim
 
 /// `pod.sim.program(name, fn)`: programs for the sim backend written in Lua. Each run is a
 /// coroutine `fn(proc)`; `proc:sleep`, `proc:wait` and `proc:fetch` yield to the simulated
@@ -47,12 +50,12 @@ final class SimPrograms {
         guard call.type(2) == LUA_TFUNCTION else {
             return .error("pod.sim.program: the program must be a function, got \(call.typeName(2))")
         }
-        guard let kernel = (module.runtime.backend as? SimBackend)?.kernel else {
+        guard let host = module.runtime.backend as? any SimProgramHost else {
             return .error("pod.sim.program: programs run on the sim backend; this runtime uses \(module.runtime.backend.name)")
         }
         lua_settop(call.L, 2)
         let function = luaL_ref(call.L, clua_registryindex())   // pops fn
-        kernel.register(name) { [unowned self] ctx in self.start(function: function, ctx) }
+        host.register(program: name) { [unowned self] ctx in self.start(function: function, ctx) }
         return .values(0)
     }
 

@@ -3,6 +3,9 @@ import Glibc
 #endif
 import ArgumentParser
 import PodCore
+import PodManifests
+import PodBackends
+import PodLinux
 
 /// `podsh diagram FILE.lua|POD.yaml`: the topology as Graphviz DOT, or SVG with `--svg`.
 struct DiagramCommand: ParsableCommand {

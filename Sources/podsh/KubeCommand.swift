@@ -1,5 +1,8 @@
 import ArgumentParser
 import PodCore
+import PodManifests
+import PodBackends
+import PodLinux
 import PodLua
 
 /// `podsh kube FILE.lua`: runs the script and prints the manifests of the pods it creates.
@@ -20,7 +23,9 @@ struct KubeCommand: ParsableCommand {
 /// Runs a script (its own output to stderr) and returns the specs of every pod it created.
 func specsCreated(by file: String, common: CommonOptions) throws -> [PodSpec] {
     let source = try readInput(file)
-    let host = try ScriptHost(options: common.luaOptions, backend: try common.makeBackend())
+    let configuration = try common.backendConfiguration()
+    let host = try ScriptHost(options: common.luaOptions, configuration: configuration,
+                              backend: try common.makeBackend(configuration))
     var specs: [PodSpec] = []
     host.runtime.onCreate = { specs.append($0) }
     host.lua.setOutput { stderrWrite($0) }

@@ -1,5 +1,8 @@
 import ArgumentParser
 import PodCore
+import PodManifests
+import PodBackends
+import PodLinux
 
 /// `podsh play POD.yaml`: runs a Pod manifest and follows it, printing events as they happen,
 /// until it ends (or `--for` seconds of pod time pass, then it is stopped gracefully).

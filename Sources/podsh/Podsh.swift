@@ -3,6 +3,9 @@ import Glibc
 #endif
 import ArgumentParser
 import PodCore
+import PodManifests
+import PodBackends
+import PodLinux
 import PodLua
 import PodshLine
 
@@ -48,8 +51,9 @@ struct Podsh: ParsableCommand {
     var script: [String] = []
 
     mutating func run() throws {
-        let backend = try common.makeBackend()
-        let host = try ScriptHost(options: common.luaOptions, backend: backend)
+        let configuration = try common.backendConfiguration()
+        let host = try ScriptHost(options: common.luaOptions, configuration: configuration,
+                                  backend: try common.makeBackend(configuration))
         // Ctrl-C, SIGTERM and SIGHUP stop the script (and the runtime's waits); podsh then
         // leaves through its normal exit, which removes the pods (on linux they are in sessions
         // of their own and would outlive a podsh killed by the signal).
@@ -130,31 +134,53 @@ struct CommonOptions: ParsableArguments {
     @Flag(help: "The prompt prints results as JSON (objects with sorted keys), one per line.")
     var json = false
 
-    /// The sandbox unless --unsafe; `pod.use("linux")` allowed with --unsafe or --backend linux.
+    /// The sandbox unless --unsafe; `pod.use` of a trusted backend (linux) allowed with
+    /// --unsafe or when --backend names it.
     var luaOptions: LuaOptions {
         var options = unsafe ? LuaOptions.unsafe : LuaOptions()
-        options.allowsLinuxBackend = unsafe || backend == "linux"
+        options.allowsTrustedBackends = unsafe || BackendRegistry.entry(named: backend)?.trusted == true
+        options.hostBackendOptions = hostBackendOptions
         return options
     }
 
-    var linuxOptions: LinuxBackendOptions {
-        LinuxBackendOptions(stateDir: stateDir, imageDir: imageDir, cgroupParent: cgroupParent)
+    /// The global flags as backend options; each backend takes the ones it knows.
+    var hostBackendOptions: BackendOptions {
+        var options = BackendOptions()
+        options.set("stateDir", stateDir)
+        options.set("imageDir", imageDir)
+        options.set("cgroupParent", cgroupParent)
+        return options
     }
 
-    func makeBackend() throws -> any PodBackend {
-        switch backend {
-        case "sim": return SimBackend()
-        case "linux":
-            do {
-                return try LinuxBackend(options: linuxOptions)
-            } catch {
-                stderrWrite("podsh: backend 'linux' unavailable: \(error.message)\n")
-                throw ExitCode(1)
-            }
-        default:
-            stderrWrite("podsh: unknown backend '\(backend)' (sim, linux)\n")
+    /// The backend --backend names, with the flags it takes; exit 2 for an unknown name or a
+    /// bad flag value.
+    func backendConfiguration() throws -> BackendConfiguration {
+        guard let entry = BackendRegistry.entry(named: backend) else {
+            let names = BackendRegistry.entries.map(\.name).joined(separator: ", ")
+            stderrWrite("podsh: unknown backend '\(backend)' (\(names))\n")
             throw ExitCode(2)
         }
+        do {
+            return try entry.configure(hostBackendOptions.restricted(to: entry.optionNames))
+        } catch {
+            stderrWrite("podsh: backend '\(backend)': \(error.message)\n")
+            throw ExitCode(2)
+        }
+    }
+
+    /// A new backend of `configuration`; exit 1 with the reason when it cannot run here.
+    func makeBackend(_ configuration: BackendConfiguration) throws -> any PodBackend {
+        do {
+            return try configuration.make()
+        } catch {
+            stderrWrite("podsh: backend '\(configuration.backend)' unavailable: \(error.message)\n")
+            throw ExitCode(1)
+        }
+    }
+
+    /// A new backend of the one --backend names.
+    func makeBackend() throws -> any PodBackend {
+        try makeBackend(try backendConfiguration())
     }
 }
 
@@ -163,11 +189,11 @@ final class ScriptHost {
     let runtime: PodRuntime
     let lua: LuaState
 
-    init(options: LuaOptions, backend: any PodBackend) throws {
+    init(options: LuaOptions, configuration: BackendConfiguration, backend: any PodBackend) throws {
         runtime = PodRuntime(backend: backend)
         do {
             lua = try LuaState(options: options)
-            try lua.openPod(runtime: runtime)
+            try lua.openPod(runtime: runtime, configuration: configuration)
         } catch {
             stderrWrite("podsh: \(error)\n")
             throw ExitCode(1)

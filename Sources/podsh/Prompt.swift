@@ -3,6 +3,9 @@ import Glibc
 #endif
 import ArgumentParser
 import PodCore
+import PodManifests
+import PodBackends
+import PodLinux
 import PodLua
 import PodshLine
 

@@ -3,6 +3,9 @@ import Glibc
 #endif
 import ArgumentParser
 import PodCore
+import PodManifests
+import PodBackends
+import PodLinux
 
 /// Where the linux backend keeps its pods, for the commands that read them.
 struct StateOptions: ParsableArguments {
@@ -109,7 +112,9 @@ struct InspectCommand: ParsableCommand {
         }
         if !state.cgroups.children(r.cgroup).isEmpty || !state.cgroups.processes(r.cgroup).isEmpty { walk(r.cgroup) }
         let mounts = LinuxState.mounts(below: dir).sorted()
-        let spec = ((try? readFile(dir + "/spec.yaml")) ?? "")
+        // The backend records the manifest as JSON documents; shown as the YAML `kube` prints.
+        let recorded = (try? readFile(dir + "/spec.yaml")) ?? ""
+        let spec = (try? Manifest.documents(recorded)).map(Manifest.emit) ?? recorded
         let containers = r.containers.map { c in
             (c.name, c.run, c.process.map { String($0.pid) } ?? "-", (!c.exited && (c.process?.isAlive ?? false)) ? "running" : "exited", c.cgroup)
         }

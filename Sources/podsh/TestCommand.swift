@@ -3,6 +3,9 @@ import Glibc
 #endif
 import ArgumentParser
 import PodCore
+import PodManifests
+import PodBackends
+import PodLinux
 import PodLua
 
 /// `podsh test [PATH...]`: every `*.lua` under the paths, each in a fresh runtime; one TAP line
@@ -22,7 +25,8 @@ struct TestCommand: ParsableCommand {
     var paths: [String] = []
 
     mutating func run() throws {
-        _ = try common.makeBackend()  // says why the backend is unavailable, before any file runs
+        let configuration = try common.backendConfiguration()
+        _ = try common.makeBackend(configuration)  // says why the backend is unavailable, before any file runs
         let common = self.common
         let files = try scenarioFiles(paths.isEmpty ? ["Tests/Scenarios"] : paths)
         var number = 0
@@ -32,7 +36,7 @@ struct TestCommand: ParsableCommand {
             let source = try readInput(file)
             let options = common.luaOptions
             for result in ScenarioRunner.run(file: file, source: source, options: options, filter: filter,
-                                             makeBackend: { try common.makeBackend() }) {
+                                             backend: configuration) {
                 number += 1
                 let name = result.name == file ? file : "\(file): \(result.name)"
                 if result.passed {

@@ -1,5 +1,10 @@
 import Testing
-@testable import PodCore
+import PodCore
+@testable import PodKit
+@testable import PodSim
+@testable import PodLinux
+@testable import PodManifests
+import PodBackends
 
 /// The backend contract, as tests: every backend runs this suite. Commands are the portable
 /// busybox ones, so a real backend gives the same results. A backend that cannot run here is

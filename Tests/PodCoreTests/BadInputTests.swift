@@ -1,5 +1,10 @@
 import Testing
-@testable import PodCore
+import PodCore
+@testable import PodKit
+@testable import PodSim
+@testable import PodLinux
+@testable import PodManifests
+import PodBackends
 
 /// Hostile and broken input gets an error, never a crash or a hang.
 @Suite("Bad input")

@@ -1,5 +1,10 @@
 import Testing
-@testable import PodCore
+import PodCore
+@testable import PodKit
+@testable import PodSim
+@testable import PodLinux
+@testable import PodManifests
+import PodBackends
 
 /// `$(VAR)` expansion as kubelet does it (the cases of Kubernetes' expansion_test.go).
 @Suite("Env expansion")

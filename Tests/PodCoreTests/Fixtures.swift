@@ -1,4 +1,9 @@
 import PodCore
+@testable import PodKit
+@testable import PodSim
+@testable import PodLinux
+@testable import PodManifests
+import PodBackends
 
 /// Specs shared by the manifest, validation and kubernetes-validate tests. Together they use
 /// every supported field.

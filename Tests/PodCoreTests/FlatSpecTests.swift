@@ -1,5 +1,10 @@
 import Testing
-@testable import PodCore
+import PodCore
+@testable import PodKit
+@testable import PodSim
+@testable import PodLinux
+@testable import PodManifests
+import PodBackends
 
 /// The flat form Lua scripts use: pod fields side by side, `env` also as a map, configMap
 /// data inline, quantities as strings or numbers.

@@ -3,7 +3,12 @@ import Glibc
 #endif
 import Foundation
 import Testing
-@testable import PodCore
+import PodCore
+@testable import PodKit
+@testable import PodSim
+@testable import PodLinux
+@testable import PodManifests
+import PodBackends
 
 /// The infra programs embedded in CPodSpawn (Sources/CPodSpawn/infra_images.h) are what their
 /// sources (Tools/infra) give with scripts/make-infra.sh, and run on both architectures they are

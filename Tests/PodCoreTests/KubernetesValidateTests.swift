@@ -1,6 +1,11 @@
 import Foundation
 import Testing
-@testable import PodCore
+import PodCore
+@testable import PodKit
+@testable import PodSim
+@testable import PodLinux
+@testable import PodManifests
+import PodBackends
 
 /// Every manifest the encoder produces in this suite (Fixtures.all) must validate against the
 /// Kubernetes schema with `kubernetes-validate --strict` (PyPI; `make test` and `.ci/run`

@@ -4,7 +4,12 @@ import Glibc
 import CPodSpawn
 import Foundation
 import Testing
-@testable import PodCore
+import PodCore
+@testable import PodKit
+@testable import PodSim
+@testable import PodLinux
+@testable import PodManifests
+import PodBackends
 
 /// A TCP port nobody listens on now.
 func freePort() -> Int {

@@ -3,7 +3,12 @@ import Glibc
 #endif
 import Foundation
 import Testing
-@testable import PodCore
+import PodCore
+@testable import PodKit
+@testable import PodSim
+@testable import PodLinux
+@testable import PodManifests
+import PodBackends
 
 extension RealLinux {
 @Suite("Linux pods for real: state directory, detach, leaks", .serialized)

@@ -3,7 +3,12 @@ import Glibc
 #endif
 import Foundation
 import Testing
-@testable import PodCore
+import PodCore
+@testable import PodKit
+@testable import PodSim
+@testable import PodLinux
+@testable import PodManifests
+import PodBackends
 
 /// Every suite that makes real pods runs inside this one, one test at a time: their leak
 /// checks count the test process's children in pod namespaces, which a suite running alongside

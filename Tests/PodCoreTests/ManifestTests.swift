@@ -1,6 +1,11 @@
 import Foundation
 import Testing
-@testable import PodCore
+import PodCore
+@testable import PodKit
+@testable import PodSim
+@testable import PodLinux
+@testable import PodManifests
+import PodBackends
 
 @Suite("Manifest")
 struct ManifestTests {

@@ -1,5 +1,10 @@
 import Testing
-@testable import PodCore
+import PodCore
+@testable import PodKit
+@testable import PodSim
+@testable import PodLinux
+@testable import PodManifests
+import PodBackends
 
 /// The planner is pure: views in, actions with reasons out.
 @Suite("Planner")

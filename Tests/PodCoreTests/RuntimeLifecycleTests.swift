@@ -1,5 +1,10 @@
 import Testing
-@testable import PodCore
+import PodCore
+@testable import PodKit
+@testable import PodSim
+@testable import PodLinux
+@testable import PodManifests
+import PodBackends
 
 /// Every lifecycle rule of DESIGN.md §3 on the sim backend, with exact virtual timestamps.
 @Suite("Runtime lifecycle")

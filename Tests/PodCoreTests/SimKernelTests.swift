@@ -1,5 +1,10 @@
 import Testing
-@testable import PodCore
+import PodCore
+@testable import PodKit
+@testable import PodSim
+@testable import PodLinux
+@testable import PodManifests
+import PodBackends
 
 /// The simulated kernel's process and signal rules, each as Linux has it.
 @Suite("Sim kernel")

@@ -1,5 +1,6 @@
 import Testing
-@testable import PodCore
+import PodCore
+@testable import PodKit
 @testable import PodLua
 
 /// The `pod` module through real Lua scripts (DESIGN.md §5).

@@ -1,0 +1,303 @@
+/// Decoding a `PodSpec` from an untyped `SpecNode` tree: the flat form Lua scripts write
+/// (`{ name = "web", containers = {...} }`), and, through `Interop`, the `spec` of a v1.Pod
+/// manifest. Type errors, unknown and unsupported fields and validation errors are all
+/// collected and thrown together; in lenient mode unsupported and unknown fields become
+/// warnings instead.
+extension PodSpec {
+    /// The result of a decode: the spec and, in lenient mode, the fields that were ignored.
+    public struct Decoded: Sendable, Equatable {
+        public var spec: PodSpec
+        /// Ignored fields (lenient mode only), each with its path.
+        public var warnings: [FieldError]
+
+        package init(spec: PodSpec, warnings: [FieldError]) {
+            self.spec = spec
+            self.warnings = warnings
+        }
+    }
+
+    /// Decodes and validates the flat form used by Lua: pod fields (`name`, `labels` and the
+    /// `spec` fields) side by side in one map.
+    public static func decode(flat node: SpecNode, lenient: Bool = false) throws(ValidationError) -> Decoded {
+        var reader = PodSpecReader(lenient: lenient, form: .flat)
+        let spec = reader.readFlat(node)
+        return try reader.finish(spec)
+    }
+
+    /// Decodes and validates the flat form; see `decode(flat:lenient:)`.
+    public init(flat node: SpecNode) throws(ValidationError) {
+        self = try PodSpec.decode(flat: node).spec
+    }
+}
+
+/// Walks a spec tree into a `PodSpec`. One reader serves both forms; they differ only at the top
+/// (flat keys vs metadata/spec), in `env` (the flat form also takes a map) and in `configMap`
+/// volumes (inline data vs a reference resolved by the caller).
+package struct PodSpecReader {
+    package enum Form {
+        case flat
+        /// A manifest; `configMap` volumes name ConfigMap documents, looked up through this.
+        case manifest(configMaps: [String: [String: String]])
+    }
+
+    package var decoder: SpecDecoder
+    let form: Form
+
+    package init(lenient: Bool, form: Form) {
+        self.decoder = SpecDecoder(lenient: lenient)
+        self.form = form
+    }
+
+    package static let specPath = FieldPath("spec")
+    package static let metadataPath = FieldPath("metadata")
+
+    mutating func readFlat(_ node: SpecNode) -> PodSpec {
+        var spec = PodSpec(name: "")
+        let supported = KubernetesFields.podSpec.union(["name", "labels"])
+        let hint: (String) -> String? = { key in
+            key == "metadata" || key == "spec"
+                ? "(a spec is one flat table: put name, labels and the spec fields side by side)" : nil
+        }
+        guard let fields = decoder.object(node, Self.specPath, supported: supported,
+                                          known: KubernetesFields.podSpecKnown, hint: hint) else { return spec }
+        readMetadata(fields, into: &spec)
+        readSpec(fields, into: &spec)
+        return spec
+    }
+
+    /// `name` and `labels`, reported under `metadata`.
+    package mutating func readMetadata(_ fields: [String: SpecNode], into spec: inout PodSpec) {
+        if let node = fields["name"], let name = decoder.string(node, Self.metadataPath.child("name")) {
+            spec.name = name
+        }
+        if let node = fields["labels"], let labels = decoder.stringMap(node, Self.metadataPath.child("labels")) {
+            spec.labels = labels
+        }
+    }
+
+    package mutating func readSpec(_ fields: [String: SpecNode], into spec: inout PodSpec) {
+        let path = Self.specPath
+        if let node = fields["hostname"] { spec.hostname = decoder.string(node, path.child("hostname")) }
+        if let node = fields["shareProcessNamespace"], let v = decoder.bool(node, path.child("shareProcessNamespace")) {
+            spec.shareProcessNamespace = v
+        }
+        if let node = fields["hostNetwork"], let v = decoder.bool(node, path.child("hostNetwork")) { spec.hostNetwork = v }
+        if let node = fields["hostPID"], let v = decoder.bool(node, path.child("hostPID")) { spec.hostPID = v }
+        if let node = fields["hostIPC"], let v = decoder.bool(node, path.child("hostIPC")) { spec.hostIPC = v }
+        if let node = fields["restartPolicy"],
+           let v = decoder.enumeration(node, path.child("restartPolicy"), RestartPolicy.self) {
+            spec.restartPolicy = v
+        }
+        if let node = fields["terminationGracePeriodSeconds"],
+           let v = decoder.integer(node, path.child("terminationGracePeriodSeconds")) {
+            spec.terminationGracePeriodSeconds = v
+        }
+        if let node = fields["volumes"], let items = decoder.array(node, path.child("volumes")) {
+            spec.volumes = items.enumerated().map { readVolume($1, path.child("volumes").index($0), pod: spec.name) }
+        }
+        if let node = fields["initContainers"], let items = decoder.array(node, path.child("initContainers")) {
+            spec.initContainers = items.enumerated().map { readContainer($1, path.child("initContainers").index($0)) }
+        }
+        if let node = fields["containers"], let items = decoder.array(node, path.child("containers")) {
+            spec.containers = items.enumerated().map { readContainer($1, path.child("containers").index($0)) }
+        }
+        if let node = fields["resources"] {
+            spec.resources = readResources(node, path.child("resources"))
+        }
+    }
+
+    mutating func readContainer(_ node: SpecNode, _ path: FieldPath) -> ContainerSpec {
+        var container = ContainerSpec(name: "")
+        guard let fields = decoder.object(node, path, supported: KubernetesFields.container,
+                                          known: KubernetesFields.containerKnown) else { return container }
+        if let n = fields["name"], let v = decoder.string(n, path.child("name")) { container.name = v }
+        if let n = fields["image"], let v = decoder.string(n, path.child("image")) { container.image = v }
+        if let n = fields["command"], let v = decoder.stringArray(n, path.child("command")) { container.command = v }
+        if let n = fields["args"], let v = decoder.stringArray(n, path.child("args")) { container.args = v }
+        if let n = fields["env"] { container.env = readEnv(n, path.child("env")) }
+        if let n = fields["workingDir"], let v = decoder.string(n, path.child("workingDir")) { container.workingDir = v }
+        if let n = fields["ports"], let items = decoder.array(n, path.child("ports")) {
+            container.ports = items.enumerated().compactMap { readPort($1, path.child("ports").index($0)) }
+        }
+        if let n = fields["volumeMounts"], let items = decoder.array(n, path.child("volumeMounts")) {
+            container.volumeMounts = items.enumerated().map { readMount($1, path.child("volumeMounts").index($0)) }
+        }
+        if let n = fields["resources"] { container.resources = readResources(n, path.child("resources")) }
+        if let n = fields["restartPolicy"] {
+            container.restartPolicy = decoder.enumeration(n, path.child("restartPolicy"), ContainerRestartPolicy.self)
+        }
+        return container
+    }
+
+    /// `env`: a list of `{name, value}`; the flat form also takes a map, applied in name order.
+    mutating func readEnv(_ node: SpecNode, _ path: FieldPath) -> [EnvVar] {
+        if case .flat = form, case .map(let entries) = node.value {
+            var vars: [EnvVar] = []
+            for entry in entries.sorted(by: { $0.key < $1.key }) {
+                if let value = decoder.string(entry.node, path.key(entry.key)) {
+                    vars.append(EnvVar(name: entry.key, value: value))
+                }
+            }
+            return vars
+        }
+        guard let items = decoder.array(node, path) else { return [] }
+        return items.enumerated().map { index, item in
+            let itemPath = path.index(index)
+            var variable = EnvVar(name: "", value: "")
+            guard let fields = decoder.object(item, itemPath, supported: KubernetesFields.envVar,
+                                              known: KubernetesFields.envVarKnown) else { return variable }
+            if let n = fields["name"], let v = decoder.string(n, itemPath.child("name")) { variable.name = v }
+            if let n = fields["value"], let v = decoder.string(n, itemPath.child("value")) { variable.value = v }
+            return variable
+        }
+    }
+
+    mutating func readPort(_ node: SpecNode, _ path: FieldPath) -> ContainerPort? {
+        guard let fields = decoder.object(node, path, supported: KubernetesFields.containerPort,
+                                          known: KubernetesFields.containerPortKnown) else { return ContainerPort(containerPort: 0) }
+        var port = ContainerPort(containerPort: 0)
+        if let n = fields["containerPort"], let v = decoder.integer(n, path.child("containerPort")) {
+            port.containerPort = Int(clamping: v)
+        }
+        if let n = fields["hostPort"], let v = decoder.integer(n, path.child("hostPort")) {
+            port.hostPort = v == 0 ? nil : Int(clamping: v)
+        }
+        if let n = fields["protocol"],
+           let v = decoder.enumeration(n, path.child("protocol"), ContainerPort.TransportProtocol.self) {
+            port.protocol = v
+        }
+        return port
+    }
+
+    mutating func readMount(_ node: SpecNode, _ path: FieldPath) -> VolumeMount {
+        var mount = VolumeMount(name: "", mountPath: "")
+        guard let fields = decoder.object(node, path, supported: KubernetesFields.volumeMount,
+                                          known: KubernetesFields.volumeMountKnown) else { return mount }
+        if let n = fields["name"], let v = decoder.string(n, path.child("name")) { mount.name = v }
+        if let n = fields["mountPath"], let v = decoder.string(n, path.child("mountPath")) { mount.mountPath = v }
+        if let n = fields["readOnly"], let v = decoder.bool(n, path.child("readOnly")) { mount.readOnly = v }
+        if let n = fields["subPath"], let v = decoder.string(n, path.child("subPath")) {
+            mount.subPath = v.isEmpty ? nil : v
+        }
+        return mount
+    }
+
+    mutating func readResources(_ node: SpecNode, _ path: FieldPath) -> ResourceRequirements {
+        var resources = ResourceRequirements()
+        guard let fields = decoder.object(node, path, supported: KubernetesFields.resources,
+                                          known: KubernetesFields.resourcesKnown) else { return resources }
+        if let n = fields["requests"] { resources.requests = readResourceList(n, path.child("requests")) }
+        if let n = fields["limits"] { resources.limits = readResourceList(n, path.child("limits")) }
+        return resources
+    }
+
+    mutating func readResourceList(_ node: SpecNode, _ path: FieldPath) -> ResourceList {
+        var list = ResourceList()
+        guard let entries = decoder.mapEntries(node, path) else { return list }
+        var seen: Set<String> = []
+        for entry in entries {
+            let entryPath = path.child(entry.key)
+            guard seen.insert(entry.key).inserted else {
+                decoder.fail(.duplicate, entryPath, entry.node, detail: "the key appears more than once")
+                continue
+            }
+            if let name = ResourceName(rawValue: entry.key) {
+                list[name] = decoder.quantity(entry.node, entryPath)
+            } else {
+                let known = KubernetesFields.resourceNamesKnown.contains(entry.key) || entry.key.hasPrefix("hugepages-")
+                let supported = ResourceName.allCases.map { FieldError.quoted($0.rawValue) }.joined(separator: ", ")
+                decoder.fail(.unsupportedValue, entryPath, entry.node, value: FieldError.quoted(entry.key),
+                             detail: known ? "swift-pods manages only \(supported)" : "supported values: \(supported)")
+            }
+        }
+        return list
+    }
+
+    mutating func readVolume(_ node: SpecNode, _ path: FieldPath, pod: String) -> VolumeSpec {
+        var volume = VolumeSpec(name: "", source: .emptyDir(EmptyDirVolumeSource()))
+        guard let fields = decoder.object(node, path, supported: KubernetesFields.volume,
+                                          known: KubernetesFields.volumeKnown) else { return volume }
+        if let n = fields["name"], let v = decoder.string(n, path.child("name")) { volume.name = v }
+        let present = KubernetesFields.volumeSources.filter { fields[$0] != nil }
+        let anyKnownSource = decoder.entryKeys(node).contains { KubernetesFields.volumeKnown.contains($0) }
+        if present.isEmpty {
+            if !anyKnownSource { decoder.fail(.required, path, node, detail: "must specify a volume type") }
+            return volume
+        }
+        for extra in present.dropFirst() {
+            decoder.fail(.forbidden, path.child(extra), fields[extra], detail: "may not specify more than 1 volume type")
+        }
+        let kind = present[0]
+        guard let sourceNode = fields[kind] else { return volume }
+        let sourcePath = path.child(kind)
+        switch kind {
+        case "emptyDir":
+            var source = EmptyDirVolumeSource()
+            if let f = decoder.object(sourceNode, sourcePath, supported: KubernetesFields.emptyDir) {
+                if let n = f["medium"],
+                   let v = decoder.enumeration(n, sourcePath.child("medium"), EmptyDirVolumeSource.Medium.self) {
+                    source.medium = v
+                }
+                if let n = f["sizeLimit"] { source.sizeLimit = decoder.quantity(n, sourcePath.child("sizeLimit")) }
+            }
+            volume.source = .emptyDir(source)
+        case "hostPath":
+            var source = HostPathVolumeSource(path: "")
+            if let f = decoder.object(sourceNode, sourcePath, supported: KubernetesFields.hostPath) {
+                if let n = f["path"], let v = decoder.string(n, sourcePath.child("path")) { source.path = v }
+                if let n = f["type"],
+                   let v = decoder.enumeration(n, sourcePath.child("type"), HostPathVolumeSource.PathType.self) {
+                    source.type = v
+                }
+            }
+            volume.source = .hostPath(source)
+        default:
+            volume.source = .configMap(readConfigMap(sourceNode, sourcePath))
+        }
+        return volume
+    }
+
+    mutating func readConfigMap(_ node: SpecNode, _ path: FieldPath) -> ConfigMapVolumeSource {
+        var source = ConfigMapVolumeSource()
+        switch form {
+        case .flat:
+            guard let f = decoder.object(node, path, supported: KubernetesFields.configMapInline) else { return source }
+            if let n = f["name"], let v = decoder.string(n, path.child("name")) { source.name = v }
+            if let n = f["data"], let v = decoder.stringMap(n, path.child("data")) { source.data = v }
+        case .manifest(let configMaps):
+            guard let f = decoder.object(node, path, supported: KubernetesFields.configMapReference,
+                                         known: KubernetesFields.configMapReferenceKnown) else { return source }
+            guard let n = f["name"] else {
+                decoder.fail(.required, path.child("name"), node, detail: "name the ConfigMap document that holds the data")
+                return source
+            }
+            guard let name = decoder.string(n, path.child("name")) else { return source }
+            source.name = name
+            if let data = configMaps[name] {
+                source.data = data
+            } else {
+                decoder.fail(.notFound, path.child("name"), n, value: FieldError.quoted(name),
+                             detail: "no ConfigMap of that name in the manifest stream")
+            }
+        }
+        return source
+    }
+
+    /// Validates the decoded spec and throws every error: decoding errors first, then the
+    /// validation errors that do not repeat a field already reported.
+    package func finish(_ spec: PodSpec) throws(ValidationError) -> PodSpec.Decoded {
+        let reported = decoder.errors.map(\.path)
+        // When the whole document is unreadable, validating the empty spec only adds noise.
+        let unreadable = reported.contains { $0 == Self.specPath || $0.description.isEmpty }
+        let validation = (unreadable ? [] : spec.validate()).filter { error in
+            !reported.contains { error.path.isWithin($0) }
+        }.map { error in
+            var error = error
+            error.line = error.line ?? decoder.line(for: error.path)
+            return error
+        }
+        let all = decoder.errors + validation
+        guard all.isEmpty else { throw ValidationError(all) }
+        return PodSpec.Decoded(spec: spec, warnings: decoder.warnings)
+    }
+}

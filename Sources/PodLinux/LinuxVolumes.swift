@@ -1,0 +1,195 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CPodSpawn
+import PodKit
+
+/// A pod's volumes on the host: emptyDir as a per-pod directory (a tmpfs with `size=` for
+/// medium Memory), configMap files written into a per-pod directory, hostPath after Kubernetes'
+/// type checks and the allowed prefixes. A container's mounts are opened as descriptors here,
+/// subPath resolved beneath the volume (`openat2` with RESOLVE_BENEATH: no `..`, no symlink
+/// out), so no path is resolved again by the child.
+struct LinuxVolumes {
+    struct Volume {
+        let name: String
+        /// The directory (or file, for a hostPath of type File) on the host.
+        let path: String
+        /// configMap volumes are always read-only.
+        let forcedReadOnly: Bool
+        /// Missing subPath directories may be made in it (not in a configMap).
+        let writable: Bool
+        /// hostPath only: the prefixes its resolved path must stay within (nil: any).
+        let allowed: [String]?
+    }
+
+    private(set) var volumes: [String: Volume] = [:]
+    /// tmpfs mounts made on the host (Memory emptyDirs), to unmount at removal.
+    private(set) var mounts: [String] = []
+
+    /// Prepares every volume of `spec` below `podDir`; on a failure, undoes what it made.
+    static func make(_ spec: PodSpec, podDir: String, allowHostPaths: [String]?, operation: String) throws(BackendError) -> LinuxVolumes {
+        var made = LinuxVolumes()
+        do {
+            for volume in spec.volumes { try made.add(volume, podDir: podDir, allowHostPaths: allowHostPaths, operation: operation) }
+        } catch {
+            made.release()
+            throw error
+        }
+        return made
+    }
+
+    private mutating func add(_ volume: VolumeSpec, podDir: String, allowHostPaths: [String]?, operation: String) throws(BackendError) {
+        func fail(_ message: String) -> BackendError {
+            BackendError(.unsupported, operation, "volume \"\(volume.name)\": \(message)")
+        }
+        let dir = podDir + "/volumes/" + volume.name
+        switch volume.source {
+        case .emptyDir(let source):
+            if let code = LinuxSystem.makeDirectories(dir, mode: 0o777) { throw fail("\(dir): \(LinuxSystem.describe(code))") }
+            if source.medium == .memory {
+                var options = "mode=1777"
+                if let limit = source.sizeLimit?.value { options += ",size=\(max(limit, 4096))" }
+                guard mount("tmpfs", dir, "tmpfs", UInt(MS_NOSUID | MS_NODEV), options) == 0 else {
+                    throw fail("mount tmpfs: \(LinuxSystem.describe(errno))")
+                }
+                mounts.append(dir)
+            }
+            volumes[volume.name] = Volume(name: volume.name, path: dir, forcedReadOnly: false, writable: true, allowed: nil)
+        case .configMap(let source):
+            if let code = LinuxSystem.makeDirectories(dir, mode: 0o755) { throw fail("\(dir): \(LinuxSystem.describe(code))") }
+            for (key, value) in source.data.sorted(by: { $0.key < $1.key }) {
+                guard !key.isEmpty, !key.contains("/"), key != ".", key != ".." else { throw fail("bad key \"\(key)\"") }
+                if let code = LinuxSystem.writeFile(dir + "/" + key, value) { throw fail("\(key): \(LinuxSystem.describe(code))") }
+            }
+            volumes[volume.name] = Volume(name: volume.name, path: dir, forcedReadOnly: true, writable: false, allowed: nil)
+        case .hostPath(let source):
+            let path = source.path
+            guard path.hasPrefix("/") else { throw fail("hostPath \(path) is not absolute") }
+            if let allowed = allowHostPaths, !allowed.contains(where: { LinuxSystem.isWithin(path, $0) }) {
+                throw fail("hostPath \(path) is outside the allowed prefixes (\(allowed.joined(separator: ", ")))")
+            }
+            var info = stat()
+            let exists = stat(path, &info) == 0
+            let isDir = exists && (info.st_mode & S_IFMT) == S_IFDIR
+            func typeFail(_ what: String) -> BackendError { fail("hostPath type check failed: \(path) \(what)") }
+            switch source.type {
+            case .directoryOrCreate where !exists, .unset where !exists:
+                if let code = LinuxSystem.makeDirectories(path, mode: 0o755) {
+                    throw typeFail("cannot be created: \(LinuxSystem.describe(code))")
+                }
+            case .fileOrCreate where !exists:
+                let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+                guard fd >= 0 else { throw typeFail("cannot be created: \(LinuxSystem.describe(errno))") }
+                close(fd)
+            case .directory where !exists, .file where !exists:
+                throw typeFail("does not exist")
+            case .directory where !isDir, .directoryOrCreate where !isDir:
+                throw typeFail("is not a directory")
+            case .file where isDir, .fileOrCreate where isDir:
+                throw typeFail("is not a file")
+            default:
+                break
+            }
+            // The resolved path must stay within the prefixes too (a symlink out of them is refused).
+            let resolvedPrefixes = allowHostPaths.map { $0.map { LinuxSystem.realPath($0) ?? $0 } }
+            if let allowed = resolvedPrefixes, let resolved = LinuxSystem.realPath(path),
+               !allowed.contains(where: { LinuxSystem.isWithin(resolved, $0) }) {
+                throw fail("hostPath \(path) resolves to \(resolved), outside the allowed prefixes")
+            }
+            volumes[volume.name] = Volume(name: volume.name, path: path, forcedReadOnly: false, writable: true,
+                                          allowed: resolvedPrefixes)
+        }
+    }
+
+    /// Unmounts what was mounted on the host.
+    mutating func release() {
+        for dir in mounts.reversed() { umount2(dir, Int32(MNT_DETACH)) }
+        mounts = []
+    }
+
+    /// A container's mount, opened.
+    struct Opened {
+        let fd: Int32
+        let target: String
+        let readOnly: Bool
+        let isFile: Bool
+    }
+
+    /// Opens the sources of `container`'s volume mounts (the caller closes the descriptors).
+    func open(_ container: ContainerSpec, operation: String) throws(BackendError) -> [Opened] {
+        var opened: [Opened] = []
+        do {
+            for mount in container.volumeMounts {
+                opened.append(try open(mount, operation: operation))
+            }
+        } catch {
+            for o in opened { close(o.fd) }
+            throw error
+        }
+        if opened.count > Int(PODSPAWN_MAX_MOUNTS) {
+            for o in opened { close(o.fd) }
+            throw BackendError(.unsupported, operation, "more than \(PODSPAWN_MAX_MOUNTS) volume mounts")
+        }
+        return opened
+    }
+
+    private func open(_ mount: VolumeMount, operation: String) throws(BackendError) -> Opened {
+        func fail(_ message: String) -> BackendError {
+            BackendError(.unsupported, operation, "volumeMount \"\(mount.name)\" at \(mount.mountPath): \(message)")
+        }
+        guard let volume = volumes[mount.name] else { throw fail("no volume named \(mount.name)") }
+        var fd = Glibc.open(volume.path, podspawn_o_path() | O_CLOEXEC)
+        guard fd >= 0 else { throw fail("\(volume.path): \(LinuxSystem.describe(errno))") }
+        if let allowed = volume.allowed, let resolved = LinuxSystem.pathOf(fd: fd),
+           !allowed.contains(where: { LinuxSystem.isWithin(resolved, $0) }) {
+            close(fd)
+            throw fail("hostPath resolves to \(resolved), outside the allowed prefixes")
+        }
+        if let subPath = mount.subPath, !subPath.isEmpty {
+            let root = fd
+            defer { close(root) }
+            fd = try Self.openBeneath(root, subPath, create: volume.writable, fail: fail)
+        }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            let code = errno
+            close(fd)
+            throw fail(LinuxSystem.describe(code))
+        }
+        return Opened(fd: fd, target: mount.mountPath, readOnly: mount.readOnly || volume.forcedReadOnly,
+                      isFile: (info.st_mode & S_IFMT) != S_IFDIR)
+    }
+
+    /// `path` below the directory `root`, never out of it; missing directories made one level at a
+    /// time (each `mkdirat` names one entry of a directory already checked to be inside).
+    static func openBeneath(_ root: Int32, _ path: String, create: Bool, fail: (String) -> BackendError) throws(BackendError) -> Int32 {
+        let flags = podspawn_o_path()
+        let whole = podspawn_open_beneath(root, path, flags)
+        if whole >= 0 { return whole }
+        if errno == EXDEV || errno == ELOOP { throw fail("subPath \(path) escapes the volume") }
+        guard errno == ENOENT, create else { throw fail("subPath \(path): \(LinuxSystem.describe(errno))") }
+        var current = dup(root)
+        var prefix = ""
+        for part in path.split(separator: "/") where part != "." {
+            prefix += (prefix.isEmpty ? "" : "/") + part
+            var next = podspawn_open_beneath(root, prefix, flags)
+            if next < 0 && errno == ENOENT {
+                if mkdirat(current, String(part), 0o755) != 0 && errno != EEXIST {
+                    let code = errno
+                    close(current)
+                    throw fail("subPath \(path): mkdir \(prefix): \(LinuxSystem.describe(code))")
+                }
+                next = podspawn_open_beneath(root, prefix, flags)
+            }
+            guard next >= 0 else {
+                let code = errno
+                close(current)
+                if code == EXDEV || code == ELOOP { throw fail("subPath \(path) escapes the volume") }
+                throw fail("subPath \(path): \(LinuxSystem.describe(code))")
+            }
+            close(current)
+            current = next
+        }
+        return current
+    }
+}

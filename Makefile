@@ -18,7 +18,10 @@ demo-linux: setup
 build: setup
 	swift build
 
+# The walls first (seconds, no build): the dependency graph has the architecture's shape.
 test:
 	scripts/setup.sh --validator
+	scripts/check-walls.py
+	scripts/check-walls.py --self-test
 	swift build --build-tests
 	swift test

@@ -59,9 +59,13 @@ let package = Package(
         .executableTarget(name: "lua-bridge-bench", dependencies: ["PodLua"], path: "Benchmarks/LuaBridgeBench"),
         .executableTarget(name: "linux-pod-bench", dependencies: ["PodKit", "PodLinux"], path: "Benchmarks/LinuxPodBench"),
         .executableTarget(name: "lua-leak-check", dependencies: ["PodLua"], path: "Tests/Tools/LuaLeakCheck"),
-        .testTarget(name: "PodCoreTests", dependencies: ["PodCore", "PodLinux", "PodManifests", "PodBackends", "CPodSpawn"]),
-        .testTarget(name: "PodLuaTests", dependencies: ["PodLua", "PodCore"]),
-        .testTarget(name: "podshTests"),
+        // What the test targets share: running programs, scratch directories, the package's layout.
+        .target(name: "PodTestSupport", path: "Tests/Support"),
+        .testTarget(name: "PodCoreTests", dependencies: [
+            "PodCore", "PodKit", "PodSim", "PodLinux", "PodManifests", "PodBackends", "CPodSpawn", "PodTestSupport",
+        ]),
+        .testTarget(name: "PodLuaTests", dependencies: ["PodLua", "PodKit", "CLua", "CLuaShim", "PodTestSupport"]),
+        .testTarget(name: "podshTests", dependencies: ["PodTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

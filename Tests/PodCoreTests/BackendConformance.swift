@@ -1,10 +1,7 @@
 import Testing
-import PodCore
 @testable import PodKit
 @testable import PodSim
 @testable import PodLinux
-@testable import PodManifests
-import PodBackends
 
 /// The backend contract, as tests: every backend runs this suite. Commands are the portable
 /// busybox ones, so a real backend gives the same results. A backend that cannot run here is

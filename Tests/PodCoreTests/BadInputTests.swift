@@ -1,10 +1,6 @@
 import Testing
-import PodCore
 @testable import PodKit
-@testable import PodSim
-@testable import PodLinux
 @testable import PodManifests
-import PodBackends
 
 /// Hostile and broken input gets an error, never a crash or a hang.
 @Suite("Bad input")

@@ -1,10 +1,6 @@
 import Testing
 import PodCore
 @testable import PodKit
-@testable import PodSim
-@testable import PodLinux
-@testable import PodManifests
-import PodBackends
 
 /// `$(VAR)` expansion as kubelet does it (the cases of Kubernetes' expansion_test.go).
 @Suite("Env expansion")

@@ -1,10 +1,6 @@
 import Testing
-import PodCore
 @testable import PodKit
 @testable import PodSim
-@testable import PodLinux
-@testable import PodManifests
-import PodBackends
 
 /// A backend that fails its Nth mutating call, to prove that a failure at any step of pod
 /// creation leaves nothing behind.

@@ -1,9 +1,4 @@
-import PodCore
 @testable import PodKit
-@testable import PodSim
-@testable import PodLinux
-@testable import PodManifests
-import PodBackends
 
 /// Specs shared by the manifest, validation and kubernetes-validate tests. Together they use
 /// every supported field.

@@ -1,10 +1,5 @@
 import Testing
-import PodCore
 @testable import PodKit
-@testable import PodSim
-@testable import PodLinux
-@testable import PodManifests
-import PodBackends
 
 /// The flat form Lua scripts use: pod fields side by side, `env` also as a map, configMap
 /// data inline, quantities as strings or numbers.

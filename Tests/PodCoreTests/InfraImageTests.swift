@@ -2,13 +2,10 @@
 import Glibc
 #endif
 import Foundation
+import PodTestSupport
 import Testing
-import PodCore
 @testable import PodKit
-@testable import PodSim
 @testable import PodLinux
-@testable import PodManifests
-import PodBackends
 
 /// The infra programs embedded in CPodSpawn (Sources/CPodSpawn/infra_images.h) are what their
 /// sources (Tools/infra) give with scripts/make-infra.sh, and run on both architectures they are
@@ -19,15 +16,8 @@ struct InfraImageTests {
 
     /// Runs `argv`; its status and standard error.
     static func run(_ argv: [String]) throws -> (status: Int32, stderr: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = argv
-        let errors = Pipe()
-        process.standardError = errors
-        try process.run()
-        let said = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, said)
+        let ran = try Command.run("/usr/bin/env", argv)
+        return (ran.status, ran.stderr)
     }
 
     /// The programs built afresh into a scratch directory, checked against the header; the test

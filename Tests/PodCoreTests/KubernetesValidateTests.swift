@@ -1,11 +1,8 @@
 import Foundation
+import PodTestSupport
 import Testing
-import PodCore
 @testable import PodKit
-@testable import PodSim
-@testable import PodLinux
 @testable import PodManifests
-import PodBackends
 
 /// Every manifest the encoder produces in this suite (Fixtures.all) must validate against the
 /// Kubernetes schema with `kubernetes-validate --strict` (PyPI; `make test` and `.ci/run`
@@ -50,16 +47,9 @@ struct KubernetesValidateTests {
         try Manifest.encode(Fixtures.all.map(\.1)).write(to: stream, atomically: true, encoding: .utf8)
         files.append(stream.path)
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: validator)
-        process.arguments = ["--strict"] + files
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "kubernetes-validate failed:\n\(text)")
+        let ran = try Command.run(validator, ["--strict"] + files, mergeOutput: true)
+        let text = ran.stdout
+        #expect(ran.status == 0, "kubernetes-validate failed:\n\(text)")
         // One success line per document: a ConfigMap per configMap object, and every Pod.
         let documents = Fixtures.all.reduce(0) { count, fixture in
             count + Manifest.encode(fixture.1).components(separatedBy: "---\n").count

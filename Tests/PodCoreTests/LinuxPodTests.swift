@@ -3,12 +3,8 @@ import Glibc
 #endif
 import Foundation
 import Testing
-import PodCore
 @testable import PodKit
-@testable import PodSim
 @testable import PodLinux
-@testable import PodManifests
-import PodBackends
 
 /// A runtime on the linux backend with a state directory of its own; checks at the end that
 /// nothing is left: no child process, no mount below the state directory, no pod directory.

@@ -4,12 +4,8 @@ import Glibc
 import CPodSpawn
 import Foundation
 import Testing
-import PodCore
 @testable import PodKit
-@testable import PodSim
 @testable import PodLinux
-@testable import PodManifests
-import PodBackends
 
 /// A TCP port nobody listens on now.
 func freePort() -> Int {

@@ -3,12 +3,8 @@ import Glibc
 #endif
 import Foundation
 import Testing
-import PodCore
 @testable import PodKit
-@testable import PodSim
 @testable import PodLinux
-@testable import PodManifests
-import PodBackends
 
 extension LinuxPods {
     /// The pod cgroup of a pod this runtime runs.

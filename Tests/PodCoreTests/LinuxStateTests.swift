@@ -3,12 +3,8 @@ import Glibc
 #endif
 import Foundation
 import Testing
-import PodCore
 @testable import PodKit
-@testable import PodSim
 @testable import PodLinux
-@testable import PodManifests
-import PodBackends
 
 extension RealLinux {
 @Suite("Linux pods for real: state directory, detach, leaks", .serialized)

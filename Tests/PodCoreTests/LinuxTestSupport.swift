@@ -2,13 +2,10 @@
 import Glibc
 #endif
 import Foundation
+import PodTestSupport
 import Testing
-import PodCore
 @testable import PodKit
-@testable import PodSim
 @testable import PodLinux
-@testable import PodManifests
-import PodBackends
 
 /// Every suite that makes real pods runs inside this one, one test at a time: their leak
 /// checks count the test process's children in pod namespaces, which a suite running alongside
@@ -20,15 +17,9 @@ enum RealLinux {}
 /// what the backend could leak (our child processes, mounts below a directory).
 enum LinuxTestSupport {
     /// A fresh directory below /tmp (removed by `remove`).
-    static func scratch(_ label: String) -> String {
-        let path = NSTemporaryDirectory() + "swift-pods-test-\(label)-\(getpid())-\(UUID().uuidString.prefix(8))"
-        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }
+    static func scratch(_ label: String) -> String { Scratch.directory(label) }
 
-    static func remove(_ path: String) {
-        try? FileManager.default.removeItem(atPath: path)
-    }
+    static func remove(_ path: String) { Scratch.remove(path) }
 
     /// One image directory for the whole test process (the busybox image is made once), removed
     /// when the process exits.
@@ -54,14 +45,7 @@ enum LinuxTestSupport {
         let fm = FileManager.default
         for dir in ["bin", "etc", "root", "www"] { try? fm.createDirectory(atPath: rootfs + "/" + dir, withIntermediateDirectories: true) }
         try? fm.copyItem(atPath: busybox, toPath: rootfs + "/bin/busybox")
-        let list = Process()
-        list.executableURL = URL(fileURLWithPath: busybox)
-        list.arguments = ["--list"]
-        let pipe = Pipe()
-        list.standardOutput = pipe
-        try? list.run()
-        let names = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        list.waitUntilExit()
+        let names = (try? Command.run(busybox, ["--list"]))?.stdout ?? ""
         for name in names.split(separator: "\n") where name != "busybox" {
             try? fm.createSymbolicLink(atPath: rootfs + "/bin/\(name)", withDestinationPath: "busybox")
         }

@@ -1,11 +1,7 @@
 import Foundation
 import Testing
-import PodCore
 @testable import PodKit
-@testable import PodSim
-@testable import PodLinux
 @testable import PodManifests
-import PodBackends
 
 @Suite("Manifest")
 struct ManifestTests {

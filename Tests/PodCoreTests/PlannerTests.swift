@@ -1,10 +1,5 @@
 import Testing
-import PodCore
 @testable import PodKit
-@testable import PodSim
-@testable import PodLinux
-@testable import PodManifests
-import PodBackends
 
 /// The planner is pure: views in, actions with reasons out.
 @Suite("Planner")

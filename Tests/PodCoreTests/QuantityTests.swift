@@ -1,10 +1,5 @@
 import Testing
-import PodCore
 @testable import PodKit
-@testable import PodSim
-@testable import PodLinux
-@testable import PodManifests
-import PodBackends
 
 @Suite("Quantity")
 struct QuantityTests {

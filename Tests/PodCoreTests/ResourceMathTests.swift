@@ -1,10 +1,6 @@
 import Testing
-import PodCore
 @testable import PodKit
-@testable import PodSim
 @testable import PodLinux
-@testable import PodManifests
-import PodBackends
 
 /// QoS classes and cgroup values, each expected value computed by hand from kubelet's formulas:
 /// shares = max(2, milli*1024/1000), quota = max(1000, milli*100000/1000), weight = 1 + ((shares-2)*9999)/262142.

@@ -2,9 +2,6 @@ import Testing
 import PodCore
 @testable import PodKit
 @testable import PodSim
-@testable import PodLinux
-@testable import PodManifests
-import PodBackends
 
 /// Every lifecycle rule of DESIGN.md §3 on the sim backend, with exact virtual timestamps.
 @Suite("Runtime lifecycle")

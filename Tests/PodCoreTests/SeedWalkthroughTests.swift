@@ -1,10 +1,6 @@
 import Testing
-import PodCore
 @testable import PodKit
 @testable import PodSim
-@testable import PodLinux
-@testable import PodManifests
-import PodBackends
 
 /// The seed article on the sim backend: pause, a Node.js server, an nginx reverse proxy, host
 /// port 80, shared network, IPC and PID namespaces.

@@ -1,10 +1,6 @@
 import Testing
-import PodCore
 @testable import PodKit
 @testable import PodSim
-@testable import PodLinux
-@testable import PodManifests
-import PodBackends
 
 /// The simulated kernel's process and signal rules, each as Linux has it.
 @Suite("Sim kernel")

@@ -2,9 +2,6 @@ import Testing
 import PodCore
 @testable import PodKit
 @testable import PodSim
-@testable import PodLinux
-@testable import PodManifests
-import PodBackends
 
 /// The sim kernel's second half through the runtime: network, IPC, volumes, cgroups, applets.
 @Suite("Sim world")

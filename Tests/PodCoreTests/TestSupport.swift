@@ -1,9 +1,5 @@
-import PodCore
 @testable import PodKit
-@testable import PodSim
-@testable import PodLinux
 @testable import PodManifests
-import PodBackends
 
 /// What decoding a manifest reports, as text: each field error, the whole error when it is
 /// not about fields (syntax), or `["accepted"]` when the manifest decodes.

@@ -1,10 +1,5 @@
 import Testing
-import PodCore
 @testable import PodKit
-@testable import PodSim
-@testable import PodLinux
-@testable import PodManifests
-import PodBackends
 
 /// Every validation rule, each with its exact field path and message.
 @Suite("Validation")

@@ -1,10 +1,6 @@
 import Testing
 import PodCore
 @testable import PodKit
-@testable import PodSim
-@testable import PodLinux
-@testable import PodManifests
-import PodBackends
 
 /// The sim's clock counts whole nanoseconds; waits whose deadlines fall between two of them
 /// (0.1 + 0.05 is 0.15000000000000002) still end.

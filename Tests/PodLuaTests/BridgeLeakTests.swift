@@ -1,4 +1,5 @@
 import Foundation
+import PodTestSupport
 import Testing
 
 /// Errors raised from Swift callbacks go through the C trampoline, so no Swift frame is skipped
@@ -24,15 +25,9 @@ struct BridgeLeakTests {
         guard let tool = Self.tool else {
             try Test.cancel("lua-leak-check is not built next to the tests (swift build --product lua-leak-check)")
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = ["100000"]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(text)")
+        let ran = try Command.run(tool, ["100000"])
+        let text = ran.stdout
+        #expect(ran.status == 0, "\(ran.output)")
         let fields = Dictionary(uniqueKeysWithValues: text.split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { field -> (String, Int)? in
             let parts = field.split(separator: "=")
             guard parts.count == 2, let value = Int(parts[1]) else { return nil }

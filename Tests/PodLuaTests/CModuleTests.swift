@@ -1,4 +1,5 @@
 import Foundation
+import PodTestSupport
 import Testing
 
 /// `libpod.so` loads into Debian's stock `lua5.4` with `require "pod"`.
@@ -21,19 +22,8 @@ struct CModuleTests {
 
     /// Runs `script` with `lua5.4 -e`, `libpod.so` from `directory`; exit status and output.
     static func lua(_ directory: String, _ script: String) throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: interpreter)
-        process.arguments = ["-e", script]
-        var environment = ProcessInfo.processInfo.environment
-        environment["LUA_CPATH"] = "\(directory)/lib?.so"
-        process.environment = environment
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, text)
+        let ran = try Command.run(interpreter, ["-e", script], environment: ["LUA_CPATH": "\(directory)/lib?.so"], mergeOutput: true)
+        return (ran.status, ran.stdout)
     }
 
     @Test func requirePodFromTheStockInterpreter() throws {

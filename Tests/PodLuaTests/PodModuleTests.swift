@@ -1,5 +1,4 @@
 import Testing
-import PodCore
 @testable import PodKit
 @testable import PodLua
 

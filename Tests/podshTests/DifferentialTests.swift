@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import PodTestSupport
 import Testing
 
 /// Sim fidelity, measured: the portable scenario files run on both backends through the real
@@ -26,18 +27,11 @@ struct DifferentialTests {
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         let images = scratch + "/images", state = scratch + "/state"
         // The busybox image, as the README says to make it.
-        let importer = Process()
-        importer.executableURL = URL(fileURLWithPath: "/bin/bash")
-        importer.arguments = [PodshTests.root.appendingPathComponent("scripts/busybox-image.sh").path, podsh, "--image-dir", images]
-        let quiet = Pipe()
-        importer.standardOutput = quiet
-        importer.standardError = quiet
-        try importer.run()
-        let imported = String(decoding: quiet.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        importer.waitUntilExit()
-        guard importer.terminationStatus == 0 else {
-            print("skip: differential: no busybox image: \(imported)")
-            try Test.cancel("no busybox image: \(imported)")
+        let imported = try Command.run("/bin/bash", [PodshTests.root.appendingPathComponent("scripts/busybox-image.sh").path, podsh,
+                                                     "--image-dir", images], mergeOutput: true)
+        guard imported.status == 0 else {
+            print("skip: differential: no busybox image: \(imported.stdout)")
+            try Test.cancel("no busybox image: \(imported.stdout)")
         }
         let linux = try PodshTests.run(["test", "--backend", "linux", "--state-dir", state, "--image-dir", images, "--show-output", Self.portable])
         #expect(linux.status == 0, "\(linux.stdout)\(linux.stderr)")

@@ -2,17 +2,14 @@
 import Glibc
 #endif
 import Foundation
+import PodTestSupport
 import Testing
 
 /// podsh with the linux backend, through the real binary: images, `--backend linux`, and the
 /// reason the backend is unavailable to a user who is not root.
 @Suite("podsh on linux", .serialized)
 struct LinuxPodshTests {
-    static func scratch(_ label: String) -> String {
-        let path = NSTemporaryDirectory() + "podsh-linux-\(label)-\(UUID().uuidString.prefix(8))"
-        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }
+    static func scratch(_ label: String) -> String { Scratch.directory("podsh-linux-\(label)") }
 
     static func requireRoot() throws {
         if geteuid() != 0 {

@@ -1,47 +1,22 @@
 import Foundation
+import PodTestSupport
 import Testing
 
 /// The real `podsh` binary, spawned as a process: exit codes, stdout and stderr of every command.
 @Suite("podsh", .serialized)
 struct PodshTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
+    static let root = PackageLayout.root
 
-    static var podsh: String? {
-        var url = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for _ in 0..<4 {
-            let candidate = url.appendingPathComponent("podsh").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            url.deleteLastPathComponent()
-        }
-        return nil
-    }
+    static var podsh: String? { PackageLayout.builtProduct("podsh") }
 
-    struct Run: Equatable {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
+    typealias Run = CommandRun
 
+    /// Runs podsh (or `tool`) from the package's root directory.
     static func run(_ arguments: [String], stdin: String? = nil, tool: String? = nil) throws -> Run {
         guard let executable = tool ?? podsh else {
             try Test.cancel("podsh is not built next to the tests (swift build --product podsh)")
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.currentDirectoryURL = root
-        let out = Pipe(), err = Pipe(), input = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = input
-        try process.run()
-        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-        try input.fileHandleForWriting.close()
-        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus, stdout: stdout, stderr: stderr)
+        return try Command.run(executable, arguments, stdin: stdin, directory: root)
     }
 
     @Test func versionHelpAndChunks() throws {

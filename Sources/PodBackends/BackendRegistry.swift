@@ -2,12 +2,20 @@ import PodKit
 import PodLinux
 import PodSim
 
-/// The backends this build knows, by name: the one place that names them. podsh's
-/// `--backend`, `pod.use`, `pod.backends()` and the conformance suite go through it, so adding
-/// a backend is its target plus one entry here.
-public enum BackendRegistry {
-    /// Every backend of this build, the default first.
-    public static let entries: [BackendEntry] = [
+/// Backends by name. `BackendRegistry.standard` holds the ones this build knows and is the one
+/// place that names them: podsh's `--backend`, `pod.use`, `pod.backends()` and the conformance
+/// suite go through it, so adding a backend is its target plus one entry here. A program that
+/// brings a backend of its own adds its entry to a copy (`adding(_:)`).
+public struct BackendRegistry: Sendable {
+    /// Every backend of this registry, the default first.
+    public private(set) var entries: [BackendEntry]
+
+    public init(entries: [BackendEntry]) {
+        self.entries = entries
+    }
+
+    /// This build's backends: the sim (the default) and linux.
+    public static let standard = BackendRegistry(entries: [
         BackendEntry(
             name: "sim",
             summary: "the simulated kernel: deterministic, in memory, virtual time (the default)",
@@ -30,24 +38,32 @@ public enum BackendRegistry {
                     try LinuxBackend(options: decoded)
                 }
             }),
-    ]
+    ])
+
+    /// This registry with `entry` added (replacing an entry of the same name).
+    public func adding(_ entry: BackendEntry) -> BackendRegistry {
+        var copy = self
+        copy.entries.removeAll { $0.name == entry.name }
+        copy.entries.append(entry)
+        return copy
+    }
 
     /// The backend used when none is named.
-    public static var defaultName: String { entries[0].name }
+    public var defaultName: String { entries.first?.name ?? "sim" }
 
     /// The entry named `name`, or nil.
-    public static func entry(named name: String) -> BackendEntry? {
+    public func entry(named name: String) -> BackendEntry? {
         entries.first { $0.name == name }
     }
 
     /// The names of the backends usable here, in registry order.
-    public static func availableNames() -> [String] {
+    public func availableNames() -> [String] {
         entries.filter { $0.unavailableReason() == nil }.map(\.name)
     }
 
     /// The configuration of backend `name` with `options`: `unsupported` for an unknown name
     /// (listing the usable ones) or an option it refuses.
-    public static func configure(_ name: String, options: BackendOptions = BackendOptions()) throws(BackendError) -> BackendConfiguration {
+    public func configure(_ name: String, options: BackendOptions = BackendOptions()) throws(BackendError) -> BackendConfiguration {
         guard let entry = entry(named: name) else {
             throw BackendError(.unsupported, "backend", "unknown backend '\(name)'; available: \(availableNames().joined(separator: ", "))")
         }
@@ -56,7 +72,7 @@ public enum BackendRegistry {
 
     /// A new backend named `name` with `options`; `unavailable` with the reason when it cannot
     /// run here.
-    public static func make(_ name: String, options: BackendOptions = BackendOptions()) throws(BackendError) -> any PodBackend {
+    public func make(_ name: String, options: BackendOptions = BackendOptions()) throws(BackendError) -> any PodBackend {
         try configure(name, options: options).make()
     }
 }

@@ -14,7 +14,7 @@ import PodKit
 /// Logs: a container's stdout and stderr go, interleaved as written, to one file per run
 /// (`<pod dir>/logs/<container>/<run>.log`); an exec's or a host command's streams are captured
 /// apart in memory files. Confined to its owner's thread, like every backend.
-public final class LinuxBackend: PodBackend {
+public final class LinuxBackend: InspectableBackend {
     public let options: LinuxBackendOptions
     public let images: ImageStore
     /// The cgroup hierarchy's driver (v1 here, v2 on most distributions).

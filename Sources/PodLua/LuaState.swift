@@ -48,6 +48,8 @@ public struct LuaOptions: Sendable {
     /// Options given to every backend `pod.use` switches to (podsh's `--state-dir` and the
     /// like); each backend takes the ones it knows, and a script's own options win.
     public var hostBackendOptions: BackendOptions
+    /// The backends `pod.use` and `pod.backends()` know (a host program may add its own).
+    public var registry: BackendRegistry = .standard
 
     public init(sandboxed: Bool = true, memoryLimit: Int? = 256 << 20, instructionLimit: UInt64? = 2_000_000_000,
                 allowsTrustedBackends: Bool? = nil, hostBackendOptions: BackendOptions = BackendOptions()) {
@@ -113,12 +115,13 @@ public final class LuaState {
             module.configuration = configuration
         } else {
             do {
-                module = try PodModule.onDefaultBackend(host: host)
+                module = try PodModule.onDefaultBackend(host: host, registry: options.registry)
             } catch {
                 throw LuaError(kind: .runtime, message: "pod: \(error)")
             }
         }
         let runtime = module.runtime
+        module.registry = options.registry
         module.allowsTrustedBackends = options.allowsTrustedBackends
         module.hostBackendOptions = options.hostBackendOptions
         self.module = module

@@ -15,6 +15,8 @@ final class PodModule {
     private(set) var programs: SimPrograms?
     /// Where `print` writes outside sim programs (podsh: standard output).
     var output: (String) -> Void = { Swift.print($0, terminator: "") }
+    /// The backends `pod.use` and `pod.backends` know.
+    var registry = BackendRegistry.standard
     /// Whether `pod.use` may switch to a backend that acts on the host (the registry's
     /// `trusted` ones, like linux): the host program's choice.
     var allowsTrustedBackends = true
@@ -36,10 +38,11 @@ final class PodModule {
     }
 
     /// A module on a new runtime on the registry's default backend.
-    static func onDefaultBackend(host: LuaHost) throws(BackendError) -> PodModule {
-        let standard = try BackendRegistry.configure(BackendRegistry.defaultName)
+    static func onDefaultBackend(host: LuaHost, registry: BackendRegistry = .standard) throws(BackendError) -> PodModule {
+        let standard = try registry.configure(registry.defaultName)
         let module = PodModule(runtime: PodRuntime(backend: try standard.make()), host: host)
         module.configuration = standard
+        module.registry = registry
         return module
     }
 
@@ -76,8 +79,8 @@ final class PodModule {
         case .success(let entries): given = entries
         case .failure(let message): return .error(message.text)
         }
-        guard let entry = BackendRegistry.entry(named: name) else {
-            return .error("pod.use: unknown backend '\(name)'; available: \(BackendRegistry.availableNames().joined(separator: ", "))")
+        guard let entry = registry.entry(named: name) else {
+            return .error("pod.use: unknown backend '\(name)'; available: \(registry.availableNames().joined(separator: ", "))")
         }
         if given == nil, runtime.backend.name == name {
             call.push(name)
@@ -115,8 +118,8 @@ final class PodModule {
 
     private func functions() -> [(String, LuaHost.Function)] {
         [
-            ("backends", { call in
-                let names = BackendRegistry.availableNames()
+            ("backends", { [unowned self] call in
+                let names = registry.availableNames()
                 call.pushTable(arrayCount: Int32(names.count)) { t in
                     for (i, name) in names.enumerated() { t.append(i + 1) { call.push(name) } }
                 }

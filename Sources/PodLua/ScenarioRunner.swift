@@ -46,7 +46,7 @@ public enum ScenarioRunner {
         let backend: any PodBackend
         let made: BackendConfiguration
         do {
-            made = try configuration ?? BackendRegistry.configure(BackendRegistry.defaultName)
+            made = try configuration ?? options.registry.configure(options.registry.defaultName)
             backend = try made.make()
         } catch {
             return [CaseResult(file: file, name: file, passed: false, message: "backend: \(error)", duration: seconds(since: started))]

@@ -6,7 +6,7 @@ import PodKit
 /// containers share when `shareProcessNamespace` is set; otherwise each container's command is
 /// PID 1 of a PID namespace of its own. Every container run gets its own mount namespace (the
 /// image root, copy-on-write, and the pod's volumes) and its own memory cgroup below the pod's.
-public final class SimBackend: PodBackend {
+public final class SimBackend: InspectableBackend {
     public let kernel: SimKernel
     /// The pod pids limit (kubelet's `--pod-max-pids`).
     public let podPidsLimit: Int

@@ -138,7 +138,7 @@ struct CommonOptions: ParsableArguments {
     /// --unsafe or when --backend names it.
     var luaOptions: LuaOptions {
         var options = unsafe ? LuaOptions.unsafe : LuaOptions()
-        options.allowsTrustedBackends = unsafe || BackendRegistry.entry(named: backend)?.trusted == true
+        options.allowsTrustedBackends = unsafe || BackendRegistry.standard.entry(named: backend)?.trusted == true
         options.hostBackendOptions = hostBackendOptions
         return options
     }
@@ -155,8 +155,8 @@ struct CommonOptions: ParsableArguments {
     /// The backend --backend names, with the flags it takes; exit 2 for an unknown name or a
     /// bad flag value.
     func backendConfiguration() throws -> BackendConfiguration {
-        guard let entry = BackendRegistry.entry(named: backend) else {
-            let names = BackendRegistry.entries.map(\.name).joined(separator: ", ")
+        guard let entry = BackendRegistry.standard.entry(named: backend) else {
+            let names = BackendRegistry.standard.entries.map(\.name).joined(separator: ", ")
             stderrWrite("podsh: unknown backend '\(backend)' (\(names))\n")
             throw ExitCode(2)
         }

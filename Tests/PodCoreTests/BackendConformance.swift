@@ -1,58 +1,55 @@
 import Testing
 @testable import PodKit
+import PodBackends
 @testable import PodSim
 @testable import PodLinux
 
-/// The backend contract, as tests: every backend runs this suite. Commands are the portable
+/// The backend contract, as tests: every backend of the registry runs this suite — this
+/// build's own and the toy of the "Implementing a backend" article. Commands are the portable
 /// busybox ones, so a real backend gives the same results. A backend that cannot run here is
 /// skipped with the reason printed (`Test.cancel`), never passed silently.
-enum BackendKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
-    case sim
-    case linux
-
-    var testDescription: String { rawValue }
-
-    /// A backend of this kind; a linux one gets a state directory of its own (`stateDir`).
-    func make(stateDir: String? = nil) throws(BackendError) -> any PodBackend {
-        switch self {
-        case .sim: return SimBackend()
-        case .linux:
-            return try LinuxBackend(options: LinuxBackendOptions(stateDir: stateDir ?? LinuxTestSupport.scratch("state"),
-                                                                 imageDir: LinuxTestSupport.imageDir))
-        }
-    }
+enum Conformance {
+    /// The standard registry and the article's toy.
+    static let registry = BackendRegistry.standard.adding(JournalBackend.entry)
+    /// The names the suite runs on.
+    static let backends = registry.entries.map(\.name)
 }
 
 /// A backend under test, with helpers that keep every event they see.
 final class BackendHarness {
-    let backend: any PodBackend
+    let backend: any InspectableBackend
     private(set) var seen: [BackendEvent] = []
-    /// The linux backend's own state directory, removed with the harness.
+    /// The state directory of a backend that keeps one, removed with the harness.
     let stateDir: String?
 
-    init(_ kind: BackendKind) throws {
-        let stateDir = kind == .linux ? LinuxTestSupport.scratch("state") : nil
-        self.stateDir = stateDir
-        backend = try Self.make(kind, stateDir: stateDir)
-    }
-
-    /// The backend, or the test is skipped with the reason printed.
-    static func make(_ kind: BackendKind, stateDir: String?) throws -> any PodBackend {
-        let made: Result<any PodBackend, BackendError>
-        do { made = .success(try kind.make(stateDir: stateDir)) } catch { made = .failure(error) }
-        switch made {
-        case .success(let backend): return backend
-        case .failure(let error):
-            if let stateDir { LinuxTestSupport.remove(stateDir) }
-            print("skipping the \(kind.rawValue) backend: \(error)")
-            try Test.cancel("the \(kind.rawValue) backend is unavailable here: \(error)")
+    /// A backend of the registry entry `name`: one that takes a state directory gets one of its
+    /// own (and the tests' image directory); one that cannot run here skips the test, printing why.
+    init(_ name: String) throws {
+        let entry = try #require(Conformance.registry.entry(named: name))
+        if let reason = entry.unavailableReason() {
+            print("skipping the \(name) backend: \(reason)")
+            try Test.cancel("the \(name) backend is unavailable here: \(reason)")
         }
+        var options = BackendOptions()
+        let stateDir = entry.optionNames.contains("stateDir") ? LinuxTestSupport.scratch("state") : nil
+        if let stateDir {
+            options.set("stateDir", stateDir)
+            options.set("imageDir", LinuxTestSupport.imageDir)
+        }
+        self.stateDir = stateDir
+        let made: any PodBackend
+        do {
+            made = try entry.configure(options).make()
+        } catch {
+            if let stateDir { LinuxTestSupport.remove(stateDir) }
+            print("skipping the \(name) backend: \(error)")
+            try Test.cancel("the \(name) backend is unavailable here: \(error)")
+        }
+        backend = try #require(made as? any InspectableBackend, "the conformance suite reads a backend's inventory")
     }
 
     deinit {
-        if let linux = backend as? LinuxBackend {
-            for line in linux.inventory().details where line.hasPrefix("sandbox") { print("leftover: \(line)") }
-        }
+        for line in backend.inventory().details where line.hasPrefix("sandbox") { print("leftover: \(line)") }
         if let stateDir { LinuxTestSupport.remove(stateDir) }
     }
 
@@ -87,8 +84,8 @@ final class BackendHarness {
 extension RealLinux {
 @Suite("Backend conformance", .serialized)
 struct BackendConformanceTests {
-    @Test("sandbox: created with a live infra, removed without a trace, removal idempotent", arguments: BackendKind.allCases)
-    func sandboxLifecycle(kind: BackendKind) throws {
+    @Test("sandbox: created with a live infra, removed without a trace, removal idempotent", arguments: Conformance.backends)
+    func sandboxLifecycle(kind: String) throws {
         let h = try BackendHarness(kind)
         let sandbox = try h.backend.createSandbox(SandboxRequest(podName: "p", uid: "u1", spec: BackendHarness.spec()))
         #expect(sandbox.infraPid > 1)
@@ -100,8 +97,8 @@ struct BackendConformanceTests {
         #expect(h.backend.inventory() == BackendInventory(sandboxes: 0, processes: 0, namespaces: 0, details: []))
     }
 
-    @Test("exit codes of container commands", arguments: BackendKind.allCases)
-    func exitCodes(kind: BackendKind) throws {
+    @Test("exit codes of container commands", arguments: Conformance.backends)
+    func exitCodes(kind: String) throws {
         let h = try BackendHarness(kind)
         let sandbox = try h.backend.createSandbox(SandboxRequest(podName: "p", uid: "u1", spec: BackendHarness.spec()))
         defer { try? h.backend.removeSandbox(sandbox.id) }
@@ -114,8 +111,8 @@ struct BackendConformanceTests {
         }
     }
 
-    @Test("a command that cannot be executed exits 127 with a start error", arguments: BackendKind.allCases)
-    func startError(kind: BackendKind) throws {
+    @Test("a command that cannot be executed exits 127 with a start error", arguments: Conformance.backends)
+    func startError(kind: String) throws {
         let h = try BackendHarness(kind)
         let sandbox = try h.backend.createSandbox(SandboxRequest(podName: "p", uid: "u1", spec: BackendHarness.spec()))
         defer { try? h.backend.removeSandbox(sandbox.id) }
@@ -125,8 +122,8 @@ struct BackendConformanceTests {
         #expect(exit.startError?.contains("no-such-program") == true)
     }
 
-    @Test("PID 1 of a container ignores SIGTERM without a handler; SIGKILL kills it", arguments: BackendKind.allCases)
-    func pid1IgnoresTerm(kind: BackendKind) throws {
+    @Test("PID 1 of a container ignores SIGTERM without a handler; SIGKILL kills it", arguments: Conformance.backends)
+    func pid1IgnoresTerm(kind: String) throws {
         let h = try BackendHarness(kind)
         let sandbox = try h.backend.createSandbox(SandboxRequest(podName: "p", uid: "u1", spec: BackendHarness.spec(shared: false)))
         defer { try? h.backend.removeSandbox(sandbox.id) }
@@ -139,8 +136,8 @@ struct BackendConformanceTests {
         #expect(exit.signal == .kill)
     }
 
-    @Test("with a shared PID namespace SIGTERM ends sleep (exit 143)", arguments: BackendKind.allCases)
-    func sharedTerm(kind: BackendKind) throws {
+    @Test("with a shared PID namespace SIGTERM ends sleep (exit 143)", arguments: Conformance.backends)
+    func sharedTerm(kind: String) throws {
         let h = try BackendHarness(kind)
         let sandbox = try h.backend.createSandbox(SandboxRequest(podName: "p", uid: "u1", spec: BackendHarness.spec(shared: true)))
         defer { try? h.backend.removeSandbox(sandbox.id) }
@@ -151,8 +148,8 @@ struct BackendConformanceTests {
         #expect(exit.signal == .term)
     }
 
-    @Test("signalling a process that has exited is a clear error", arguments: BackendKind.allCases)
-    func signalDeadProcess(kind: BackendKind) throws {
+    @Test("signalling a process that has exited is a clear error", arguments: Conformance.backends)
+    func signalDeadProcess(kind: String) throws {
         let h = try BackendHarness(kind)
         let sandbox = try h.backend.createSandbox(SandboxRequest(podName: "p", uid: "u1", spec: BackendHarness.spec()))
         defer { try? h.backend.removeSandbox(sandbox.id) }
@@ -163,8 +160,8 @@ struct BackendConformanceTests {
         }
     }
 
-    @Test("exec runs in a running container and captures stdout and stderr", arguments: BackendKind.allCases)
-    func exec(kind: BackendKind) throws {
+    @Test("exec runs in a running container and captures stdout and stderr", arguments: Conformance.backends)
+    func exec(kind: String) throws {
         let h = try BackendHarness(kind)
         let sandbox = try h.backend.createSandbox(SandboxRequest(podName: "p", uid: "u1", spec: BackendHarness.spec()))
         defer { try? h.backend.removeSandbox(sandbox.id) }
@@ -177,8 +174,8 @@ struct BackendConformanceTests {
         #expect(h.backend.output(of: failing.id).stderr.contains("nosuch: not found"))
     }
 
-    @Test("the infra's death is reported; in a shared PID namespace it takes the containers", arguments: BackendKind.allCases)
-    func infraDeath(kind: BackendKind) throws {
+    @Test("the infra's death is reported; in a shared PID namespace it takes the containers", arguments: Conformance.backends)
+    func infraDeath(kind: String) throws {
         let h = try BackendHarness(kind)
         let sandbox = try h.backend.createSandbox(SandboxRequest(podName: "p", uid: "u1", spec: BackendHarness.spec(shared: true)))
         defer { try? h.backend.removeSandbox(sandbox.id) }
@@ -192,8 +189,8 @@ struct BackendConformanceTests {
         #expect(h.exit(of: main.id)?.exitCode == 137)
     }
 
-    @Test("host context commands run outside every pod", arguments: BackendKind.allCases)
-    func hostContext(kind: BackendKind) throws {
+    @Test("host context commands run outside every pod", arguments: Conformance.backends)
+    func hostContext(kind: String) throws {
         let h = try BackendHarness(kind)
         guard h.backend.capabilities.contains(.hostContext) else { try Test.cancel("no host context") }
         let process = try h.backend.spawn(SpawnRequest(context: .host, argv: ["sh", "-c", "exit 7"]))
@@ -201,8 +198,8 @@ struct BackendConformanceTests {
         #expect(h.backend.inventory().processes == 0)
     }
 
-    @Test("removing a sandbox kills its containers and execs; nothing is reported after", arguments: BackendKind.allCases)
-    func removeKillsEverything(kind: BackendKind) throws {
+    @Test("removing a sandbox kills its containers and execs; nothing is reported after", arguments: Conformance.backends)
+    func removeKillsEverything(kind: String) throws {
         let h = try BackendHarness(kind)
         let sandbox = try h.backend.createSandbox(SandboxRequest(podName: "p", uid: "u1", spec: BackendHarness.spec()))
         let a = try h.container(sandbox, ["sleep", "3600"])

@@ -4,12 +4,12 @@ import Testing
 
 /// A backend that fails its Nth mutating call, to prove that a failure at any step of pod
 /// creation leaves nothing behind.
-final class FaultyBackend: PodBackend {
-    let inner: any PodBackend
+final class FaultyBackend: InspectableBackend {
+    let inner: any InspectableBackend
     let failAt: Int
     private(set) var calls = 0
 
-    init(_ inner: any PodBackend, failAt: Int) {
+    init(_ inner: any InspectableBackend, failAt: Int) {
         self.inner = inner
         self.failAt = failAt
     }

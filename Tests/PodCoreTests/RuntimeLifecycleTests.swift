@@ -232,7 +232,7 @@ struct RuntimeLifecycleTests {
             #expect(container.state.termination?.exitCode == 137)
             #expect(container.state.termination?.finishedAt == 3)
         }
-        #expect(runtime.backend.inventory().processes == 0)
+        #expect(inventory(of: runtime.backend).processes == 0)
     }
 
     @Test("infra death under Always and OnFailure recreates the sandbox", arguments: [RestartPolicy.always, .onFailure])
@@ -335,7 +335,7 @@ struct RuntimeLifecycleTests {
         ]))) {
             try runtime.run(clash)
         }
-        #expect(runtime.backend.inventory().sandboxes == 1)
+        #expect(inventory(of: runtime.backend).sandboxes == 1)
     }
 
     @Test func badInputGivesClearErrors() throws {
@@ -359,7 +359,7 @@ struct RuntimeLifecycleTests {
         let again = try runtime.run(Self.pod(policy: .never, [Self.c("app", "sleep", "5")]))
         #expect(throws: RuntimeError.podRemoved("p")) { try pod.status() }
         #expect(again.description == "Pod(p, 1 container, Running)")
-        #expect(runtime.backend.inventory().sandboxes == 1)
+        #expect(inventory(of: runtime.backend).sandboxes == 1)
     }
 
     @Test func removeKillsAtOnceAndFreesEverything() throws {
@@ -368,7 +368,7 @@ struct RuntimeLifecycleTests {
         runtime.sleep(1)
         try pod.remove()
         #expect(runtime.now == 1)
-        #expect(runtime.backend.inventory().isEmpty)
+        #expect(inventory(of: runtime.backend).isEmpty)
         #expect(runtime.list().isEmpty)
     }
 

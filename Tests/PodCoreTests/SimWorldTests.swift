@@ -203,7 +203,7 @@ struct SimWorldTests {
         #expect(try runtime.execOnHost(["cat", "/srv/shared/x"]).stdout == "from-pod\n")
         let file = try runtime.run(Self.pod("f", volumes: [host("/etc/hostname", .file)], [Self.mounting("c", "h", at: "/etc/host-name")]))
         #expect(try file.exec("c", ["cat", "/etc/host-name"]).stdout == "sim-host\n")
-        #expect(runtime.backend.inventory().sandboxes == 2)
+        #expect(inventory(of: runtime.backend).sandboxes == 2)
     }
 
     // MARK: cgroups

@@ -1,3 +1,4 @@
+import Testing
 @testable import PodKit
 @testable import PodManifests
 
@@ -20,4 +21,13 @@ func flatErrors(_ node: SpecNode) -> [String] {
     } catch {
         return error.errors.map(\.description)
     }
+}
+
+/// What a backend holds; fails the test when it cannot say (it is not inspectable).
+func inventory(of backend: any PodBackend) -> BackendInventory {
+    guard let inspectable = backend as? any InspectableBackend else {
+        Issue.record("\(backend.name) is not an InspectableBackend")
+        return BackendInventory(sandboxes: -1, processes: -1, namespaces: -1, details: ["not inspectable"])
+    }
+    return inspectable.inventory()
 }

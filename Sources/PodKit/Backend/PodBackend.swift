@@ -29,8 +29,6 @@ public protocol PodBackend: AnyObject {
     func output(of process: ProcessID) -> ProcessOutput
     /// Kills what still runs in the sandbox and frees everything it holds. Idempotent.
     func removeSandbox(_ sandbox: SandboxID) throws(BackendError)
-    /// What the backend holds right now, for leak checks.
-    func inventory() -> BackendInventory
     /// Keeps a sandbox after the backend is released (capability `detachedPods`).
     func detach(_ sandbox: SandboxID) throws(BackendError)
 }
@@ -42,6 +40,13 @@ extension PodBackend {
             throw BackendError(.unsupported, "detach", "the \(name) backend cannot keep a pod after its owner")
         }
     }
+}
+
+/// A backend that can say what it holds: what leak checks and the conformance suite read
+/// (every count is 0 once every sandbox is removed and every process has ended).
+public protocol InspectableBackend: PodBackend {
+    /// What the backend holds right now.
+    func inventory() -> BackendInventory
 }
 
 /// Optional abilities of a backend.

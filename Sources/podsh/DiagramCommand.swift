@@ -11,7 +11,7 @@ import PodLinux
 struct DiagramCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "diagram", abstract: "Print a pod's topology as Graphviz DOT.")
 
-    @OptionGroup var common: CommonOptions
+    @OptionGroup var global: GlobalOptions
 
     @Flag(help: "Render SVG with Graphviz's dot.")
     var svg = false
@@ -22,7 +22,7 @@ struct DiagramCommand: ParsableCommand {
     mutating func run() throws {
         let specs: [PodSpec]
         if file.hasSuffix(".lua") {
-            specs = try specsCreated(by: file, common: common)
+            specs = try specsCreated(by: file, global: global)
         } else {
             specs = try manifestPods(file)
         }

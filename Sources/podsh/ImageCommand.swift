@@ -22,14 +22,14 @@ struct ImageCommand: ParsableCommand {
             """
     )
 
-    @Option(help: "Where the images live.")
-    var imageDir: String = LinuxBackendOptions.defaultImageDir
+    @OptionGroup var global: GlobalOptions
 
     @Argument(help: "import, ls or rm, then its arguments.")
     var words: [String] = []
 
     func run() throws {
-        let store = ImageStore(directory: imageDir)
+        try global.requireLinux("image", "manages the linux backend's images; the %@ backend has none to manage")
+        let store = ImageStore(directory: global.imageDir)
         guard let verb = words.first else { throw ValidationError("missing subcommand: import, ls or rm") }
         let rest = Array(words.dropFirst())
         do {
@@ -38,7 +38,11 @@ struct ImageCommand: ParsableCommand {
                 try store.importImage(rest[0], from: rest[1])
                 print("imported \(rest[0])")
             case ("ls", 0):
-                for name in store.list() { print(name) }
+                if global.json {
+                    stdoutWrite(JSON.strings(store.list()).jsonText + "\n")
+                } else {
+                    for name in store.list() { print(name) }
+                }
             case ("rm", 1):
                 try store.remove(rest[0])
             case ("import", _): throw ValidationError("usage: podsh image import NAME SRC")

@@ -9,23 +9,23 @@ import PodLua
 struct KubeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "kube", abstract: "Print the Kubernetes manifests of the pods a script creates.")
 
-    @OptionGroup var common: CommonOptions
+    @OptionGroup var global: GlobalOptions
 
     @Argument(help: "The script.")
     var file: String
 
     mutating func run() throws {
-        let specs = try specsCreated(by: file, common: common)
+        let specs = try specsCreated(by: file, global: global)
         stdoutWrite(Manifest.encode(specs))
     }
 }
 
 /// Runs a script (its own output to stderr) and returns the specs of every pod it created.
-func specsCreated(by file: String, common: CommonOptions) throws -> [PodSpec] {
+func specsCreated(by file: String, global: GlobalOptions) throws -> [PodSpec] {
     let source = try readInput(file)
-    let configuration = try common.backendConfiguration()
-    let host = try ScriptHost(options: common.luaOptions, configuration: configuration,
-                              backend: try common.makeBackend(configuration))
+    let configuration = try global.backendConfiguration()
+    let host = try ScriptHost(options: global.luaOptions, configuration: configuration,
+                              backend: try global.makeBackend(configuration))
     var specs: [PodSpec] = []
     host.runtime.onCreate = { specs.append($0) }
     host.lua.setOutput { stderrWrite($0) }

@@ -9,7 +9,7 @@ import PodLinux
 struct PlayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "play", abstract: "Run a Kubernetes Pod manifest and follow it.")
 
-    @OptionGroup var common: CommonOptions
+    @OptionGroup var global: GlobalOptions
 
     @Option(name: .customLong("for"), help: "Stop the pod after this many seconds (pod time; virtual on sim).")
     var duration: Double = 600
@@ -19,7 +19,7 @@ struct PlayCommand: ParsableCommand {
 
     mutating func run() throws {
         let specs = try manifestPods(file)
-        let runtime = PodRuntime(backend: try common.makeBackend())
+        let runtime = PodRuntime(backend: try global.makeBackend())
         defer { runtime.close() }
         var printed = 0
         func follow() {

@@ -17,43 +17,34 @@ struct Podsh: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "podsh",
         abstract: "Describe, run and test Kubernetes-style pods from Lua.",
-        discussion: """
-            Commands:
-              test [PATH...]      run scenario tests (TAP lines, then "N passed, N failed")
-              play POD.yaml       run a Kubernetes Pod manifest and follow its events
-              kube FILE.lua       print the manifests of the pods a script creates
-              diagram FILE        print a pod's topology as Graphviz DOT (--svg renders it)
-              image import NAME SRC | ls | rm NAME
-                                  the linux backend's images (a rootfs directory or tarball)
-              ps | inspect NAME | logs NAME [C] | stop NAME | rm NAME | gc
-                                  the linux backend's pods in the state directory, any owner
-            (podsh COMMAND --help for each.)
-
-            Examples:
-              podsh scripts/demo.lua              run a script (the seed article's pod)
-              podsh -e 'print(pod.backend())'     run a chunk
-              podsh test Tests/Scenarios          run scenario tests; the last line is "N passed, N failed"
-              podsh play scripts/seed-pod.yaml    run a Kubernetes Pod manifest and follow its events
-              podsh kube scripts/demo.lua         print the manifests of the pods a script creates
-              podsh diagram scripts/seed-pod.yaml print the topology as Graphviz DOT (--svg renders it)
-              podsh image import busybox rootfs/  a root file system as the image "busybox" (linux backend)
-              podsh --backend linux scripts/demo-linux.lua   a pod on real namespaces (root)
-            """,
-        version: "podsh \(PodCoreVersion.string) (\(LuaState.luaRelease))"
+        usage: "podsh [OPTIONS] [FILE.lua [ARGS...] | -e CHUNK]\n       podsh COMMAND [OPTIONS] ... (podsh help)",
+        version: "podsh \(PodCoreVersion.string) (\(LuaState.luaRelease))",
+        helpNames: []
     )
 
-    @OptionGroup var common: CommonOptions
+    @OptionGroup var global: GlobalOptions
 
     @Option(name: .customShort("e"), help: "Run this chunk instead of a file.")
     var chunk: String?
 
-    @Argument(help: "The script to run, then its arguments.")
+    @Argument(parsing: .captureForPassthrough, help: "The script to run, then its arguments (passed on as they are).")
     var script: [String] = []
 
     mutating func run() throws {
-        let configuration = try common.backendConfiguration()
-        let host = try ScriptHost(options: common.luaOptions, configuration: configuration,
-                                  backend: try common.makeBackend(configuration))
+        // The script's words are taken as they are (an option after the script is the script's),
+        // so podsh's own options that stand first are looked at here.
+        if script.first == "--" { script.removeFirst() } else if let first = script.first, first.hasPrefix("-"), first != "-" {
+            if first == "--version" {
+                stdoutWrite(Podsh.configuration.version + "\n")
+                return
+            }
+            stderrWrite("podsh: Unknown option '\(first)'\nUsage: see podsh help\n")
+            throw ExitCode(2)
+        }
+        if chunk == nil, let first = script.first, first != "-" { try Podsh.refuseUnknownWord(first) }
+        let configuration = try global.backendConfiguration()
+        let host = try ScriptHost(options: global.luaOptions, configuration: configuration,
+                                  backend: try global.makeBackend(configuration))
         // Ctrl-C, SIGTERM and SIGHUP stop the script (and the runtime's waits); podsh then
         // leaves through its normal exit, which removes the pods (on linux they are in sessions
         // of their own and would outlive a podsh killed by the signal).
@@ -67,31 +58,49 @@ struct Podsh: ParsableCommand {
             // No file: the prompt on a terminal, otherwise standard input is the script (lua.c).
             if isatty(0) != 0 {
                 host.lua.setArg(script: "", arguments: [])
-                throw Prompt(host: host, backendName: common.backend, json: common.json).run()
+                throw Prompt(host: host, backendName: global.backendName, json: global.json).run()
             }
             let input = readAll(fd: 0)
             host.lua.setArg(script: "-", arguments: [])
             throw host.exitCode(running: input, name: "=stdin", arguments: [])
         }
-        let source = try readInput(file)
         let arguments = Array(script.dropFirst())
+        if file == "-" {  // `podsh - ARGS`: the script from standard input, as lua.c reads it
+            host.lua.setArg(script: "-", arguments: arguments)
+            throw host.exitCode(running: readAll(fd: 0), name: "=stdin", arguments: arguments)
+        }
+        let source = try readInput(file)
         host.lua.setArg(script: file, arguments: arguments)
         throw host.exitCode(running: source, name: "@\(file)", arguments: arguments)
     }
 
-    /// The commands, by their first word; anything else is a script (as lua.c takes it).
-    static let commands: [String: any ParsableCommand.Type] = [
-        "test": TestCommand.self, "play": PlayCommand.self, "kube": KubeCommand.self, "diagram": DiagramCommand.self,
-        "image": ImageCommand.self, "ps": PsCommand.self, "inspect": InspectCommand.self, "logs": LogsCommand.self,
-        "stop": StopCommand.self, "rm": RmCommand.self, "gc": GcCommand.self,
+    /// The commands, by their first word, in the order help lists them; anything else is a
+    /// script (as lua.c takes it).
+    static let commands: [(name: String, type: any ParsableCommand.Type)] = [
+        ("test", TestCommand.self), ("play", PlayCommand.self), ("kube", KubeCommand.self), ("diagram", DiagramCommand.self),
+        ("image", ImageCommand.self), ("ps", PsCommand.self), ("inspect", InspectCommand.self), ("logs", LogsCommand.self),
+        ("stop", StopCommand.self), ("rm", RmCommand.self), ("gc", GcCommand.self), ("help", HelpCommand.self),
     ]
 
-    /// Dispatches on the first word; usage errors exit 2 (ArgumentParser's default is 64), help
-    /// and version exit 0.
+    static func command(named name: String) -> (any ParsableCommand.Type)? {
+        commands.first { $0.name == name }?.type
+    }
+
+    /// Dispatches on the first word after the global options, which may stand before it (they
+    /// are moved after it); usage errors exit 2 (ArgumentParser's default is 64), help and
+    /// version exit 0.
     static func main() {
         let arguments = Array(CommandLine.arguments.dropFirst())
-        let type: any ParsableCommand.Type = arguments.first.flatMap { commands[$0] } ?? Podsh.self
-        let rest = type == Podsh.self ? arguments : Array(arguments.dropFirst())
+        let (globals, index) = leadingGlobalOptions(arguments)
+        var type: any ParsableCommand.Type = Podsh.self
+        var rest = arguments
+        if index < arguments.count, let found = command(named: arguments[index]) {
+            type = found
+            rest = globals + Array(arguments[(index + 1)...])
+        } else if index < arguments.count, arguments[index] == "--help" || arguments[index] == "-h" {
+            stdoutWrite(Podsh.overview())
+            Glibc.exit(0)
+        }
         do {
             var command = try type.parseAsRoot(rest)
             try command.run()
@@ -104,7 +113,7 @@ struct Podsh: ParsableCommand {
                 Glibc.exit(0)
             }
             if code.rawValue == ExitCode.validationFailure.rawValue {
-                let name = type == Podsh.self ? "podsh" : "podsh \(arguments[0])"
+                let name = type == Podsh.self ? "podsh" : "podsh \(arguments[index])"
                 stderrWrite("podsh: \(type.message(for: error))\nUsage: see \(name) --help\n")
                 Glibc.exit(2)
             }
@@ -112,161 +121,172 @@ struct Podsh: ParsableCommand {
             Glibc.exit(code.rawValue == 0 ? 1 : code.rawValue)
         }
     }
-}
 
-/// Options every command takes.
-struct CommonOptions: ParsableArguments {
-    @Option(help: "The backend: sim (default) or linux.")
-    var backend: String = "sim"
-
-    @Option(help: "The linux backend's state directory (pods' volumes, layers and logs).")
-    var stateDir: String = LinuxBackendOptions.defaultStateDir
-
-    @Option(help: "Where the linux backend's imported images live.")
-    var imageDir: String = LinuxBackendOptions.defaultImageDir
-
-    @Option(help: "The cgroup the linux backend's pods go below.")
-    var cgroupParent: String = "swift-pods"
-
-    @Flag(help: "Lift the Lua sandbox and its limits (trusted scripts only).")
-    var unsafe = false
-
-    @Flag(help: "The prompt prints results as JSON (objects with sorted keys), one per line.")
-    var json = false
-
-    /// The sandbox unless --unsafe; `pod.use` of a trusted backend (linux) allowed with
-    /// --unsafe or when --backend names it.
-    var luaOptions: LuaOptions {
-        var options = unsafe ? LuaOptions.unsafe : LuaOptions()
-        options.allowsTrustedBackends = unsafe || BackendRegistry.standard.entry(named: backend)?.trusted == true
-        options.hostBackendOptions = hostBackendOptions
-        return options
-    }
-
-    /// The global flags as backend options; each backend takes the ones it knows.
-    var hostBackendOptions: BackendOptions {
-        var options = BackendOptions()
-        options.set("stateDir", stateDir)
-        options.set("imageDir", imageDir)
-        options.set("cgroupParent", cgroupParent)
-        return options
-    }
-
-    /// The backend --backend names, with the flags it takes; exit 2 for an unknown name or a
-    /// bad flag value.
-    func backendConfiguration() throws -> BackendConfiguration {
-        guard let entry = BackendRegistry.standard.entry(named: backend) else {
-            let names = BackendRegistry.standard.entries.map(\.name).joined(separator: ", ")
-            stderrWrite("podsh: unknown backend '\(backend)' (\(names))\n")
-            throw ExitCode(2)
-        }
-        do {
-            return try entry.configure(hostBackendOptions.restricted(to: entry.optionNames))
-        } catch {
-            stderrWrite("podsh: backend '\(backend)': \(error.message)\n")
-            throw ExitCode(2)
-        }
-    }
-
-    /// A new backend of `configuration`; exit 1 with the reason when it cannot run here.
-    func makeBackend(_ configuration: BackendConfiguration) throws -> any PodBackend {
-        do {
-            return try configuration.make()
-        } catch {
-            stderrWrite("podsh: backend '\(configuration.backend)' unavailable: \(error.message)\n")
-            throw ExitCode(1)
-        }
-    }
-
-    /// A new backend of the one --backend names.
-    func makeBackend() throws -> any PodBackend {
-        try makeBackend(try backendConfiguration())
-    }
-}
-
-/// A Lua state with the `pod` module on one runtime; runs chunks and reports errors as podsh does.
-final class ScriptHost {
-    let runtime: PodRuntime
-    let lua: LuaState
-
-    init(options: LuaOptions, configuration: BackendConfiguration, backend: any PodBackend) throws {
-        runtime = PodRuntime(backend: backend)
-        do {
-            lua = try LuaState(options: options)
-            try lua.openPod(runtime: runtime, configuration: configuration)
-        } catch {
-            stderrWrite("podsh: \(error)\n")
-            throw ExitCode(1)
-        }
-        lua.setOutput { text in stdoutWrite(text) }
-    }
-
-    /// Runs a chunk; a failure is one line on stderr plus its traceback, and exit code 1.
-    func exitCode(running source: String, name: String, arguments: [String]) -> ExitCode {
-        do {
-            _ = try lua.run(source, name: name, arguments: arguments)
-            runtime.close()
-            return .success
-        } catch {
-            stderrWrite("podsh: \(error.message)\n")
-            runtime.close()
-            return ExitCode(1)
-        }
-    }
-}
-
-/// Writes all of `text` to a file descriptor (the C `stdout`/`stderr` globals are off limits
-/// in Swift 6, and unbuffered writes keep podsh's and its pods' output in order).
-func writeAll(_ fd: Int32, _ text: String) {
-    var copy = text
-    copy.withUTF8 { buffer in
-        var offset = 0
-        while offset < buffer.count {
-            let written = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-            if written <= 0 {
-                if written < 0 && errno == EINTR { continue }
-                return
+    /// The global options before the first other word, and that word's index.
+    static func leadingGlobalOptions(_ arguments: [String]) -> ([String], Int) {
+        var globals: [String] = []
+        var i = 0
+        while i < arguments.count {
+            let word = arguments[i]
+            let name = String(word.split(separator: "=", maxSplits: 1).first ?? "")
+            if GlobalOptions.valued.contains(name) {
+                let take = word.contains("=") ? 1 : 2
+                globals += arguments[i..<min(i + take, arguments.count)]
+                i += take
+            } else if GlobalOptions.flags.contains(word) {
+                globals.append(word)
+                i += 1
+            } else {
+                break
             }
-            offset += written
+        }
+        return (globals, min(i, arguments.count))
+    }
+
+    /// A first word that is neither a command nor a file: a usage error naming the closest
+    /// command, unless the word looks like a path (then it is a missing script, as lua.c says).
+    static func refuseUnknownWord(_ word: String) throws {
+        let looksLikePath = word.contains("/") || [".lua", ".yaml", ".yml"].contains { word.hasSuffix($0) }
+        guard !looksLikePath, access(word, F_OK) != 0 else { return }
+        let names = commands.map(\.name)
+        let close = names.map { ($0, editDistance($0, word)) }.filter { $0.1 <= 2 || $0.0.hasPrefix(word) }
+            .min { $0.1 < $1.1 }
+        let hint = close.map { " (did you mean '\($0.0)'?)" } ?? ""
+        stderrWrite("podsh: '\(word)' is not a command or a file\(hint)\nUsage: podsh [OPTIONS] FILE.lua [ARGS...] | podsh COMMAND ...; see podsh help\n")
+        throw ExitCode(2)
+    }
+
+    /// podsh's overview: usage, the global options, every command with its abstract, examples;
+    /// wrapped to the terminal's width.
+    static func overview() -> String {
+        let width = terminalColumns()
+        var text = paragraph("podsh \(PodCoreVersion.string): describe, run and test Kubernetes-style pods from Lua.", width) + "\n"
+        text += "Usage:\n"
+        text += wrapped("podsh [OPTIONS] FILE.lua [ARGS...]", "run a script (`arg` as lua.c sets it); without FILE, the prompt on a terminal, else standard input", width)
+        text += wrapped("podsh [OPTIONS] -e CHUNK", "run a chunk", width)
+        text += wrapped("podsh COMMAND [OPTIONS] ...", "one of the commands below; the global options may stand before or after COMMAND", width)
+        text += "\nCommands:\n"
+        for (name, type) in commands {
+            text += wrapped(name, type.configuration.abstract, width)
+        }
+        text += "\nGlobal options:\n"
+        for (flag, what) in [
+            ("--backend NAME", "the backend: \(BackendRegistry.standard.entries.map { "\($0.name) (\($0.summary))" }.joined(separator: "; "))"),
+            ("--state-dir DIR", "the linux backend's state directory (default \(LinuxBackendOptions.defaultStateDir))"),
+            ("--image-dir DIR", "the linux backend's images (default \(LinuxBackendOptions.defaultImageDir))"),
+            ("--cgroup-parent PATH", "the cgroup the linux backend's pods go below (default swift-pods)"),
+            ("--unsafe", "lift the Lua sandbox and its limits (trusted scripts only)"),
+            ("--json", "print records as JSON"),
+            ("--version", "print the version"),
+        ] {
+            text += wrapped(flag, what, width)
+        }
+        text += "\nExamples:\n"
+        for (example, what) in [
+            ("podsh scripts/demo.lua", "the seed article's pod on the simulated kernel"),
+            ("podsh -e 'print(pod.backend())'", "run a chunk"),
+            ("podsh test Tests/Scenarios", "scenario tests; the last line is \"N passed, N failed\""),
+            ("podsh play scripts/seed-pod.yaml", "run a Kubernetes Pod manifest and follow its events"),
+            ("podsh kube scripts/demo.lua", "the manifests of the pods a script creates"),
+            ("podsh --backend linux scripts/demo-linux.lua", "a pod on real namespaces (root)"),
+            ("podsh help ps", "one command's options"),
+        ] {
+            text += wrapped(example, what, width)
+        }
+        return text
+    }
+}
+
+/// `podsh help [COMMAND]`: the overview, or one command's help.
+struct HelpCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "help", abstract: "Print this overview, or one command's help.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The command.")
+    var command: String?
+
+    func run() throws {
+        guard let command else {
+            stdoutWrite(Podsh.overview())
+            return
+        }
+        guard let type = Podsh.command(named: command) else {
+            try Podsh.refuseUnknownWord(command)
+            stderrWrite("podsh: help: no command '\(command)'\n")
+            throw ExitCode(2)
+        }
+        stdoutWrite(type.helpMessage(columns: terminalColumns()) + "\n")
+    }
+}
+
+/// Levenshtein distance, for "did you mean".
+func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a), b = Array(b)
+    var row = Array(0...b.count)
+    for i in 1...max(1, a.count) where i <= a.count {
+        var previous = row[0]
+        row[0] = i
+        for j in 1...max(1, b.count) where j <= b.count {
+            let substitution = previous + (a[i - 1] == b[j - 1] ? 0 : 1)
+            previous = row[j]
+            row[j] = min(substitution, row[j] + 1, row[j - 1] + 1)
         }
     }
+    return row[b.count]
 }
 
-func stderrWrite(_ text: String) { writeAll(2, text) }
-func stdoutWrite(_ text: String) { writeAll(1, text) }
+/// The terminal's width (stdout's, then `COLUMNS`), 80 when there is none.
+func terminalColumns() -> Int {
+    var size = winsize()
+    if ioctl(1, UInt(TIOCGWINSZ), &size) == 0, size.ws_col >= 40 { return Int(size.ws_col) }
+    if let text = getenv("COLUMNS"), let columns = Int(String(cString: text)), columns >= 40 { return columns }
+    return 80
+}
 
-/// Reads a file descriptor to its end.
-func readAll(fd: Int32) -> String {
-    var bytes: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let count = read(fd, &buffer, buffer.count)
-        if count < 0 && errno == EINTR { continue }
-        if count <= 0 { break }
-        bytes += buffer[0..<count]
+/// `text` wrapped at `width`.
+func paragraph(_ text: String, _ width: Int) -> String {
+    var out = "", line = 0
+    for word in text.split(separator: " ") {
+        if line > 0 && line + 1 + word.count > width {
+            out += "\n"
+            line = 0
+        }
+        if line > 0 {
+            out += " "
+            line += 1
+        }
+        out += word
+        line += word.count
     }
-    return String(decoding: bytes, as: UTF8.self)
+    return out + "\n"
 }
 
-struct FileError: Error, CustomStringConvertible {
-    let description: String
-}
-
-/// Reads a file podsh was given; when it cannot, says so on stderr and exits 1.
-func readInput(_ path: String) throws -> String {
-    do {
-        return try readFile(path)
-    } catch {
-        stderrWrite("podsh: cannot open \(path): \(error)\n")
-        throw ExitCode(1)
+/// `term` in a column of its own and `text` beside it, wrapped at `width` with a hanging indent.
+func wrapped(_ term: String, _ text: String, _ width: Int) -> String {
+    let indent = 2, column = min(30, width / 3)
+    var out = String(repeating: " ", count: indent) + term
+    var line = out.count
+    if line + 2 > column {
+        out += "\n"
+        line = 0
     }
-}
-
-func readFile(_ path: String) throws -> String {
-    let fd = open(path, O_RDONLY)
-    guard fd >= 0 else { throw FileError(description: String(cString: strerror(errno))) }
-    defer { close(fd) }
-    var info = stat()
-    if fstat(fd, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR { throw FileError(description: "Is a directory") }
-    return readAll(fd: fd)
+    out += String(repeating: " ", count: max(0, column - line))
+    line = column
+    var first = true
+    for word in text.split(separator: " ") {
+        if !first && line + 1 + word.count > width {
+            out += "\n" + String(repeating: " ", count: column)
+            line = column
+            first = true
+        }
+        if !first {
+            out += " "
+            line += 1
+        }
+        out += word
+        line += word.count
+        first = false
+    }
+    return out + "\n"
 }

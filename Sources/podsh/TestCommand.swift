@@ -13,7 +13,7 @@ import PodLua
 struct TestCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "test", abstract: "Run scenario tests (TAP output).")
 
-    @OptionGroup var common: CommonOptions
+    @OptionGroup var global: GlobalOptions
 
     @Option(help: "Run only the cases (or files) whose name contains this.")
     var filter: String?
@@ -25,16 +25,16 @@ struct TestCommand: ParsableCommand {
     var paths: [String] = []
 
     mutating func run() throws {
-        let configuration = try common.backendConfiguration()
-        _ = try common.makeBackend(configuration)  // says why the backend is unavailable, before any file runs
-        let common = self.common
+        let configuration = try global.backendConfiguration()
+        _ = try global.makeBackend(configuration)  // says why the backend is unavailable, before any file runs
+        let global = self.global
         let files = try scenarioFiles(paths.isEmpty ? ["Tests/Scenarios"] : paths)
         var number = 0
         var passed = 0
         var failed = 0
         for file in files {
             let source = try readInput(file)
-            let options = common.luaOptions
+            let options = global.luaOptions
             for result in ScenarioRunner.run(file: file, source: source, options: options, filter: filter,
                                              backend: configuration) {
                 number += 1

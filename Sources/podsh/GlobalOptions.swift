@@ -1,0 +1,127 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import PodBackends
+import PodCore
+import PodLinux
+import PodLua
+
+/// The global options (`--backend`, `--state-dir`, `--image-dir`, `--cgroup-parent`,
+/// `--unsafe`, `--json`): every command takes them, before or after its name (`podsh
+/// --backend linux gc` and `podsh gc --backend linux` are the same), and honours each one.
+struct GlobalOptions: ParsableArguments {
+    /// The long names of the options that take a value, and of the flags, for moving them from
+    /// before a command's name to after it.
+    static let valued: Set<String> = ["--backend", "--state-dir", "--image-dir", "--cgroup-parent"]
+    static let flags: Set<String> = ["--unsafe", "--json"]
+
+    @Option(help: ArgumentHelp("The backend: \(BackendRegistry.standard.entries.map(\.name).joined(separator: ", ")) (default \(BackendRegistry.standard.defaultName)).",
+                               valueName: "name"))
+    var backend: String?
+
+    @Option(help: "The linux backend's state directory (pods' volumes, layers and logs).")
+    var stateDir: String = LinuxBackendOptions.defaultStateDir
+
+    @Option(help: "Where the linux backend's imported images live.")
+    var imageDir: String = LinuxBackendOptions.defaultImageDir
+
+    @Option(help: "The cgroup the linux backend's pods go below.")
+    var cgroupParent: String = "swift-pods"
+
+    @Flag(help: "Lift the Lua sandbox and its limits (trusted scripts only).")
+    var unsafe = false
+
+    @Flag(help: "Print records as JSON (the prompt: one object with sorted keys per line).")
+    var json = false
+
+    /// The sandbox unless --unsafe; `pod.use` of a trusted backend (linux) allowed with
+    /// --unsafe or when --backend names it.
+    var luaOptions: LuaOptions {
+        var options = unsafe ? LuaOptions.unsafe : LuaOptions()
+        options.allowsTrustedBackends = unsafe || BackendRegistry.standard.entry(named: backendName)?.trusted == true
+        options.hostBackendOptions = hostBackendOptions
+        return options
+    }
+
+    /// The global flags as backend options; each backend takes the ones it knows.
+    var hostBackendOptions: BackendOptions {
+        var options = BackendOptions()
+        options.set("stateDir", stateDir)
+        options.set("imageDir", imageDir)
+        options.set("cgroupParent", cgroupParent)
+        return options
+    }
+
+    /// The backend's name: --backend, or the registry's default.
+    var backendName: String { backend ?? BackendRegistry.standard.defaultName }
+
+    /// The backend --backend names, with the flags it takes; exit 2 for an unknown name or a
+    /// bad flag value.
+    func backendConfiguration() throws -> BackendConfiguration {
+        let backend = backendName
+        guard let entry = BackendRegistry.standard.entry(named: backend) else {
+            let names = BackendRegistry.standard.entries.map(\.name).joined(separator: ", ")
+            stderrWrite("podsh: unknown backend '\(backend)' (\(names))\n")
+            throw ExitCode(2)
+        }
+        do {
+            return try entry.configure(hostBackendOptions.restricted(to: entry.optionNames))
+        } catch {
+            stderrWrite("podsh: backend '\(backend)': \(error.message)\n")
+            throw ExitCode(2)
+        }
+    }
+
+    /// A new backend of `configuration`; exit 1 with the reason when it cannot run here.
+    func makeBackend(_ configuration: BackendConfiguration) throws -> any PodBackend {
+        do {
+            return try configuration.make()
+        } catch {
+            stderrWrite("podsh: backend '\(configuration.backend)' unavailable: \(error.message)\n")
+            throw ExitCode(1)
+        }
+    }
+
+    /// A new backend of the one --backend names.
+    func makeBackend() throws -> any PodBackend {
+        try makeBackend(try backendConfiguration())
+    }
+
+    /// The linux backend's state directory, for the commands that read it (`ps`, `inspect`,
+    /// `logs`, `stop`, `rm`, `gc`): they act on the pods of every owner there. Another
+    /// `--backend` keeps no pods outside its owner: a usage error.
+    func state(for command: String) throws -> LinuxState {
+        try requireLinux(command, "reads the linux backend's state directory; the %@ backend keeps no pods outside the program that runs them")
+        switch CgroupDrivers.detect() {
+        case .success(let driver):
+            return LinuxState(directory: stateDir, cgroups: driver, cgroupParent: cgroupParent)
+        case .failure(let error):
+            stderrWrite("podsh: \(error.message)\n")
+            throw ExitCode(1)
+        }
+    }
+
+    /// The one pod named `name` (a name or an id); a clear error for none or several.
+    func pod(_ name: String, in state: LinuxState) throws -> LinuxPodRecord {
+        let found = state.find(name)
+        if found.isEmpty {
+            stderrWrite("podsh: no pod \"\(name)\" in \(stateDir)\n")
+            throw ExitCode(1)
+        }
+        if found.count > 1 {
+            stderrWrite("podsh: \(found.count) pods are named \"\(name)\" (\(found.map(\.id).joined(separator: ", "))): give the id\n")
+            throw ExitCode(1)
+        }
+        return found[0]
+    }
+
+    /// Refuses a --backend other than linux for a command of the linux backend's: `why` says
+    /// what the command does, %@ standing for the backend named.
+    func requireLinux(_ command: String, _ why: String) throws {
+        if let backend, backend != "linux" {
+            stderrWrite("podsh: \(command) \(why.replacingOccurrences(of: "%@", with: backend))\n")
+            throw ExitCode(2)
+        }
+    }
+}

@@ -57,7 +57,8 @@ do {
     }
 }
 
-let runtime = PodRuntime()
+let sim = SimBackend()
+let runtime = PodRuntime(backend: sim)
 var phases = [0.0, 0.0, 0.0, 0.0]
 start = nowSeconds()
 for i in 0..<lifecycles {
@@ -90,8 +91,8 @@ print("  baseline, PodSpec built and dropped: \(Int(Double(lifecycles) / baselin
 let split = zip(["create", "start", "stop", "remove"], phases)
     .map { "\($0) \(String(format: "%.1f", $1 * 1e6 / Double(lifecycles)))" }.joined(separator: ", ")
 print("  per phase, µs: \(split)")
-guard runtime.backend.inventory().isEmpty else {
-    print("leak: \(runtime.backend.inventory().details.prefix(5))")
+guard sim.inventory().isEmpty else {
+    print("leak: \(sim.inventory().details.prefix(5))")
     exit(1)
 }
 
@@ -103,7 +104,8 @@ for count in populations {
     for i in 0..<count { specs.append(spec(i)) }
     let specBytes = residentBytes() - before
 
-    let live = PodRuntime()
+    let liveBackend = SimBackend()
+    let live = PodRuntime(backend: liveBackend)
     let beforePods = residentBytes()
     for i in 0..<count {
         do { _ = try live.run(specs[i]) } catch {
@@ -112,7 +114,7 @@ for count in populations {
         }
     }
     let podBytes = residentBytes() - beforePods
-    let inventory = live.backend.inventory()
+    let inventory = liveBackend.inventory()
     print("\(count) live pods (\(inventory.processes) processes, \(inventory.namespaces) namespaces): "
         + "\(podBytes / count) resident bytes per pod; baseline, the PodSpec alone: \(specBytes / count) bytes; "
         + "ratio \(String(format: "%.1f", Double(podBytes) / Double(max(specBytes, 1))))x; target <= 4096 bytes per pod")

@@ -25,27 +25,31 @@ final class BackendHarness {
     /// A backend of the registry entry `name`: one that takes a state directory gets one of its
     /// own (and the tests' image directory); one that cannot run here skips the test, printing why.
     init(_ name: String) throws {
+        (backend, stateDir) = try Self.make(name)
+    }
+
+    static func make(_ name: String) throws -> (any InspectableBackend, String?) {
         let entry = try #require(Conformance.registry.entry(named: name))
-        if let reason = entry.unavailableReason() {
-            print("skipping the \(name) backend: \(reason)")
-            try Test.cancel("the \(name) backend is unavailable here: \(reason)")
-        }
         var options = BackendOptions()
         let stateDir = entry.optionNames.contains("stateDir") ? LinuxTestSupport.scratch("state") : nil
         if let stateDir {
             options.set("stateDir", stateDir)
             options.set("imageDir", LinuxTestSupport.imageDir)
         }
-        self.stateDir = stateDir
-        let made: any PodBackend
-        do {
-            made = try entry.configure(options).make()
-        } catch {
+        let made: Result<any PodBackend, BackendError>
+        if let reason = entry.unavailableReason() {
+            made = .failure(BackendError(.unavailable, name, reason))
+        } else {
+            do { made = .success(try entry.configure(options).make()) } catch { made = .failure(error) }
+        }
+        switch made {
+        case .success(let backend):
+            return (try #require(backend as? any InspectableBackend, "the conformance suite reads a backend's inventory"), stateDir)
+        case .failure(let error):
             if let stateDir { LinuxTestSupport.remove(stateDir) }
             print("skipping the \(name) backend: \(error)")
             try Test.cancel("the \(name) backend is unavailable here: \(error)")
         }
-        backend = try #require(made as? any InspectableBackend, "the conformance suite reads a backend's inventory")
     }
 
     deinit {

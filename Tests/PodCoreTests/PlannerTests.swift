@@ -81,3 +81,36 @@ struct PlannerTests {
             == [.setPhase(.failed, message: "the pod's infra container (pause) died: x")])
     }
 }
+
+@Suite("Crash backoff and termination mapping")
+struct PureRuntimeRulesTests {
+    @Test func backoffIsKubeletsDoublingFromTenSecondsToFiveMinutes() {
+        var delays: [Double] = []
+        var previous: Double? = nil
+        for _ in 0..<8 {
+            let delay = CrashBackoff.delay(ranFor: 1, previous: previous)
+            delays.append(delay)
+            previous = delay
+        }
+        #expect(delays == [0, 10, 20, 40, 80, 160, 300, 300])
+        #expect(CrashBackoff.delay(ranFor: 600, previous: 300) == 0)
+        #expect(CrashBackoff.delay(ranFor: 599.9, previous: 300) == 300)
+    }
+
+    @Test func exitsMapToKubernetesReasonsAndAttributedCauses() {
+        func map(_ exit: ProcessExit, pending: TerminationCause? = nil) -> Termination {
+            TerminationMapping.termination(of: exit, pending: pending, startedAt: 1, finishedAt: 2)
+        }
+        #expect(map(ProcessExit(exitCode: 0, time: 2)).reason == .completed)
+        #expect(map(ProcessExit(exitCode: 3, time: 2)).cause == .exited(3))
+        let oom = map(ProcessExit(exitCode: 137, signal: .kill, oomKilled: true, time: 2))
+        #expect(oom.reason == .oomKilled && oom.cause == .oomKilled && oom.signal == 9)
+        let start = map(ProcessExit(exitCode: 127, startError: "exec: \"x\": not found", time: 2))
+        #expect(start.reason == .startError && start.message == "exec: \"x\": not found")
+        // A SIGKILL the grace period explains is the grace period's; one it does not, the sender's.
+        #expect(map(ProcessExit(exitCode: 137, signal: .kill, sender: "pid 1", time: 2), pending: .gracePeriodExpired(seconds: 30)).cause == .gracePeriodExpired(seconds: 30))
+        #expect(map(ProcessExit(exitCode: 143, signal: .term, sender: "pid 7 (kill)", time: 2), pending: .gracePeriodExpired(seconds: 30)).cause
+                == .signaled(.term, sender: "pid 7 (kill)"))
+        #expect(map(ProcessExit(exitCode: 137, signal: .kill, time: 2)).cause == .signaled(.kill, sender: "an unknown sender"))
+    }
+}

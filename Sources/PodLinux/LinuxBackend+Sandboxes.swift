@@ -1,0 +1,205 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CPodSpawn
+import PodKit
+
+extension LinuxBackend {
+    // MARK: Sandboxes
+
+    public func createSandbox(_ request: SandboxRequest) throws(BackendError) -> SandboxInfo {
+        let spec = request.spec
+        let operation = "createSandbox(\(request.podName))"
+        // Every image first: a pod that cannot start leaves nothing behind.
+        for container in spec.initContainers + spec.containers {
+            do {
+                _ = try images.root(for: container.image)
+            } catch {
+                throw BackendError(.unsupported, operation, "container \"\(container.name)\": \(error.message)")
+            }
+        }
+        // Host ports: listening sockets made here, in the host's network namespace; a port
+        // another program (or pod) holds is refused before anything exists.
+        let listeners = try listen(spec, operation: operation)
+        defer { for l in listeners { close(l.fd) } }  // the forwarder has its own copies
+        let dirName = request.podName + "-" + LinuxSystem.randomHex()
+        let dir = options.stateDir + "/pods/" + dirName
+        // The record comes first, naming the directory and the cgroup before either holds
+        // anything: the directory is made under a temporary name that says who makes it, with
+        // the record inside, then renamed into place — so it never exists without its record,
+        // and `podsh gc` finds everything whatever happens next.
+        let staging = options.stateDir + "/pods/.new-\(dirName)-\(getpid())"
+        if let code = LinuxSystem.makeDirectories(staging, mode: 0o711) {
+            throw BackendError(.system, operation, "\(staging): \(LinuxSystem.describe(code))")
+        }
+        let cgroup = options.cgroupParent + "/" + dirName
+        var record = LinuxPodRecord(name: request.podName, id: dirName, uid: request.uid, hostname: spec.effectiveHostname,
+                                    bootID: LinuxState.bootID, owner: Self.ownStamp, cgroup: cgroup, cgroupVersion: cgroups.version)
+        var volumes = LinuxVolumes()
+        func undo() {
+            cgroups.remove(cgroup + "/pause")
+            cgroups.remove(cgroup)
+            volumes.release()
+            state.removePodDirectory(dir)
+            LinuxSystem.removeTree(staging)
+        }
+        do throws(BackendError) {
+            try state.write(record, into: staging)
+            guard rename(staging, dir) == 0 else {
+                throw BackendError(.system, operation, "\(dir): \(LinuxSystem.describe(errno))")
+            }
+            volumes = try LinuxVolumes.make(spec, podDir: dir, allowHostPaths: options.allowHostPaths, operation: operation)
+            record.mounts = volumes.mounts
+            // The manifest stream as JSON documents (JSON is YAML): `podsh inspect` shows it.
+            _ = LinuxSystem.writeFile(dir + "/spec.yaml", spec.manifestDocuments.map { $0.jsonText + "\n" }.joined(separator: "---\n"),
+                                      mode: 0o600)
+            // The pod's cgroup with kubelet's pod-level values and the pod pids limit, and a leaf
+            // for the pause (cgroup v2 keeps processes out of a cgroup that has children).
+            try cgroups.create(cgroup, values: ResourceMath.podCgroup(of: spec), pidsMax: options.podPidsLimit)
+            try cgroups.create(cgroup + "/pause", values: CgroupValues(cpuShares: ResourceMath.minShares), pidsMax: nil)
+            try state.write(record)
+        } catch {
+            undo()
+            throw BackendError(error.code, error.operation == "state" || error.operation == "cgroup" ? operation : error.operation,
+                               error.message)
+        }
+        var namespaces: Int32 = 0
+        if !spec.hostNetwork { namespaces |= Int32(PODSPAWN_NS_NET | PODSPAWN_NS_UTS) }
+        if !spec.hostIPC { namespaces |= Int32(PODSPAWN_NS_IPC) }
+        if spec.shareProcessNamespace && !spec.hostPID { namespaces |= Int32(PODSPAWN_NS_PID) }
+        // The pause joins its cgroup itself, before its pid is known here.
+        let pauseProcs = CStringArray(cgroups.procsFiles(cgroup + "/pause"))
+        let pauseProcsCount = Int32(pauseProcs.pointers.count - 1)
+        var failure = podspawn_error()
+        let pid = pauseProcs.withPointer { c in
+            c.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: Int(pauseProcsCount) + 1) {
+                podspawn_sandbox(spec.effectiveHostname, namespaces, $0, pauseProcsCount, &failure)
+            }
+        }
+        guard pid > 0 else {
+            undo()
+            throw BackendError(failure.error == EAGAIN || failure.error == ENOMEM ? .resourceExhausted : .system, operation,
+                               "\(String(cString: failure.step)): \(LinuxSystem.describe(failure.error))")
+        }
+        record.infra = ProcessStamp.of(pid)
+        let id = SandboxID(makeID())
+        let infra = Process(id: ProcessID(makeID()), pid: pid, kind: .infra, sandbox: id, argv: ["pause"])
+        processes[infra.id] = infra
+        let sandbox = Sandbox(id: id, spec: spec, dir: dir, infra: infra.id, infraPid: pid, namespaces: namespaces, volumes: volumes)
+        sandbox.cgroup = cgroup
+        sandbox.record = record
+        sandboxes[id] = sandbox
+        if !listeners.isEmpty {
+            var failure = podspawn_error()
+            let forwards = listeners.map { podspawn_forward(listen_fd: $0.fd, target_port: Int32($0.containerPort)) }
+            let forwarder = forwards.withUnsafeBufferPointer { buffer in
+                pauseProcs.withPointer { c in
+                    c.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: Int(pauseProcsCount) + 1) {
+                        podspawn_forwarder(pid, buffer.baseAddress, Int32(buffer.count), $0, pauseProcsCount, &failure)
+                    }
+                }
+            }
+            guard forwarder > 0 else {
+                try? removeSandbox(id)
+                throw BackendError(.system, operation, "port forwarder: \(String(cString: failure.step)): \(LinuxSystem.describe(failure.error))")
+            }
+            let process = Process(id: ProcessID(makeID()), pid: forwarder, kind: .forwarder, sandbox: id,
+                                  argv: ["pod-forwarder"] + listeners.map { "\($0.hostPort)->\($0.containerPort)" })
+            processes[process.id] = process
+            sandbox.forwarder = process.id
+            sandbox.published = listeners.map { "\($0.hostPort)/TCP" }
+            sandbox.record.forwarder = ProcessStamp.of(forwarder)
+            sandbox.record.published = sandbox.published
+        }
+        save(sandbox)
+        return SandboxInfo(id: id, infraPid: Int(pid), infraProcess: infra.id)
+    }
+
+    /// Rewrites a sandbox's record (best effort: a failed write leaves the previous one, which
+    /// still names everything gc needs).
+    func save(_ sandbox: Sandbox) {
+        try? state.write(sandbox.record)
+    }
+
+    struct Listener {
+        let fd: Int32
+        let hostPort: Int
+        let containerPort: Int
+    }
+
+    /// Listening sockets for the pod's host ports (TCP; with hostNetwork the container's own
+    /// socket is the host's, so there is nothing to publish).
+    func listen(_ spec: PodSpec, operation: String) throws(BackendError) -> [Listener] {
+        guard spec.publishesHostPorts, !spec.hostNetwork else { return [] }
+        var out: [Listener] = []
+        func fail(_ error: BackendError) -> BackendError {
+            for l in out { close(l.fd) }
+            return error
+        }
+        for container in spec.initContainers + spec.containers {
+            for port in container.ports {
+                guard let hostPort = port.hostPort else { continue }
+                guard port.protocol == .tcp else {
+                    throw fail(BackendError(.unsupported, operation,
+                                            "container \"\(container.name)\": hostPort \(hostPort)/\(port.protocol.rawValue): the linux backend publishes TCP ports only"))
+                }
+                if out.contains(where: { $0.hostPort == hostPort }) { continue }
+                if out.count == Int(PODSPAWN_MAX_FORWARDS) {
+                    throw fail(BackendError(.unsupported, operation, "more than \(PODSPAWN_MAX_FORWARDS) host ports"))
+                }
+                var code: Int32 = 0
+                let fd = podspawn_listen_tcp(Int32(hostPort), &code)
+                guard fd >= 0 else {
+                    throw fail(BackendError(code == EADDRINUSE ? .unsupported : .system, operation,
+                                            code == EADDRINUSE ? "host port \(hostPort)/TCP is already in use"
+                                                : "host port \(hostPort)/TCP: \(LinuxSystem.describe(code))"))
+                }
+                out.append(Listener(fd: fd, hostPort: hostPort, containerPort: port.containerPort))
+            }
+        }
+        return out
+    }
+
+    public func removeSandbox(_ id: SandboxID) throws(BackendError) {
+        guard let sandbox = sandboxes[id] else { return }
+        // Containers and execs, then the pause: SIGKILL, and every one reaped before the pause is
+        // waited for (a dying PID 1 waits until its namespace's members are reaped).
+        let members = sandbox.processes.compactMap { processes[$0] }
+        for process in members.reversed() where process.exit == nil { kill(process.pid, SIGKILL) }
+        let forwarder = sandbox.forwarder.flatMap { processes[$0] }
+        if let forwarder, forwarder.exit == nil { kill(forwarder.pid, SIGKILL) }
+        if let infra = processes[sandbox.infra], infra.exit == nil { kill(infra.pid, SIGKILL) }
+        let all = members + [forwarder, processes[sandbox.infra]].compactMap { $0 }
+        let deadline = now + 30
+        while all.contains(where: { $0.exit == nil }) && now < deadline {
+            for process in all where process.exit == nil { reap(process, report: false) }
+            let live = all.filter { $0.exit == nil }
+            if !live.isEmpty { waitForAny(live, timeout: 0.1) }
+        }
+        let stuck = all.filter { $0.exit == nil }
+        sandboxes[id] = nil
+        for process in members where process.cgroup != nil {
+            if let cgroup = process.cgroup, cgroups.remove(cgroup) { process.cgroup = nil }
+        }
+        cgroups.remove(sandbox.cgroup + "/pause")
+        cgroups.remove(sandbox.cgroup)
+        sandbox.volumes.release()
+        state.removePodDirectory(sandbox.dir)
+        let ids = Set(all.map(\.id))
+        pending.removeAll { event in
+            switch event {
+            case .processExited(let process, _): return ids.contains(process)
+            case .infraExited(let s, _): return s == id
+            }
+        }
+        finishedCommands.removeAll { ids.contains($0) }
+        for process in all where process.exit != nil {
+            process.closeDescriptors()
+            processes[process.id] = nil
+        }
+        if !stuck.isEmpty {
+            throw BackendError(.system, "removeSandbox(\(sandbox.spec.name))",
+                               "pids \(stuck.map { String($0.pid) }.joined(separator: ", ")) did not exit after SIGKILL")
+        }
+    }
+}

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Builds the infra programs — the pause and the port forwarder (Tools/infra: freestanding, no
 # libc) — for x86-64 and arm64 with the Swift toolchain's clang and lld, and writes their images
-# as C arrays into Sources/CPodSpawn/infra_images.h, which podspawn.c executes from memfds.
+# as C arrays into Sources/CPodSpawn/infra_images.h, which sandbox.c and forwarder.c execute from memfds.
 #
 #     scripts/make-infra.sh                  regenerate the header
 #     scripts/make-infra.sh --check          exit 1 when the header is not what the sources give

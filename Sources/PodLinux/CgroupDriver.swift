@@ -29,11 +29,9 @@ public protocol CgroupDriver: Sendable {
 extension CgroupDriver {
     /// Writes `value` to `file` (a cgroup interface file: one write).
     static func write(_ file: String, _ value: String) throws(BackendError) {
-        let fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw BackendError(.system, "cgroup", "open \(file): \(LinuxSystem.describe(errno))") }
+        let fd = try SystemCall.check("open", file, operation: "cgroup") { open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) }
         defer { close(fd) }
-        let n = value.withCString { Glibc.write(fd, $0, strlen($0)) }
-        guard n >= 0 else { throw BackendError(.system, "cgroup", "write \(value) to \(file): \(LinuxSystem.describe(errno))") }
+        try SystemCall.count("write", "\(file), \(value)", operation: "cgroup") { value.withCString { Glibc.write(fd, $0, strlen($0)) } }
     }
 
     /// The pids listed in a `cgroup.procs` file.
@@ -91,7 +89,7 @@ public struct CgroupV2Driver: CgroupDriver {
             }
             current += "/" + part
             if mkdir(current, 0o755) != 0 && errno != EEXIST {
-                throw BackendError(.system, "cgroup", "mkdir \(current): \(LinuxSystem.describe(errno))")
+                throw SystemCall.failure("mkdir", current, errno, operation: "cgroup")
             }
         }
         try Self.write(current + "/cpu.weight", String(values.cpuWeight))
@@ -134,7 +132,7 @@ public struct CgroupV1Driver: CgroupDriver {
     public func create(_ path: String, values: CgroupValues, pidsMax: Int?) throws(BackendError) {
         for base in hierarchies {
             if let code = LinuxSystem.makeDirectories(base + "/" + path, mode: 0o755) {
-                throw BackendError(.system, "cgroup", "mkdir \(base)/\(path): \(LinuxSystem.describe(code))")
+                throw SystemCall.failure("mkdir", base + "/" + path, code, operation: "cgroup")
             }
         }
         if let cpu = mounts["cpu"] {

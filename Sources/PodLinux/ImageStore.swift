@@ -69,16 +69,16 @@ public struct ImageStore: Sendable {
         func failure(_ message: String) -> BackendError { BackendError(.unsupported, "image import \(name)", message) }
         if let problem = Self.check(name: name) { throw failure(problem) }
         var info = stat()
-        guard stat(source, &info) == 0 else { throw failure("\(source): \(LinuxSystem.describe(errno))") }
+        guard stat(source, &info) == 0 else { throw SystemCall.failure("stat", source, errno, operation: "image import \(name)") }
         let isDirectory = (info.st_mode & S_IFMT) == S_IFDIR
         guard isDirectory || (info.st_mode & S_IFMT) == S_IFREG else {
             throw failure("\(source) is neither a directory nor a tarball")
         }
         if let code = LinuxSystem.makeDirectories(directory, mode: 0o755) {
-            throw failure("\(directory): \(LinuxSystem.describe(code))")
+            throw SystemCall.failure("mkdir", directory, code, operation: "image import \(name)")
         }
         let staging = directory + "/.import-" + LinuxSystem.randomHex()
-        if mkdir(staging, 0o755) != 0 { throw failure("\(staging): \(LinuxSystem.describe(errno))") }
+        if mkdir(staging, 0o755) != 0 { throw SystemCall.failure("mkdir", staging, errno, operation: "image import \(name)") }
         chmod(staging, 0o755)
         var committed = false
         defer { if !committed { LinuxSystem.removeTree(staging) } }
@@ -97,11 +97,11 @@ public struct ImageStore: Sendable {
         let target = path(of: name)
         if access(target, F_OK) == 0 {
             guard podspawn_exchange(staging, target) == 0 else {
-                throw failure("replace \(target): \(LinuxSystem.describe(errno))")
+                throw SystemCall.failure("renameat2", "\(staging), \(target), RENAME_EXCHANGE", errno, operation: "image import \(name)")
             }
             // `staging` now holds the old image.
         } else if rename(staging, target) != 0 {
-            throw failure("rename to \(target): \(LinuxSystem.describe(errno))")
+            throw SystemCall.failure("rename", "\(staging), \(target)", errno, operation: "image import \(name)")
         } else {
             committed = true
         }
@@ -117,7 +117,7 @@ public struct ImageStore: Sendable {
         // Renamed away first, so the name is gone at once even if the removal is slow.
         let doomed = directory + "/.remove-" + LinuxSystem.randomHex()
         guard rename(target, doomed) == 0 else {
-            throw BackendError(.system, "image rm \(name)", LinuxSystem.describe(errno))
+            throw SystemCall.failure("rename", "\(target), \(doomed)", errno, operation: "image rm \(name)")
         }
         LinuxSystem.removeTree(doomed)
     }

@@ -46,14 +46,15 @@ extension LinuxBackend {
         let merged = sandbox.dir + "/rootfs"
         for dir in [runDir + "/upper", runDir + "/work", merged, logDir] {
             if let code = LinuxSystem.makeDirectories(dir, mode: 0o755) {
-                throw BackendError(.system, operation, "\(dir): \(LinuxSystem.describe(code))")
+                throw SystemCall.failure("mkdir", dir, code, operation: operation)
             }
         }
         let logPath = logDir + "/\(run).log"
         let logFD = open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
         guard logFD >= 0 else {
+            let code = errno
             LinuxSystem.removeTree(runDir)
-            throw BackendError(.system, operation, "\(logPath): \(LinuxSystem.describe(errno))")
+            throw SystemCall.failure("open", logPath, code, operation: operation)
         }
         defer { close(logFD) }
         let opened: [LinuxVolumes.Opened]
@@ -117,13 +118,11 @@ extension LinuxBackend {
         guard pid > 0 else {
             LinuxSystem.removeTree(runDir)
             cgroups.remove(cgroup)
-            let step = String(cString: failure.step)
-            if step == "exec" {
+            if SystemCall.call(of: failure) == "execve" {
                 return startFailure(id, kind: .container(container), sandbox: sandbox, argv: argv, pid: failure.pid,
                                     message: Self.execMessage(argv[0], failure.error), logPath: logPath)
             }
-            throw BackendError(failure.error == EAGAIN || failure.error == ENOMEM ? .resourceExhausted : .system, operation,
-                               "\(step): \(LinuxSystem.describe(failure.error))")
+            throw SystemCall.failure(failure, operation: operation)
         }
         let process = Process(id: id, pid: pid, kind: .container(container), sandbox: sandbox.id, argv: argv)
         process.logPath = logPath
@@ -193,7 +192,7 @@ extension LinuxBackend {
             let code = errno
             if outFD >= 0 { close(outFD) }
             if errFD >= 0 { close(errFD) }
-            throw BackendError(.resourceExhausted, operation, "memfd_create: \(LinuxSystem.describe(code))")
+            throw SystemCall.failure("memfd_create", "exec streams", code, operation: operation)
         }
         guard !request.argv.isEmpty else {
             close(outFD)
@@ -225,8 +224,7 @@ extension LinuxBackend {
             }
         }
         guard pid > 0 else {
-            let step = String(cString: failure.step)
-            if step == "exec" {
+            if SystemCall.call(of: failure) == "execve" {
                 close(outFD)
                 let failed = startFailure(id, kind: .exec(container: container), sandbox: sandbox, argv: request.argv,
                                           pid: failure.pid, message: Self.execMessage(request.argv[0], failure.error), stderrFD: errFD)
@@ -234,7 +232,7 @@ extension LinuxBackend {
             }
             close(outFD)
             close(errFD)
-            throw BackendError(.system, operation, "\(step): \(LinuxSystem.describe(failure.error))")
+            throw SystemCall.failure(failure, operation: operation)
         }
         let process = Process(id: id, pid: pid, kind: .exec(container: container), sandbox: sandbox.id, argv: request.argv)
         process.stdoutFD = outFD
@@ -255,7 +253,7 @@ extension LinuxBackend {
             let code = errno
             if outFD >= 0 { close(outFD) }
             if errFD >= 0 { close(errFD) }
-            throw BackendError(.resourceExhausted, operation, "memfd_create: \(LinuxSystem.describe(code))")
+            throw SystemCall.failure("memfd_create", "exec streams", code, operation: operation)
         }
         guard let program = request.argv.first else {
             close(outFD)
@@ -283,8 +281,7 @@ extension LinuxBackend {
                                     message: Self.execMessage(program, status), stderrFD: errFD)
             }
             close(errFD)
-            throw BackendError(status == EAGAIN || status == ENOMEM ? .resourceExhausted : .system, operation,
-                               "posix_spawn: \(LinuxSystem.describe(status))")
+            throw SystemCall.failure("posix_spawn", program, status, operation: operation)
         }
         let process = Process(id: id, pid: pid, kind: .host, sandbox: nil, argv: request.argv)
         process.stdoutFD = outFD
@@ -302,7 +299,9 @@ extension LinuxBackend {
         }
         process.sent = signal
         guard kill(process.pid, signal.number) == 0 else {
-            throw BackendError(.noSuchProcess, operation, "kill \(process.pid): \(LinuxSystem.describe(errno))")
+            let code = errno
+            throw BackendError(.noSuchProcess, operation, "kill(\(process.pid), \(signal)): \(LinuxSystem.describe(code))",
+                               systemError: code)
         }
     }
 }

@@ -30,7 +30,7 @@ extension LinuxBackend {
         // and `podsh gc` finds everything whatever happens next.
         let staging = options.stateDir + "/pods/.new-\(dirName)-\(getpid())"
         if let code = LinuxSystem.makeDirectories(staging, mode: 0o711) {
-            throw BackendError(.system, operation, "\(staging): \(LinuxSystem.describe(code))")
+            throw SystemCall.failure("mkdir", staging, code, operation: operation)
         }
         let cgroup = options.cgroupParent + "/" + dirName
         var record = LinuxPodRecord(name: request.podName, id: dirName, uid: request.uid, hostname: spec.effectiveHostname,
@@ -45,9 +45,7 @@ extension LinuxBackend {
         }
         do throws(BackendError) {
             try state.write(record, into: staging)
-            guard rename(staging, dir) == 0 else {
-                throw BackendError(.system, operation, "\(dir): \(LinuxSystem.describe(errno))")
-            }
+            try SystemCall.check("rename", "\(staging), \(dir)", operation: operation) { rename(staging, dir) }
             volumes = try LinuxVolumes.make(spec, podDir: dir, allowHostPaths: options.allowHostPaths, operation: operation)
             record.mounts = volumes.mounts
             // The manifest stream as JSON documents (JSON is YAML): `podsh inspect` shows it.
@@ -78,8 +76,7 @@ extension LinuxBackend {
         }
         guard pid > 0 else {
             undo()
-            throw BackendError(failure.error == EAGAIN || failure.error == ENOMEM ? .resourceExhausted : .system, operation,
-                               "\(String(cString: failure.step)): \(LinuxSystem.describe(failure.error))")
+            throw SystemCall.failure(failure, operation: operation)
         }
         record.infra = ProcessStamp.of(pid)
         let id = SandboxID(makeID())
@@ -101,7 +98,7 @@ extension LinuxBackend {
             }
             guard forwarder > 0 else {
                 try? removeSandbox(id)
-                throw BackendError(.system, operation, "port forwarder: \(String(cString: failure.step)): \(LinuxSystem.describe(failure.error))")
+                throw SystemCall.failure(failure, operation: operation)
             }
             let process = Process(id: ProcessID(makeID()), pid: forwarder, kind: .forwarder, sandbox: id,
                                   argv: ["pod-forwarder"] + listeners.map { "\($0.hostPort)->\($0.containerPort)" })
@@ -152,7 +149,8 @@ extension LinuxBackend {
                 guard fd >= 0 else {
                     throw fail(BackendError(code == EADDRINUSE ? .unsupported : .system, operation,
                                             code == EADDRINUSE ? "host port \(hostPort)/TCP is already in use"
-                                                : "host port \(hostPort)/TCP: \(LinuxSystem.describe(code))"))
+                                                : "\(SystemCall.named("listen", "0.0.0.0:\(hostPort)")): \(LinuxSystem.describe(code))",
+                                            systemError: code))
                 }
                 out.append(Listener(fd: fd, hostPort: hostPort, containerPort: port.containerPort))
             }

@@ -70,7 +70,8 @@ public final class LinuxBackend: InspectableBackend {
             throw BackendError(.unsupported, "linux", "podPidsLimit must be positive, got \(options.podPidsLimit)")
         }
         if let code = LinuxSystem.makeDirectories(options.stateDir + "/pods", mode: 0o711) {
-            throw BackendError(.unavailable, "linux", "state directory \(options.stateDir): \(LinuxSystem.describe(code))")
+            throw BackendError(.unavailable, "linux", "state directory: \(SystemCall.named("mkdir", options.stateDir + "/pods")): \(LinuxSystem.describe(code))",
+                               systemError: code)
         }
     }
 

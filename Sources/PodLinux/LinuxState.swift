@@ -216,12 +216,12 @@ public struct LinuxState: Sendable {
         let partial = file + ".partial"
         if let code = LinuxSystem.writeFile(partial, record.text, mode: 0o600) {
             unlink(partial)
-            throw BackendError(.system, "state", "\(partial): \(LinuxSystem.describe(code))")
+            throw SystemCall.failure("write", partial, code, operation: "state")
         }
         guard rename(partial, file) == 0 else {
             let code = errno
             unlink(partial)
-            throw BackendError(.system, "state", "\(file): \(LinuxSystem.describe(code))")
+            throw SystemCall.failure("rename", "\(partial), \(file)", code, operation: "state")
         }
         if let previous { unlink(previous.path) }
     }

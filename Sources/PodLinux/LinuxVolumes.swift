@@ -45,21 +45,21 @@ struct LinuxVolumes {
         let dir = podDir + "/volumes/" + volume.name
         switch volume.source {
         case .emptyDir(let source):
-            if let code = LinuxSystem.makeDirectories(dir, mode: 0o777) { throw fail("\(dir): \(LinuxSystem.describe(code))") }
+            if let code = LinuxSystem.makeDirectories(dir, mode: 0o777) { throw fail(call("mkdir", dir, code)) }
             if source.medium == .memory {
                 var options = "mode=1777"
                 if let limit = source.sizeLimit?.value { options += ",size=\(max(limit, 4096))" }
                 guard mount("tmpfs", dir, "tmpfs", UInt(MS_NOSUID | MS_NODEV), options) == 0 else {
-                    throw fail("mount tmpfs: \(LinuxSystem.describe(errno))")
+                    throw fail(call("mount", "tmpfs, \(dir), \(options)", errno))
                 }
                 mounts.append(dir)
             }
             volumes[volume.name] = Volume(name: volume.name, path: dir, forcedReadOnly: false, writable: true, allowed: nil)
         case .configMap(let source):
-            if let code = LinuxSystem.makeDirectories(dir, mode: 0o755) { throw fail("\(dir): \(LinuxSystem.describe(code))") }
+            if let code = LinuxSystem.makeDirectories(dir, mode: 0o755) { throw fail(call("mkdir", dir, code)) }
             for (key, value) in source.data.sorted(by: { $0.key < $1.key }) {
                 guard !key.isEmpty, !key.contains("/"), key != ".", key != ".." else { throw fail("bad key \"\(key)\"") }
-                if let code = LinuxSystem.writeFile(dir + "/" + key, value) { throw fail("\(key): \(LinuxSystem.describe(code))") }
+                if let code = LinuxSystem.writeFile(dir + "/" + key, value) { throw fail(call("write", dir + "/" + key, code)) }
             }
             volumes[volume.name] = Volume(name: volume.name, path: dir, forcedReadOnly: true, writable: false, allowed: nil)
         case .hostPath(let source):
@@ -75,11 +75,11 @@ struct LinuxVolumes {
             switch source.type {
             case .directoryOrCreate where !exists, .unset where !exists:
                 if let code = LinuxSystem.makeDirectories(path, mode: 0o755) {
-                    throw typeFail("cannot be created: \(LinuxSystem.describe(code))")
+                    throw typeFail("cannot be created: \(call("mkdir", path, code))")
                 }
             case .fileOrCreate where !exists:
                 let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
-                guard fd >= 0 else { throw typeFail("cannot be created: \(LinuxSystem.describe(errno))") }
+                guard fd >= 0 else { throw typeFail("cannot be created: \(call("open", path, errno))") }
                 close(fd)
             case .directory where !exists, .file where !exists:
                 throw typeFail("does not exist")
@@ -139,7 +139,7 @@ struct LinuxVolumes {
         }
         guard let volume = volumes[mount.name] else { throw fail("no volume named \(mount.name)") }
         var fd = Glibc.open(volume.path, podspawn_o_path() | O_CLOEXEC)
-        guard fd >= 0 else { throw fail("\(volume.path): \(LinuxSystem.describe(errno))") }
+        guard fd >= 0 else { throw fail(call("open", volume.path, errno)) }
         if let allowed = volume.allowed, let resolved = LinuxSystem.pathOf(fd: fd),
            !allowed.contains(where: { LinuxSystem.isWithin(resolved, $0) }) {
             close(fd)
@@ -154,7 +154,7 @@ struct LinuxVolumes {
         guard fstat(fd, &info) == 0 else {
             let code = errno
             close(fd)
-            throw fail(LinuxSystem.describe(code))
+            throw fail(call("fstat", mount.subPath ?? volume.path, code))
         }
         return Opened(fd: fd, target: mount.mountPath, readOnly: mount.readOnly || volume.forcedReadOnly,
                       isFile: (info.st_mode & S_IFMT) != S_IFDIR)
@@ -167,7 +167,7 @@ struct LinuxVolumes {
         let whole = podspawn_open_beneath(root, path, flags)
         if whole >= 0 { return whole }
         if errno == EXDEV || errno == ELOOP { throw fail("subPath \(path) escapes the volume") }
-        guard errno == ENOENT, create else { throw fail("subPath \(path): \(LinuxSystem.describe(errno))") }
+        guard errno == ENOENT, create else { throw fail(call("openat2", "subPath \(path)", errno)) }
         var current = dup(root)
         var prefix = ""
         for part in path.split(separator: "/") where part != "." {
@@ -177,7 +177,7 @@ struct LinuxVolumes {
                 if mkdirat(current, String(part), 0o755) != 0 && errno != EEXIST {
                     let code = errno
                     close(current)
-                    throw fail("subPath \(path): mkdir \(prefix): \(LinuxSystem.describe(code))")
+                    throw fail(call("mkdirat", "subPath \(path), \(prefix)", code))
                 }
                 next = podspawn_open_beneath(root, prefix, flags)
             }
@@ -185,11 +185,16 @@ struct LinuxVolumes {
                 let code = errno
                 close(current)
                 if code == EXDEV || code == ELOOP { throw fail("subPath \(path) escapes the volume") }
-                throw fail("subPath \(path): \(LinuxSystem.describe(code))")
+                throw fail(call("openat2", "subPath \(path), \(prefix)", code))
             }
             close(current)
             current = next
         }
         return current
     }
+}
+
+/// `call(target): strerror`, as the funnel names failures (`SystemCall`).
+private func call(_ name: String, _ target: String, _ code: Int32) -> String {
+    "\(SystemCall.named(name, target)): \(LinuxSystem.describe(code))"
 }

@@ -18,10 +18,10 @@ struct InspectCommand: ParsableCommand {
         let dir = global.stateDir + "/pods/" + r.id
         var namespaces: [(String, String)] = []
         if let infra = r.infra, r.infraAlive {
-            for kind in ["net", "ipc", "uts", "pid"] {
+            for kind in LinuxNamespace.all where kind.name != "mnt" {
                 var buffer = [CChar](repeating: 0, count: 256)
-                let n = readlink("/proc/\(infra.pid)/ns/\(kind)", &buffer, 255)
-                if n > 0 { namespaces.append((kind, String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self))) }
+                let n = readlink(kind.path(of: infra.pid), &buffer, 255)
+                if n > 0 { namespaces.append((kind.name, String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self))) }
             }
         }
         var cgroups: [String] = []

@@ -53,7 +53,7 @@ struct PodSpawnTests {
         -> Result<Ran, SpawnFailure>
     {
         var fds: [Int32] = [0, 0]
-        guard podspawn_pipe(&fds) == 0 else { return .failure(SpawnFailure(step: "pipe", error: errno)) }
+        guard podspawn_pipe(&fds) == 0 else { return .failure(SpawnFailure(step: "pipe2", error: errno)) }
         let cArgv = argv.map { strdup($0) } + [nil]
         let cEnv = env.map { strdup($0) } + [nil]
         defer {
@@ -78,7 +78,7 @@ struct PodSpawnTests {
         close(fds[1])
         defer { close(fds[0]) }
         guard pid > 0 else {
-            return .failure(SpawnFailure(step: String(cString: failure.step), error: failure.error))
+            return .failure(SpawnFailure(step: String(cString: failure.step), target: Self.target(of: failure), error: failure.error))
         }
         var bytes: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
@@ -95,7 +95,14 @@ struct PodSpawnTests {
 
     struct SpawnFailure: Error, Equatable {
         var step: String
+        var target: String = ""
         var error: Int32
+    }
+
+    /// The target a failure names (a fixed-size C string).
+    static func target(of failure: podspawn_error) -> String {
+        var copy = failure.target
+        return withUnsafeBytes(of: &copy) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
     }
 
     static func stop(_ pause: pid_t) -> Int32 {
@@ -173,24 +180,25 @@ struct PodSpawnTests {
         let pause = Self.sandbox("errs", sharedPID: true, &failure)
         try #require(pause > 0)
         // PATH lookup by execve on each candidate: a missing command is ENOENT at exec.
-        #expect(Self.run(pause, joinPID: true, ["no-such-command"]).failureValue == SpawnFailure(step: "exec", error: ENOENT))
-        #expect(Self.run(pause, joinPID: true, ["/nope/x"]).failureValue == SpawnFailure(step: "exec", error: ENOENT))
+        #expect(Self.run(pause, joinPID: true, ["no-such-command"]).failureValue == SpawnFailure(step: "execve", target: "no-such-command", error: ENOENT))
+        #expect(Self.run(pause, joinPID: true, ["/nope/x"]).failureValue == SpawnFailure(step: "execve", target: "/nope/x", error: ENOENT))
         // A file that is not executable: EACCES, as execvp would say.
         let plain = FileManager.default.temporaryDirectory.appendingPathComponent("podspawn-\(UUID().uuidString)")
         try "not a program".write(to: plain, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: plain) }
         chmod(plain.path, 0o644)
-        #expect(Self.run(pause, joinPID: true, [plain.path]).failureValue == SpawnFailure(step: "exec", error: EACCES))
+        #expect(Self.run(pause, joinPID: true, [plain.path]).failureValue == SpawnFailure(step: "execve", target: plain.path, error: EACCES))
         // Found in PATH but not executable: EACCES too (the search goes on, then says so).
         let bin = plain.deletingLastPathComponent().path
         #expect(Self.run(pause, joinPID: true, [plain.lastPathComponent], env: ["PATH=/nonexistent:\(bin)"]).failureValue
-                == SpawnFailure(step: "exec", error: EACCES))
+                == SpawnFailure(step: "execve", target: plain.lastPathComponent, error: EACCES))
         // An absolute path works without PATH.
         let direct = try Self.run(pause, joinPID: true, ["/bin/echo", "direct"], env: []).get()
         #expect(direct.output == "direct\n")
         #expect(Self.stop(pause) == 0)
         // A sandbox that is gone: the namespaces cannot be opened.
-        #expect(Self.run(pause, joinPID: true, ["true"]).failureValue == SpawnFailure(step: "open namespace", error: ENOENT))
+        #expect(Self.run(pause, joinPID: true, ["true"]).failureValue
+                == SpawnFailure(step: "open", target: "/proc/\(pause)/ns/ipc", error: ENOENT))
         #expect(Self.namespaceFDs() == 0, "no namespace descriptor leaked")
     }
 
@@ -254,7 +262,7 @@ struct PodSpawnTests {
         var broken = podspawn_root(lower: missing, upper: paths[1], work: paths[2], merged: paths[3],
                                    mounts: nil, mount_count: 0)
         #expect(Self.run(pause, joinPID: true, root: &broken, ["true"]).failureValue
-                == SpawnFailure(step: "mount overlay", error: ENOENT))
+                == SpawnFailure(step: "mount", target: "overlay, \(strings[3])", error: ENOENT))
         #expect(Self.namespaceFDs() == 0, "no namespace descriptor leaked")
     }
 
@@ -288,7 +296,7 @@ struct PodSpawnTests {
         let joined = try Self.run(pause, joinPID: true, ["cat", "/proc/self/cgroup"], cgroups: [cgroup + "/cgroup.procs"]).get()
         #expect(joined.output.contains("/swift-pods/\(name)\n"), "\(joined.output)")
         #expect(Self.run(pause, joinPID: true, ["true"], cgroups: [cgroup + "/nope/cgroup.procs"]).failureValue
-                == SpawnFailure(step: "join cgroup", error: ENOENT))
+                == SpawnFailure(step: "open", target: cgroup + "/nope/cgroup.procs", error: ENOENT))
     }
 }
 }

@@ -140,7 +140,7 @@ struct LinuxPodshTests {
                                       podsh, "--backend", "linux", "--state-dir", state, "-e", script],
                                      tool: "/usr/bin/unshare")
         #expect(run.status == 1, "\(run)")
-        #expect(run.stderr.contains("createSandbox(x): pause image (exec from a memfd refused: vm.memfd_noexec = 2): Permission denied"),
+        #expect(run.stderr.contains("createSandbox(x): memfd_create(pause): Permission denied (the host refuses to execute memfds: vm.memfd_noexec = 2)"),
                 "\(run.stderr)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: state + "/pods") == [], "no pod directory left")
         #expect(try PodshTests.run(["ps", "--state-dir", state]).stdout.split(separator: "\n").count <= 1)

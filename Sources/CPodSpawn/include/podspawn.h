@@ -20,12 +20,16 @@ int podspawn_pipe(int fds[2]);
 int podspawn_host(const char *path, char *const argv[], char *const envp[], int in_fd, int out_fd, int err_fd,
                   pid_t *pid);
 
-/* Where a spawn failed: the step's name (static) and errno; `pid` is the child that failed
- * (already reaped) when one was made, else 0. */
+/* Where a spawn failed: the system call (static: "mount", "setns", "execve"...), what it was
+ * called on (`target`: "overlay, /run/.../merged", "/proc/4711/ns/net", a volume's path; empty
+ * when there is nothing to name) and errno; `pid` is the child that failed (already reaped)
+ * when one was made, else 0. */
+enum { PODSPAWN_TARGET_MAX = 160 };
 typedef struct podspawn_error {
     const char *step;
     int error;
     pid_t pid;
+    char target[PODSPAWN_TARGET_MAX];
 } podspawn_error;
 
 /* Namespace kinds, as bits. */
@@ -36,6 +40,17 @@ enum {
     PODSPAWN_NS_PID = 8,
     PODSPAWN_NS_MNT = 16,
 };
+
+/* The namespaces a pod's processes join, in the order they are joined (user first and mount
+ * last would be the rule; pods have no user namespace yet): the kind's bit, its CLONE_ flag,
+ * and its name in /proc/PID/ns. The one table of them; the Swift side reads it too. */
+typedef struct podspawn_namespace {
+    int bit;
+    int clone_flag;
+    const char *name;
+} podspawn_namespace;
+enum { PODSPAWN_NAMESPACE_COUNT = 5 };
+extern const podspawn_namespace podspawn_namespaces[PODSPAWN_NAMESPACE_COUNT];
 
 /* Makes a pod sandbox: a pause process in the new namespaces `namespaces` (IPC, UTS, NET, PID
  * bits; the host's for the others), with `hostname` set when UTS is new and `lo` up when NET

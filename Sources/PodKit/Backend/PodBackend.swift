@@ -245,11 +245,15 @@ public struct BackendError: Error, Sendable, Equatable, CustomStringConvertible 
     public var code: Code
     public var operation: String
     public var message: String
+    /// The errno of the system call that failed, when one did (the message names the call and
+    /// what it was called on: `mount(overlay, /run/.../merged): No such file or directory`).
+    public var systemError: Int32?
 
-    public init(_ code: Code, _ operation: String, _ message: String) {
+    public init(_ code: Code, _ operation: String, _ message: String, systemError: Int32? = nil) {
         self.code = code
         self.operation = operation
         self.message = message
+        self.systemError = systemError
     }
 
     public var description: String { "\(operation): \(message)" }

@@ -97,6 +97,7 @@ do {
 let spec = PodSpec(name: "bench", shareProcessNamespace: true, containers: [
     ContainerSpec(name: "a", image: "busybox", command: ["true"]), ContainerSpec(name: "b", image: "busybox", command: ["true"]),
 ])
+let qos = ResourceMath.qosClass(of: spec)
 var pods: [Double] = []
 var phases: [String: [Double]] = [:]
 var cycling: SandboxID?
@@ -110,12 +111,13 @@ for _ in 0..<cycles {
         mark = t
     }
     do {
-        let sandbox = try backend.createSandbox(SandboxRequest(podName: "bench", uid: "bench", spec: spec))
+        let sandbox = try backend.createSandbox(SandboxRequest(pod: spec, uid: "bench"))
         cycling = sandbox.id
         phase("1 create sandbox")
         var ids = Set<ProcessID>()
         for container in spec.containers {
-            ids.insert(try backend.spawn(SpawnRequest(context: .container(sandbox.id, container), argv: container.command)).id)
+            ids.insert(try backend.spawn(SpawnRequest(context: .container(sandbox.id, ContainerRequest(container, qosClass: qos)),
+                                                      argv: container.command)).id)
         }
         phase("2 start 2 containers")
         while !ids.isEmpty {

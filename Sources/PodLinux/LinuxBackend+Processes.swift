@@ -32,7 +32,7 @@ extension LinuxBackend {
         ContainerEnvironment.resolve(spec, hostname: hostname, extra: extra).map { "\($0.name)=\($0.value)" }
     }
 
-    func spawnContainer(_ request: SpawnRequest, sandboxID: SandboxID, container: ContainerSpec) throws(BackendError) -> SpawnedProcess {
+    func spawnContainer(_ request: SpawnRequest, sandboxID: SandboxID, container: ContainerRequest) throws(BackendError) -> SpawnedProcess {
         let operation = "spawn(\(container.name))"
         let sandbox = try liveSandbox(sandboxID, operation)
         let lower: String
@@ -76,7 +76,7 @@ extension LinuxBackend {
         // A cgroup per run, with kubelet's container values, joined before exec.
         let cgroup = sandbox.cgroup + "/\(container.name)-\(run)"
         do {
-            try cgroups.create(cgroup, values: ResourceMath.containerCgroup(of: container), pidsMax: nil)
+            try cgroups.create(cgroup, values: container.cgroup, pidsMax: nil)
         } catch {
             cgroups.remove(cgroup)
             LinuxSystem.removeTree(runDir)
@@ -84,11 +84,11 @@ extension LinuxBackend {
         }
         let procs = CStringArray(cgroups.procsFiles(cgroup))
         let procsCount = Int32(procs.pointers.count - 1)
-        let oomScoreAdj = ResourceMath.oomScoreAdj(pod: sandbox.spec, container: container, memoryCapacity: Self.memoryCapacity)
-        let env = Self.environment(request.env, hostname: sandbox.spec.effectiveHostname)
+        let oomScoreAdj = container.oomScoreAdj(memoryCapacity: Self.memoryCapacity)
+        let env = Self.environment(request.env, hostname: sandbox.request.hostname)
         var join = Int32(PODSPAWN_NS_IPC | PODSPAWN_NS_UTS | PODSPAWN_NS_NET)
         if sandbox.sharesPID { join |= Int32(PODSPAWN_NS_PID) }
-        let newPID: Int32 = sandbox.sharesPID || sandbox.spec.hostPID ? 0 : 1
+        let newPID: Int32 = sandbox.request.namespaces.pid == .container ? 1 : 0
         let strings = CStringArray([lower, runDir + "/upper", runDir + "/work", merged] + opened.map(\.target)
                                    + [request.workingDir ?? "/"])
         let cArgv = CStringArray(argv)
@@ -199,12 +199,12 @@ extension LinuxBackend {
             return startFailure(id, kind: .exec(container: container), sandbox: sandbox, argv: [], pid: 0,
                                 message: "exec: no command given", stderrFD: errFD)
         }
-        let env = Self.environment(spec.env, hostname: sandbox.spec.effectiveHostname, extra: request.env)
+        let env = Self.environment(spec.env, hostname: sandbox.request.hostname, extra: request.env)
         let join = Int32(PODSPAWN_NS_IPC | PODSPAWN_NS_UTS | PODSPAWN_NS_NET | PODSPAWN_NS_PID | PODSPAWN_NS_MNT)
         let cArgv = CStringArray(request.argv)
         let cEnv = CStringArray(env)
         let workdir = CStringArray([request.workingDir ?? spec.workingDir ?? "/"])
-        let oomScoreAdj = ResourceMath.oomScoreAdj(pod: sandbox.spec, container: spec, memoryCapacity: Self.memoryCapacity)
+        let oomScoreAdj = spec.oomScoreAdj(memoryCapacity: Self.memoryCapacity)
         // An exec runs in the container's cgroup (its limits; it dies with the container).
         let procs = CStringArray(target.cgroup.map { cgroups.procsFiles($0) } ?? [])
         let procsCount = Int32(procs.pointers.count - 1)

@@ -8,19 +8,18 @@ extension LinuxBackend {
     // MARK: Sandboxes
 
     public func createSandbox(_ request: SandboxRequest) throws(BackendError) -> SandboxInfo {
-        let spec = request.spec
         let operation = "createSandbox(\(request.podName))"
         // Every image first: a pod that cannot start leaves nothing behind.
-        for container in spec.initContainers + spec.containers {
+        for container in request.images {
             do {
                 _ = try images.root(for: container.image)
             } catch {
-                throw BackendError(.unsupported, operation, "container \"\(container.name)\": \(error.message)")
+                throw BackendError(.unsupported, operation, "container \"\(container.container)\": \(error.message)")
             }
         }
         // Host ports: listening sockets made here, in the host's network namespace; a port
         // another program (or pod) holds is refused before anything exists.
-        let listeners = try listen(spec, operation: operation)
+        let listeners = try listen(request.hostPorts, operation: operation)
         defer { for l in listeners { close(l.fd) } }  // the forwarder has its own copies
         let dirName = request.podName + "-" + LinuxSystem.randomHex()
         let dir = options.stateDir + "/pods/" + dirName
@@ -33,7 +32,7 @@ extension LinuxBackend {
             throw SystemCall.failure("mkdir", staging, code, operation: operation)
         }
         let cgroup = options.cgroupParent + "/" + dirName
-        var record = LinuxPodRecord(name: request.podName, id: dirName, uid: request.uid, hostname: spec.effectiveHostname,
+        var record = LinuxPodRecord(name: request.podName, id: dirName, uid: request.uid, hostname: request.hostname,
                                     bootID: LinuxState.bootID, owner: Self.ownStamp, cgroup: cgroup, cgroupVersion: cgroups.version)
         var volumes = LinuxVolumes()
         func undo() {
@@ -46,14 +45,14 @@ extension LinuxBackend {
         do throws(BackendError) {
             try state.write(record, into: staging)
             try SystemCall.check("rename", "\(staging), \(dir)", operation: operation) { rename(staging, dir) }
-            volumes = try LinuxVolumes.make(spec, podDir: dir, allowHostPaths: options.allowHostPaths, operation: operation)
+            volumes = try LinuxVolumes.make(request.volumes, podDir: dir, allowHostPaths: options.allowHostPaths, operation: operation)
             record.mounts = volumes.mounts
             // The manifest stream as JSON documents (JSON is YAML): `podsh inspect` shows it.
-            _ = LinuxSystem.writeFile(dir + "/spec.yaml", spec.manifestDocuments.map { $0.jsonText + "\n" }.joined(separator: "---\n"),
+            _ = LinuxSystem.writeFile(dir + "/spec.yaml", request.manifest.map { $0.jsonText + "\n" }.joined(separator: "---\n"),
                                       mode: 0o600)
             // The pod's cgroup with kubelet's pod-level values and the pod pids limit, and a leaf
             // for the pause (cgroup v2 keeps processes out of a cgroup that has children).
-            try cgroups.create(cgroup, values: ResourceMath.podCgroup(of: spec), pidsMax: options.podPidsLimit)
+            try cgroups.create(cgroup, values: request.cgroup, pidsMax: options.podPidsLimit)
             try cgroups.create(cgroup + "/pause", values: CgroupValues(cpuShares: ResourceMath.minShares), pidsMax: nil)
             try state.write(record)
         } catch {
@@ -62,16 +61,16 @@ extension LinuxBackend {
                                error.message)
         }
         var namespaces: Int32 = 0
-        if !spec.hostNetwork { namespaces |= Int32(PODSPAWN_NS_NET | PODSPAWN_NS_UTS) }
-        if !spec.hostIPC { namespaces |= Int32(PODSPAWN_NS_IPC) }
-        if spec.shareProcessNamespace && !spec.hostPID { namespaces |= Int32(PODSPAWN_NS_PID) }
+        if request.namespaces.network == .pod { namespaces |= LinuxNamespace.net.bit | LinuxNamespace.uts.bit }
+        if request.namespaces.ipc == .pod { namespaces |= LinuxNamespace.ipc.bit }
+        if request.namespaces.pid == .pod { namespaces |= LinuxNamespace.pid.bit }
         // The pause joins its cgroup itself, before its pid is known here.
         let pauseProcs = CStringArray(cgroups.procsFiles(cgroup + "/pause"))
         let pauseProcsCount = Int32(pauseProcs.pointers.count - 1)
         var failure = podspawn_error()
         let pid = pauseProcs.withPointer { c in
             c.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: Int(pauseProcsCount) + 1) {
-                podspawn_sandbox(spec.effectiveHostname, namespaces, $0, pauseProcsCount, &failure)
+                podspawn_sandbox(request.hostname, namespaces, $0, pauseProcsCount, &failure)
             }
         }
         guard pid > 0 else {
@@ -82,7 +81,7 @@ extension LinuxBackend {
         let id = SandboxID(makeID())
         let infra = Process(id: ProcessID(makeID()), pid: pid, kind: .infra, sandbox: id, argv: ["pause"])
         processes[infra.id] = infra
-        let sandbox = Sandbox(id: id, spec: spec, dir: dir, infra: infra.id, infraPid: pid, namespaces: namespaces, volumes: volumes)
+        let sandbox = Sandbox(id: id, request: request, dir: dir, infra: infra.id, infraPid: pid, namespaces: namespaces, volumes: volumes)
         sandbox.cgroup = cgroup
         sandbox.record = record
         sandboxes[id] = sandbox
@@ -126,19 +125,18 @@ extension LinuxBackend {
 
     /// Listening sockets for the pod's host ports (TCP; with hostNetwork the container's own
     /// socket is the host's, so there is nothing to publish).
-    func listen(_ spec: PodSpec, operation: String) throws(BackendError) -> [Listener] {
-        guard spec.publishesHostPorts, !spec.hostNetwork else { return [] }
+    func listen(_ mappings: [HostPortMapping], operation: String) throws(BackendError) -> [Listener] {
         var out: [Listener] = []
         func fail(_ error: BackendError) -> BackendError {
             for l in out { close(l.fd) }
             return error
         }
-        for container in spec.initContainers + spec.containers {
-            for port in container.ports {
-                guard let hostPort = port.hostPort else { continue }
+        for port in mappings {
+            do {
+                let hostPort = port.hostPort
                 guard port.protocol == .tcp else {
                     throw fail(BackendError(.unsupported, operation,
-                                            "container \"\(container.name)\": hostPort \(hostPort)/\(port.protocol.rawValue): the linux backend publishes TCP ports only"))
+                                            "container \"\(port.container)\": hostPort \(hostPort)/\(port.protocol.rawValue): the linux backend publishes TCP ports only"))
                 }
                 if out.contains(where: { $0.hostPort == hostPort }) { continue }
                 if out.count == Int(PODSPAWN_MAX_FORWARDS) {
@@ -196,7 +194,7 @@ extension LinuxBackend {
             processes[process.id] = nil
         }
         if !stuck.isEmpty {
-            throw BackendError(.system, "removeSandbox(\(sandbox.spec.name))",
+            throw BackendError(.system, "removeSandbox(\(sandbox.request.podName))",
                                "pids \(stuck.map { String($0.pid) }.joined(separator: ", ")) did not exit after SIGKILL")
         }
     }

@@ -174,7 +174,7 @@ extension LinuxBackend {
         var namespaces = 0
         var details: [String] = []
         for sandbox in held.sorted(by: { $0.id.rawValue < $1.id.rawValue }) {
-            details.append("sandbox \(sandbox.id.rawValue) (\(sandbox.spec.name)) at \(sandbox.dir)")
+            details.append("sandbox \(sandbox.id.rawValue) (\(sandbox.request.podName)) at \(sandbox.dir)")
             if processes[sandbox.infra]?.exit == nil { namespaces += sandbox.namespaces.nonzeroBitCount }
             details += sandbox.volumes.mounts.map { "tmpfs mount \($0)" }
             details.append("cgroup \(sandbox.cgroup) (\(cgroups.version))")
@@ -183,7 +183,7 @@ extension LinuxBackend {
         for process in live {
             // A container run has its own mount namespace, and a PID namespace unless shared.
             if case .container = process.kind, let sandbox = process.sandbox.flatMap({ sandboxes[$0] }) {
-                namespaces += sandbox.sharesPID || sandbox.spec.hostPID ? 1 : 2
+                namespaces += sandbox.sharesPID || sandbox.hostPID ? 1 : 2
             }
             details.append("process \(process.pid) (\(process.argv.joined(separator: " ")))")
         }

@@ -107,7 +107,7 @@ public final class LinuxBackend: InspectableBackend {
     final class Process {
         enum Kind {
             case infra
-            case container(ContainerSpec)
+            case container(ContainerRequest)
             case exec(container: ProcessID)
             case host
             /// A sandbox's port forwarder (published host ports).
@@ -159,7 +159,7 @@ public final class LinuxBackend: InspectableBackend {
 
     final class Sandbox {
         let id: SandboxID
-        let spec: PodSpec
+        let request: SandboxRequest
         let dir: String
         let infra: ProcessID
         let infraPid: pid_t
@@ -186,9 +186,10 @@ public final class LinuxBackend: InspectableBackend {
         /// every container through the pod's cgroups).
         var recordDirty = false
 
-        init(id: SandboxID, spec: PodSpec, dir: String, infra: ProcessID, infraPid: pid_t, namespaces: Int32, volumes: LinuxVolumes) {
+        init(id: SandboxID, request: SandboxRequest, dir: String, infra: ProcessID, infraPid: pid_t, namespaces: Int32,
+             volumes: LinuxVolumes) {
             self.id = id
-            self.spec = spec
+            self.request = request
             self.dir = dir
             self.infra = infra
             self.infraPid = infraPid
@@ -196,7 +197,8 @@ public final class LinuxBackend: InspectableBackend {
             self.volumes = volumes
         }
 
-        var sharesPID: Bool { spec.shareProcessNamespace && !spec.hostPID }
+        var sharesPID: Bool { request.namespaces.pid == .pod }
+        var hostPID: Bool { request.namespaces.pid == .host }
     }
 
     var sandboxes: [SandboxID: Sandbox] = [:]

@@ -27,10 +27,10 @@ struct LinuxVolumes {
     private(set) var mounts: [String] = []
 
     /// Prepares every volume of `spec` below `podDir`; on a failure, undoes what it made.
-    static func make(_ spec: PodSpec, podDir: String, allowHostPaths: [String]?, operation: String) throws(BackendError) -> LinuxVolumes {
+    static func make(_ volumes: [VolumeSpec], podDir: String, allowHostPaths: [String]?, operation: String) throws(BackendError) -> LinuxVolumes {
         var made = LinuxVolumes()
         do {
-            for volume in spec.volumes { try made.add(volume, podDir: podDir, allowHostPaths: allowHostPaths, operation: operation) }
+            for volume in volumes { try made.add(volume, podDir: podDir, allowHostPaths: allowHostPaths, operation: operation) }
         } catch {
             made.release()
             throw error
@@ -116,10 +116,10 @@ struct LinuxVolumes {
     }
 
     /// Opens the sources of `container`'s volume mounts (the caller closes the descriptors).
-    func open(_ container: ContainerSpec, operation: String) throws(BackendError) -> [Opened] {
+    func open(_ container: ContainerRequest, operation: String) throws(BackendError) -> [Opened] {
         var opened: [Opened] = []
         do {
-            for mount in container.volumeMounts {
+            for mount in container.mounts {
                 opened.append(try open(mount, operation: operation))
             }
         } catch {

@@ -34,12 +34,12 @@ public final class SimBackend: InspectableBackend {
         /// Every process started in the sandbox (containers and execs).
         var processes: [ProcessID] = []
 
-        init(id: SandboxID, spec: PodSpec, infra: SimProcess, infraID: ProcessID, namespaces: SimNamespaces,
+        init(id: SandboxID, request: SandboxRequest, infra: SimProcess, infraID: ProcessID, namespaces: SimNamespaces,
              cgroup: SimCgroup, volumes: [String: SimVolume]) {
             self.id = id
-            self.hostPID = spec.hostPID
-            self.sharePID = spec.shareProcessNamespace
-            self.configMaps = Set(spec.volumes.compactMap { volume in
+            self.hostPID = request.namespaces.pid == .host
+            self.sharePID = request.namespaces.pid == .pod
+            self.configMaps = Set(request.volumes.compactMap { volume in
                 if case .configMap = volume.source { return volume.name }
                 return nil
             })
@@ -82,28 +82,23 @@ public final class SimBackend: InspectableBackend {
     }
 
     public func createSandbox(_ request: SandboxRequest) throws(BackendError) -> SandboxInfo {
-        let spec = request.spec
         func operation() -> String { "createSandbox(\(request.podName))" }
-        let ports = try reservePorts(spec, operation: operation)
+        let ports = try reservePorts(request.hostPorts, operation: operation)
         var volumes: [String: SimVolume] = [:]
         do {
-            for volume in spec.volumes { volumes[volume.name] = try makeVolume(volume, pod: request.podName) }
+            for volume in request.volumes { volumes[volume.name] = try makeVolume(volume, pod: request.podName) }
         } catch {
             release(ports)
             throw error
         }
+        let spaces = request.namespaces
         let namespaces = SimNamespaces(
-            pid: spec.hostPID ? kernel.host.pid : kernel.makePIDNamespace(),
-            net: spec.hostNetwork ? kernel.host.net : kernel.makeNetNamespace(),
-            ipc: spec.hostIPC ? kernel.host.ipc : kernel.makeIPCNamespace(),
-            uts: spec.hostNetwork ? kernel.host.uts : kernel.makeUTSNamespace(hostname: spec.effectiveHostname),
+            pid: spaces.pid == .host ? kernel.host.pid : kernel.makePIDNamespace(),
+            net: spaces.network == .host ? kernel.host.net : kernel.makeNetNamespace(),
+            ipc: spaces.ipc == .host ? kernel.host.ipc : kernel.makeIPCNamespace(),
+            uts: spaces.uts == .host ? kernel.host.uts : kernel.makeUTSNamespace(hostname: request.hostname),
             mnt: kernel.makeMountNamespace())
-        // kubelet's pod memory limit can only exist when some container (or the pod) sets one.
-        let mayLimitMemory = spec.resources?.limits.memory != nil
-            || spec.containers.contains { $0.resources.limits.memory != nil }
-            || spec.initContainers.contains { $0.resources.limits.memory != nil }
-        let memoryLimit = mayLimitMemory ? ResourceMath.podCgroup(of: spec).memoryLimit : nil
-        let cgroup = SimCgroup(parent: nil, memoryLimit: memoryLimit, pidsLimit: podPidsLimit)
+        let cgroup = SimCgroup(parent: nil, memoryLimit: request.cgroup.memoryLimit, pidsLimit: podPidsLimit)
         let infra: SimProcess
         do {
             infra = try kernel.spawn(argv: SimBackend.pauseArgv, env: [], cwd: "/", namespaces: namespaces,
@@ -115,12 +110,12 @@ public final class SimBackend: InspectableBackend {
         }
         let id = SandboxID(makeID())
         let infraID = track(infra, sandbox: id, isInfra: true)
-        let sandbox = Sandbox(id: id, spec: spec, infra: infra, infraID: infraID, namespaces: namespaces, cgroup: cgroup,
+        let sandbox = Sandbox(id: id, request: request, infra: infra, infraID: infraID, namespaces: namespaces, cgroup: cgroup,
                               volumes: volumes)
         sandbox.publishedTCP = ports.tcp
         sandbox.publishedOther = ports.other
         for (hostPort, containerPort) in ports.forwards { kernel.published[hostPort] = (namespaces.net, containerPort) }
-        if spec.hostPID { sandbox.mountNamespaces.append(ObjectIdentifier(namespaces.mnt)) }
+        if sandbox.hostPID { sandbox.mountNamespaces.append(ObjectIdentifier(namespaces.mnt)) }
         sandboxes[id] = sandbox
         return SandboxInfo(id: id, infraPid: infra.hostPid, infraProcess: infraID)
     }
@@ -133,26 +128,23 @@ public final class SimBackend: InspectableBackend {
 
     /// Checks and reserves the pod's host ports: a port published by another pod, or one a
     /// host process listens on, is refused.
-    private func reservePorts(_ spec: PodSpec, operation: () -> String) throws(BackendError) -> Ports {
+    private func reservePorts(_ mappings: [HostPortMapping], operation: () -> String) throws(BackendError) -> Ports {
         var ports = Ports()
-        guard spec.publishesHostPorts else { return ports }
-        for container in spec.initContainers + spec.containers {
-            for port in container.ports {
-                guard let hostPort = port.hostPort, !spec.hostNetwork else { continue }
-                let key = "\(hostPort)/\(port.protocol.rawValue)"
-                let taken = port.protocol == .tcp
-                    ? kernel.published[hostPort] != nil || kernel.host.net.listeners[hostPort] != nil
-                    : kernel.publishedOther.contains(key)
-                if taken {
-                    throw BackendError(.unsupported, operation(), "host port \(key) is already in use")
-                }
-                if port.protocol == .tcp {
-                    ports.tcp.append(hostPort)
-                    ports.forwards.append((hostPort, port.containerPort))
-                } else {
-                    ports.other.append(key)
-                    kernel.publishedOther.insert(key)
-                }
+        for port in mappings {
+            let hostPort = port.hostPort
+            let key = "\(hostPort)/\(port.protocol.rawValue)"
+            let taken = port.protocol == .tcp
+                ? kernel.published[hostPort] != nil || kernel.host.net.listeners[hostPort] != nil
+                : kernel.publishedOther.contains(key)
+            if taken {
+                throw BackendError(.unsupported, operation(), "host port \(key) is already in use")
+            }
+            if port.protocol == .tcp {
+                ports.tcp.append(hostPort)
+                ports.forwards.append((hostPort, port.containerPort))
+            } else {
+                ports.other.append(key)
+                kernel.publishedOther.insert(key)
             }
         }
         return ports
@@ -205,9 +197,9 @@ public final class SimBackend: InspectableBackend {
 
     /// The mounts of a container: each volume mount, with subPath directories created when
     /// missing; configMap volumes are always read-only.
-    private func mounts(for container: ContainerSpec, in sandbox: Sandbox) throws(BackendError) -> [SimMount] {
+    private func mounts(for container: ContainerRequest, in sandbox: Sandbox) throws(BackendError) -> [SimMount] {
         var out: [SimMount] = []
-        for mount in container.volumeMounts {
+        for mount in container.mounts {
             guard let volume = sandbox.volumes[mount.name] else {
                 throw BackendError(.unsupported, "spawn(\(container.name))", "no volume named \(mount.name)")
             }
@@ -271,7 +263,7 @@ public final class SimBackend: InspectableBackend {
             if sandbox.hostPID { sandbox.mountNamespaces.append(ObjectIdentifier(mount)) }
             // A container with a memory limit gets a cgroup of its own below the pod's; one without
             // is charged to the pod's directly (the same accounting, one object fewer).
-            if let limit = ResourceMath.containerCgroup(of: container).memoryLimit {
+            if let limit = container.cgroup.memoryLimit {
                 cgroup = SimCgroup(parent: sandbox.cgroup, memoryLimit: limit, pidsLimit: nil)
             } else {
                 cgroup = sandbox.cgroup

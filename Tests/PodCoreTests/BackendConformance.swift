@@ -81,7 +81,7 @@ final class BackendHarness {
     }
 
     func container(_ sandbox: SandboxInfo, _ argv: [String]) throws -> SpawnedProcess {
-        try backend.spawn(SpawnRequest(context: .container(sandbox.id, ContainerSpec(name: "c", command: argv)), argv: argv))
+        try backend.spawn(SpawnRequest(context: .container(sandbox.id, ContainerRequest(name: "c")), argv: argv))
     }
 }
 
@@ -91,7 +91,7 @@ struct BackendConformanceTests {
     @Test("sandbox: created with a live infra, removed without a trace, removal idempotent", arguments: Conformance.backends)
     func sandboxLifecycle(kind: String) throws {
         let h = try BackendHarness(kind)
-        let sandbox = try h.backend.createSandbox(SandboxRequest(podName: "p", uid: "u1", spec: BackendHarness.spec()))
+        let sandbox = try h.backend.createSandbox(SandboxRequest(pod: BackendHarness.spec(), uid: "u1"))
         #expect(sandbox.infraPid > 1)
         let held = h.backend.inventory()
         #expect(held.sandboxes == 1)
@@ -104,7 +104,7 @@ struct BackendConformanceTests {
     @Test("exit codes of container commands", arguments: Conformance.backends)
     func exitCodes(kind: String) throws {
         let h = try BackendHarness(kind)
-        let sandbox = try h.backend.createSandbox(SandboxRequest(podName: "p", uid: "u1", spec: BackendHarness.spec()))
+        let sandbox = try h.backend.createSandbox(SandboxRequest(pod: BackendHarness.spec(), uid: "u1"))
         defer { try? h.backend.removeSandbox(sandbox.id) }
         for (argv, code) in [(["true"], Int32(0)), (["false"], 1), (["sh", "-c", "exit 3"], 3), (["sh", "-c", "false || exit 4"], 4),
                              (["sh", "-c", "true && exit 5"], 5), (["sh", "-c", "exit 300"], 44)] {
@@ -118,7 +118,7 @@ struct BackendConformanceTests {
     @Test("a command that cannot be executed exits 127 with a start error", arguments: Conformance.backends)
     func startError(kind: String) throws {
         let h = try BackendHarness(kind)
-        let sandbox = try h.backend.createSandbox(SandboxRequest(podName: "p", uid: "u1", spec: BackendHarness.spec()))
+        let sandbox = try h.backend.createSandbox(SandboxRequest(pod: BackendHarness.spec(), uid: "u1"))
         defer { try? h.backend.removeSandbox(sandbox.id) }
         let process = try h.container(sandbox, ["no-such-program", "--flag"])
         let exit = try #require(h.exit(of: process.id))
@@ -129,7 +129,7 @@ struct BackendConformanceTests {
     @Test("PID 1 of a container ignores SIGTERM without a handler; SIGKILL kills it", arguments: Conformance.backends)
     func pid1IgnoresTerm(kind: String) throws {
         let h = try BackendHarness(kind)
-        let sandbox = try h.backend.createSandbox(SandboxRequest(podName: "p", uid: "u1", spec: BackendHarness.spec(shared: false)))
+        let sandbox = try h.backend.createSandbox(SandboxRequest(pod: BackendHarness.spec(shared: false), uid: "u1"))
         defer { try? h.backend.removeSandbox(sandbox.id) }
         let process = try h.container(sandbox, ["sleep", "3600"])
         try h.backend.signal(process.id, .term)
@@ -143,7 +143,7 @@ struct BackendConformanceTests {
     @Test("with a shared PID namespace SIGTERM ends sleep (exit 143)", arguments: Conformance.backends)
     func sharedTerm(kind: String) throws {
         let h = try BackendHarness(kind)
-        let sandbox = try h.backend.createSandbox(SandboxRequest(podName: "p", uid: "u1", spec: BackendHarness.spec(shared: true)))
+        let sandbox = try h.backend.createSandbox(SandboxRequest(pod: BackendHarness.spec(shared: true), uid: "u1"))
         defer { try? h.backend.removeSandbox(sandbox.id) }
         let process = try h.container(sandbox, ["sleep", "3600"])
         try h.backend.signal(process.id, .term)
@@ -155,7 +155,7 @@ struct BackendConformanceTests {
     @Test("signalling a process that has exited is a clear error", arguments: Conformance.backends)
     func signalDeadProcess(kind: String) throws {
         let h = try BackendHarness(kind)
-        let sandbox = try h.backend.createSandbox(SandboxRequest(podName: "p", uid: "u1", spec: BackendHarness.spec()))
+        let sandbox = try h.backend.createSandbox(SandboxRequest(pod: BackendHarness.spec(), uid: "u1"))
         defer { try? h.backend.removeSandbox(sandbox.id) }
         let process = try h.container(sandbox, ["true"])
         _ = h.exit(of: process.id)
@@ -167,7 +167,7 @@ struct BackendConformanceTests {
     @Test("exec runs in a running container and captures stdout and stderr", arguments: Conformance.backends)
     func exec(kind: String) throws {
         let h = try BackendHarness(kind)
-        let sandbox = try h.backend.createSandbox(SandboxRequest(podName: "p", uid: "u1", spec: BackendHarness.spec()))
+        let sandbox = try h.backend.createSandbox(SandboxRequest(pod: BackendHarness.spec(), uid: "u1"))
         defer { try? h.backend.removeSandbox(sandbox.id) }
         let main = try h.container(sandbox, ["sleep", "3600"])
         let exec = try h.backend.spawn(SpawnRequest(context: .exec(sandbox.id, container: main.id), argv: ["echo", "hello", "pod"]))
@@ -181,7 +181,7 @@ struct BackendConformanceTests {
     @Test("the infra's death is reported; in a shared PID namespace it takes the containers", arguments: Conformance.backends)
     func infraDeath(kind: String) throws {
         let h = try BackendHarness(kind)
-        let sandbox = try h.backend.createSandbox(SandboxRequest(podName: "p", uid: "u1", spec: BackendHarness.spec(shared: true)))
+        let sandbox = try h.backend.createSandbox(SandboxRequest(pod: BackendHarness.spec(shared: true), uid: "u1"))
         defer { try? h.backend.removeSandbox(sandbox.id) }
         let main = try h.container(sandbox, ["sleep", "3600"])
         try h.backend.signal(sandbox.infraProcess, .kill)
@@ -205,7 +205,7 @@ struct BackendConformanceTests {
     @Test("removing a sandbox kills its containers and execs; nothing is reported after", arguments: Conformance.backends)
     func removeKillsEverything(kind: String) throws {
         let h = try BackendHarness(kind)
-        let sandbox = try h.backend.createSandbox(SandboxRequest(podName: "p", uid: "u1", spec: BackendHarness.spec()))
+        let sandbox = try h.backend.createSandbox(SandboxRequest(pod: BackendHarness.spec(), uid: "u1"))
         let a = try h.container(sandbox, ["sleep", "3600"])
         _ = try h.container(sandbox, ["sh", "-c", "sleep 3600; true"])
         _ = try h.backend.spawn(SpawnRequest(context: .exec(sandbox.id, container: a.id), argv: ["sleep", "3600"]))

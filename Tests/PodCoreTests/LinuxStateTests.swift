@@ -56,10 +56,10 @@ struct LinuxStateTests {
             env.box("a", ["true"]), env.box("b", ["true"]),
         ])
         for _ in 0..<500 {
-            let sandbox = try env.backend.createSandbox(SandboxRequest(podName: "cycle", uid: "u", spec: spec))
+            let sandbox = try env.backend.createSandbox(SandboxRequest(pod: spec, uid: "u"))
             var ids: [ProcessID] = []
             for container in spec.containers {
-                ids.append(try env.backend.spawn(SpawnRequest(context: .container(sandbox.id, container), argv: container.command)).id)
+                ids.append(try env.backend.spawn(SpawnRequest(context: .container(sandbox.id, ContainerRequest(container, qosClass: .bestEffort)), argv: container.command)).id)
             }
             var exited = Set<ProcessID>()
             let deadline = env.backend.now + 10

@@ -1,5 +1,6 @@
 import Testing
 @testable import PodKit
+import PodSim
 
 /// Every validation rule, each with its exact field path and message.
 @Suite("Validation")
@@ -148,5 +149,59 @@ struct ValidationTests {
             "spec.containers[0].volumeMounts[0].mountPath", "spec.containers[1].name",
         ])
         #expect(throws: ValidationError(errors)) { try spec.validated() }
+    }
+}
+
+@Suite("A spec is validated once; the backend gets what it needs, computed once")
+struct SandboxRequestTests {
+    @Test func decodedAndValidatedSpecsAreMarkedAndAChangeClearsTheMark() throws {
+        let node = SpecNode(.map([
+            SpecNode.Entry("name", SpecNode(.string("web"))),
+            SpecNode.Entry("containers", SpecNode(.array([SpecNode(.map([
+                SpecNode.Entry("name", SpecNode(.string("c"))),
+                SpecNode.Entry("command", SpecNode(.array([SpecNode(.string("true"))]))),
+            ]))]))),
+        ]))
+        var spec = try PodSpec(flat: node)
+        #expect(spec.isValidated)
+        #expect(!PodSpec(name: "x").isValidated)
+        #expect(try PodSpec(name: "x", containers: [ContainerSpec(name: "c", command: ["true"])]).validated().isValidated)
+        spec.containers[0].name = "Not Valid"
+        #expect(!spec.isValidated, "any change clears the mark")
+        #expect(spec == spec, "the mark is not part of equality")
+        // The runtime validates what is not marked: the changed spec is refused.
+        let runtime = PodRuntime(backend: SimBackend())
+        defer { runtime.close() }
+        #expect(throws: RuntimeError.self) { try runtime.create(spec) }
+    }
+
+    @Test func theSandboxRequestHoldsWhatTheBackendNeeds() throws {
+        let spec = PodSpec(name: "web", hostname: "h", shareProcessNamespace: true, hostIPC: true,
+                           volumes: [VolumeSpec(name: "data", source: .emptyDir(EmptyDirVolumeSource()))],
+                           containers: [
+                               ContainerSpec(name: "a", image: "busybox", command: ["sleep", "1"],
+                                             ports: [ContainerPort(containerPort: 80, hostPort: 8080)],
+                                             resources: ResourceRequirements(limits: ResourceList(cpu: Quantity(milli: 500),
+                                                                                                  memory: Quantity(64 << 20, format: .binarySI)))),
+                               ContainerSpec(name: "b", image: "nginx", command: ["nginx"]),
+                           ])
+        let request = SandboxRequest(pod: spec, uid: "u")
+        #expect(request.hostname == "h")
+        #expect(request.namespaces == PodNamespaces(network: .pod, ipc: .host, pid: .pod))
+        #expect(request.hostPorts == [HostPortMapping(container: "a", hostPort: 8080, containerPort: 80)])
+        #expect(request.images.map(\.image) == ["busybox", "nginx"])
+        #expect(request.cgroup == ResourceMath.podCgroup(of: spec))
+        #expect(request.manifest == spec.manifestDocuments)
+        #expect(request.volumes.map(\.name) == ["data"])
+        let container = ContainerRequest(spec.containers[0], qosClass: ResourceMath.qosClass(of: spec))
+        #expect(container.cgroup.memoryLimit == 64 << 20)
+        #expect(container.oomScoreAdj(memoryCapacity: 1 << 30) == ResourceMath.oomScoreAdj(pod: spec, container: spec.containers[0],
+                                                                                             memoryCapacity: 1 << 30))
+        // Without any memory limit there is no pod memory limit; on the host network, no ports.
+        var host = spec
+        host.hostNetwork = true
+        host.containers[0].resources = ResourceRequirements()
+        let onHost = SandboxRequest(pod: host, uid: "u")
+        #expect(onHost.hostPorts.isEmpty && onHost.cgroup.memoryLimit == nil && onHost.namespaces.uts == .host)
     }
 }

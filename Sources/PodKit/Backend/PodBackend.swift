@@ -80,21 +80,6 @@ public struct ProcessID: Sendable, Hashable, CustomStringConvertible {
     public var description: String { "process-\(rawValue)" }
 }
 
-/// What a sandbox is made from.
-public struct SandboxRequest: Sendable {
-    /// The pod's name and uid (for names of cgroups, state entries, logs).
-    public var podName: String
-    public var uid: String
-    /// The whole spec: the backend reads the namespace flags, hostname and volumes from it.
-    public var spec: PodSpec
-
-    public init(podName: String, uid: String, spec: PodSpec) {
-        self.podName = podName
-        self.uid = uid
-        self.spec = spec
-    }
-}
-
 /// A created sandbox.
 public struct SandboxInfo: Sendable, Equatable {
     public var id: SandboxID
@@ -114,7 +99,7 @@ public struct SpawnRequest: Sendable {
     public enum Context: Sendable {
         /// The main process of a container of the sandbox (new mount namespace; PID 1 of its own
         /// PID namespace unless the pod shares one).
-        case container(SandboxID, ContainerSpec)
+        case container(SandboxID, ContainerRequest)
         /// A further process in the namespaces of a running container (`exec`).
         case exec(SandboxID, container: ProcessID)
         /// The host context, outside any pod.

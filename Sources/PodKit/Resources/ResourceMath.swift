@@ -170,11 +170,16 @@ public enum ResourceMath {
     /// pods -997, BestEffort 1000, Burstable `1000 - 1000 * memory request / memory capacity`
     /// kept within 3...999.
     public static func oomScoreAdj(pod: PodSpec, container: ContainerSpec, memoryCapacity: Int64) -> Int {
-        switch qosClass(of: pod) {
+        oomScoreAdj(qosClass: qosClass(of: pod), memoryRequest: container.resources.effectiveRequests.memory?.value ?? 0,
+                    memoryCapacity: memoryCapacity)
+    }
+
+    /// kubelet's `oom_score_adj` from a pod's QoS class and a container's memory request.
+    public static func oomScoreAdj(qosClass: QOSClass, memoryRequest request: Int64, memoryCapacity: Int64) -> Int {
+        switch qosClass {
         case .guaranteed: return -997
         case .bestEffort: return 1000
         case .burstable:
-            let request = container.resources.effectiveRequests.memory?.value ?? 0
             let capacity = max(1, memoryCapacity)
             let adjust = 1000 - Int((1000 * Int128(request)) / Int128(capacity))
             if adjust < 1000 - 997 { return 1000 - 997 }

@@ -131,7 +131,7 @@ extension PodRuntime {
                 // `$(VAR)` references in command, args and env values, as kubelet expands them.
                 let mayExpand = spec.argv.contains { $0.utf8.contains(36) } || spec.env.contains { $0.value.utf8.contains(36) }
                 let (argv, env) = mayExpand ? EnvExpansion.resolve(spec) : (spec.argv, spec.env)
-                spawned = try backend.spawn(SpawnRequest(context: .container(sandbox.id, spec), argv: argv,
+                spawned = try backend.spawn(SpawnRequest(context: .container(sandbox.id, ContainerRequest(spec, qosClass: record.qosClass)), argv: argv,
                                                          env: env, workingDir: spec.workingDir))
             } catch {
                 throw .backend(error)
@@ -199,7 +199,7 @@ extension PodRuntime {
 
     func createSandbox(_ record: PodRecord) throws(RuntimeError) -> SandboxInfo {
         do {
-            return try backend.createSandbox(SandboxRequest(podName: record.spec.name, uid: record.uid, spec: record.spec))
+            return try backend.createSandbox(SandboxRequest(pod: record.spec, uid: record.uid))
         } catch {
             throw .backend(error)
         }

@@ -76,7 +76,8 @@ public final class PodRuntime {
     public func create(_ spec: PodSpec) throws(RuntimeError) -> Pod {
         try ensureOpen()
         supervise()
-        var errors = spec.validate()
+        // A spec is validated once: one the decoders or `validated()` checked is not checked again.
+        var errors = spec.isValidated ? [] : spec.validate()
         errors += admissionErrors(spec)
         guard errors.isEmpty else { throw .invalid(ValidationError(errors)) }
         nextOrder += 1

@@ -298,6 +298,8 @@ package struct PodSpecReader {
         }
         let all = decoder.errors + validation
         guard all.isEmpty else { throw ValidationError(all) }
-        return PodSpec.Decoded(spec: spec, warnings: decoder.warnings)
+        var checked = spec
+        checked.markValidated()
+        return PodSpec.Decoded(spec: checked, warnings: decoder.warnings)
     }
 }

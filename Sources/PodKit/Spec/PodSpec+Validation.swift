@@ -11,9 +11,12 @@ extension PodSpec {
 
     /// Throws every problem of the spec together.
     public func validated() throws(ValidationError) -> PodSpec {
+        if isValidated { return self }
         let errors = validate()
         guard errors.isEmpty else { throw ValidationError(errors) }
-        return self
+        var checked = self
+        checked.markValidated()
+        return checked
     }
 }
 

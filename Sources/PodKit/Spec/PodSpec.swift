@@ -3,31 +3,38 @@
 /// field names and defaults.
 public struct PodSpec: Sendable, Equatable {
     /// `metadata.name`: a DNS-1123 label.
-    public var name: String
+    public var name: String { didSet { validation = ValidationMark() } }
     /// `metadata.labels`.
-    public var labels: [String: String]
+    public var labels: [String: String] { didSet { validation = ValidationMark() } }
     /// `spec.hostname`; the pod's UTS hostname is `name` when this is nil.
-    public var hostname: String?
+    public var hostname: String? { didSet { validation = ValidationMark() } }
     /// `spec.shareProcessNamespace`: one PID namespace for every container, the pause as PID 1.
-    public var shareProcessNamespace: Bool
+    public var shareProcessNamespace: Bool { didSet { validation = ValidationMark() } }
     /// `spec.hostNetwork`: use the host's network namespace.
-    public var hostNetwork: Bool
+    public var hostNetwork: Bool { didSet { validation = ValidationMark() } }
     /// `spec.hostPID`: use the host's PID namespace.
-    public var hostPID: Bool
+    public var hostPID: Bool { didSet { validation = ValidationMark() } }
     /// `spec.hostIPC`: use the host's IPC namespace.
-    public var hostIPC: Bool
+    public var hostIPC: Bool { didSet { validation = ValidationMark() } }
     /// `spec.restartPolicy`; Kubernetes' default is `Always`.
-    public var restartPolicy: RestartPolicy
+    public var restartPolicy: RestartPolicy { didSet { validation = ValidationMark() } }
     /// `spec.terminationGracePeriodSeconds`: SIGTERM to SIGKILL delay on stop; default 30.
-    public var terminationGracePeriodSeconds: Int64
+    public var terminationGracePeriodSeconds: Int64 { didSet { validation = ValidationMark() } }
     /// `spec.volumes`.
-    public var volumes: [VolumeSpec]
+    public var volumes: [VolumeSpec] { didSet { validation = ValidationMark() } }
     /// `spec.initContainers`, run in order before the app containers (sidecars keep running).
-    public var initContainers: [ContainerSpec]
+    public var initContainers: [ContainerSpec] { didSet { validation = ValidationMark() } }
     /// `spec.containers`: the app containers.
-    public var containers: [ContainerSpec]
+    public var containers: [ContainerSpec] { didSet { validation = ValidationMark() } }
     /// `spec.resources`: pod-level requests and limits (KEP-2837), nil when not set.
-    public var resources: ResourceRequirements?
+    public var resources: ResourceRequirements? { didSet { validation = ValidationMark() } }
+    /// Whether this spec passed validation unchanged since (`validated()`, the decoders): the
+    /// runtime validates a spec once. Any change to a field clears it.
+    package var isValidated: Bool { validation.done }
+    private var validation = ValidationMark()
+
+    /// Marks the spec as validated (only what validation itself calls).
+    package mutating func markValidated() { validation = ValidationMark(done: true) }
 
     /// The default of `terminationGracePeriodSeconds`.
     public static let defaultTerminationGracePeriodSeconds: Int64 = 30
@@ -84,4 +91,10 @@ public struct PodSpec: Sendable, Equatable {
 
     /// The volume named `name`, if any.
     public func volume(named name: String) -> VolumeSpec? { volumes.first { $0.name == name } }
+}
+
+/// Whether a spec was validated; two specs are equal whatever their marks.
+struct ValidationMark: Sendable, Equatable {
+    var done = false
+    static func == (_: ValidationMark, _: ValidationMark) -> Bool { true }
 }

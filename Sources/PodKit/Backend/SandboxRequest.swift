@@ -1,0 +1,169 @@
+/// What a backend needs to make a pod's sandbox, computed once by the core from a validated
+/// spec — as kubelet hands the CRI a `PodSandboxConfig`, not the pod: which namespaces are the
+/// pod's own, the hostname, the volumes, the published ports, the pod cgroup's values.
+public struct SandboxRequest: Sendable {
+    /// The pod's name and uid (for names of cgroups, state entries, logs).
+    public var podName: String
+    public var uid: String
+    /// The UTS hostname every container sees.
+    public var hostname: String
+    public var namespaces: PodNamespaces
+    public var volumes: [VolumeSpec]
+    /// The host ports to publish (none on the host's network).
+    public var hostPorts: [HostPortMapping]
+    /// The pod cgroup's values, by kubelet's formulas (`ResourceMath.podCgroup`); its memory
+    /// limit only when some container or the pod sets one.
+    public var cgroup: CgroupValues
+    /// The image of every container, init containers first (a backend may check them up front).
+    public var images: [ContainerImage]
+    /// The pod's manifest documents (`PodSpec.manifestDocuments`), for a backend's records.
+    public var manifest: [SpecNode]
+
+    public init(podName: String, uid: String, hostname: String, namespaces: PodNamespaces, volumes: [VolumeSpec] = [],
+                hostPorts: [HostPortMapping] = [], cgroup: CgroupValues = CgroupValues(cpuShares: ResourceMath.minShares),
+                images: [ContainerImage] = [], manifest: [SpecNode] = []) {
+        self.podName = podName
+        self.uid = uid
+        self.hostname = hostname
+        self.namespaces = namespaces
+        self.volumes = volumes
+        self.hostPorts = hostPorts
+        self.cgroup = cgroup
+        self.images = images
+        self.manifest = manifest
+    }
+
+    /// The request for the pod `spec` (validated), as the runtime makes it.
+    public init(pod spec: PodSpec, uid: String) {
+        var ports: [HostPortMapping] = []
+        if spec.publishesHostPorts && !spec.hostNetwork {
+            spec.forEachContainer { _, container in
+                for port in container.ports {
+                    guard let hostPort = port.hostPort else { continue }
+                    ports.append(HostPortMapping(container: container.name, hostPort: hostPort, containerPort: port.containerPort,
+                                                 protocol: port.protocol))
+                }
+            }
+        }
+        var images: [ContainerImage] = []
+        spec.forEachContainer { _, container in images.append(ContainerImage(container: container.name, image: container.image)) }
+        var cgroup = ResourceMath.podCgroup(of: spec)
+        // kubelet's pod memory limit can only exist when some container (or the pod) sets one.
+        let limitsMemory = spec.resources?.limits.memory != nil
+            || spec.containers.contains { $0.resources.limits.memory != nil }
+            || spec.initContainers.contains { $0.resources.limits.memory != nil }
+        if !limitsMemory { cgroup.memoryLimit = nil }
+        self.init(podName: spec.name, uid: uid, hostname: spec.effectiveHostname, namespaces: PodNamespaces(spec),
+                  volumes: spec.volumes, hostPorts: ports, cgroup: cgroup, images: images, manifest: spec.manifestDocuments)
+    }
+}
+
+/// Which namespaces a pod's sandbox makes for the pod and which are the host's.
+public struct PodNamespaces: Sendable, Equatable {
+    /// A namespace of the pod's own, or the host's.
+    public enum Source: Sendable, Equatable {
+        case pod
+        case host
+    }
+
+    /// How processes of the pod see PIDs.
+    public enum PID: Sendable, Equatable {
+        /// One PID namespace for the pod, the pause as its PID 1 (`shareProcessNamespace`).
+        case pod
+        /// Each container's command is PID 1 of a namespace of its own (Kubernetes' default).
+        case container
+        /// The host's (`hostPID`).
+        case host
+    }
+
+    /// Network and UTS go together: a pod on the host's network has the host's hostname.
+    public var network: Source
+    public var ipc: Source
+    public var pid: PID
+
+    public init(network: Source = .pod, ipc: Source = .pod, pid: PID = .container) {
+        self.network = network
+        self.ipc = ipc
+        self.pid = pid
+    }
+
+    /// The namespaces of `spec`: `hostNetwork`, `hostIPC`, `hostPID`, `shareProcessNamespace`.
+    public init(_ spec: PodSpec) {
+        self.init(network: spec.hostNetwork ? .host : .pod, ipc: spec.hostIPC ? .host : .pod,
+                  pid: spec.hostPID ? .host : spec.shareProcessNamespace ? .pod : .container)
+    }
+
+    /// The UTS namespace: the pod's exactly when the network namespace is.
+    public var uts: Source { network }
+}
+
+/// A host port to publish: `hostPort` on the host leads to `containerPort` in the pod.
+public struct HostPortMapping: Sendable, Equatable {
+    public var container: String
+    public var hostPort: Int
+    public var containerPort: Int
+    public var `protocol`: ContainerPort.TransportProtocol
+
+    public init(container: String, hostPort: Int, containerPort: Int, protocol: ContainerPort.TransportProtocol = .tcp) {
+        self.container = container
+        self.hostPort = hostPort
+        self.containerPort = containerPort
+        self.protocol = `protocol`
+    }
+}
+
+/// A container's image, by container name.
+public struct ContainerImage: Sendable, Equatable {
+    public var container: String
+    public var image: String
+
+    public init(container: String, image: String) {
+        self.container = container
+        self.image = image
+    }
+}
+
+/// What a backend needs to start one container of a sandbox, computed by the core (the CRI's
+/// `ContainerConfig`): its image, mounts, working directory, environment and cgroup values.
+/// The command and the environment with `$(VAR)` expanded come with the `SpawnRequest`.
+public struct ContainerRequest: Sendable, Equatable {
+    public var name: String
+    public var image: String
+    /// The volume mounts, as the spec gives them (the sandbox holds the volumes).
+    public var mounts: [VolumeMount]
+    /// The working directory; nil for the image's (or /).
+    public var workingDir: String?
+    /// The container's own variables (what an exec in it starts from).
+    public var env: [EnvVar]
+    /// The container cgroup's values (`ResourceMath.containerCgroup`).
+    public var cgroup: CgroupValues
+    /// The pod's QoS class and the container's memory request: what kubelet's
+    /// `oom_score_adj` is computed from (`ResourceMath.oomScoreAdj`).
+    public var qosClass: QOSClass
+    public var memoryRequest: Int64
+
+    public init(name: String, image: String = "", mounts: [VolumeMount] = [], workingDir: String? = nil, env: [EnvVar] = [],
+                cgroup: CgroupValues = CgroupValues(cpuShares: ResourceMath.minShares), qosClass: QOSClass = .bestEffort,
+                memoryRequest: Int64 = 0) {
+        self.name = name
+        self.image = image
+        self.mounts = mounts
+        self.workingDir = workingDir
+        self.env = env
+        self.cgroup = cgroup
+        self.qosClass = qosClass
+        self.memoryRequest = memoryRequest
+    }
+
+    /// The request for `container`, of a pod whose QoS class is `qosClass`.
+    public init(_ container: ContainerSpec, qosClass: QOSClass) {
+        self.init(name: container.name, image: container.image, mounts: container.volumeMounts, workingDir: container.workingDir,
+                  env: container.env, cgroup: ResourceMath.containerCgroup(of: container), qosClass: qosClass,
+                  memoryRequest: container.resources.effectiveRequests.memory?.value ?? 0)
+    }
+
+    /// kubelet's `oom_score_adj` for this container on a machine with `memoryCapacity` bytes.
+    public func oomScoreAdj(memoryCapacity: Int64) -> Int {
+        ResourceMath.oomScoreAdj(qosClass: qosClass, memoryRequest: memoryRequest, memoryCapacity: memoryCapacity)
+    }
+}

@@ -51,7 +51,7 @@ let package = Package(
         .executableTarget(
             name: "podsh",
             dependencies: [
-                "PodCore", "PodManifests", "PodBackends", "PodLinux", "PodLua", "PodshLine",
+                "PodCore", "PodKit", "PodManifests", "PodBackends", "PodLinux", "PodLua", "PodshLine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -31,7 +31,7 @@ extension CgroupDriver {
     static func write(_ file: String, _ value: String) throws(BackendError) {
         let fd = try SystemCall.check("open", file, operation: "cgroup") { open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) }
         defer { close(fd) }
-        try SystemCall.count("write", "\(file), \(value)", operation: "cgroup") { value.withCString { Glibc.write(fd, $0, strlen($0)) } }
+        try SystemCall.check("write", "\(file), \(value)", operation: "cgroup") { value.withCString { Glibc.write(fd, $0, strlen($0)) } }
     }
 
     /// The pids listed in a `cgroup.procs` file.

@@ -81,14 +81,13 @@ public struct LinuxPodRecord: Sendable, Equatable {
     // MARK: Text
 
     static func escape(_ text: String) -> String {
-        var out = ""
-        for c in text.unicodeScalars {
-            switch c {
-            case "%": out += "%25"
-            case " ": out += "%20"
-            case "\n": out += "%0A"
-            case "\t": out += "%09"
-            default: out.unicodeScalars.append(c)
+        let out = TextEscaping.escape(text) { scalar in
+            switch scalar {
+            case "%": return "%25"
+            case " ": return "%20"
+            case "\n": return "%0A"
+            case "\t": return "%09"
+            default: return nil
             }
         }
         return out.isEmpty ? "%" : out  // "%" alone: the empty string

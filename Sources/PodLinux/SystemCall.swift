@@ -10,24 +10,12 @@ import PodKit
 /// Operation not permitted`, `setns(/proc/4711/ns/net): Invalid argument` — and keeps the errno
 /// (`systemError`); EINTR is retried here and nowhere else.
 enum SystemCall {
-    /// Runs `body` (a call returning -1 with errno on failure) until it is not interrupted;
-    /// its result, or the failure of `call` on `target` for `operation`.
+    /// Runs `body` (a call returning -1 with errno on failure: a descriptor, a status, a byte
+    /// count) until it is not interrupted; its result, or the failure of `call` on `target` for
+    /// `operation`.
     @discardableResult
-    static func check(_ call: String, _ target: @autoclosure () -> String, operation: String,
-                      _ body: () -> Int32) throws(BackendError) -> Int32 {
-        while true {
-            let result = body()
-            if result >= 0 { return result }
-            let code = errno
-            if code == EINTR { continue }
-            throw failure(call, target(), code, operation: operation)
-        }
-    }
-
-    /// Like `check`, for a call that returns a count (`read`, `write`).
-    @discardableResult
-    static func count(_ call: String, _ target: @autoclosure () -> String, operation: String,
-                      _ body: () -> Int) throws(BackendError) -> Int {
+    static func check<Result: BinaryInteger>(_ call: String, _ target: @autoclosure () -> String, operation: String,
+                                             _ body: () -> Result) throws(BackendError) -> Result {
         while true {
             let result = body()
             if result >= 0 { return result }

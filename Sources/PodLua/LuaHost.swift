@@ -168,3 +168,30 @@ struct LuaTableBuilder {
         lua_rawset(call.L, table)
     }
 }
+
+extension LuaHost {
+    /// Installs the metatable `name` of a userdata type once per state: `__index` (the type's
+    /// fields and methods), the other metamethods, `__name` (`typeName`, what error messages
+    /// and `tostring` show) and a protected `__metatable` (`getmetatable` gives `typeName`,
+    /// `setmetatable` fails). Leaves the stack as it was.
+    func installMetatable(_ L: OpaquePointer, name: String, typeName: String, index: @escaping Function,
+                          metamethods: [(String, Function)] = []) {
+        let call = LuaCall(L)
+        _ = call.ensureStack(8)
+        guard clua_newmetatable(L, name) != 0 else {
+            clua_pop(L, 1)
+            return
+        }
+        let metatable = lua_gettop(L)
+        let table = LuaTableBuilder(call: call, table: metatable)
+        let indexID = register(index)
+        table.set("__index") { self.pushFunction(L, indexID) }
+        for (method, function) in metamethods {
+            let id = register(function)
+            table.set(method) { self.pushFunction(L, id) }
+        }
+        table.set("__name", typeName)
+        table.set("__metatable", typeName)
+        clua_pop(L, 1)
+    }
+}

@@ -269,26 +269,12 @@ final class PodModule {
     }
 
     private func installPodMetatable(_ L: OpaquePointer) {
-        let call = LuaCall(L)
-        _ = call.ensureStack(8)
-        guard clua_newmetatable(L, PodModule.podMetatable) != 0 else {
-            clua_pop(L, 1)
-            return
-        }
-        let metatable = lua_gettop(L)
         let methods = PodMethods(module: self)
         let ids = methods.register()
         // __index: the methods, and the fields name and uid.
-        let index = host.register { [unowned self] call in PodMethods.index(call, self, ids) }
-        LuaTableBuilder(call: call, table: metatable).set("__index") { self.host.pushFunction(L, index) }
-        for (name, function) in methods.metamethods() {
-            let id = host.register(function)
-            LuaTableBuilder(call: call, table: metatable).set(name) { self.host.pushFunction(L, id) }
-        }
-        LuaTableBuilder(call: call, table: metatable).set("__name", "Pod")
-        // A protected metatable: getmetatable(p) gives this, setmetatable(p, ...) fails.
-        LuaTableBuilder(call: call, table: metatable).set("__metatable", "Pod")
-        clua_pop(L, 1)
+        host.installMetatable(L, name: PodModule.podMetatable, typeName: "Pod",
+                              index: { [unowned self] call in PodMethods.index(call, self, ids) },
+                              metamethods: methods.metamethods())
     }
 }
 

@@ -166,13 +166,6 @@ final class SimPrograms {
 
     /// Installs the Proc metatable (its methods and fields).
     func installMetatable() {
-        let call = LuaCall(L)
-        _ = call.ensureStack(8)
-        guard clua_newmetatable(L, SimPrograms.procMetatable) != 0 else {
-            clua_pop(L, 1)
-            return
-        }
-        let metatable = lua_gettop(L)
         var ids: [String: Int32] = [:]
         for (name, method) in methods() {
             ids[name] = module.host.register { [unowned self] call in
@@ -182,7 +175,7 @@ final class SimPrograms {
                 return method(proc, call)
             }
         }
-        let index = module.host.register { [unowned self] call in
+        module.host.installMetatable(L, name: SimPrograms.procMetatable, typeName: "proc", index: { [unowned self] call in
             guard let proc = self.proc(at: 1, call), let key = call.string(2) else {
                 call.pushNil()
                 return .values(1)
@@ -198,11 +191,7 @@ final class SimPrograms {
                 if let id = ids[key] { self.module.host.pushFunction(call.L, id) } else { call.pushNil() }
             }
             return .values(1)
-        }
-        LuaTableBuilder(call: call, table: metatable).set("__index") { self.module.host.pushFunction(self.L, index) }
-        LuaTableBuilder(call: call, table: metatable).set("__name", "proc")
-        LuaTableBuilder(call: call, table: metatable).set("__metatable", "proc")
-        clua_pop(L, 1)
+        })
     }
 
     typealias Method = (Proc, LuaCall) -> LuaHost.Outcome

@@ -26,11 +26,21 @@ extension LinuxPodRecord {
     }
 }
 
-/// Refuses to act on a pod its owner still supervises, unless forced.
-func requireUnowned(_ r: LinuxPodRecord, force: Bool, _ verb: String) throws {
-    if !r.detached && r.ownerAlive && !force {
-        stderrWrite("podsh: pod \(r.name) is owned by pid \(r.owner.pid), which is running: \(verb) it there, detach it, or use --force\n")
-        throw ExitCode(1)
+/// A pod of the state directory to act on, by name or id (`stop`, `rm`): refused while the
+/// owner that made it still supervises it, unless `--force`.
+struct UnownedPod: ParsableArguments {
+    @Flag(help: "Even when its owner is running.") var force = false
+    @Argument(help: "The pod's name or id.") var name: String
+
+    /// The state directory and the pod's record, or exit 1 saying who owns it.
+    func resolve(_ global: GlobalOptions, command: String, verb: String) throws -> (LinuxState, LinuxPodRecord) {
+        let state = try global.state(for: command)
+        let r = try global.pod(name, in: state)
+        if !r.detached && r.ownerAlive && !force {
+            stderrWrite("podsh: pod \(r.name) is owned by pid \(r.owner.pid), which is running: \(verb) it there, detach it, or use --force\n")
+            throw ExitCode(1)
+        }
+        return (state, r)
     }
 }
 

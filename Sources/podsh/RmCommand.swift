@@ -5,13 +5,10 @@ import PodLinux
 struct RmCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove a linux pod (kill, unmount, free).")
     @OptionGroup var global: GlobalOptions
-    @Flag(help: "Even when its owner is running.") var force = false
-    @Argument(help: "The pod's name or id.") var name: String
+    @OptionGroup var pod: UnownedPod
 
     func run() throws {
-        let state = try global.state(for: "rm")
-        let r = try global.pod(name, in: state)
-        try requireUnowned(r, force: force, "remove")
+        let (state, r) = try pod.resolve(global, command: "rm", verb: "remove")
         let left = state.remove(r)
         if !left.isEmpty {
             stderrWrite("podsh: \(r.name): could not remove \(left.joined(separator: ", "))\n")

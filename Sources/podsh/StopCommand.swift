@@ -6,13 +6,10 @@ struct StopCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "stop", abstract: "Stop a linux pod's containers (TERM, then KILL).")
     @OptionGroup var global: GlobalOptions
     @Option(help: "Seconds between TERM and KILL.") var grace: Double = 30
-    @Flag(help: "Even when its owner is running.") var force = false
-    @Argument(help: "The pod's name or id.") var name: String
+    @OptionGroup var pod: UnownedPod
 
     func run() throws {
-        let state = try global.state(for: "stop")
-        let r = try global.pod(name, in: state)
-        try requireUnowned(r, force: force, "stop")
+        let (state, r) = try pod.resolve(global, command: "stop", verb: "stop")
         state.stop(r, grace: grace)
         stdoutWrite("stopped \(r.name) (\(r.id))\n")
     }

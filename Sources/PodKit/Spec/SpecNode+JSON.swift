@@ -35,26 +35,10 @@ extension SpecNode {
 
     /// A JSON string literal (RFC 8259: `"`, `\` and control characters escaped).
     public static func jsonQuoted(_ s: String) -> String {
-        var out = ""
-        quote(s, into: &out)
-        return out
+        TextEscaping.quoted(s, style: .json)
     }
 
     private static func quote(_ s: String, into out: inout String) {
-        out += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        out += "\""
+        out += jsonQuoted(s)
     }
 }

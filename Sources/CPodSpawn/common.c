@@ -104,10 +104,16 @@ int podspawn_report_pipe(int fds[2]) {
     return 0;
 }
 
-/* Default dispositions first, then nothing blocked: a signal that arrives in between finds
- * no handler of the caller's (a child that shares the caller's memory starts with every signal
- * blocked, as posix_spawn's child does). */
-void podspawn_reset_signals(int fd) {
+/* A session of its own first, while every signal is still blocked: a Ctrl-C at the owner's
+ * terminal (podsh's prompt) must not reach the pod, and one typed while this child was still in
+ * the terminal's process group is pending here — setting the terminal's signals to SIG_IGN
+ * discards it. Then default dispositions, then nothing blocked: a signal that arrives in between
+ * finds no handler of the caller's (a child that shares the caller's memory starts with every
+ * signal blocked, as posix_spawn's child does). */
+void podspawn_reset_signals(int fd, const char *who) {
+    if (setsid() < 0) podspawn_fail(fd, "setsid", who);
+    static const int terminal[] = {SIGINT, SIGQUIT, SIGTSTP, SIGTTIN, SIGTTOU, SIGHUP};
+    for (size_t i = 0; i < sizeof terminal / sizeof terminal[0]; i++) signal(terminal[i], SIG_IGN);
     for (int signo = 1; signo < NSIG; signo++) {
         if (signo == SIGKILL || signo == SIGSTOP) continue;
         signal(signo, SIG_DFL);

@@ -236,7 +236,7 @@ static int container_main(void *p) {
 static int middle_main(void *p) {
     struct middle_args *a = p;
     int fd = a->report;
-    podspawn_reset_signals(fd);
+    podspawn_reset_signals(fd, a->argv[0]);
     for (int i = 0; i < PODSPAWN_NAMESPACE_COUNT; i++)
         if (a->ns[i] >= 0 && setns(a->ns[i], podspawn_namespaces[i].clone_flag) < 0) podspawn_fail(fd, "setns", a->ns_paths[i]);
     if (a->new_pid && unshare(CLONE_NEWPID) < 0) podspawn_fail(fd, "unshare", "CLONE_NEWPID");

@@ -31,9 +31,8 @@ struct forwarder_args {
 static int forwarder_main(void *p) {
     struct forwarder_args *a = p;
     int fd = a->report;
-    podspawn_reset_signals(fd);
+    podspawn_reset_signals(fd, "pod-forwarder");
     podspawn_join_cgroups(fd, a->procs, a->procs_files, a->procs_count);
-    if (setsid() < 0) podspawn_fail(fd, "setsid", "pod-forwarder");
     podspawn_stdio_to(fd, -1, -1, -1);
     if (chdir("/") < 0) podspawn_fail(fd, "chdir", "/");
     /* The listeners were made in the host's network namespace; connections are made here. */

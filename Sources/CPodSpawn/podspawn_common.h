@@ -41,8 +41,9 @@ PODSPAWN_HIDDEN void podspawn_set_error(podspawn_error *error, const char *step,
 
 /* A pipe whose ends sit at 100 or above, close-on-exec; -1 with errno. */
 PODSPAWN_HIDDEN int podspawn_report_pipe(int fds[2]);
-/* In a child: default dispositions for every signal, then none blocked. */
-PODSPAWN_HIDDEN void podspawn_reset_signals(int fd);
+/* In a child: a session of its own (`who` names the child in a failure), pending terminal
+ * signals discarded, default dispositions for every signal, then none blocked. */
+PODSPAWN_HIDDEN void podspawn_reset_signals(int fd, const char *who);
 /* In a child: stdin, stdout, stderr from these descriptors (-1: /dev/null). */
 PODSPAWN_HIDDEN void podspawn_stdio_to(int fd, int in, int out, int err);
 

@@ -28,7 +28,7 @@ struct sandbox_args {
 static int sandbox_main(void *p) {
     struct sandbox_args *a = p;
     int fd = a->report;
-    podspawn_reset_signals(fd);
+    podspawn_reset_signals(fd, "pause");
     /* kubelet's -998 for the sandbox: the last the OOM killer picks (lowering needs
      * CAP_SYS_RESOURCE; without it the pause stays at 0 and the containers are raised to >= 1). */
     podspawn_set_oom_score_adj(-998);
@@ -49,9 +49,6 @@ static int sandbox_main(void *p) {
         if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) podspawn_fail(fd, "ioctl", "lo, SIOCSIFFLAGS");
         close(s);
     }
-    /* A session of its own: a Ctrl-C at the owner's terminal (podsh's prompt) must not reach
-     * the pod, as it does not reach a container runtime's containers. */
-    if (setsid() < 0) podspawn_fail(fd, "setsid", "pause");
     podspawn_stdio_to(fd, -1, -1, -1);
     if (chdir("/") < 0) podspawn_fail(fd, "chdir", "/");
     /* The report pipe is the pause's fd 3, kept across the exec: the pause closes it once it

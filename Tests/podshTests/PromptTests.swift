@@ -93,14 +93,32 @@ struct PromptTests {
         /// Waits until the screen contains `text` (a deadline for a hung podsh, not a timing test).
         @discardableResult
         func waitFor(_ text: String, count: Int = 1, seconds: Double = 30) throws -> String {
+            try waitUntil("\(text) (\(count)x)", seconds: seconds) { $0.components(separatedBy: text).count - 1 >= count }
+        }
+
+        /// Waits until `condition` holds for the screen; `what` names it in the failure.
+        @discardableResult
+        func waitUntil(_ what: String, seconds: Double = 30, _ condition: (String) -> Bool) throws -> String {
+            if let seen = poll(seconds: seconds, condition) { return seen }
+            Issue.record("the screen never showed \(what):\n\(screen)")
+            throw CancellationError()
+        }
+
+        /// The screen once `condition` holds for it, or nil after `seconds`.
+        func poll(seconds: Double, _ condition: (String) -> Bool) -> String? {
             let deadline = Date().addingTimeInterval(seconds)
             while Date() < deadline {
                 let now = screen
-                if now.components(separatedBy: text).count - 1 >= count { return now }
+                if condition(now) { return now }
                 Thread.sleep(forTimeInterval: 0.05)
             }
-            Issue.record("the screen never showed \(text) (\(count)x):\n\(screen)")
-            throw CancellationError()
+            return nil
+        }
+
+        /// The last line of the screen that is not blank.
+        static func lastLine(_ screen: String) -> String {
+            screen.split(separator: "\n").last { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+                .map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
         }
     }
 
@@ -191,7 +209,13 @@ struct PromptTests {
         try session.key("C-c")
         try session.waitFor("interrupted")
         try session.type("half a line")
+        // Each key only once the screen shows the one before took effect: under load the
+        // terminal may hand podsh the next keys before it has read these.
+        try session.waitUntil("the half line at the prompt") { Session.lastLine($0) == "> half a line" }
         try session.key("C-c")  // at the prompt: the line is dropped
+        try session.waitUntil("a fresh prompt after the dropped line") { screen in
+            Session.lastLine(screen) == ">" && screen.contains("> half a line")
+        }
         try session.line("= 6 * 7")
         let screen = try session.waitFor("\n42\n")
         #expect(!screen.contains("podsh-exited"))
@@ -211,10 +235,19 @@ struct PromptTests {
         let session = try Session(arguments: "--backend linux --state-dir '\(state)'")
         defer { session.end() }
         try session.line("p = pod.run{ name = 'long', containers = { { name = 'c', image = 'host', command = { 'sleep', '3600' } } } }")
+        try session.waitUntil("the prompt after pod.run") { screen in
+            Session.lastLine(screen) == ">" && screen.contains("> p = pod.run")
+        }
         try session.line("p:wait('Succeeded', 3600)")
-        Thread.sleep(forTimeInterval: 0.5)
-        try session.key("C-c")
-        try session.waitFor("interrupted")
+        try session.waitUntil("the wait's line taken") { Session.lastLine($0) == "> p:wait('Succeeded', 3600)" }
+        // Ctrl-C until the wait says it was interrupted: one that lands before the wait has
+        // begun is taken by the line's start, and the next one ends the wait.
+        var interrupted = false
+        for _ in 0..<60 where !interrupted {
+            try session.key("C-c")
+            interrupted = session.poll(seconds: 1) { $0.contains("interrupted") } != nil
+        }
+        #expect(interrupted, "Ctrl-C ended the wait:\n\(session.screen)")
         try session.line("= p:status().phase, p:status().containers.c.state")
         let screen = try session.waitFor("Running")
         #expect(screen.contains("Running\trunning") || screen.contains("Running        running") || screen.contains("running"), "\(screen)")

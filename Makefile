@@ -23,5 +23,6 @@ test:
 	scripts/setup.sh --validator
 	scripts/check-walls.py
 	scripts/check-walls.py --self-test
+	scripts/check-docs.sh
 	swift build --build-tests
 	swift test

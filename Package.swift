@@ -13,13 +13,15 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // `swift package generate-documentation`: the DocC catalogs (no code of it is linked).
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         // The Linux backend's fork-to-exec work, in C (no Swift may run in the child). The
         // pause and the port forwarder are programs of their own (Tools/infra, embedded as
         // infra_images.h by scripts/make-infra.sh).
         .target(name: "CPodSpawn"),
-        // The walls of DESIGN.md §8.1 (scripts/check-walls.py checks this graph in CI):
+        // The walls of PodCore.docc/Architecture.md (scripts/check-walls.py checks this graph in CI):
         // the core knows no backend, no Yams and no Lua; backends never import each other;
         // PodBackends is the one place that names backends.
         .target(name: "PodKit"),

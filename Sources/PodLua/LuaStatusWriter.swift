@@ -3,7 +3,7 @@ import PodManifests
 import PodBackends
 import PodSim
 
-/// Status, events and exec results as the Lua tables of DESIGN.md §5. Integers (pids, exit
+/// Status, events and exec results as the Lua tables of PodLua.docc/LuaAPI.md. Integers (pids, exit
 /// codes, signals, restart counts) are Lua integers; times are floats.
 struct LuaStatusWriter {
     let call: LuaCall

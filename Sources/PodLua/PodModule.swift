@@ -5,7 +5,7 @@ import PodManifests
 import PodBackends
 import PodSim
 
-/// The `pod` module (DESIGN.md §5): the functions a script calls, bound to one runtime.
+/// The `pod` module (PodLua.docc/LuaAPI.md): the functions a script calls, bound to one runtime.
 /// Misuse and invalid specs raise (`chunk:line: pod.create: ...`); expected domain failures
 /// return `nil, message`.
 final class PodModule {

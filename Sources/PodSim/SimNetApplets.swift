@@ -99,7 +99,7 @@ enum SimNetApplets {
                         return SimApplets.usage(ctx, synopsis)
                     }
                 case "T":
-                    // Debian's busybox 1.35 wget segfaults on -T (FACTS.md); so does this one.
+                    // Debian's busybox 1.35 wget segfaults on -T (exit 139, measured); so does this one.
                     return .exit(139)
                 default:
                     ctx.writeError("wget: invalid option -- '\(flag)'\n")

@@ -3,7 +3,7 @@ import PodCore
 @testable import PodKit
 @testable import PodSim
 
-/// Every lifecycle rule of DESIGN.md §3 on the sim backend, with exact virtual timestamps.
+/// Every lifecycle rule of the lifecycle article (PodCore.docc/Lifecycle.md) on the sim backend, with exact virtual timestamps.
 @Suite("Runtime lifecycle")
 struct RuntimeLifecycleTests {
     static func pod(name: String = "p", policy: RestartPolicy = .always, shared: Bool = false, grace: Int64 = 30,

@@ -2,7 +2,7 @@ import Testing
 @testable import PodKit
 @testable import PodLua
 
-/// The `pod` module through real Lua scripts (DESIGN.md §5).
+/// The `pod` module through real Lua scripts (PodLua.docc/LuaAPI.md).
 @Suite("pod module")
 struct PodModuleTests {
     static func lua(_ options: LuaOptions = LuaOptions()) throws -> LuaState {

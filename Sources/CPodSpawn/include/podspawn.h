@@ -4,7 +4,8 @@
 #include <sys/types.h>
 
 /* The Linux backend's process work that must not run Swift: everything between fork and exec
- * (FACTS.md: a Swift process is multithreaded; only async-signal-safe C runs in the child).
+ * (a Swift process is multithreaded: Swift code in a forked child crashes or hangs; only
+ * async-signal-safe C runs in the child).
  * Failures come back through a close-on-exec pipe as the failing step and errno. */
 
 /* pipe2(fds, O_CLOEXEC): a pipe no concurrently spawned program can inherit (a plain pipe()

@@ -63,9 +63,11 @@ let package = Package(
         .executableTarget(name: "lua-leak-check", dependencies: ["PodLua"], path: "Tests/Tools/LuaLeakCheck"),
         // What the test targets share: running programs, scratch directories, the package's layout.
         .target(name: "PodTestSupport", path: "Tests/Support"),
-        .testTarget(name: "PodCoreTests", dependencies: [
-            "PodCore", "PodKit", "PodSim", "PodLinux", "PodManifests", "PodBackends", "CPodSpawn", "PodTestSupport",
-        ]),
+        .testTarget(
+            name: "PodCoreTests",
+            dependencies: [
+                "PodCore", "PodKit", "PodSim", "PodLinux", "PodManifests", "PodBackends", "CPodSpawn", "PodTestSupport",
+            ]),
         .testTarget(name: "PodLuaTests", dependencies: ["PodLua", "PodKit", "CLua", "CLuaShim", "PodTestSupport"]),
         .testTarget(name: "podshTests", dependencies: ["PodTestSupport"]),
     ],

@@ -1,3 +1,7 @@
+import Foundation
+import PodKit
+import PodLinux
+
 // Linux pod benchmark (not a test): one pod cycle on the linux backend next to two baselines
 // measured in the same run. It fails only when a pod fails, never on speed.
 //
@@ -12,9 +16,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Foundation
-import PodKit
-import PodLinux
 
 func now() -> Double {
     var ts = timespec()
@@ -64,7 +65,9 @@ if let reason = LinuxBackend.unavailableReason() { fail("the linux backend is un
 let scratch = "/tmp/linux-pod-bench-\(getpid())"
 _ = run(["mkdir", "-p", scratch])
 cleanups.append { _ = run(["rm", "-rf", scratch]) }
-if onTmpfs && mount("tmpfs", scratch, "tmpfs", 0, "mode=755") != 0 { fail("mount tmpfs on \(scratch): \(String(cString: strerror(errno)))") }
+if onTmpfs && mount("tmpfs", scratch, "tmpfs", 0, "mode=755") != 0 {
+    fail("mount tmpfs on \(scratch): \(String(cString: strerror(errno)))")
+}
 if onTmpfs { cleanups.append { umount2(scratch, Int32(MNT_DETACH)) } }
 defer { for cleanup in cleanups.reversed() { cleanup() } }
 
@@ -94,9 +97,11 @@ do {
 } catch {
     fail("\(error)")
 }
-let spec = PodSpec(name: "bench", shareProcessNamespace: true, containers: [
-    ContainerSpec(name: "a", image: "busybox", command: ["true"]), ContainerSpec(name: "b", image: "busybox", command: ["true"]),
-])
+let spec = PodSpec(
+    name: "bench", shareProcessNamespace: true,
+    containers: [
+        ContainerSpec(name: "a", image: "busybox", command: ["true"]), ContainerSpec(name: "b", image: "busybox", command: ["true"]),
+    ])
 let qos = ResourceMath.qosClass(of: spec)
 var pods: [Double] = []
 var phases: [String: [Double]] = [:]
@@ -116,8 +121,12 @@ for _ in 0..<cycles {
         phase("1 create sandbox")
         var ids = Set<ProcessID>()
         for container in spec.containers {
-            ids.insert(try backend.spawn(SpawnRequest(context: .container(sandbox.id, ContainerRequest(container, qosClass: qos)),
-                                                      argv: container.command)).id)
+            ids.insert(
+                try backend.spawn(
+                    SpawnRequest(
+                        context: .container(sandbox.id, ContainerRequest(container, qosClass: qos)),
+                        argv: container.command)
+                ).id)
         }
         phase("2 start 2 containers")
         while !ids.isEmpty {
@@ -144,13 +153,15 @@ guard backend.inventory().isEmpty else { fail("leaked: \(backend.inventory().det
 // target is about. And, for reference, namespaces alone: `unshare` holding them with a sleeping
 // process, 2 x `nsenter ... true` running the host's `true` (no root file system, no cgroups).
 let script = #filePath.split(separator: "/", omittingEmptySubsequences: false).dropLast(3).joined(separator: "/") + "/scripts/shell-pod.sh"
-let cgroupV1 = access("/sys/fs/cgroup/memory/cgroup.procs", F_OK) == 0 && access("/sys/fs/cgroup/pids/cgroup.procs", F_OK) == 0
+let cgroupV1 =
+    access("/sys/fs/cgroup/memory/cgroup.procs", F_OK) == 0 && access("/sys/fs/cgroup/pids/cgroup.procs", F_OK) == 0
     && access("/sys/fs/cgroup/cpu/cgroup.procs", F_OK) == 0
 var samePods: [Double] = []
 if !podOnly && cgroupV1 {
     for cycle in 0..<cycles {
         let start = now()
-        guard run(["bash", script, scratch + "/images/busybox", scratch + "/shell-pod", "swift-pods-bench-\(getpid())-\(cycle)"]) == 0 else {
+        guard run(["bash", script, scratch + "/images/busybox", scratch + "/shell-pod", "swift-pods-bench-\(getpid())-\(cycle)"]) == 0
+        else {
             fail("the shell pod (\(script)) failed")
         }
         samePods.append(now() - start)
@@ -176,8 +187,9 @@ for _ in 0..<(podOnly ? 0 : cycles) {
 }
 
 let f = median(floor) * 1000, p = median(pods) * 1000, same = median(samePods) * 1000, s = median(shells) * 1000
-print("linux pod cycle (pause + 2 containers running true on busybox, through teardown), medians of \(cycles),"
-      + " state directory on \(onTmpfs ? "a tmpfs" : "/tmp's file system")\(ownerMB > 0 ? ", owner holding \(ownerMB) MB" : ""):")
+print(
+    "linux pod cycle (pause + 2 containers running true on busybox, through teardown), medians of \(cycles),"
+        + " state directory on \(onTmpfs ? "a tmpfs" : "/tmp's file system")\(ownerMB > 0 ? ", owner holding \(ownerMB) MB" : ""):")
 if !podOnly {
     print(String(format: "  unshare --fork --pid --net --ipc --uts --mount true   %7.2f ms   (floor)", f))
 }
@@ -189,12 +201,18 @@ if podOnly {
 if podOnly {
     // no baselines
 } else if cgroupV1 {
-    print(String(format: "  the same pod from a shell (scripts/shell-pod.sh)     %7.2f ms   %.2fx the pod cycle (target >= 3x)", same, same / p))
+    print(
+        String(
+            format: "  the same pod from a shell (scripts/shell-pod.sh)     %7.2f ms   %.2fx the pod cycle (target >= 3x)", same, same / p))
 } else {
-    print("  the same pod from a shell: skipped (scripts/shell-pod.sh knows cgroup v1 only; this host has no v1 memory/pids/cpu hierarchies)")
+    print(
+        "  the same pod from a shell: skipped (scripts/shell-pod.sh knows cgroup v1 only; this host has no v1 memory/pids/cpu hierarchies)")
 }
 if !podOnly {
-    print(String(format: "  namespaces alone from a shell (unshare + 2 x nsenter) %6.2f ms   %.2fx the pod cycle (no root fs, no cgroups)", s, s / p))
+    print(
+        String(
+            format: "  namespaces alone from a shell (unshare + 2 x nsenter) %6.2f ms   %.2fx the pod cycle (no root fs, no cgroups)", s,
+            s / p))
 }
 
 print("  where a pod cycle's time goes (medians):")

@@ -1,3 +1,5 @@
+import PodLua
+
 // Lua bridge benchmark (not a test): the cost of a bridged call into Swift next to a plain Lua C
 // function in the same run. Target: a trivial bridged call (`pod.now()`) within 3x of the C
 // function (`math.abs`).
@@ -6,13 +8,13 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import PodLua
 
 let iterations = CommandLine.arguments.dropFirst().first.flatMap { Int($0) } ?? 2_000_000
 do {
     let lua = try LuaState(options: .unsafe)
     try lua.openPod()
-    let results = try lua.run("""
+    let results = try lua.run(
+        """
         local n = ...
         local clock, abs, now = os.clock, math.abs, pod.now
         local function time(f)
@@ -41,8 +43,9 @@ do {
     let perStatus = status / Double(iterations / 100) * 1e9
     print("plain Lua C function (math.abs): \(Int(perC)) ns a call")
     print("bridged call (pod.now): \(Int(perBridged)) ns a call; ratio \(String(perBridged / perC).prefix(4))x; target <= 3x")
-    print("bridged call building a status table (p:status(), 2 containers): \(Int(perStatus)) ns a call; "
-        + "ratio \(String(perStatus / perC).prefix(5))x")
+    print(
+        "bridged call building a status table (p:status(), 2 containers): \(Int(perStatus)) ns a call; "
+            + "ratio \(String(perStatus / perC).prefix(5))x")
 } catch {
     print("benchmark failed: \(error)")
     exit(1)

@@ -1,3 +1,6 @@
+import Foundation
+import PodCore
+
 // Sim pod benchmark (not a test): lifecycles per second and resident bytes per live pod on the
 // sim backend, each next to a baseline measured in the same run. It fails only when a pod
 // fails or something leaks, never on speed.
@@ -10,8 +13,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Foundation
-import PodCore
 
 func nowSeconds() -> Double {
     var ts = timespec()
@@ -31,10 +32,12 @@ func residentBytes() -> Int {
 }
 
 func spec(_ i: Int) -> PodSpec {
-    PodSpec(name: "pod-\(i)", shareProcessNamespace: true, containers: [
-        ContainerSpec(name: "app", image: "busybox", command: ["sleep", "100000"]),
-        ContainerSpec(name: "sidecar", image: "busybox", command: ["sleep", "100000"]),
-    ])
+    PodSpec(
+        name: "pod-\(i)", shareProcessNamespace: true,
+        containers: [
+            ContainerSpec(name: "app", image: "busybox", command: ["sleep", "100000"]),
+            ContainerSpec(name: "sidecar", image: "busybox", command: ["sleep", "100000"]),
+        ])
 }
 
 let arguments = CommandLine.arguments.dropFirst().compactMap { Int($0) }
@@ -84,10 +87,12 @@ for i in 0..<lifecycles {
 }
 let lifecycleTime = nowSeconds() - start
 let perSecond = Double(lifecycles) / lifecycleTime
-print("sim pod lifecycle (create, start 2 containers, stop, remove): \(Int(perSecond)) lifecycles/s "
-    + "(\(String(format: "%.2f", lifecycleTime * 1e6 / Double(lifecycles))) µs each)")
-print("  baseline, PodSpec built and dropped: \(Int(Double(lifecycles) / baselineTime)) specs/s; "
-    + "lifecycle / baseline time ratio \(String(format: "%.1f", lifecycleTime / baselineTime))x; target >= 50000 lifecycles/s")
+print(
+    "sim pod lifecycle (create, start 2 containers, stop, remove): \(Int(perSecond)) lifecycles/s "
+        + "(\(String(format: "%.2f", lifecycleTime * 1e6 / Double(lifecycles))) µs each)")
+print(
+    "  baseline, PodSpec built and dropped: \(Int(Double(lifecycles) / baselineTime)) specs/s; "
+        + "lifecycle / baseline time ratio \(String(format: "%.1f", lifecycleTime / baselineTime))x; target >= 50000 lifecycles/s")
 let split = zip(["create", "start", "stop", "remove"], phases)
     .map { "\($0) \(String(format: "%.1f", $1 * 1e6 / Double(lifecycles)))" }.joined(separator: ", ")
 print("  per phase, µs: \(split)")
@@ -115,9 +120,10 @@ for count in populations {
     }
     let podBytes = residentBytes() - beforePods
     let inventory = liveBackend.inventory()
-    print("\(count) live pods (\(inventory.processes) processes, \(inventory.namespaces) namespaces): "
-        + "\(podBytes / count) resident bytes per pod; baseline, the PodSpec alone: \(specBytes / count) bytes; "
-        + "ratio \(String(format: "%.1f", Double(podBytes) / Double(max(specBytes, 1))))x; target <= 4096 bytes per pod")
+    print(
+        "\(count) live pods (\(inventory.processes) processes, \(inventory.namespaces) namespaces): "
+            + "\(podBytes / count) resident bytes per pod; baseline, the PodSpec alone: \(specBytes / count) bytes; "
+            + "ratio \(String(format: "%.1f", Double(podBytes) / Double(max(specBytes, 1))))x; target <= 4096 bytes per pod")
     live.close()
     specs.removeAll()
 }

@@ -93,9 +93,11 @@ public struct BackendEntry: Sendable {
     /// Decodes options into a configuration, or says which option is wrong.
     public let configure: @Sendable (BackendOptions) throws(BackendError) -> BackendConfiguration
 
-    public init(name: String, summary: String, optionNames: [String], trusted: Bool,
-                unavailableReason: @escaping @Sendable () -> String?,
-                configure: @escaping @Sendable (BackendOptions) throws(BackendError) -> BackendConfiguration) {
+    public init(
+        name: String, summary: String, optionNames: [String], trusted: Bool,
+        unavailableReason: @escaping @Sendable () -> String?,
+        configure: @escaping @Sendable (BackendOptions) throws(BackendError) -> BackendConfiguration
+    ) {
         self.name = name
         self.summary = summary
         self.optionNames = optionNames
@@ -122,8 +124,10 @@ public struct BackendConfiguration: Sendable, Equatable {
     private let settings: any Hashable & Sendable
     private let factory: @Sendable () throws(BackendError) -> any PodBackend
 
-    public init(backend: String, settings: some Hashable & Sendable,
-                make factory: @escaping @Sendable () throws(BackendError) -> any PodBackend) {
+    public init(
+        backend: String, settings: some Hashable & Sendable,
+        make factory: @escaping @Sendable () throws(BackendError) -> any PodBackend
+    ) {
         self.backend = backend
         self.settings = settings
         self.factory = factory

@@ -1,7 +1,8 @@
+import PodKit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import PodKit
 
 /// What the linux backend needs from a cgroup hierarchy, whichever version the host mounts.
 /// A cgroup is named by its path below the hierarchy root (`swift-pods/web-1a2b/app-1`); the
@@ -80,9 +81,12 @@ public struct CgroupV2Driver: CgroupDriver {
         var current = root
         for part in path.split(separator: "/") {
             // The parent hands the controllers down before the child exists.
-            let available = Set(LinuxSystem.readFile(current + "/cgroup.controllers").split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init))
+            let available = Set(
+                LinuxSystem.readFile(current + "/cgroup.controllers").split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init))
             let wanted = Self.controllers.filter { available.isEmpty || available.contains($0) }
-            let enabled = Set(LinuxSystem.readFile(current + "/cgroup.subtree_control").split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init))
+            let enabled = Set(
+                LinuxSystem.readFile(current + "/cgroup.subtree_control").split(whereSeparator: { $0 == " " || $0 == "\n" }).map(
+                    String.init))
             let missing = wanted.filter { !enabled.contains($0) }
             if !missing.isEmpty {
                 try Self.write(current + "/cgroup.subtree_control", missing.map { "+" + $0 }.joined(separator: " "))
@@ -206,7 +210,10 @@ public enum CgroupDrivers {
             let controllers = LinuxSystem.readFile(v2 + "/cgroup.controllers")
             if controllers.contains("memory") && controllers.contains("pids") { return .success(CgroupV2Driver(root: v2)) }
         }
-        return .failure(BackendError(.unavailable, "linux",
-                                     "no usable cgroup hierarchy: neither cgroup v1 memory and pids hierarchies nor a cgroup2 mount with the memory and pids controllers"))
+        return .failure(
+            BackendError(
+                .unavailable, "linux",
+                "no usable cgroup hierarchy: neither cgroup v1 memory and pids hierarchies nor a cgroup2 mount with the memory and pids controllers"
+            ))
     }
 }

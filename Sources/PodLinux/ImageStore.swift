@@ -1,8 +1,9 @@
+import CPodSpawn
+import PodKit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import CPodSpawn
-import PodKit
 
 /// Root file systems for the Linux backend, imported from a directory or a tarball: one
 /// directory per image below `directory`. `host` (and an empty image name) is the host's own `/`.
@@ -48,8 +49,9 @@ public struct ImageStore: Sendable {
         let dir = path(of: image)
         var info = stat()
         guard stat(dir, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {
-            throw BackendError(.unsupported, "image",
-                               "image \"\(image)\" not found in \(directory) (import it: podsh image import \(image) ROOTFS.tar|DIR)")
+            throw BackendError(
+                .unsupported, "image",
+                "image \"\(image)\" not found in \(directory) (import it: podsh image import \(image) ROOTFS.tar|DIR)")
         }
         return dir
     }
@@ -82,7 +84,9 @@ public struct ImageStore: Sendable {
         chmod(staging, 0o755)
         var committed = false
         defer { if !committed { LinuxSystem.removeTree(staging) } }
-        let argv = isDirectory ? ["cp", "-a", "--", source + "/.", staging]
+        let argv =
+            isDirectory
+            ? ["cp", "-a", "--", source + "/.", staging]
             : ["tar", "-xf", source, "-C", staging, "--numeric-owner"]
         let result = HostCommand.run(argv)
         guard result.status == 0 else {

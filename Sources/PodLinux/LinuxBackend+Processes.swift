@@ -1,8 +1,9 @@
+import CPodSpawn
+import PodKit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import CPodSpawn
-import PodKit
 
 extension LinuxBackend {
     // MARK: Processes
@@ -69,9 +70,10 @@ extension LinuxBackend {
         let id = ProcessID(makeID())
         guard !argv.isEmpty else {
             LinuxSystem.removeTree(runDir)
-            return startFailure(id, kind: .container(container), sandbox: sandbox, argv: argv, pid: 0,
-                                message: "exec: no command given (an imported image has no entrypoint: set command)",
-                                logPath: logPath)
+            return startFailure(
+                id, kind: .container(container), sandbox: sandbox, argv: argv, pid: 0,
+                message: "exec: no command given (an imported image has no entrypoint: set command)",
+                logPath: logPath)
         }
         // A cgroup per run, with kubelet's container values, joined before exec.
         let cgroup = sandbox.cgroup + "/\(container.name)-\(run)"
@@ -89,8 +91,9 @@ extension LinuxBackend {
         var join = Int32(PODSPAWN_NS_IPC | PODSPAWN_NS_UTS | PODSPAWN_NS_NET)
         if sandbox.sharesPID { join |= Int32(PODSPAWN_NS_PID) }
         let newPID: Int32 = sandbox.request.namespaces.pid == .container ? 1 : 0
-        let strings = CStringArray([lower, runDir + "/upper", runDir + "/work", merged] + opened.map(\.target)
-                                   + [request.workingDir ?? "/"])
+        let strings = CStringArray(
+            [lower, runDir + "/upper", runDir + "/work", merged] + opened.map(\.target)
+                + [request.workingDir ?? "/"])
         let cArgv = CStringArray(argv)
         let cEnv = CStringArray(env)
         var failure = podspawn_error()
@@ -99,15 +102,17 @@ extension LinuxBackend {
                 podspawn_mount(source_fd: o.fd, target: s[4 + i], read_only: o.readOnly ? 1 : 0, is_file: o.isFile ? 1 : 0)
             }
             return mounts.withUnsafeBufferPointer { buffer in
-                var root = podspawn_root(lower: s[0], upper: s[1], work: s[2], merged: s[3], mounts: buffer.baseAddress,
-                                         mount_count: Int32(buffer.count))
+                var root = podspawn_root(
+                    lower: s[0], upper: s[1], work: s[2], merged: s[3], mounts: buffer.baseAddress,
+                    mount_count: Int32(buffer.count))
                 return cArgv.withPointer { a in
                     cEnv.withPointer { e in
                         procs.withPointer { c in
                             c.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: Int(procsCount) + 1) { cgroupFiles in
-                                var process = podspawn_process(argv: a, envp: e, workdir: s[4 + opened.count], in_fd: -1, out_fd: logFD,
-                                                               err_fd: logFD, cgroup_procs: cgroupFiles, cgroup_count: procsCount,
-                                                               privileged: 0, oom_score_adj: Int32(oomScoreAdj), oom_score_adj_set: 1)
+                                var process = podspawn_process(
+                                    argv: a, envp: e, workdir: s[4 + opened.count], in_fd: -1, out_fd: logFD,
+                                    err_fd: logFD, cgroup_procs: cgroupFiles, cgroup_count: procsCount,
+                                    privileged: 0, oom_score_adj: Int32(oomScoreAdj), oom_score_adj_set: 1)
                                 return podspawn_exec(sandbox.infraPid, join, newPID, &root, &process, &failure)
                             }
                         }
@@ -119,8 +124,9 @@ extension LinuxBackend {
             LinuxSystem.removeTree(runDir)
             cgroups.remove(cgroup)
             if SystemCall.call(of: failure) == "execve" {
-                return startFailure(id, kind: .container(container), sandbox: sandbox, argv: argv, pid: failure.pid,
-                                    message: Self.execMessage(argv[0], failure.error), logPath: logPath)
+                return startFailure(
+                    id, kind: .container(container), sandbox: sandbox, argv: argv, pid: failure.pid,
+                    message: Self.execMessage(argv[0], failure.error), logPath: logPath)
             }
             throw SystemCall.failure(failure, operation: operation)
         }
@@ -131,8 +137,10 @@ extension LinuxBackend {
         processes[id] = process
         sandbox.processes.append(id)
         sandbox.record.containers.removeAll { $0.name == container.name }
-        sandbox.record.containers.append(LinuxPodRecord.Container(name: container.name, run: run, process: ProcessStamp.of(pid),
-                                                                  cgroup: cgroup, exited: false))
+        sandbox.record.containers.append(
+            LinuxPodRecord.Container(
+                name: container.name, run: run, process: ProcessStamp.of(pid),
+                cgroup: cgroup, exited: false))
         sandbox.recordDirty = true
         return SpawnedProcess(id: id, pid: Int(pid), startedAt: now)
     }
@@ -149,8 +157,10 @@ extension LinuxBackend {
 
     /// A process whose command could not be executed: it exits 127 with a start error, reported
     /// by the next poll (as the fork succeeded and the exec failed).
-    func startFailure(_ id: ProcessID, kind: Process.Kind, sandbox: Sandbox?, argv: [String], pid: pid_t,
-                              message: String, logPath: String? = nil, stderrFD: Int32 = -1) -> SpawnedProcess {
+    func startFailure(
+        _ id: ProcessID, kind: Process.Kind, sandbox: Sandbox?, argv: [String], pid: pid_t,
+        message: String, logPath: String? = nil, stderrFD: Int32 = -1
+    ) -> SpawnedProcess {
         let process = Process(id: id, pid: 0, kind: kind, sandbox: sandbox?.id, argv: argv)
         process.logPath = logPath
         if let logPath { _ = LinuxSystem.appendFile(logPath, message + "\n") }
@@ -182,9 +192,10 @@ extension LinuxBackend {
             throw BackendError(.noSuchProcess, operation, "the container's process has exited")
         }
         let id = ProcessID(makeID())
-        let stdinFD: Int32 = request.stdin.map { text in
-            text.withCString { podspawn_memfd("stdin", $0, strlen($0)) }
-        } ?? -1
+        let stdinFD: Int32 =
+            request.stdin.map { text in
+                text.withCString { podspawn_memfd("stdin", $0, strlen($0)) }
+            } ?? -1
         defer { if stdinFD >= 0 { close(stdinFD) } }
         let outFD = podspawn_memfd("stdout", "", 0)
         let errFD = podspawn_memfd("stderr", "", 0)
@@ -196,8 +207,9 @@ extension LinuxBackend {
         }
         guard !request.argv.isEmpty else {
             close(outFD)
-            return startFailure(id, kind: .exec(container: container), sandbox: sandbox, argv: [], pid: 0,
-                                message: "exec: no command given", stderrFD: errFD)
+            return startFailure(
+                id, kind: .exec(container: container), sandbox: sandbox, argv: [], pid: 0,
+                message: "exec: no command given", stderrFD: errFD)
         }
         let env = Self.environment(spec.env, hostname: sandbox.request.hostname, extra: request.env)
         let join = Int32(PODSPAWN_NS_IPC | PODSPAWN_NS_UTS | PODSPAWN_NS_NET | PODSPAWN_NS_PID | PODSPAWN_NS_MNT)
@@ -214,9 +226,10 @@ extension LinuxBackend {
                 workdir.withPointer { w in
                     procs.withPointer { c in
                         c.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: Int(procsCount) + 1) { cgroupFiles in
-                            var process = podspawn_process(argv: a, envp: e, workdir: w[0], in_fd: stdinFD, out_fd: outFD, err_fd: errFD,
-                                                           cgroup_procs: cgroupFiles, cgroup_count: procsCount, privileged: 0,
-                                                           oom_score_adj: Int32(oomScoreAdj), oom_score_adj_set: 1)
+                            var process = podspawn_process(
+                                argv: a, envp: e, workdir: w[0], in_fd: stdinFD, out_fd: outFD, err_fd: errFD,
+                                cgroup_procs: cgroupFiles, cgroup_count: procsCount, privileged: 0,
+                                oom_score_adj: Int32(oomScoreAdj), oom_score_adj_set: 1)
                             return podspawn_exec(target.pid, join, 0, nil, &process, &failure)
                         }
                     }
@@ -226,8 +239,9 @@ extension LinuxBackend {
         guard pid > 0 else {
             if SystemCall.call(of: failure) == "execve" {
                 close(outFD)
-                let failed = startFailure(id, kind: .exec(container: container), sandbox: sandbox, argv: request.argv,
-                                          pid: failure.pid, message: Self.execMessage(request.argv[0], failure.error), stderrFD: errFD)
+                let failed = startFailure(
+                    id, kind: .exec(container: container), sandbox: sandbox, argv: request.argv,
+                    pid: failure.pid, message: Self.execMessage(request.argv[0], failure.error), stderrFD: errFD)
                 return failed
             }
             close(outFD)
@@ -277,8 +291,9 @@ extension LinuxBackend {
         guard status == 0 else {
             close(outFD)
             if status == ENOENT || status == EACCES || status == ENOEXEC {
-                return startFailure(id, kind: .host, sandbox: nil, argv: request.argv, pid: 0,
-                                    message: Self.execMessage(program, status), stderrFD: errFD)
+                return startFailure(
+                    id, kind: .host, sandbox: nil, argv: request.argv, pid: 0,
+                    message: Self.execMessage(program, status), stderrFD: errFD)
             }
             close(errFD)
             throw SystemCall.failure("posix_spawn", program, status, operation: operation)
@@ -300,8 +315,9 @@ extension LinuxBackend {
         process.sent = signal
         guard kill(process.pid, signal.number) == 0 else {
             let code = errno
-            throw BackendError(.noSuchProcess, operation, "kill(\(process.pid), \(signal)): \(LinuxSystem.describe(code))",
-                               systemError: code)
+            throw BackendError(
+                .noSuchProcess, operation, "kill(\(process.pid), \(signal)): \(LinuxSystem.describe(code))",
+                systemError: code)
         }
     }
 }

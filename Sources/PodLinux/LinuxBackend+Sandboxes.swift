@@ -1,8 +1,9 @@
+import CPodSpawn
+import PodKit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import CPodSpawn
-import PodKit
 
 extension LinuxBackend {
     // MARK: Sandboxes
@@ -32,8 +33,9 @@ extension LinuxBackend {
             throw SystemCall.failure("mkdir", staging, code, operation: operation)
         }
         let cgroup = options.cgroupParent + "/" + dirName
-        var record = LinuxPodRecord(name: request.podName, id: dirName, uid: request.uid, hostname: request.hostname,
-                                    bootID: LinuxState.bootID, owner: Self.ownStamp, cgroup: cgroup, cgroupVersion: cgroups.version)
+        var record = LinuxPodRecord(
+            name: request.podName, id: dirName, uid: request.uid, hostname: request.hostname,
+            bootID: LinuxState.bootID, owner: Self.ownStamp, cgroup: cgroup, cgroupVersion: cgroups.version)
         var volumes = LinuxVolumes()
         func undo() {
             cgroups.remove(cgroup + "/pause")
@@ -48,8 +50,9 @@ extension LinuxBackend {
             volumes = try LinuxVolumes.make(request.volumes, podDir: dir, allowHostPaths: options.allowHostPaths, operation: operation)
             record.mounts = volumes.mounts
             // The manifest stream as JSON documents (JSON is YAML): `podsh inspect` shows it.
-            _ = LinuxSystem.writeFile(dir + "/spec.yaml", request.manifest.map { $0.jsonText + "\n" }.joined(separator: "---\n"),
-                                      mode: 0o600)
+            _ = LinuxSystem.writeFile(
+                dir + "/spec.yaml", request.manifest.map { $0.jsonText + "\n" }.joined(separator: "---\n"),
+                mode: 0o600)
             // The pod's cgroup with kubelet's pod-level values and the pod pids limit, and a leaf
             // for the pause (cgroup v2 keeps processes out of a cgroup that has children).
             try cgroups.create(cgroup, values: request.cgroup, pidsMax: options.podPidsLimit)
@@ -57,8 +60,9 @@ extension LinuxBackend {
             try state.write(record)
         } catch {
             undo()
-            throw BackendError(error.code, error.operation == "state" || error.operation == "cgroup" ? operation : error.operation,
-                               error.message)
+            throw BackendError(
+                error.code, error.operation == "state" || error.operation == "cgroup" ? operation : error.operation,
+                error.message)
         }
         var namespaces: Int32 = 0
         if request.namespaces.network == .pod { namespaces |= LinuxNamespace.net.bit | LinuxNamespace.uts.bit }
@@ -99,8 +103,9 @@ extension LinuxBackend {
                 try? removeSandbox(id)
                 throw SystemCall.failure(failure, operation: operation)
             }
-            let process = Process(id: ProcessID(makeID()), pid: forwarder, kind: .forwarder, sandbox: id,
-                                  argv: ["pod-forwarder"] + listeners.map { "\($0.hostPort)->\($0.containerPort)" })
+            let process = Process(
+                id: ProcessID(makeID()), pid: forwarder, kind: .forwarder, sandbox: id,
+                argv: ["pod-forwarder"] + listeners.map { "\($0.hostPort)->\($0.containerPort)" })
             processes[process.id] = process
             sandbox.forwarder = process.id
             sandbox.published = listeners.map { "\($0.hostPort)/TCP" }
@@ -135,8 +140,11 @@ extension LinuxBackend {
             do {
                 let hostPort = port.hostPort
                 guard port.protocol == .tcp else {
-                    throw fail(BackendError(.unsupported, operation,
-                                            "container \"\(port.container)\": hostPort \(hostPort)/\(port.protocol.rawValue): the linux backend publishes TCP ports only"))
+                    throw fail(
+                        BackendError(
+                            .unsupported, operation,
+                            "container \"\(port.container)\": hostPort \(hostPort)/\(port.protocol.rawValue): the linux backend publishes TCP ports only"
+                        ))
                 }
                 if out.contains(where: { $0.hostPort == hostPort }) { continue }
                 if out.count == Int(PODSPAWN_MAX_FORWARDS) {
@@ -145,10 +153,13 @@ extension LinuxBackend {
                 var code: Int32 = 0
                 let fd = podspawn_listen_tcp(Int32(hostPort), &code)
                 guard fd >= 0 else {
-                    throw fail(BackendError(code == EADDRINUSE ? .unsupported : .system, operation,
-                                            code == EADDRINUSE ? "host port \(hostPort)/TCP is already in use"
-                                                : "\(SystemCall.named("listen", "0.0.0.0:\(hostPort)")): \(LinuxSystem.describe(code))",
-                                            systemError: code))
+                    throw fail(
+                        BackendError(
+                            code == EADDRINUSE ? .unsupported : .system, operation,
+                            code == EADDRINUSE
+                                ? "host port \(hostPort)/TCP is already in use"
+                                : "\(SystemCall.named("listen", "0.0.0.0:\(hostPort)")): \(LinuxSystem.describe(code))",
+                            systemError: code))
                 }
                 out.append(Listener(fd: fd, hostPort: hostPort, containerPort: port.containerPort))
             }
@@ -194,8 +205,9 @@ extension LinuxBackend {
             processes[process.id] = nil
         }
         if !stuck.isEmpty {
-            throw BackendError(.system, "removeSandbox(\(sandbox.request.podName))",
-                               "pids \(stuck.map { String($0.pid) }.joined(separator: ", ")) did not exit after SIGKILL")
+            throw BackendError(
+                .system, "removeSandbox(\(sandbox.request.podName))",
+                "pids \(stuck.map { String($0.pid) }.joined(separator: ", ")) did not exit after SIGKILL")
         }
     }
 }

@@ -1,8 +1,9 @@
+import CPodSpawn
+import PodKit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import CPodSpawn
-import PodKit
 
 extension LinuxBackend {
     // MARK: Waiting
@@ -49,7 +50,8 @@ extension LinuxBackend {
             if let sandbox = process.sandbox.flatMap({ sandboxes[$0] }) {
                 for id in sandbox.processes {
                     guard let other = processes[id], other.exit == nil, case .exec(let container) = other.kind,
-                          container == process.id else { continue }
+                        container == process.id
+                    else { continue }
                     kill(other.pid, SIGKILL)
                 }
             }
@@ -61,7 +63,8 @@ extension LinuxBackend {
             // container's PID 1); the cgroup goes once empty.
             if let cgroup = process.cgroup, cgroups.remove(cgroup) { process.cgroup = nil }
             if let sandbox = process.sandbox.flatMap({ sandboxes[$0] }),
-               let index = sandbox.record.containers.firstIndex(where: { $0.process?.pid == process.pid }) {
+                let index = sandbox.record.containers.firstIndex(where: { $0.process?.pid == process.pid })
+            {
                 sandbox.record.containers[index].exited = true
                 sandbox.recordDirty = true
             }

@@ -1,8 +1,9 @@
+import CPodSpawn
+import PodKit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import CPodSpawn
-import PodKit
 
 /// The `linux` backend: real pods on this kernel (PodCore.docc/LinuxBackend.md). The infra is a `pause`
 /// process made in C (no binary needed) holding new net, ipc and uts namespaces (and the pod's
@@ -70,8 +71,10 @@ public final class LinuxBackend: InspectableBackend {
             throw BackendError(.unsupported, "linux", "podPidsLimit must be positive, got \(options.podPidsLimit)")
         }
         if let code = LinuxSystem.makeDirectories(options.stateDir + "/pods", mode: 0o711) {
-            throw BackendError(.unavailable, "linux", "state directory: \(SystemCall.named("mkdir", options.stateDir + "/pods")): \(LinuxSystem.describe(code))",
-                               systemError: code)
+            throw BackendError(
+                .unavailable, "linux",
+                "state directory: \(SystemCall.named("mkdir", options.stateDir + "/pods")): \(LinuxSystem.describe(code))",
+                systemError: code)
         }
     }
 
@@ -177,8 +180,9 @@ public final class LinuxBackend: InspectableBackend {
         /// Published host ports, as "8080/TCP".
         var published: [String] = []
         /// What the state directory says of it.
-        var record = LinuxPodRecord(name: "", id: "", uid: "", hostname: "", bootID: "", owner: ProcessStamp(pid: 0, start: 0),
-                                    cgroup: "", cgroupVersion: "")
+        var record = LinuxPodRecord(
+            name: "", id: "", uid: "", hostname: "", bootID: "", owner: ProcessStamp(pid: 0, start: 0),
+            cgroup: "", cgroupVersion: "")
         /// Kept after its owner (`detach`): never removed by this backend, its exits not reported.
         var detached = false
         /// Container entries changed since the record was last written (they are written when
@@ -186,8 +190,10 @@ public final class LinuxBackend: InspectableBackend {
         /// every container through the pod's cgroups).
         var recordDirty = false
 
-        init(id: SandboxID, request: SandboxRequest, dir: String, infra: ProcessID, infraPid: pid_t, namespaces: Int32,
-             volumes: LinuxVolumes) {
+        init(
+            id: SandboxID, request: SandboxRequest, dir: String, infra: ProcessID, infraPid: pid_t, namespaces: Int32,
+            volumes: LinuxVolumes
+        ) {
             self.id = id
             self.request = request
             self.dir = dir

@@ -16,8 +16,10 @@ public struct LinuxBackendOptions: Sendable, Hashable {
     public static let defaultStateDir = "/run/swift-pods"
     public static let defaultImageDir = "/var/lib/swift-pods/images"
 
-    public init(stateDir: String = LinuxBackendOptions.defaultStateDir, imageDir: String = LinuxBackendOptions.defaultImageDir,
-                allowHostPaths: [String]? = nil, podPidsLimit: Int = 4096, cgroupParent: String = "swift-pods") {
+    public init(
+        stateDir: String = LinuxBackendOptions.defaultStateDir, imageDir: String = LinuxBackendOptions.defaultImageDir,
+        allowHostPaths: [String]? = nil, podPidsLimit: Int = 4096, cgroupParent: String = "swift-pods"
+    ) {
         self.stateDir = stateDir
         self.imageDir = imageDir
         self.allowHostPaths = allowHostPaths
@@ -63,7 +65,8 @@ extension LinuxBackendOptions {
                 podPidsLimit = limit
             case "cgroupParent":
                 guard case .string(let text) = entry.node.value, !text.isEmpty, !text.hasPrefix("/"),
-                      !text.split(separator: "/").contains(where: { $0 == "." || $0 == ".." }) else {
+                    !text.split(separator: "/").contains(where: { $0 == "." || $0 == ".." })
+                else {
                     throw fail("options.cgroupParent must be a relative cgroup path (like \"swift-pods\")")
                 }
                 cgroupParent = text

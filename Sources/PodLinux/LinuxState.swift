@@ -1,7 +1,8 @@
+import PodKit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import PodKit
 
 /// A process as recorded: its pid and its start time (field 22 of /proc/PID/stat), so that a
 /// reused pid is never mistaken for it (with the boot id of the record: /run may not be a tmpfs).
@@ -57,8 +58,10 @@ public struct LinuxPodRecord: Sendable, Equatable {
     public var mounts: [String]
     public var containers: [Container]
 
-    public init(name: String, id: String, uid: String, hostname: String, bootID: String, owner: ProcessStamp, cgroup: String,
-                cgroupVersion: String) {
+    public init(
+        name: String, id: String, uid: String, hostname: String, bootID: String, owner: ProcessStamp, cgroup: String,
+        cgroupVersion: String
+    ) {
         self.name = name
         self.id = id
         self.uid = uid
@@ -103,7 +106,8 @@ public struct LinuxPodRecord: Sendable, Equatable {
         var i = text.startIndex
         while i < text.endIndex {
             if text[i] == marker, let end = text.index(i, offsetBy: digits + 1, limitedBy: text.endIndex),
-               let byte = UInt8(text[text.index(after: i)..<end], radix: radix) {
+                let byte = UInt8(text[text.index(after: i)..<end], radix: radix)
+            {
                 out.unicodeScalars.append(Unicode.Scalar(byte))
                 i = end
             } else {
@@ -117,20 +121,25 @@ public struct LinuxPodRecord: Sendable, Equatable {
     /// One `key value...` line per fact.
     public var text: String {
         func stamp(_ s: ProcessStamp?) -> String { s.map { "\($0.pid) \($0.start)" } ?? "- -" }
-        var lines = ["swift-pods-state 1", "name \(Self.escape(name))", "id \(Self.escape(id))", "uid \(Self.escape(uid))",
-                     "hostname \(Self.escape(hostname))", "boot \(bootID)", "owner \(stamp(owner))",
-                     "detached \(detached ? 1 : 0)", "cgroup \(Self.escape(cgroup)) \(cgroupVersion)", "infra \(stamp(infra))",
-                     "forwarder \(stamp(forwarder))"]
+        var lines = [
+            "swift-pods-state 1", "name \(Self.escape(name))", "id \(Self.escape(id))", "uid \(Self.escape(uid))",
+            "hostname \(Self.escape(hostname))", "boot \(bootID)", "owner \(stamp(owner))",
+            "detached \(detached ? 1 : 0)", "cgroup \(Self.escape(cgroup)) \(cgroupVersion)", "infra \(stamp(infra))",
+            "forwarder \(stamp(forwarder))",
+        ]
         lines += published.map { "published \(Self.escape($0))" }
         lines += mounts.map { "mount \(Self.escape($0))" }
-        lines += containers.map { "container \(Self.escape($0.name)) \($0.run) \(stamp($0.process)) \(Self.escape($0.cgroup)) \($0.exited ? 1 : 0)" }
+        lines += containers.map {
+            "container \(Self.escape($0.name)) \($0.run) \(stamp($0.process)) \(Self.escape($0.cgroup)) \($0.exited ? 1 : 0)"
+        }
         return lines.joined(separator: "\n") + "\n"
     }
 
     /// Parses `text`; nil when it is not a state file of this version.
     public static func parse(_ text: String) -> LinuxPodRecord? {
-        var record = LinuxPodRecord(name: "", id: "", uid: "", hostname: "", bootID: "", owner: ProcessStamp(pid: 0, start: 0),
-                                    cgroup: "", cgroupVersion: "")
+        var record = LinuxPodRecord(
+            name: "", id: "", uid: "", hostname: "", bootID: "", owner: ProcessStamp(pid: 0, start: 0),
+            cgroup: "", cgroupVersion: "")
         var sawHeader = false
         func stamp(_ f: [Substring], _ at: Int) -> ProcessStamp? {
             guard f.count > at + 1, let pid = Int32(f[at]), let start = UInt64(f[at + 1]) else { return nil }
@@ -158,8 +167,10 @@ public struct LinuxPodRecord: Sendable, Equatable {
             case "mount": record.mounts.append(value)
             case "container":
                 guard f.count >= 7, let run = Int(f[2]) else { continue }
-                record.containers.append(Container(name: value, run: run, process: stamp(f, 3), cgroup: unescape(f[5]),
-                                                   exited: f[6] == "1"))
+                record.containers.append(
+                    Container(
+                        name: value, run: run, process: stamp(f, 3), cgroup: unescape(f[5]),
+                        exited: f[6] == "1"))
             default: continue
             }
         }
@@ -371,7 +382,10 @@ public struct LinuxState: Sendable {
         for child in cgroups.children(cgroupParent) where !known.contains(child) {
             let path = cgroupParent + "/" + child
             var allGone = true
-            for sub in cgroupTree(path) where !cgroups.remove(sub) { allGone = false; done.failures.append("cgroup \(sub)") }
+            for sub in cgroupTree(path) where !cgroups.remove(sub) {
+                allGone = false
+                done.failures.append("cgroup \(sub)")
+            }
             if allGone { done.cgroups.append(path) }
         }
         return done

@@ -1,8 +1,9 @@
+import CPodSpawn
+import PodKit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import CPodSpawn
-import PodKit
 
 /// Small wrappers over the system calls the Linux backend makes from Swift (never between fork
 /// and exec: that is C, in CPodSpawn).

@@ -1,8 +1,9 @@
+import CPodSpawn
+import PodKit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import CPodSpawn
-import PodKit
 
 /// A pod's volumes on the host: emptyDir as a per-pod directory (a tmpfs with `size=` for
 /// medium Memory), configMap files written into a per-pod directory, hostPath after Kubernetes'
@@ -27,7 +28,9 @@ struct LinuxVolumes {
     private(set) var mounts: [String] = []
 
     /// Prepares every volume of `spec` below `podDir`; on a failure, undoes what it made.
-    static func make(_ volumes: [VolumeSpec], podDir: String, allowHostPaths: [String]?, operation: String) throws(BackendError) -> LinuxVolumes {
+    static func make(
+        _ volumes: [VolumeSpec], podDir: String, allowHostPaths: [String]?, operation: String
+    ) throws(BackendError) -> LinuxVolumes {
         var made = LinuxVolumes()
         do {
             for volume in volumes { try made.add(volume, podDir: podDir, allowHostPaths: allowHostPaths, operation: operation) }
@@ -93,11 +96,13 @@ struct LinuxVolumes {
             // The resolved path must stay within the prefixes too (a symlink out of them is refused).
             let resolvedPrefixes = allowHostPaths.map { $0.map { LinuxSystem.realPath($0) ?? $0 } }
             if let allowed = resolvedPrefixes, let resolved = LinuxSystem.realPath(path),
-               !allowed.contains(where: { LinuxSystem.isWithin(resolved, $0) }) {
+                !allowed.contains(where: { LinuxSystem.isWithin(resolved, $0) })
+            {
                 throw fail("hostPath \(path) resolves to \(resolved), outside the allowed prefixes")
             }
-            volumes[volume.name] = Volume(name: volume.name, path: path, forcedReadOnly: false, writable: true,
-                                          allowed: resolvedPrefixes)
+            volumes[volume.name] = Volume(
+                name: volume.name, path: path, forcedReadOnly: false, writable: true,
+                allowed: resolvedPrefixes)
         }
     }
 
@@ -141,7 +146,8 @@ struct LinuxVolumes {
         var fd = Glibc.open(volume.path, podspawn_o_path() | O_CLOEXEC)
         guard fd >= 0 else { throw fail(call("open", volume.path, errno)) }
         if let allowed = volume.allowed, let resolved = LinuxSystem.pathOf(fd: fd),
-           !allowed.contains(where: { LinuxSystem.isWithin(resolved, $0) }) {
+            !allowed.contains(where: { LinuxSystem.isWithin(resolved, $0) })
+        {
             close(fd)
             throw fail("hostPath resolves to \(resolved), outside the allowed prefixes")
         }
@@ -156,8 +162,9 @@ struct LinuxVolumes {
             close(fd)
             throw fail(call("fstat", mount.subPath ?? volume.path, code))
         }
-        return Opened(fd: fd, target: mount.mountPath, readOnly: mount.readOnly || volume.forcedReadOnly,
-                      isFile: (info.st_mode & S_IFMT) != S_IFDIR)
+        return Opened(
+            fd: fd, target: mount.mountPath, readOnly: mount.readOnly || volume.forcedReadOnly,
+            isFile: (info.st_mode & S_IFMT) != S_IFDIR)
     }
 
     /// `path` below the directory `root`, never out of it; missing directories made one level at a

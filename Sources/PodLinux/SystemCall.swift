@@ -1,8 +1,9 @@
+import CPodSpawn
+import PodKit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import CPodSpawn
-import PodKit
 
 /// The one funnel for the linux backend's system calls made from Swift, and for the failures the
 /// C side reports from its children: every failure becomes a `BackendError` whose message names
@@ -14,8 +15,10 @@ enum SystemCall {
     /// count) until it is not interrupted; its result, or the failure of `call` on `target` for
     /// `operation`.
     @discardableResult
-    static func check<Result: BinaryInteger>(_ call: String, _ target: @autoclosure () -> String, operation: String,
-                                             _ body: () -> Result) throws(BackendError) -> Result {
+    static func check<Result: BinaryInteger>(
+        _ call: String, _ target: @autoclosure () -> String, operation: String,
+        _ body: () -> Result
+    ) throws(BackendError) -> Result {
         while true {
             let result = body()
             if result >= 0 { return result }

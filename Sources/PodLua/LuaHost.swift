@@ -175,8 +175,10 @@ extension LuaHost {
     /// fields and methods), the other metamethods, `__name` (`typeName`, what error messages
     /// and `tostring` show) and a protected `__metatable` (`getmetatable` gives `typeName`,
     /// `setmetatable` fails). Leaves the stack as it was.
-    func installMetatable(_ L: OpaquePointer, name: String, typeName: String, index: @escaping Function,
-                          metamethods: [(String, Function)] = []) {
+    func installMetatable(
+        _ L: OpaquePointer, name: String, typeName: String, index: @escaping Function,
+        metamethods: [(String, Function)] = []
+    ) {
         let call = LuaCall(L)
         _ = call.ensureStack(8)
         guard clua_newmetatable(L, name) != 0 else {

@@ -1,8 +1,8 @@
 import CLua
 import CLuaShim
+import PodBackends
 import PodKit
 import PodManifests
-import PodBackends
 import PodSim
 
 /// `require "pod"` from the stock `lua5.4`: the dynamic library `libpod.so` exports
@@ -29,7 +29,8 @@ final class LuaModuleSession {
         if clua_newmetatable(L, LuaModuleSession.anchorMetatable) != 0 {
             let release = host.register { call in
                 if let block = clua_testudata(call.L, 1, LuaModuleSession.anchorMetatable),
-                   let pointer = block.load(as: UnsafeRawPointer?.self) {
+                    let pointer = block.load(as: UnsafeRawPointer?.self)
+                {
                     Unmanaged<LuaModuleSession>.fromOpaque(pointer).release()
                     block.storeBytes(of: nil, as: UnsafeRawPointer?.self)
                 }

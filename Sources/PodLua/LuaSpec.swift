@@ -1,8 +1,8 @@
 import CLua
 import CLuaShim
+import PodBackends
 import PodKit
 import PodManifests
-import PodBackends
 import PodSim
 
 /// Reads a Lua value into a `SpecNode` with raw access (no metamethods run, nothing raises):
@@ -35,7 +35,9 @@ struct LuaSpecReader {
         case LUA_TSTRING:
             return SpecNode(.string(call.string(index) ?? ""))
         case LUA_TTABLE:
-            guard depth < LuaSpecReader.maxDepth else { throw Failure(message: "\(path): nested deeper than \(LuaSpecReader.maxDepth) tables") }
+            guard depth < LuaSpecReader.maxDepth else {
+                throw Failure(message: "\(path): nested deeper than \(LuaSpecReader.maxDepth) tables")
+            }
             guard let pointer = lua_topointer(L, index) else { return SpecNode(.null) }
             guard seen.insert(pointer).inserted else { throw Failure(message: "\(path): the table contains itself") }
             defer { seen.remove(pointer) }

@@ -1,8 +1,8 @@
 import CLua
 import CLuaShim
+import PodBackends
 import PodKit
 import PodManifests
-import PodBackends
 import PodSim
 
 /// A value returned from Lua to Swift.
@@ -51,8 +51,10 @@ public struct LuaOptions: Sendable {
     /// The backends `pod.use` and `pod.backends()` know (a host program may add its own).
     public var registry: BackendRegistry = .standard
 
-    public init(sandboxed: Bool = true, memoryLimit: Int? = 256 << 20, instructionLimit: UInt64? = 2_000_000_000,
-                allowsTrustedBackends: Bool? = nil, hostBackendOptions: BackendOptions = BackendOptions()) {
+    public init(
+        sandboxed: Bool = true, memoryLimit: Int? = 256 << 20, instructionLimit: UInt64? = 2_000_000_000,
+        allowsTrustedBackends: Bool? = nil, hostBackendOptions: BackendOptions = BackendOptions()
+    ) {
         self.sandboxed = sandboxed
         self.memoryLimit = memoryLimit
         self.instructionLimit = instructionLimit
@@ -130,9 +132,9 @@ public final class LuaState {
         runtime.interruption = { flag.pointee != 0 }
         _ = lua_checkstack(L, 4)
         lua_rawgeti(L, clua_registryindex(), lua_Integer(LUA_RIDX_GLOBALS))  // [G]
-        LuaCall(L).push("pod")                                                // [G, "pod"]
-        module.push(L)                                                        // [G, "pod", pod]
-        lua_rawset(L, -3)                                                     // [G]
+        LuaCall(L).push("pod")  // [G, "pod"]
+        module.push(L)  // [G, "pod", pod]
+        lua_rawset(L, -3)  // [G]
         let print = host.register { [unowned module] call in
             // print's formatting: tostring of each argument, tabs between, a newline.
             var parts: [String] = []
@@ -143,10 +145,10 @@ public final class LuaState {
             if let context = module.programs?.running.last { context.write(line) } else { module.output(line) }
             return .values(0)
         }
-        LuaCall(L).push("print")                                              // [G, "print"]
-        host.pushFunction(L, print)                                           // [G, "print", f]
-        lua_rawset(L, -3)                                                     // [G]
-        clua_pop(L, 1)                                                        // []
+        LuaCall(L).push("print")  // [G, "print"]
+        host.pushFunction(L, print)  // [G, "print", f]
+        lua_rawset(L, -3)  // [G]
+        clua_pop(L, 1)  // []
         _ = try run(options.sandboxed ? LuaState.sandboxSetup : LuaState.unsafeSetup, name: "=(swift-pods setup)")
     }
 
@@ -212,7 +214,8 @@ public final class LuaState {
                 if limits.pointee.memory_exceeded != 0, let limit = options.memoryLimit {
                     message = "memory limit of \(limit) bytes exceeded" + Self.traceback(message)
                 } else if let reason = limits.pointee.stop_reason.map({ String(cString: $0) }), reason == "instruction budget exhausted",
-                          let limit = options.instructionLimit {
+                    let limit = options.instructionLimit
+                {
                     message = "instruction budget of \(limit) exhausted" + Self.traceback(message)
                 }
             }

@@ -1,6 +1,6 @@
+import PodBackends
 import PodKit
 import PodManifests
-import PodBackends
 import PodSim
 
 /// Status, events and exec results as the Lua tables of PodLua.docc/LuaAPI.md. Integers (pids, exit

@@ -1,8 +1,8 @@
 import CLua
 import CLuaShim
+import PodBackends
 import PodKit
 import PodManifests
-import PodBackends
 import PodSim
 
 /// The methods of `Pod` userdata: `p:start()`, `p:status()`, `p:exec(...)`, ... and the
@@ -164,22 +164,31 @@ struct PodMethods {
 
     func metamethods() -> [(String, LuaHost.Function)] {
         [
-            ("__tostring", { [unowned module] call in
-                guard let pod = module.pod(at: 1, call) else {
-                    call.push("Pod(?)")
+            (
+                "__tostring",
+                { [unowned module] call in
+                    guard let pod = module.pod(at: 1, call) else {
+                        call.push("Pod(?)")
+                        return .values(1)
+                    }
+                    call.push(pod.description)
                     return .values(1)
                 }
-                call.push(pod.description)
-                return .values(1)
-            }),
-            ("__close", { [unowned module] call in
-                if let pod = module.pod(at: 1, call) { try? pod.remove() }
-                return .values(0)
-            }),
-            ("__gc", { [unowned module] call in
-                module.release(at: 1, call)
-                return .values(0)
-            }),
+            ),
+            (
+                "__close",
+                { [unowned module] call in
+                    if let pod = module.pod(at: 1, call) { try? pod.remove() }
+                    return .values(0)
+                }
+            ),
+            (
+                "__gc",
+                { [unowned module] call in
+                    module.release(at: 1, call)
+                    return .values(0)
+                }
+            ),
         ]
     }
 

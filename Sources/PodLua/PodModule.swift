@@ -1,8 +1,8 @@
 import CLua
 import CLuaShim
+import PodBackends
 import PodKit
 import PodManifests
-import PodBackends
 import PodSim
 
 /// The `pod` module (PodLua.docc/LuaAPI.md): the functions a script calls, bound to one runtime.
@@ -98,7 +98,9 @@ final class PodModule {
             return .values(1)
         }
         guard allowsTrustedBackends || !entry.trusted else {
-            return .error("pod.use: backend '\(name)' unavailable: sandboxed scripts reach it only when the host allows it (podsh --backend \(name), or --unsafe)")
+            return .error(
+                "pod.use: backend '\(name)' unavailable: sandboxed scripts reach it only when the host allows it (podsh --backend \(name), or --unsafe)"
+            )
         }
         let backend: any PodBackend
         do {
@@ -118,59 +120,82 @@ final class PodModule {
 
     private func functions() -> [(String, LuaHost.Function)] {
         [
-            ("backends", { [unowned self] call in
-                let names = registry.availableNames()
-                call.pushTable(arrayCount: Int32(names.count)) { t in
-                    for (i, name) in names.enumerated() { t.append(i + 1) { call.push(name) } }
+            (
+                "backends",
+                { [unowned self] call in
+                    let names = registry.availableNames()
+                    call.pushTable(arrayCount: Int32(names.count)) { t in
+                        for (i, name) in names.enumerated() { t.append(i + 1) { call.push(name) } }
+                    }
+                    return .values(1)
                 }
-                return .values(1)
-            }),
-            ("backend", { [runtime] call in
-                call.push(runtime.backend.name)
-                return .values(1)
-            }),
+            ),
+            (
+                "backend",
+                { [runtime] call in
+                    call.push(runtime.backend.name)
+                    return .values(1)
+                }
+            ),
             ("use", { [unowned self] call in self.use(call) }),
-            ("now", { [runtime] call in
-                call.push(runtime.now)
-                return .values(1)
-            }),
-            ("sleep", { [runtime] call in
-                guard let seconds = call.number(1), seconds >= 0, seconds.isFinite else {
-                    return .error("pod.sleep: seconds must be a non-negative number, got \(call.typeName(1))")
+            (
+                "now",
+                { [runtime] call in
+                    call.push(runtime.now)
+                    return .values(1)
                 }
-                runtime.sleep(seconds)
-                return .values(0)
-            }),
+            ),
+            (
+                "sleep",
+                { [runtime] call in
+                    guard let seconds = call.number(1), seconds >= 0, seconds.isFinite else {
+                        return .error("pod.sleep: seconds must be a non-negative number, got \(call.typeName(1))")
+                    }
+                    runtime.sleep(seconds)
+                    return .values(0)
+                }
+            ),
             ("create", { [unowned self] call in self.create(call, start: false) }),
             ("run", { [unowned self] call in self.create(call, start: true) }),
-            ("get", { [unowned self] call in
-                guard let name = call.string(1) else { return .error("pod.get: the name must be a string, got \(call.typeName(1))") }
-                guard let pod = runtime.pod(named: name) else {
-                    call.pushNil()
+            (
+                "get",
+                { [unowned self] call in
+                    guard let name = call.string(1) else { return .error("pod.get: the name must be a string, got \(call.typeName(1))") }
+                    guard let pod = runtime.pod(named: name) else {
+                        call.pushNil()
+                        return .values(1)
+                    }
+                    pushPod(call, pod)
                     return .values(1)
                 }
-                pushPod(call, pod)
-                return .values(1)
-            }),
-            ("list", { [unowned self] call in
-                let pods = runtime.list()
-                call.pushTable(arrayCount: Int32(pods.count)) { t in
-                    for (i, pod) in pods.enumerated() { t.append(i + 1) { self.pushPod(call, pod) } }
+            ),
+            (
+                "list",
+                { [unowned self] call in
+                    let pods = runtime.list()
+                    call.pushTable(arrayCount: Int32(pods.count)) { t in
+                        for (i, pod) in pods.enumerated() { t.append(i + 1) { self.pushPod(call, pod) } }
+                    }
+                    return .values(1)
                 }
-                return .values(1)
-            }),
+            ),
             ("exec", { [unowned self] call in self.execOnHost(call) }),
             ("toyaml", { [unowned self] call in self.toYAML(call) }),
-            ("fromyaml", { call in
-                guard let text = call.string(1) else { return .error("pod.fromyaml: the manifest must be a string, got \(call.typeName(1))") }
-                do {
-                    let decoded = try Manifest.decodePod(text)
-                    LuaSpecWriter(call: call).push(decoded.spec)
-                    return .values(1)
-                } catch {
-                    return .error("pod.fromyaml: \(error)")
+            (
+                "fromyaml",
+                { call in
+                    guard let text = call.string(1) else {
+                        return .error("pod.fromyaml: the manifest must be a string, got \(call.typeName(1))")
+                    }
+                    do {
+                        let decoded = try Manifest.decodePod(text)
+                        LuaSpecWriter(call: call).push(decoded.spec)
+                        return .values(1)
+                    } catch {
+                        return .error("pod.fromyaml: \(error)")
+                    }
                 }
-            }),
+            ),
         ]
     }
 
@@ -272,9 +297,10 @@ final class PodModule {
         let methods = PodMethods(module: self)
         let ids = methods.register()
         // __index: the methods, and the fields name and uid.
-        host.installMetatable(L, name: PodModule.podMetatable, typeName: "Pod",
-                              index: { [unowned self] call in PodMethods.index(call, self, ids) },
-                              metamethods: methods.metamethods())
+        host.installMetatable(
+            L, name: PodModule.podMetatable, typeName: "Pod",
+            index: { [unowned self] call in PodMethods.index(call, self, ids) },
+            metamethods: methods.metamethods())
     }
 }
 

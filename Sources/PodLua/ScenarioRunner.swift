@@ -1,6 +1,6 @@
+import PodBackends
 import PodKit
 import PodManifests
-import PodBackends
 import PodSim
 
 /// Runs scenario files: each file in a fresh Lua state, runtime and backend. A file declares
@@ -35,8 +35,10 @@ public enum ScenarioRunner {
 
     /// Runs one file's `source`, named `file`, with `filter` keeping only the cases whose name
     /// contains it. Each file gets a fresh backend of `backend` (nil: the registry's default).
-    public static func run(file: String, source: String, options: LuaOptions = LuaOptions(), filter: String? = nil,
-                           backend configuration: BackendConfiguration? = nil) -> [CaseResult] {
+    public static func run(
+        file: String, source: String, options: LuaOptions = LuaOptions(), filter: String? = nil,
+        backend configuration: BackendConfiguration? = nil
+    ) -> [CaseResult] {
         let clock = ContinuousClock()
         let started = clock.now
         func seconds(since start: ContinuousClock.Instant) -> Double {

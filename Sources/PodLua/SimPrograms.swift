@@ -1,8 +1,8 @@
 import CLua
 import CLuaShim
+import PodBackends
 import PodKit
 import PodManifests
-import PodBackends
 import PodSim
 
 /// `pod.sim.program(name, fn)`: programs for the sim backend written in Lua. Each run is a
@@ -54,7 +54,7 @@ final class SimPrograms {
             return .error("pod.sim.program: programs run on the sim backend; this runtime uses \(module.runtime.backend.name)")
         }
         lua_settop(call.L, 2)
-        let function = luaL_ref(call.L, clua_registryindex())   // pops fn
+        let function = luaL_ref(call.L, clua_registryindex())  // pops fn
         host.register(program: name) { [unowned self] ctx in self.start(function: function, ctx) }
         return .values(0)
     }
@@ -63,7 +63,7 @@ final class SimPrograms {
 
     private func start(function: Int32, _ ctx: SimContext) -> SimStep {
         guard lua_checkstack(L, 4) != 0, let co = lua_newthread(L) else { return .exit(1) }
-        let threadRef = luaL_ref(L, clua_registryindex())        // anchors and pops the thread
+        let threadRef = luaL_ref(L, clua_registryindex())  // anchors and pops the thread
         ctx.atExit { [weak self] in self?.release(threadRef) }
         let proc = Proc(context: ctx)
         nextProc += 1
@@ -175,23 +175,25 @@ final class SimPrograms {
                 return method(proc, call)
             }
         }
-        module.host.installMetatable(L, name: SimPrograms.procMetatable, typeName: "proc", index: { [unowned self] call in
-            guard let proc = self.proc(at: 1, call), let key = call.string(2) else {
-                call.pushNil()
-                return .values(1)
-            }
-            switch key {
-            case "pid": call.push(proc.context.pid)
-            case "args":
-                let args = proc.context.args
-                call.pushTable(arrayCount: Int32(args.count)) { t in
-                    for (i, arg) in args.enumerated() { t.append(i + 1) { call.push(arg) } }
+        module.host.installMetatable(
+            L, name: SimPrograms.procMetatable, typeName: "proc",
+            index: { [unowned self] call in
+                guard let proc = self.proc(at: 1, call), let key = call.string(2) else {
+                    call.pushNil()
+                    return .values(1)
                 }
-            default:
-                if let id = ids[key] { self.module.host.pushFunction(call.L, id) } else { call.pushNil() }
-            }
-            return .values(1)
-        })
+                switch key {
+                case "pid": call.push(proc.context.pid)
+                case "args":
+                    let args = proc.context.args
+                    call.pushTable(arrayCount: Int32(args.count)) { t in
+                        for (i, arg) in args.enumerated() { t.append(i + 1) { call.push(arg) } }
+                    }
+                default:
+                    if let id = ids[key] { self.module.host.pushFunction(call.L, id) } else { call.pushNil() }
+                }
+                return .values(1)
+            })
     }
 
     typealias Method = (Proc, LuaCall) -> LuaHost.Outcome
@@ -199,70 +201,97 @@ final class SimPrograms {
     private func methods() -> [(String, Method)] {
         unowned let self_ = self
         return [
-            ("hostname", { proc, call in
-                call.push(proc.context.hostname())
-                return .values(1)
-            }),
-            ("env", { proc, call in
-                guard let name = call.string(2) else { return .error("proc:env: the name must be a string, got \(call.typeName(2))") }
-                if let value = proc.context.env(name) { call.push(value) } else { call.pushNil() }
-                return .values(1)
-            }),
-            ("sleep", { proc, call in
-                guard let seconds = call.number(2), seconds >= 0, seconds.isFinite else {
-                    return .error("proc:sleep: seconds must be a non-negative number, got \(call.typeName(2))")
-                }
-                self_.pending = .sleep(seconds)
-                return .values(CLUA_YIELD_BASE)
-            }),
-            ("wait", { proc, _ in
-                self_.pending = .wait
-                return .values(CLUA_YIELD_BASE)
-            }),
-            ("exit", { proc, call in
-                self_.pending = .exit(Int32(clamping: call.integer(2) ?? 0))
-                return .values(CLUA_YIELD_BASE)
-            }),
-            ("fetch", { proc, call in
-                guard let url = call.string(2) else { return .error("proc:fetch: the URL must be a string, got \(call.typeName(2))") }
-                self_.pending = .fetch(url)
-                return .values(CLUA_YIELD_BASE)
-            }),
-            ("read", { proc, call in
-                guard let path = call.string(2) else { return .error("proc:read: the path must be a string, got \(call.typeName(2))") }
-                switch proc.context.read(path) {
-                case .success(let content):
-                    call.push(content)
+            (
+                "hostname",
+                { proc, call in
+                    call.push(proc.context.hostname())
                     return .values(1)
-                case .failure(let error):
-                    call.pushNil()
-                    call.push("\(path): \(error)")
-                    return .values(2)
                 }
-            }),
-            ("write", { proc, call in
-                guard let path = call.string(2), let data = call.string(3) else {
-                    return .error("proc:write: expected a path and a string, got \(call.typeName(2)) and \(call.typeName(3))")
+            ),
+            (
+                "env",
+                { proc, call in
+                    guard let name = call.string(2) else { return .error("proc:env: the name must be a string, got \(call.typeName(2))") }
+                    if let value = proc.context.env(name) { call.push(value) } else { call.pushNil() }
+                    return .values(1)
                 }
-                if let error = proc.context.writeFile(path, data) {
-                    call.pushNil()
-                    call.push("\(path): \(error)")
-                    return .values(2)
+            ),
+            (
+                "sleep",
+                { proc, call in
+                    guard let seconds = call.number(2), seconds >= 0, seconds.isFinite else {
+                        return .error("proc:sleep: seconds must be a non-negative number, got \(call.typeName(2))")
+                    }
+                    self_.pending = .sleep(seconds)
+                    return .values(CLUA_YIELD_BASE)
                 }
-                call.push(true)
-                return .values(1)
-            }),
-            ("alloc", { proc, call in
-                guard let bytes = call.integer(2), bytes >= 0 else {
-                    return .error("proc:alloc: bytes must be a non-negative integer, got \(call.typeName(2))")
-                }
-                if !proc.context.alloc(bytes) {
+            ),
+            (
+                "wait",
+                { proc, _ in
                     self_.pending = .wait
                     return .values(CLUA_YIELD_BASE)
                 }
-                call.push(true)
-                return .values(1)
-            }),
+            ),
+            (
+                "exit",
+                { proc, call in
+                    self_.pending = .exit(Int32(clamping: call.integer(2) ?? 0))
+                    return .values(CLUA_YIELD_BASE)
+                }
+            ),
+            (
+                "fetch",
+                { proc, call in
+                    guard let url = call.string(2) else { return .error("proc:fetch: the URL must be a string, got \(call.typeName(2))") }
+                    self_.pending = .fetch(url)
+                    return .values(CLUA_YIELD_BASE)
+                }
+            ),
+            (
+                "read",
+                { proc, call in
+                    guard let path = call.string(2) else { return .error("proc:read: the path must be a string, got \(call.typeName(2))") }
+                    switch proc.context.read(path) {
+                    case .success(let content):
+                        call.push(content)
+                        return .values(1)
+                    case .failure(let error):
+                        call.pushNil()
+                        call.push("\(path): \(error)")
+                        return .values(2)
+                    }
+                }
+            ),
+            (
+                "write",
+                { proc, call in
+                    guard let path = call.string(2), let data = call.string(3) else {
+                        return .error("proc:write: expected a path and a string, got \(call.typeName(2)) and \(call.typeName(3))")
+                    }
+                    if let error = proc.context.writeFile(path, data) {
+                        call.pushNil()
+                        call.push("\(path): \(error)")
+                        return .values(2)
+                    }
+                    call.push(true)
+                    return .values(1)
+                }
+            ),
+            (
+                "alloc",
+                { proc, call in
+                    guard let bytes = call.integer(2), bytes >= 0 else {
+                        return .error("proc:alloc: bytes must be a non-negative integer, got \(call.typeName(2))")
+                    }
+                    if !proc.context.alloc(bytes) {
+                        self_.pending = .wait
+                        return .values(CLUA_YIELD_BASE)
+                    }
+                    call.push(true)
+                    return .values(1)
+                }
+            ),
             ("listen", { [unowned self] proc, call in self.listen(proc, call) }),
             ("trap", { [unowned self] proc, call in self.trap(proc, call) }),
         ]

@@ -4,7 +4,8 @@ import PodKit
 /// containers joined to it, the volumes and where they are mounted, the published ports.
 public enum Diagram {
     public static func dot(_ specs: [PodSpec]) -> String {
-        var out = "digraph pods {\n  rankdir=LR;\n  node [fontname=\"Helvetica\", fontsize=11];\n  edge [fontname=\"Helvetica\", fontsize=9];\n"
+        var out =
+            "digraph pods {\n  rankdir=LR;\n  node [fontname=\"Helvetica\", fontsize=11];\n  edge [fontname=\"Helvetica\", fontsize=9];\n"
         for spec in specs { out += dot(spec) }
         return out + "}\n"
     }
@@ -32,7 +33,8 @@ public enum Diagram {
         var out = "  subgraph \(quoted("cluster_\(p)")) {\n"
         out += "    label=\(quoted("pod \(p) (hostname \(spec.effectiveHostname), restartPolicy \(spec.restartPolicy.rawValue))"));\n"
         let infra = "\(p)/infra"
-        out += "    \(quoted(infra)) [shape=box, style=filled, fillcolor=\"#dddddd\", label=\(quoted("pause (infra)\nholds: \(shared.isEmpty ? "nothing (host namespaces)" : shared.joined(separator: ", "))"))];\n"
+        out +=
+            "    \(quoted(infra)) [shape=box, style=filled, fillcolor=\"#dddddd\", label=\(quoted("pause (infra)\nholds: \(shared.isEmpty ? "nothing (host namespaces)" : shared.joined(separator: ", "))"))];\n"
         let containers = spec.initContainers.map { ($0, $0.isSidecar ? "sidecar" : "init") } + spec.containers.map { ($0, "app") }
         for (container, kind) in containers {
             let node = "\(p)/\(container.name)"

@@ -49,8 +49,9 @@ public enum Manifest {
             case .string("ConfigMap"):
                 if let (name, data) = readConfigMap(document, &decoder) {
                     if configMaps[name] != nil {
-                        decoder.fail(.duplicate, FieldPath("metadata").child("name"), document,
-                                     value: FieldError.quoted(name), detail: "another ConfigMap of the stream has this name")
+                        decoder.fail(
+                            .duplicate, FieldPath("metadata").child("name"), document,
+                            value: FieldError.quoted(name), detail: "another ConfigMap of the stream has this name")
                     } else {
                         configMaps[name] = data
                         configMapLines.append((name, decoder.line(for: FieldPath("metadata").child("name"))))
@@ -60,8 +61,9 @@ public enum Manifest {
                 decoder.fail(.required, FieldPath("kind"), document, detail: "every document needs kind: Pod or ConfigMap")
             default:
                 if let kind {
-                    decoder.fail(.unsupportedValue, FieldPath("kind"), kind, value: kind.shortDescription,
-                                 detail: "supported values: \"ConfigMap\", \"Pod\"")
+                    decoder.fail(
+                        .unsupportedValue, FieldPath("kind"), kind, value: kind.shortDescription,
+                        detail: "supported values: \"ConfigMap\", \"Pod\"")
                 }
             }
             errors += decoder.errors
@@ -82,15 +84,17 @@ public enum Manifest {
         }
         // A ConfigMap no pod mounts would be dropped on the way in: say so, like any other
         // field that is not carried over.
-        let used = Set(pods.flatMap { pod in
-            pod.volumes.compactMap { volume -> String? in
-                guard case .configMap(let source) = volume.source else { return nil }
-                return source.objectName(pod: pod.name, volume: volume.name)
-            }
-        })
+        let used = Set(
+            pods.flatMap { pod in
+                pod.volumes.compactMap { volume -> String? in
+                    guard case .configMap(let source) = volume.source else { return nil }
+                    return source.objectName(pod: pod.name, volume: volume.name)
+                }
+            })
         for (name, line) in configMapLines where !used.contains(name) {
-            let unused = FieldError(.invalid, FieldPath("metadata").child("name"), value: FieldError.quoted(name),
-                                    detail: "no Pod of the stream mounts this ConfigMap", line: line)
+            let unused = FieldError(
+                .invalid, FieldPath("metadata").child("name"), value: FieldError.quoted(name),
+                detail: "no Pod of the stream mounts this ConfigMap", line: line)
             if lenient { warnings.append(unused) } else { errors.append(unused) }
         }
         guard errors.isEmpty else { throw .invalid(ValidationError(errors)) }
@@ -101,26 +105,35 @@ public enum Manifest {
     public static func decodePod(_ text: String, lenient: Bool = false) throws(ManifestError) -> PodSpec.Decoded {
         let decoded = try decode(text, lenient: lenient)
         guard decoded.pods.count == 1 else {
-            throw .invalid(ValidationError([FieldError(
-                .invalid, FieldPath("kind"), value: String(decoded.pods.count),
-                detail: "expected exactly one Pod document, found \(decoded.pods.count)")]))
+            throw .invalid(
+                ValidationError([
+                    FieldError(
+                        .invalid, FieldPath("kind"), value: String(decoded.pods.count),
+                        detail: "expected exactly one Pod document, found \(decoded.pods.count)")
+                ]))
         }
         return PodSpec.Decoded(spec: decoded.pods[0], warnings: decoded.warnings)
     }
 
     /// `apiVersion`, `metadata.name` and `data` of a ConfigMap document.
     static func readConfigMap(_ document: SpecNode, _ decoder: inout SpecDecoder) -> (String, [String: String])? {
-        guard let fields = decoder.object(document, FieldPath(""), supported: KubernetesFields.configMapTop,
-                                          known: KubernetesFields.configMapTopKnown) else { return nil }
+        guard
+            let fields = decoder.object(
+                document, FieldPath(""), supported: KubernetesFields.configMapTop,
+                known: KubernetesFields.configMapTopKnown)
+        else { return nil }
         checkAPIVersion(fields, document, &decoder)
         let metadataPath = FieldPath("metadata")
         guard let metadataNode = fields["metadata"] else {
             decoder.fail(.required, metadataPath.child("name"), document)
             return nil
         }
-        guard let metadata = decoder.object(metadataNode, metadataPath, supported: ["name"],
-                                            known: KubernetesFields.metadataKnown.union(["labels"]),
-                                            ignoredIfEmpty: ["creationTimestamp"]) else { return nil }
+        guard
+            let metadata = decoder.object(
+                metadataNode, metadataPath, supported: ["name"],
+                known: KubernetesFields.metadataKnown.union(["labels"]),
+                ignoredIfEmpty: ["creationTimestamp"])
+        else { return nil }
         guard let nameNode = metadata["name"], let name = decoder.string(nameNode, metadataPath.child("name")) else {
             if metadata["name"] == nil { decoder.fail(.required, metadataPath.child("name"), metadataNode) }
             return nil
@@ -139,8 +152,9 @@ public enum Manifest {
             return
         }
         if let version = decoder.string(node, FieldPath("apiVersion")), version != apiVersion {
-            decoder.fail(.unsupportedValue, FieldPath("apiVersion"), node, value: FieldError.quoted(version),
-                         detail: "supported values: \"v1\"")
+            decoder.fail(
+                .unsupportedValue, FieldPath("apiVersion"), node, value: FieldError.quoted(version),
+                detail: "supported values: \"v1\"")
         }
     }
 }
@@ -149,28 +163,36 @@ extension PodSpecReader {
     /// A whole `v1.Pod` document: `apiVersion`, `kind`, `metadata`, `spec` (and an empty `status`).
     mutating func readPodDocument(_ document: SpecNode) -> PodSpec {
         var spec = PodSpec(name: "")
-        guard let fields = decoder.object(document, FieldPath(""), supported: KubernetesFields.podTop,
-                                          known: KubernetesFields.podTopKnown, ignoredIfEmpty: ["status"]) else {
+        guard
+            let fields = decoder.object(
+                document, FieldPath(""), supported: KubernetesFields.podTop,
+                known: KubernetesFields.podTopKnown, ignoredIfEmpty: ["status"])
+        else {
             return spec
         }
         Manifest.checkAPIVersion(fields, document, &decoder)
         if let metadataNode = fields["metadata"],
-           let metadata = decoder.object(metadataNode, Self.metadataPath, supported: KubernetesFields.metadata,
-                                         known: KubernetesFields.metadataKnown, ignoredIfEmpty: ["creationTimestamp"]) {
+            let metadata = decoder.object(
+                metadataNode, Self.metadataPath, supported: KubernetesFields.metadata,
+                known: KubernetesFields.metadataKnown, ignoredIfEmpty: ["creationTimestamp"])
+        {
             readMetadata(metadata, into: &spec)
         }
         guard let specNode = fields["spec"] else {
             decoder.fail(.required, Self.specPath, document)
             return spec
         }
-        if let specFields = decoder.object(specNode, Self.specPath, supported: KubernetesFields.podSpec,
-                                           known: KubernetesFields.podSpecKnown) {
+        if let specFields = decoder.object(
+            specNode, Self.specPath, supported: KubernetesFields.podSpec,
+            known: KubernetesFields.podSpecKnown)
+        {
             readSpec(specFields, into: &spec)
         }
         // A ConfigMap named as the encoder names it by default is the inline form without a name.
         for index in spec.volumes.indices {
             if case .configMap(var source) = spec.volumes[index].source,
-               source.name == "\(spec.name)-\(spec.volumes[index].name)" {
+                source.name == "\(spec.name)-\(spec.volumes[index].name)"
+            {
                 source.name = nil
                 spec.volumes[index].source = .configMap(source)
             }

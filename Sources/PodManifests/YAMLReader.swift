@@ -1,5 +1,5 @@
-import Yams
 import PodKit
+import Yams
 
 /// Turns YAML or JSON text into `SpecNode` trees, one per document, keeping source lines.
 /// Structural limits are checked before and during the walk, so hostile input (deep nesting,
@@ -68,7 +68,8 @@ enum YAMLReader {
         switch node {
         case .scalar(let scalar):
             if scalar.style == .singleQuoted || scalar.style == .doubleQuoted || scalar.style == .literal
-                || scalar.style == .folded {
+                || scalar.style == .folded
+            {
                 return SpecNode(.string(scalar.string), line: line)
             }
             switch node.tag.description {
@@ -88,8 +89,10 @@ enum YAMLReader {
                 guard case .scalar(let keyScalar) = key else {
                     throw .syntax("line \(key.mark?.line ?? 0): a map key must be a plain scalar")
                 }
-                entries.append(SpecNode.Entry(keyScalar.string, try convert(value, budget: &budget, depth: depth + 1),
-                                               line: key.mark?.line))
+                entries.append(
+                    SpecNode.Entry(
+                        keyScalar.string, try convert(value, budget: &budget, depth: depth + 1),
+                        line: key.mark?.line))
             }
             return SpecNode(.map(entries), line: line)
         case .alias:

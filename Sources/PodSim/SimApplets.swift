@@ -62,8 +62,9 @@ enum SimApplets {
     static func sleep(_ ctx: SimContext) -> SimStep {
         let operands = Array(ctx.args.dropFirst())
         guard !operands.isEmpty else {
-            ctx.writeError(banner + "Usage: sleep [N]...\n\nPause for a time equal to the total of the args given, where each arg can\n"
-                + "have an optional suffix of (s)econds, (m)inutes, (h)ours, or (d)ays\n")
+            ctx.writeError(
+                banner + "Usage: sleep [N]...\n\nPause for a time equal to the total of the args given, where each arg can\n"
+                    + "have an optional suffix of (s)econds, (m)inutes, (h)ours, or (d)ays\n")
             return .exit(1)
         }
         var total = 0.0
@@ -90,7 +91,8 @@ enum SimApplets {
         }
         if number.last.map({ !$0.isNumber && $0 != "." }) ?? false { number = number.dropLast() }
         guard !number.isEmpty, number.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }),
-              let value = Double(number), value.isFinite else { return nil }
+            let value = Double(number), value.isFinite
+        else { return nil }
         return value * scale
     }
 
@@ -194,8 +196,14 @@ enum SimApplets {
             case "-eq", "-ne", "-lt", "-le", "-gt", "-ge":
                 switch (integer(a), integer(b)) {
                 case (.success(let x), .success(let y)):
-                    let truth = op == "-eq" ? x == y : op == "-ne" ? x != y : op == "-lt" ? x < y
-                        : op == "-le" ? x <= y : op == "-gt" ? x > y : x >= y
+                    let truth =
+                        op == "-eq"
+                        ? x == y
+                        : op == "-ne"
+                            ? x != y
+                            : op == "-lt"
+                                ? x < y
+                                : op == "-le" ? x <= y : op == "-gt" ? x > y : x >= y
                     result = .success(truth)
                 case (.failure(let message), _), (_, .failure(let message)):
                     result = .failure(message)

@@ -34,15 +34,18 @@ public final class SimBackend: InspectableBackend {
         /// Every process started in the sandbox (containers and execs).
         var processes: [ProcessID] = []
 
-        init(id: SandboxID, request: SandboxRequest, infra: SimProcess, infraID: ProcessID, namespaces: SimNamespaces,
-             cgroup: SimCgroup, volumes: [String: SimVolume]) {
+        init(
+            id: SandboxID, request: SandboxRequest, infra: SimProcess, infraID: ProcessID, namespaces: SimNamespaces,
+            cgroup: SimCgroup, volumes: [String: SimVolume]
+        ) {
             self.id = id
             self.hostPID = request.namespaces.pid == .host
             self.sharePID = request.namespaces.pid == .pod
-            self.configMaps = Set(request.volumes.compactMap { volume in
-                if case .configMap = volume.source { return volume.name }
-                return nil
-            })
+            self.configMaps = Set(
+                request.volumes.compactMap { volume in
+                    if case .configMap = volume.source { return volume.name }
+                    return nil
+                })
             self.infra = infra
             self.infraID = infraID
             self.namespaces = namespaces
@@ -101,17 +104,19 @@ public final class SimBackend: InspectableBackend {
         let cgroup = SimCgroup(parent: nil, memoryLimit: request.cgroup.memoryLimit, pidsLimit: podPidsLimit)
         let infra: SimProcess
         do {
-            infra = try kernel.spawn(argv: SimBackend.pauseArgv, env: [], cwd: "/", namespaces: namespaces,
-                                     parent: kernel.supervisor, output: kernel.discard, cgroup: .some(cgroup),
-                                     backendID: makeID())
+            infra = try kernel.spawn(
+                argv: SimBackend.pauseArgv, env: [], cwd: "/", namespaces: namespaces,
+                parent: kernel.supervisor, output: kernel.discard, cgroup: .some(cgroup),
+                backendID: makeID())
         } catch {
             release(ports)
             throw BackendError(.resourceExhausted, operation(), "fork: \(error)")
         }
         let id = SandboxID(makeID())
         let infraID = track(infra, sandbox: id, isInfra: true)
-        let sandbox = Sandbox(id: id, request: request, infra: infra, infraID: infraID, namespaces: namespaces, cgroup: cgroup,
-                              volumes: volumes)
+        let sandbox = Sandbox(
+            id: id, request: request, infra: infra, infraID: infraID, namespaces: namespaces, cgroup: cgroup,
+            volumes: volumes)
         sandbox.publishedTCP = ports.tcp
         sandbox.publishedOther = ports.other
         for (hostPort, containerPort) in ports.forwards { kernel.published[hostPort] = (namespaces.net, containerPort) }
@@ -133,7 +138,8 @@ public final class SimBackend: InspectableBackend {
         for port in mappings {
             let hostPort = port.hostPort
             let key = "\(hostPort)/\(port.protocol.rawValue)"
-            let taken = port.protocol == .tcp
+            let taken =
+                port.protocol == .tcp
                 ? kernel.published[hostPort] != nil || kernel.host.net.listeners[hostPort] != nil
                 : kernel.publishedOther.contains(key)
             if taken {
@@ -159,8 +165,9 @@ public final class SimBackend: InspectableBackend {
     private func makeVolume(_ volume: VolumeSpec, pod: String) throws(BackendError) -> SimVolume {
         switch volume.source {
         case .emptyDir(let source):
-            return SimVolume(name: volume.name, root: .dir(SimDir()), medium: source.medium == .memory ? .memory : .disk,
-                             sizeLimit: source.sizeLimit?.value)
+            return SimVolume(
+                name: volume.name, root: .dir(SimDir()), medium: source.medium == .memory ? .memory : .disk,
+                sizeLimit: source.sizeLimit?.value)
         case .configMap(let source):
             return SimVolume(name: volume.name, root: .dir(SimDir(source.data.mapValues { .file(SimFile($0)) })))
         case .hostPath(let source):
@@ -168,8 +175,9 @@ public final class SimBackend: InspectableBackend {
             func operation() -> String { "createSandbox(\(pod))" }
             let existing = fs.stat(source.path)
             func fail(_ what: String) -> BackendError {
-                BackendError(.unsupported, operation(),
-                             "volume \"\(volume.name)\": hostPath type check failed: \(source.path) \(what)")
+                BackendError(
+                    .unsupported, operation(),
+                    "volume \"\(volume.name)\": hostPath type check failed: \(source.path) \(what)")
             }
             switch (source.type, existing) {
             case (.directoryOrCreate, .failure(.ENOENT)):
@@ -291,12 +299,14 @@ public final class SimBackend: InspectableBackend {
             case .host: env = request.env
             case .container: env = ContainerEnvironment.resolve(request.env, hostname: namespaces.uts.hostname)
             case .exec(_, let container):
-                env = ContainerEnvironment.resolve(tracked[container]?.process.env ?? [], hostname: namespaces.uts.hostname,
-                                                   extra: request.env)
+                env = ContainerEnvironment.resolve(
+                    tracked[container]?.process.env ?? [], hostname: namespaces.uts.hostname,
+                    extra: request.env)
             }
-            let process = try kernel.spawn(argv: request.argv, env: env, cwd: cwd, namespaces: namespaces,
-                                           parent: kernel.supervisor, output: SimOutput(), stdin: request.stdin ?? "",
-                                           cgroup: .some(cgroup), backendID: makeID())
+            let process = try kernel.spawn(
+                argv: request.argv, env: env, cwd: cwd, namespaces: namespaces,
+                parent: kernel.supervisor, output: SimOutput(), stdin: request.stdin ?? "",
+                cgroup: .some(cgroup), backendID: makeID())
             let id = track(process, sandbox: sandboxID, isInfra: false)
             sandboxObject?.processes.append(id)
             return SpawnedProcess(id: id, pid: process.hostPid, startedAt: Double(process.startedAt) / 1e9)
@@ -339,8 +349,9 @@ public final class SimBackend: InspectableBackend {
             case .exited(let code):
                 status = ProcessExit(exitCode: code, startError: exit.startError, time: time)
             case .signaled(let signal):
-                status = ProcessExit(exitCode: signal.exitCode, signal: signal, sender: exit.sender, oomKilled: exit.oomKilled,
-                                     time: time)
+                status = ProcessExit(
+                    exitCode: signal.exitCode, signal: signal, sender: exit.sender, oomKilled: exit.oomKilled,
+                    time: time)
             }
             if entry.isInfra, let sandbox = entry.sandbox { return .infraExited(sandbox, status) }
             return .processExited(id, status)
@@ -364,8 +375,10 @@ public final class SimBackend: InspectableBackend {
             // On the host's PID namespace children outlive their parents: everything that lives in
             // one of the pod's mount namespaces belongs to the pod.
             let mounts = Set(sandbox.mountNamespaces)
-            for process in kernel.liveProcesses.reversed() where mounts.contains(ObjectIdentifier(process.namespaces.mnt))
-                && process !== sandbox.infra {
+            for process in kernel.liveProcesses.reversed()
+            where mounts.contains(ObjectIdentifier(process.namespaces.mnt))
+                && process !== sandbox.infra
+            {
                 _ = kernel.signal(process, .kill, from: nil, senderName: "the runtime (pod removed)")
             }
         }
@@ -393,8 +406,9 @@ public final class SimBackend: InspectableBackend {
         details += live.map { "process \($0.hostPid) (\($0.commandLine))" }
         details += namespaces.values.map(\.identity).sorted()
         details += kernel.published.keys.sorted().map { "published port \($0)/TCP" }
-        return BackendInventory(sandboxes: sandboxes.count, processes: live.count, namespaces: namespaces.count,
-                                details: details)
+        return BackendInventory(
+            sandboxes: sandboxes.count, processes: live.count, namespaces: namespaces.count,
+            details: details)
     }
 
     /// The namespace identities of a process this backend started, by kind (for tests and

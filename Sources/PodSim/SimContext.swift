@@ -74,12 +74,15 @@ public struct SimContext {
     /// fork + exec of a child in the same namespaces and cgroup; returns its pid as this
     /// process sees it. The child runs until it first blocks before this returns. Its output
     /// goes to `output`, or to this process's.
-    public func spawn(_ argv: [String], env: [EnvVar]? = nil, stdin: String = "", output: SimOutput? = nil,
-                      cwd: String? = nil) -> Result<Int, SimErrno> {
+    public func spawn(
+        _ argv: [String], env: [EnvVar]? = nil, stdin: String = "", output: SimOutput? = nil,
+        cwd: String? = nil
+    ) -> Result<Int, SimErrno> {
         do {
-            let child = try kernel.spawn(argv: argv, env: env ?? process.env, cwd: cwd ?? process.cwd,
-                                         namespaces: process.namespaces, parent: process, output: output ?? process.output,
-                                         stdin: stdin)
+            let child = try kernel.spawn(
+                argv: argv, env: env ?? process.env, cwd: cwd ?? process.cwd,
+                namespaces: process.namespaces, parent: process, output: output ?? process.output,
+                stdin: stdin)
             return .success(child.pid(in: process.pidNamespace) ?? child.hostPid)
         } catch {
             return .failure(error)

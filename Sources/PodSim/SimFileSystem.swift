@@ -12,12 +12,13 @@ final class SimDir {
     init(_ entries: [String: SimNode] = [:]) { self.entries = entries }
 
     func deepCopy() -> SimDir {
-        SimDir(entries.mapValues { node in
-            switch node {
-            case .dir(let dir): return .dir(dir.deepCopy())
-            case .file(let file): return .file(SimFile(file.content))
-            }
-        })
+        SimDir(
+            entries.mapValues { node in
+                switch node {
+                case .dir(let dir): return .dir(dir.deepCopy())
+                case .file(let file): return .file(SimFile(file.content))
+                }
+            })
     }
 }
 
@@ -260,10 +261,11 @@ enum SimTrees {
             "bin": .dir(SimDir()), "dev": .dir(SimDir()), "home": .dir(SimDir()), "proc": .dir(SimDir()),
             "root": .dir(SimDir()), "sys": .dir(SimDir()), "tmp": .dir(SimDir()), "usr": .dir(SimDir()),
             "var": .dir(SimDir()),
-            "etc": .dir(SimDir([
-                "passwd": .file(SimFile("root:x:0:0:root:/root:/bin/sh\n")),
-                "group": .file(SimFile("root:x:0:\n")),
-            ])),
+            "etc": .dir(
+                SimDir([
+                    "passwd": .file(SimFile("root:x:0:0:root:/root:/bin/sh\n")),
+                    "group": .file(SimFile("root:x:0:\n")),
+                ])),
         ])
     }
 

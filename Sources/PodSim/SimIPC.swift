@@ -41,26 +41,32 @@ extension SimIPCNamespace {
             switch kind {
             case .messageQueue:
                 out += "\n------ Message Queues --------\n"
-                out += pad("key", 10) + " " + pad("msqid", 10) + " " + pad("owner", 10) + " " + pad("perms", 10) + " "
+                out +=
+                    pad("key", 10) + " " + pad("msqid", 10) + " " + pad("owner", 10) + " " + pad("perms", 10) + " "
                     + pad("used-bytes", 12) + " " + pad("messages", 12) + "\n"
                 for o in rows {
-                    out += key(o.key) + pad(String(o.id), 10) + " " + pad("root", 10) + " " + pad(String(o.perms, radix: 8), 10)
+                    out +=
+                        key(o.key) + pad(String(o.id), 10) + " " + pad("root", 10) + " " + pad(String(o.perms, radix: 8), 10)
                         + " " + pad("0", 12) + " " + pad("0", 12) + "\n"
                 }
             case .sharedMemory:
                 out += "\n------ Shared Memory Segments --------\n"
-                out += pad("key", 10) + " " + pad("shmid", 10) + " " + pad("owner", 10) + " " + pad("perms", 10) + " "
+                out +=
+                    pad("key", 10) + " " + pad("shmid", 10) + " " + pad("owner", 10) + " " + pad("perms", 10) + " "
                     + pad("bytes", 10) + " " + pad("nattch", 10) + " " + pad("status", 12) + "\n"
                 for o in rows {
-                    out += key(o.key) + pad(String(o.id), 10) + " " + pad("root", 10) + " " + pad(String(o.perms, radix: 8), 10)
+                    out +=
+                        key(o.key) + pad(String(o.id), 10) + " " + pad("root", 10) + " " + pad(String(o.perms, radix: 8), 10)
                         + " " + pad(String(o.size), 10) + " " + pad("0", 10) + " " + pad(" ", 6) + " " + pad(" ", 6) + "\n"
                 }
             case .semaphoreSet:
                 out += "\n------ Semaphore Arrays --------\n"
-                out += pad("key", 10) + " " + pad("semid", 10) + " " + pad("owner", 10) + " " + pad("perms", 10) + " "
+                out +=
+                    pad("key", 10) + " " + pad("semid", 10) + " " + pad("owner", 10) + " " + pad("perms", 10) + " "
                     + pad("nsems", 10) + "\n"
                 for o in rows {
-                    out += key(o.key) + pad(String(o.id), 10) + " " + pad("root", 10) + " " + pad(String(o.perms, radix: 8), 10)
+                    out +=
+                        key(o.key) + pad(String(o.id), 10) + " " + pad("root", 10) + " " + pad(String(o.perms, radix: 8), 10)
                         + " " + pad(String(o.size), 10) + "\n"
                 }
             }

@@ -70,10 +70,12 @@ public final class SimKernel {
         hostPID.initHostPid = 1
         hostPID.pids[1] = 1
         hostPID.pids[2] = 2
-        initProcess = SimProcess(hostPid: 1, argv: ["/sbin/init"], env: [], cwd: "/", namespaces: host,
-                                 innerPid: nil, parentPid: 0, startedAt: 0, output: SimOutput(), stdin: "", cgroup: nil)
-        supervisor = SimProcess(hostPid: 2, argv: ["swift-pods"], env: [], cwd: "/", namespaces: host,
-                                innerPid: nil, parentPid: 1, startedAt: 0, output: SimOutput(), stdin: "", cgroup: nil)
+        initProcess = SimProcess(
+            hostPid: 1, argv: ["/sbin/init"], env: [], cwd: "/", namespaces: host,
+            innerPid: nil, parentPid: 0, startedAt: 0, output: SimOutput(), stdin: "", cgroup: nil)
+        supervisor = SimProcess(
+            hostPid: 2, argv: ["swift-pods"], env: [], cwd: "/", namespaces: host,
+            innerPid: nil, parentPid: 1, startedAt: 0, output: SimOutput(), stdin: "", cgroup: nil)
         initProcess.reapsChildren = true
         supervisor.reapsChildren = true
         processes[1] = initProcess
@@ -132,8 +134,10 @@ public final class SimKernel {
 
     /// fork + exec: a new process in `namespaces`, child of `parent`, charged to `cgroup`
     /// (the parent's by default). It runs until it first blocks before this returns.
-    func spawn(argv: [String], env: [EnvVar], cwd: String, namespaces: SimNamespaces, parent: SimProcess,
-               output: SimOutput, stdin: String = "", cgroup: SimCgroup?? = nil, backendID: Int = 0) throws(SimErrno) -> SimProcess {
+    func spawn(
+        argv: [String], env: [EnvVar], cwd: String, namespaces: SimNamespaces, parent: SimProcess,
+        output: SimOutput, stdin: String = "", cgroup: SimCgroup?? = nil, backendID: Int = 0
+    ) throws(SimErrno) -> SimProcess {
         let inner = namespaces.pid === host.pid ? nil : namespaces.pid
         if inner?.isDead == true { throw .ENOMEM }
         if let inner, inner.parent !== host.pid { throw .EINVAL }
@@ -153,8 +157,9 @@ public final class SimKernel {
             if ns.initHostPid == nil { ns.initHostPid = hostPid }
             innerPid = pid
         }
-        let process = SimProcess(hostPid: hostPid, argv: argv, env: env, cwd: cwd, namespaces: namespaces, innerPid: innerPid,
-                                 parentPid: parent.hostPid, startedAt: clock.nanos, output: output, stdin: stdin, cgroup: group)
+        let process = SimProcess(
+            hostPid: hostPid, argv: argv, env: env, cwd: cwd, namespaces: namespaces, innerPid: innerPid,
+            parentPid: parent.hostPid, startedAt: clock.nanos, output: output, stdin: stdin, cgroup: group)
         process.backendID = backendID
         processes[hostPid] = process
         if parent !== supervisor { parent.children.insert(hostPid) }
@@ -298,16 +303,20 @@ public final class SimKernel {
         let namespace = process.pidNamespace
         if process.isNamespaceInit && namespace !== host.pid {
             namespace.isDead = true
-            let members = namespace.pids.count <= 1 ? []
+            let members =
+                namespace.pids.count <= 1
+                ? []
                 : namespace.pids.values.sorted().compactMap { processes[$0] }.filter { $0 !== process }
             for member in members where member.isAlive {
                 exit(member, .signaled(.kill), sender: "the kernel (PID 1 of its PID namespace exited)")
             }
         }
         if process.parentPid == supervisor.hostPid {
-            exits.append(ExitRecord(pid: process.hostPid, backendID: process.backendID, status: status, sender: sender,
-                                    startError: process.exitDetail?.startError,
-                                    oomKilled: oomKilled, at: clock.nanos))
+            exits.append(
+                ExitRecord(
+                    pid: process.hostPid, backendID: process.backendID, status: status, sender: sender,
+                    startError: process.exitDetail?.startError,
+                    oomKilled: oomKilled, at: clock.nanos))
         }
 
         let reaper = reaperFor(orphansOf: process)
@@ -325,7 +334,8 @@ public final class SimKernel {
     /// nearest such ancestor namespace's init.
     private func reaperFor(orphansOf process: SimProcess) -> SimProcess {
         if process.innerPid != nil, let initPid = process.namespaces.pid.initHostPid, initPid != process.hostPid,
-           let reaper = processes[initPid], reaper.isAlive {
+            let reaper = processes[initPid], reaper.isAlive
+        {
             return reaper
         }
         return initProcess
@@ -417,16 +427,19 @@ public final class SimKernel {
     func charge(_ cgroup: SimCgroup?, _ bytes: Int64, for process: SimProcess) -> Bool {
         guard let cgroup, bytes > 0 else { return true }
         for _ in 0..<64 {
-            guard let over = cgroup.lineage.first(where: { level in
-                level.memoryLimit.map { level.memoryUsage + bytes > $0 } ?? false
-            }) else {
+            guard
+                let over = cgroup.lineage.first(where: { level in
+                    level.memoryLimit.map { level.memoryUsage + bytes > $0 } ?? false
+                })
+            else {
                 cgroup.forEachLevel { $0.memoryUsage += bytes }
                 return true
             }
             let candidates = liveProcesses.filter { $0.cgroup?.isWithin(over) ?? false }
-            let victim = candidates.max { a, b in
-                a.memory != b.memory ? a.memory < b.memory : a.hostPid > b.hostPid
-            } ?? process
+            let victim =
+                candidates.max { a, b in
+                    a.memory != b.memory ? a.memory < b.memory : a.hostPid > b.hostPid
+                } ?? process
             over.oomKills += 1
             exit(victim, .signaled(.kill), sender: "the kernel (OOM killer)", oomKilled: true)
             if victim === process || !process.isAlive { return false }
@@ -453,8 +466,10 @@ public final class SimKernel {
     }
 
     /// Sends a request from `process` and calls `completion` once with the answer.
-    func fetch(from process: SimProcess, url text: String, request: SimHTTPRequest,
-               completion: @escaping (Result<SimHTTPResponse, SimNetError>) -> Void) {
+    func fetch(
+        from process: SimProcess, url text: String, request: SimHTTPRequest,
+        completion: @escaping (Result<SimHTTPResponse, SimNetError>) -> Void
+    ) {
         guard let url = SimURL(text) else { return completion(.failure(.badURL(text))) }
         guard url.isLoopback else {
             return completion(.failure(url.isLiteralAddress ? .unreachable(host: url.host) : .badAddress(url.host)))

@@ -2,7 +2,8 @@ import PodKit
 
 /// Network applets: busybox `httpd` (static files) and `wget`, with busybox 1.35's messages.
 enum SimNetApplets {
-    static let notFoundPage = "<HTML><HEAD><TITLE>404 Not Found</TITLE></HEAD>\n<BODY><H1>404 Not Found</H1>\n"
+    static let notFoundPage =
+        "<HTML><HEAD><TITLE>404 Not Found</TITLE></HEAD>\n<BODY><H1>404 Not Found</H1>\n"
         + "The requested URL was not found\n</BODY></HTML>\n"
 
     /// `httpd [-f] [-p [ADDR:]PORT] [-h HOME]`: serves the files under HOME. Without `-f` it
@@ -110,10 +111,12 @@ enum SimNetApplets {
         guard let url else { return SimApplets.usage(ctx, synopsis) }
         return get(ctx, url: url, redirects: 0) { ctx, response, finalURL in
             let body = response.body
-            let name = output ?? {
-                let last = SimURL(finalURL)?.path.split(separator: "/").last.map(String.init) ?? ""
-                return last.isEmpty ? "index.html" : last
-            }()
+            let name =
+                output
+                ?? {
+                    let last = SimURL(finalURL)?.path.split(separator: "/").last.map(String.init) ?? ""
+                    return last.isEmpty ? "index.html" : last
+                }()
             let address = SimURL(finalURL).map { "\($0.host):\($0.port) (\($0.address):\($0.port))" } ?? finalURL
             if name == "-" {
                 if !quiet {
@@ -121,8 +124,9 @@ enum SimNetApplets {
                 }
                 ctx.write(body)
                 if !quiet {
-                    ctx.writeError("-                    100% |********************************| "
-                        + String(body.utf8.count).leftPadded(to: 5, with: " ") + "  0:00:00 ETA\nwritten to stdout\n")
+                    ctx.writeError(
+                        "-                    100% |********************************| "
+                            + String(body.utf8.count).leftPadded(to: 5, with: " ") + "  0:00:00 ETA\nwritten to stdout\n")
                 }
                 return .exit(0)
             }
@@ -137,8 +141,10 @@ enum SimNetApplets {
     }
 
     /// GET with redirects followed; errors worded as busybox wget words them.
-    static func get(_ ctx: SimContext, url: String, redirects: Int,
-                    then: @escaping (SimContext, SimHTTPResponse, String) -> SimStep) -> SimStep {
+    static func get(
+        _ ctx: SimContext, url: String, redirects: Int,
+        then: @escaping (SimContext, SimHTTPResponse, String) -> SimStep
+    ) -> SimStep {
         guard let parsed = SimURL(url) else {
             ctx.writeError("wget: not an http or ftp url: \(url)\n")
             return .exit(1)

@@ -138,8 +138,10 @@ final class SimProcess {
     /// Bytes this process allocated (charged to its cgroup until it exits).
     var memory: Int64 = 0
 
-    init(hostPid: Int, argv: [String], env: [EnvVar], cwd: String, namespaces: SimNamespaces,
-         innerPid: Int?, parentPid: Int, startedAt: Int64, output: SimOutput, stdin: String, cgroup: SimCgroup?) {
+    init(
+        hostPid: Int, argv: [String], env: [EnvVar], cwd: String, namespaces: SimNamespaces,
+        innerPid: Int?, parentPid: Int, startedAt: Int64, output: SimOutput, stdin: String, cgroup: SimCgroup?
+    ) {
         self.hostPid = hostPid
         self.argv = argv
         self.env = env

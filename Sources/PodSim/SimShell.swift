@@ -75,13 +75,16 @@ enum SimShell {
         guard index < commands.count else { return .exit(state.status) }
         let command = commands[index]
         if command.connector == .and && state.status != 0 || command.connector == .or && state.status == 0
-            || command.words.isEmpty && command.redirections.isEmpty {
+            || command.words.isEmpty && command.redirections.isEmpty
+        {
             return run(ctx, commands, index + 1, state)
         }
         return expand(ctx, state, command.words, 0, []) { ctx, state, words in
             expandRedirections(ctx, state, command.redirections, 0, []) { ctx, state, targets in
-                execute(ctx, state, words, zip(command.redirections, targets).map { ($0.kind, $1) },
-                        isLast: index == commands.count - 1) { ctx, state in
+                execute(
+                    ctx, state, words, zip(command.redirections, targets).map { ($0.kind, $1) },
+                    isLast: index == commands.count - 1
+                ) { ctx, state in
                     run(ctx, commands, index + 1, state)
                 }
             }
@@ -89,8 +92,10 @@ enum SimShell {
     }
 
     /// Runs one expanded command and continues with the state after it.
-    static func execute(_ ctx: SimContext, _ state: State, _ words: [String], _ redirections: [(Redirection.Kind, String)],
-                        isLast: Bool = false, then: @escaping (SimContext, State) -> SimStep) -> SimStep {
+    static func execute(
+        _ ctx: SimContext, _ state: State, _ words: [String], _ redirections: [(Redirection.Kind, String)],
+        isLast: Bool = false, then: @escaping (SimContext, State) -> SimStep
+    ) -> SimStep {
         var state = state
         var words = words
         var commandEnv: [EnvVar] = []
@@ -260,8 +265,10 @@ enum SimShell {
     // MARK: Expansion
 
     /// Expands words into fields, running `$(...)` substitutions as child shells.
-    static func expand(_ ctx: SimContext, _ state: State, _ words: [Word], _ index: Int, _ fields: [String],
-                       then: @escaping (SimContext, State, [String]) -> SimStep) -> SimStep {
+    static func expand(
+        _ ctx: SimContext, _ state: State, _ words: [Word], _ index: Int, _ fields: [String],
+        then: @escaping (SimContext, State, [String]) -> SimStep
+    ) -> SimStep {
         guard index < words.count else { return then(ctx, state, fields) }
         return expandWord(ctx, state, words[index], 0, Fields()) { ctx, state, word in
             expand(ctx, state, words, index + 1, fields + word.result, then: then)
@@ -298,8 +305,10 @@ enum SimShell {
         var result: [String] { hasCurrent ? done + [current] : done }
     }
 
-    static func expandWord(_ ctx: SimContext, _ state: State, _ word: Word, _ index: Int, _ fields: Fields,
-                           then: @escaping (SimContext, State, Fields) -> SimStep) -> SimStep {
+    static func expandWord(
+        _ ctx: SimContext, _ state: State, _ word: Word, _ index: Int, _ fields: Fields,
+        then: @escaping (SimContext, State, Fields) -> SimStep
+    ) -> SimStep {
         guard index < word.count else { return then(ctx, state, fields) }
         var fields = fields
         switch word[index] {
@@ -334,8 +343,10 @@ enum SimShell {
         }
     }
 
-    static func expandRedirections(_ ctx: SimContext, _ state: State, _ redirections: [Redirection], _ index: Int,
-                                   _ targets: [String], then: @escaping (SimContext, State, [String]) -> SimStep) -> SimStep {
+    static func expandRedirections(
+        _ ctx: SimContext, _ state: State, _ redirections: [Redirection], _ index: Int,
+        _ targets: [String], then: @escaping (SimContext, State, [String]) -> SimStep
+    ) -> SimStep {
         guard index < redirections.count else { return then(ctx, state, targets) }
         return expandWord(ctx, state, redirections[index].target, 0, Fields()) { ctx, state, fields in
             expandRedirections(ctx, state, redirections, index + 1, targets + [fields.result.joined(separator: " ")], then: then)

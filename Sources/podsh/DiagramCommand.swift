@@ -1,11 +1,12 @@
+import ArgumentParser
+import PodBackends
+import PodCore
+import PodLinux
+import PodManifests
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import ArgumentParser
-import PodCore
-import PodManifests
-import PodBackends
-import PodLinux
 
 /// `podsh diagram FILE.lua|POD.yaml`: the topology as Graphviz DOT, or SVG with `--svg`.
 struct DiagramCommand: ParsableCommand {

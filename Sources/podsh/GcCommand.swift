@@ -3,17 +3,19 @@ import PodLinux
 
 /// `podsh gc`: removes what owners that died left behind.
 struct GcCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "gc", abstract: "Remove what dead owners left: pods, cgroups, directories.")
+    static let configuration = CommandConfiguration(
+        commandName: "gc", abstract: "Remove what dead owners left: pods, cgroups, directories.")
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
         let state = try global.state(for: "gc")
         let done = state.collect()
         if global.json {
-            stdoutWrite(JSON.object([
-                ("pods", JSON.strings(done.pods)), ("cgroups", JSON.strings(done.cgroups)),
-                ("directories", JSON.strings(done.directories)), ("failures", JSON.strings(done.failures)),
-            ]).jsonText + "\n")
+            stdoutWrite(
+                JSON.object([
+                    ("pods", JSON.strings(done.pods)), ("cgroups", JSON.strings(done.cgroups)),
+                    ("directories", JSON.strings(done.directories)), ("failures", JSON.strings(done.failures)),
+                ]).jsonText + "\n")
             if !done.failures.isEmpty { throw ExitCode(1) }
             return
         }

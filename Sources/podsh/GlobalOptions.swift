@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ArgumentParser
 import PodBackends
 import PodCore
 import PodLinux
 import PodLua
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The global options (`--backend`, `--state-dir`, `--image-dir`, `--cgroup-parent`,
 /// `--unsafe`, `--json`): every command takes them, before or after its name (`podsh
@@ -16,8 +17,10 @@ struct GlobalOptions: ParsableArguments {
     static let valued: Set<String> = ["--backend", "--state-dir", "--image-dir", "--cgroup-parent"]
     static let flags: Set<String> = ["--unsafe", "--json"]
 
-    @Option(help: ArgumentHelp("The backend: \(BackendRegistry.standard.entries.map(\.name).joined(separator: ", ")) (default \(BackendRegistry.standard.defaultName)).",
-                               valueName: "name"))
+    @Option(
+        help: ArgumentHelp(
+            "The backend: \(BackendRegistry.standard.entries.map(\.name).joined(separator: ", ")) (default \(BackendRegistry.standard.defaultName)).",
+            valueName: "name"))
     var backend: String?
 
     @Option(help: "The linux backend's state directory (pods' volumes, layers and logs).")
@@ -92,7 +95,8 @@ struct GlobalOptions: ParsableArguments {
     /// `logs`, `stop`, `rm`, `gc`): they act on the pods of every owner there. Another
     /// `--backend` keeps no pods outside its owner: a usage error.
     func state(for command: String) throws -> LinuxState {
-        try requireLinux(command, "reads the linux backend's state directory; the %@ backend keeps no pods outside the program that runs them")
+        try requireLinux(
+            command, "reads the linux backend's state directory; the %@ backend keeps no pods outside the program that runs them")
         switch CgroupDrivers.detect() {
         case .success(let driver):
             return LinuxState(directory: stateDir, cgroups: driver, cgroupParent: cgroupParent)

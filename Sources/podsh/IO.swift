@@ -1,8 +1,9 @@
+import ArgumentParser
+import PodKit
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import ArgumentParser
-import PodKit
 
 /// Writes all of `text` to a file descriptor (the C `stdout`/`stderr` globals are off limits
 /// in Swift 6, and unbuffered writes keep podsh's and its pods' output in order).

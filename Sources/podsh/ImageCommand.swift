@@ -1,11 +1,12 @@
+import ArgumentParser
+import PodBackends
+import PodCore
+import PodLinux
+import PodManifests
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import ArgumentParser
-import PodCore
-import PodManifests
-import PodBackends
-import PodLinux
 
 /// `podsh image import NAME SRC | ls | rm NAME`: the linux backend's images. No root needed to
 /// list; importing and removing write the image directory.

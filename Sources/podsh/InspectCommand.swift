@@ -1,14 +1,16 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ArgumentParser
 import PodKit
 import PodLinux
 import PodManifests
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// `podsh inspect NAME`: what the state directory and the kernel say of one pod.
 struct InspectCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "inspect", abstract: "Show one linux pod: spec, processes, namespaces, cgroups, mounts.")
+    static let configuration = CommandConfiguration(
+        commandName: "inspect", abstract: "Show one linux pod: spec, processes, namespaces, cgroups, mounts.")
     @OptionGroup var global: GlobalOptions
     @Argument(help: "The pod's name or id.") var name: String
 
@@ -35,7 +37,10 @@ struct InspectCommand: ParsableCommand {
         let recorded = (try? readFile(dir + "/spec.yaml")) ?? ""
         let spec = (try? Manifest.documents(recorded)).map(Manifest.emit) ?? recorded
         let containers = r.containers.map { c in
-            (c.name, c.run, c.process.map { String($0.pid) } ?? "-", (!c.exited && (c.process?.isAlive ?? false)) ? "running" : "exited", c.cgroup)
+            (
+                c.name, c.run, c.process.map { String($0.pid) } ?? "-", (!c.exited && (c.process?.isAlive ?? false)) ? "running" : "exited",
+                c.cgroup
+            )
         }
         if global.json {
             var out = "{"
@@ -44,11 +49,16 @@ struct InspectCommand: ParsableCommand {
             out += "\"detached\":\(r.detached),\"pause\":{\"pid\":\(r.infra.map { String($0.pid) } ?? "null"),\"alive\":\(r.infraAlive)},"
             out += "\"forwarder\":\(r.forwarder.map { "{\"pid\":\($0.pid),\"alive\":\($0.isAlive)}" } ?? "null"),"
             out += "\"ports\":[\(r.published.map(SpecNode.jsonQuoted).joined(separator: ","))],"
-            out += "\"containers\":[" + containers.map { c in
-                "{\"name\":\(SpecNode.jsonQuoted(c.0)),\"run\":\(c.1),\"pid\":\(c.2 == "-" ? "null" : c.2),\"state\":\(SpecNode.jsonQuoted(c.3)),\"cgroup\":\(SpecNode.jsonQuoted(c.4))}"
-            }.joined(separator: ",") + "],"
-            out += "\"namespaces\":{" + namespaces.map { "\(SpecNode.jsonQuoted($0.0)):\(SpecNode.jsonQuoted($0.1))" }.joined(separator: ",") + "},"
-            out += "\"cgroups\":{\"version\":\(SpecNode.jsonQuoted(r.cgroupVersion)),\"paths\":[\(cgroups.map(SpecNode.jsonQuoted).joined(separator: ","))]},"
+            out +=
+                "\"containers\":["
+                + containers.map { c in
+                    "{\"name\":\(SpecNode.jsonQuoted(c.0)),\"run\":\(c.1),\"pid\":\(c.2 == "-" ? "null" : c.2),\"state\":\(SpecNode.jsonQuoted(c.3)),\"cgroup\":\(SpecNode.jsonQuoted(c.4))}"
+                }.joined(separator: ",") + "],"
+            out +=
+                "\"namespaces\":{" + namespaces.map { "\(SpecNode.jsonQuoted($0.0)):\(SpecNode.jsonQuoted($0.1))" }.joined(separator: ",")
+                + "},"
+            out +=
+                "\"cgroups\":{\"version\":\(SpecNode.jsonQuoted(r.cgroupVersion)),\"paths\":[\(cgroups.map(SpecNode.jsonQuoted).joined(separator: ","))]},"
             out += "\"mounts\":[\(mounts.map(SpecNode.jsonQuoted).joined(separator: ","))],"
             out += "\"directory\":\(SpecNode.jsonQuoted(dir)),\"spec\":\(SpecNode.jsonQuoted(spec))}"
             stdoutWrite(out + "\n")

@@ -1,13 +1,14 @@
 import ArgumentParser
-import PodCore
-import PodManifests
 import PodBackends
+import PodCore
 import PodLinux
 import PodLua
+import PodManifests
 
 /// `podsh kube FILE.lua`: runs the script and prints the manifests of the pods it creates.
 struct KubeCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "kube", abstract: "Print the Kubernetes manifests of the pods a script creates.")
+    static let configuration = CommandConfiguration(
+        commandName: "kube", abstract: "Print the Kubernetes manifests of the pods a script creates.")
 
     @OptionGroup var global: GlobalOptions
 
@@ -24,8 +25,9 @@ struct KubeCommand: ParsableCommand {
 func specsCreated(by file: String, global: GlobalOptions) throws -> [PodSpec] {
     let source = try readInput(file)
     let configuration = try global.backendConfiguration()
-    let host = try ScriptHost(options: global.luaOptions, configuration: configuration,
-                              backend: try global.makeBackend(configuration))
+    let host = try ScriptHost(
+        options: global.luaOptions, configuration: configuration,
+        backend: try global.makeBackend(configuration))
     var specs: [PodSpec] = []
     host.runtime.onCreate = { specs.append($0) }
     host.lua.setOutput { stderrWrite($0) }

@@ -37,7 +37,8 @@ struct UnownedPod: ParsableArguments {
         let state = try global.state(for: command)
         let r = try global.pod(name, in: state)
         if !r.detached && r.ownerAlive && !force {
-            stderrWrite("podsh: pod \(r.name) is owned by pid \(r.owner.pid), which is running: \(verb) it there, detach it, or use --force\n")
+            stderrWrite(
+                "podsh: pod \(r.name) is owned by pid \(r.owner.pid), which is running: \(verb) it there, detach it, or use --force\n")
             throw ExitCode(1)
         }
         return (state, r)

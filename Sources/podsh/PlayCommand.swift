@@ -1,8 +1,8 @@
 import ArgumentParser
-import PodCore
-import PodManifests
 import PodBackends
+import PodCore
 import PodLinux
+import PodManifests
 
 /// `podsh play POD.yaml`: runs a Pod manifest and follows it, printing events as they happen,
 /// until it ends (or `--for` seconds of pod time pass, then it is stopped gracefully).
@@ -26,7 +26,8 @@ struct PlayCommand: ParsableCommand {
             let events = runtime.events
             while printed < events.count {
                 let e = events[printed]
-                stdoutWrite("\(e.time.playTime) \(e.type.rawValue) \(e.reason) \(e.pod)\(e.container.map { "/\($0)" } ?? ""): \(e.message)\n")
+                stdoutWrite(
+                    "\(e.time.playTime) \(e.type.rawValue) \(e.reason) \(e.pod)\(e.container.map { "/\($0)" } ?? ""): \(e.message)\n")
                 printed += 1
             }
         }

@@ -1,13 +1,14 @@
+import ArgumentParser
+import PodBackends
+import PodCore
+import PodLinux
+import PodLua
+import PodManifests
+import PodshLine
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import ArgumentParser
-import PodCore
-import PodManifests
-import PodBackends
-import PodLinux
-import PodLua
-import PodshLine
 
 /// `podsh`: runs pod scripts. `podsh FILE.lua [ARGS...]` runs a script (`arg` set as lua.c
 /// does), `podsh -e CHUNK` runs a chunk, and without either the script comes from standard
@@ -33,7 +34,9 @@ struct Podsh: ParsableCommand {
     mutating func run() throws {
         // The script's words are taken as they are (an option after the script is the script's),
         // so podsh's own options that stand first are looked at here.
-        if script.first == "--" { script.removeFirst() } else if let first = script.first, first.hasPrefix("-"), first != "-" {
+        if script.first == "--" {
+            script.removeFirst()
+        } else if let first = script.first, first.hasPrefix("-"), first != "-" {
             if first == "--version" {
                 stdoutWrite(Podsh.configuration.version + "\n")
                 return
@@ -43,8 +46,9 @@ struct Podsh: ParsableCommand {
         }
         if chunk == nil, let first = script.first, first != "-" { try Podsh.refuseUnknownWord(first) }
         let configuration = try global.backendConfiguration()
-        let host = try ScriptHost(options: global.luaOptions, configuration: configuration,
-                                  backend: try global.makeBackend(configuration))
+        let host = try ScriptHost(
+            options: global.luaOptions, configuration: configuration,
+            backend: try global.makeBackend(configuration))
         // Ctrl-C, SIGTERM and SIGHUP stop the script (and the runtime's waits); podsh then
         // leaves through its normal exit, which removes the pods (on linux they are in sessions
         // of their own and would outlive a podsh killed by the signal).
@@ -152,7 +156,9 @@ struct Podsh: ParsableCommand {
         let close = names.map { ($0, editDistance($0, word)) }.filter { $0.1 <= 2 || $0.0.hasPrefix(word) }
             .min { $0.1 < $1.1 }
         let hint = close.map { " (did you mean '\($0.0)'?)" } ?? ""
-        stderrWrite("podsh: '\(word)' is not a command or a file\(hint)\nUsage: podsh [OPTIONS] FILE.lua [ARGS...] | podsh COMMAND ...; see podsh help\n")
+        stderrWrite(
+            "podsh: '\(word)' is not a command or a file\(hint)\nUsage: podsh [OPTIONS] FILE.lua [ARGS...] | podsh COMMAND ...; see podsh help\n"
+        )
         throw ExitCode(2)
     }
 
@@ -162,16 +168,22 @@ struct Podsh: ParsableCommand {
         let width = terminalColumns()
         var text = paragraph("podsh \(PodCoreVersion.string): describe, run and test Kubernetes-style pods from Lua.", width) + "\n"
         text += "Usage:\n"
-        text += wrapped("podsh [OPTIONS] FILE.lua [ARGS...]", "run a script (`arg` as lua.c sets it); without FILE, the prompt on a terminal, else standard input", width)
+        text += wrapped(
+            "podsh [OPTIONS] FILE.lua [ARGS...]",
+            "run a script (`arg` as lua.c sets it); without FILE, the prompt on a terminal, else standard input", width)
         text += wrapped("podsh [OPTIONS] -e CHUNK", "run a chunk", width)
-        text += wrapped("podsh COMMAND [OPTIONS] ...", "one of the commands below; the global options may stand before or after COMMAND", width)
+        text += wrapped(
+            "podsh COMMAND [OPTIONS] ...", "one of the commands below; the global options may stand before or after COMMAND", width)
         text += "\nCommands:\n"
         for (name, type) in commands {
             text += wrapped(name, type.configuration.abstract, width)
         }
         text += "\nGlobal options:\n"
         for (flag, what) in [
-            ("--backend NAME", "the backend: \(BackendRegistry.standard.entries.map { "\($0.name) (\($0.summary))" }.joined(separator: "; "))"),
+            (
+                "--backend NAME",
+                "the backend: \(BackendRegistry.standard.entries.map { "\($0.name) (\($0.summary))" }.joined(separator: "; "))"
+            ),
             ("--state-dir DIR", "the linux backend's state directory (default \(LinuxBackendOptions.defaultStateDir))"),
             ("--image-dir DIR", "the linux backend's images (default \(LinuxBackendOptions.defaultImageDir))"),
             ("--cgroup-parent PATH", "the cgroup the linux backend's pods go below (default swift-pods)"),

@@ -1,13 +1,14 @@
+import ArgumentParser
+import PodBackends
+import PodCore
+import PodLinux
+import PodLua
+import PodManifests
+import PodshLine
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import ArgumentParser
-import PodCore
-import PodManifests
-import PodBackends
-import PodLinux
-import PodLua
-import PodshLine
 
 /// The interactive prompt: lua.c's rules (a line is first tried as `return LINE`, `=expr` is
 /// `return expr`, a chunk whose syntax error ends at `<eof>` continues on the next line),
@@ -36,8 +37,9 @@ final class Prompt {
         // Pods made at the prompt are stopped and removed however it ends.
         defer { host.runtime.close() }
         do {
-            _ = try host.lua.run(Prompt.helpers, name: "=(podsh prompt)",
-                                 arguments: [host.lua.podMemberNames.joined(separator: "\n"), json ? "json" : ""])
+            _ = try host.lua.run(
+                Prompt.helpers, name: "=(podsh prompt)",
+                arguments: [host.lua.podMemberNames.joined(separator: "\n"), json ? "json" : ""])
         } catch {
             stderrWrite("podsh: \(error.message)\n")
             return ExitCode(1)
@@ -50,8 +52,9 @@ final class Prompt {
         } else {
             podsh_line_setup(completeWord, home + "/.podsh_history")
         }
-        stdoutWrite("podsh \(PodCoreVersion.string) (\(LuaState.luaRelease)) on the \(backendName) backend; "
-                    + "Tab completes, Ctrl-C stops a chunk, Ctrl-D leaves.\n")
+        stdoutWrite(
+            "podsh \(PodCoreVersion.string) (\(LuaState.luaRelease)) on the \(backendName) backend; "
+                + "Tab completes, Ctrl-C stops a chunk, Ctrl-D leaves.\n")
         var buffer = ""
         while true {
             let signals = podsh_sigint_count()
@@ -106,7 +109,8 @@ final class Prompt {
     /// Lua's message when `source` does not compile.
     private func compileError(_ source: String) -> String? {
         guard let results = try? host.lua.run("return _PODSH_CHECK(...)", name: "=(prompt)", arguments: [source]),
-              case .string(let message)? = results.first else { return nil }
+            case .string(let message)? = results.first
+        else { return nil }
         return message
     }
 
@@ -122,7 +126,8 @@ final class Prompt {
     /// The completions of `word` (`pri`, `pod.cr`, `p:st`, `t.inner.`), one per line.
     func completions(of word: String) -> String? {
         guard let results = try? host.lua.run("return _PODSH_COMPLETE(...)", name: "=(completion)", arguments: [word]),
-              case .string(let list)? = results.first, !list.isEmpty else { return nil }
+            case .string(let list)? = results.first, !list.isEmpty
+        else { return nil }
         return list
     }
 
@@ -290,6 +295,7 @@ final class Prompt {
 /// libedit's completion callback: the current prompt's completions, from malloc.
 private let completeWord: podsh_completer = { word in
     guard let word, let prompt = Prompt.current,
-          let list = prompt.completions(of: String(cString: word)) else { return nil }
+        let list = prompt.completions(of: String(cString: word))
+    else { return nil }
     return strdup(list)
 }

@@ -14,9 +14,15 @@ struct PsCommand: ParsableCommand {
                 JSON.object([
                     ("name", JSON.string(r.name)), ("id", JSON.string(r.id)), ("owner", JSON.string(r.ownerText)),
                     ("pause", r.infra.map { JSON.number(Int($0.pid)) } ?? JSON.null), ("pauseAlive", JSON.bool(r.infraAlive)),
-                    ("containers", JSON.array(r.containers.map { c in
-                        JSON.object([("name", JSON.string(c.name)), ("run", JSON.number(c.run)), ("running", JSON.bool(r.isRunning(c)))])
-                    })),
+                    (
+                        "containers",
+                        JSON.array(
+                            r.containers.map { c in
+                                JSON.object([
+                                    ("name", JSON.string(c.name)), ("run", JSON.number(c.run)), ("running", JSON.bool(r.isRunning(c))),
+                                ])
+                            })
+                    ),
                     ("ports", JSON.strings(r.published)),
                 ])
             }

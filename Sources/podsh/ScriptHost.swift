@@ -1,6 +1,6 @@
 import ArgumentParser
-import PodCore
 import PodBackends
+import PodCore
 import PodLua
 
 /// A Lua state with the `pod` module on one runtime; runs chunks and reports errors as podsh does.

@@ -1,12 +1,13 @@
+import ArgumentParser
+import PodBackends
+import PodCore
+import PodLinux
+import PodLua
+import PodManifests
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import ArgumentParser
-import PodCore
-import PodManifests
-import PodBackends
-import PodLinux
-import PodLua
 
 /// `podsh test [PATH...]`: every `*.lua` under the paths, each in a fresh runtime; one TAP line
 /// a case, then `N passed, N failed` as the last line; exit 1 when any failed.
@@ -35,8 +36,10 @@ struct TestCommand: ParsableCommand {
         for file in files {
             let source = try readInput(file)
             let options = global.luaOptions
-            for result in ScenarioRunner.run(file: file, source: source, options: options, filter: filter,
-                                             backend: configuration) {
+            for result in ScenarioRunner.run(
+                file: file, source: source, options: options, filter: filter,
+                backend: configuration)
+            {
                 number += 1
                 let name = result.name == file ? file : "\(file): \(result.name)"
                 if result.passed {

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import PodKit
 @testable import PodManifests
 
@@ -6,13 +7,13 @@ import Testing
 @Suite("Bad input")
 struct BadInputTests {
     static let malformed: [String] = [
-        "apiVersion: v1\nkind: Pod\n  metadata: {name: p}\n",   // bad indentation
-        "{ \"apiVersion\": \"v1\", ",                            // truncated JSON
-        "kind: Pod\nkind: Pod\n",                                // duplicate key
-        "a: [1, 2\n",                                            // unclosed flow sequence
-        "\t- tab\n",                                             // tab indentation
-        "a: *undefined\n",                                       // undefined alias
-        "\u{0}\u{1}\u{2}",                                       // control characters
+        "apiVersion: v1\nkind: Pod\n  metadata: {name: p}\n",  // bad indentation
+        "{ \"apiVersion\": \"v1\", ",  // truncated JSON
+        "kind: Pod\nkind: Pod\n",  // duplicate key
+        "a: [1, 2\n",  // unclosed flow sequence
+        "\t- tab\n",  // tab indentation
+        "a: *undefined\n",  // undefined alias
+        "\u{0}\u{1}\u{2}",  // control characters
     ]
 
     @Test("malformed YAML is a syntax error", arguments: malformed)
@@ -32,7 +33,10 @@ struct BadInputTests {
             _ = try Manifest.decode("apiVersion: v1\nkind: Pod\nmetadata:\n  name: [unclosed\n")
             Issue.record("expected an error")
         } catch {
-            guard case .syntax(let message) = error else { Issue.record("\(error)"); return }
+            guard case .syntax(let message) = error else {
+                Issue.record("\(error)")
+                return
+            }
             #expect(message.contains("5:1") || message.contains("4:"))
         }
     }
@@ -66,27 +70,34 @@ struct BadInputTests {
         #expect(throws: ManifestError.self) { try Manifest.decode(compact) }
     }
 
-    static let absurdQuantities = ["1e400", "12Qi", "--1", String(repeating: "9", count: 200), "1e99999999999999999999",
-                                   "0x10", ".inf", "-.nan", "1_000", "1,5", "١٢", "1e-", "Infinity"]
+    static let absurdQuantities = [
+        "1e400", "12Qi", "--1", String(repeating: "9", count: 200), "1e99999999999999999999",
+        "0x10", ".inf", "-.nan", "1_000", "1,5", "١٢", "1e-", "Infinity",
+    ]
 
     @Test("absurd quantities in a manifest", arguments: absurdQuantities)
     func absurdQuantity(text: String) {
-        let yaml = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    resources:\n      limits:\n        memory: \(text)\n"
+        let yaml =
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    resources:\n      limits:\n        memory: \(text)\n"
         let errors = manifestErrors(yaml)
         #expect(errors.count == 1, "\(text): \(errors)")
         #expect(errors.first?.hasPrefix("spec.containers[0].resources.limits.memory: ") == true, "\(text): \(errors)")
     }
 
     @Test func hugeIntegersInIntegerFields() {
-        let yaml = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  terminationGracePeriodSeconds: \(String(repeating: "9", count: 200))\n  containers:\n  - {name: c, ports: [{containerPort: 99999999999999999999}]}\n"
-        #expect(manifestErrors(yaml).map { $0.prefix { $0 != ":" } } == [
-            "spec.terminationGracePeriodSeconds", "spec.containers[0].ports[0].containerPort",
-        ])
+        let yaml =
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  terminationGracePeriodSeconds: \(String(repeating: "9", count: 200))\n  containers:\n  - {name: c, ports: [{containerPort: 99999999999999999999}]}\n"
+        #expect(
+            manifestErrors(yaml).map { $0.prefix { $0 != ":" } } == [
+                "spec.terminationGracePeriodSeconds", "spec.containers[0].ports[0].containerPort",
+            ])
         // In range for Int64 but not a port.
-        let port = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - {name: c, ports: [{containerPort: 9223372036854775807}]}\n"
-        #expect(manifestErrors(port) == [
-            "spec.containers[0].ports[0].containerPort: Invalid value: 9223372036854775807: must be between 1 and 65535, inclusive (line 6)",
-        ])
+        let port =
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - {name: c, ports: [{containerPort: 9223372036854775807}]}\n"
+        #expect(
+            manifestErrors(port) == [
+                "spec.containers[0].ports[0].containerPort: Invalid value: 9223372036854775807: must be between 1 and 65535, inclusive (line 6)"
+            ])
     }
 
     /// Mutations of a valid manifest (every 7th byte replaced by YAML punctuation) must each

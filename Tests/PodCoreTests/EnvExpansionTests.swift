@@ -1,5 +1,6 @@
-import Testing
 import PodCore
+import Testing
+
 @testable import PodKit
 
 /// `$(VAR)` expansion as kubelet does it (the cases of Kubernetes' expansion_test.go).
@@ -21,9 +22,12 @@ struct EnvExpansionTests {
     }
 
     @Test func envSeesEarlierVariablesAndArgvSeesAll() {
-        let container = ContainerSpec(name: "c", command: ["echo", "$(GREETING)", "$(LATER)"], args: ["$(UNSET)", "$$(GREETING)"],
-                                      env: [EnvVar(name: "NAME", value: "pod"), EnvVar(name: "GREETING", value: "hi $(NAME) $(LATER)"),
-                                            EnvVar(name: "LATER", value: "x")])
+        let container = ContainerSpec(
+            name: "c", command: ["echo", "$(GREETING)", "$(LATER)"], args: ["$(UNSET)", "$$(GREETING)"],
+            env: [
+                EnvVar(name: "NAME", value: "pod"), EnvVar(name: "GREETING", value: "hi $(NAME) $(LATER)"),
+                EnvVar(name: "LATER", value: "x"),
+            ])
         let (argv, env) = EnvExpansion.resolve(container)
         #expect(argv == ["echo", "hi pod $(LATER)", "x", "$(UNSET)", "$(GREETING)"])
         #expect(env.map(\.value) == ["pod", "hi pod $(LATER)", "x"])
@@ -31,9 +35,12 @@ struct EnvExpansionTests {
 
     @Test func theRuntimeExpandsBeforeStarting() throws {
         let runtime = PodRuntime()
-        let pod = try runtime.run(PodSpec(name: "e", restartPolicy: .never, containers: [
-            ContainerSpec(name: "c", command: ["sh", "-c", "echo $(MSG) $MSG"], env: [EnvVar(name: "MSG", value: "hello")]),
-        ]))
+        let pod = try runtime.run(
+            PodSpec(
+                name: "e", restartPolicy: .never,
+                containers: [
+                    ContainerSpec(name: "c", command: ["sh", "-c", "echo $(MSG) $MSG"], env: [EnvVar(name: "MSG", value: "hello")])
+                ]))
         #expect(try pod.wait(phase: .succeeded) == .satisfied)
         #expect(try pod.logs("c") == "hello hello\n")
     }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import PodKit
 @testable import PodSim
 
@@ -47,10 +48,13 @@ struct FaultInjectionTests {
     static var spec: PodSpec {
         var sidecar = ContainerSpec(name: "side", command: ["sleep", "1000"])
         sidecar.restartPolicy = .always
-        return PodSpec(name: "faulty", shareProcessNamespace: true,
-                       initContainers: [sidecar, ContainerSpec(name: "setup", command: ["true"])],
-                       containers: [ContainerSpec(name: "a", command: ["sleep", "1000"]),
-                                    ContainerSpec(name: "b", command: ["sleep", "1000"])])
+        return PodSpec(
+            name: "faulty", shareProcessNamespace: true,
+            initContainers: [sidecar, ContainerSpec(name: "setup", command: ["true"])],
+            containers: [
+                ContainerSpec(name: "a", command: ["sleep", "1000"]),
+                ContainerSpec(name: "b", command: ["sleep", "1000"]),
+            ])
     }
 
     @Test func aFailureAtEachStepOfCreationLeavesNothingBehind() throws {
@@ -63,8 +67,12 @@ struct FaultInjectionTests {
                 _ = try runtime.run(Self.spec)
             } catch {
                 failedSteps += 1
-                #expect(error == .backend(BackendError(.injected, backend.calls == 1 ? "createSandbox" : "spawn",
-                                                       "injected failure at call \(failAt)")))
+                #expect(
+                    error
+                        == .backend(
+                            BackendError(
+                                .injected, backend.calls == 1 ? "createSandbox" : "spawn",
+                                "injected failure at call \(failAt)")))
                 #expect(inner.inventory().isEmpty, "failure at step \(failAt) left \(inner.inventory().details)")
                 #expect(runtime.list().isEmpty)
                 // The name is free: the same pod can be created once the fault is gone.

@@ -24,8 +24,13 @@ enum Fixtures {
         name: "web",
         labels: ["app": "web"],
         shareProcessNamespace: true,
-        volumes: [VolumeSpec(name: "nginx-conf", source: .configMap(ConfigMapVolumeSource(
-            name: "nginx-conf", data: ["default.conf": nginxConf])))],
+        volumes: [
+            VolumeSpec(
+                name: "nginx-conf",
+                source: .configMap(
+                    ConfigMapVolumeSource(
+                        name: "nginx-conf", data: ["default.conf": nginxConf])))
+        ],
         containers: [
             ContainerSpec(
                 name: "node-server", image: "tiven/kube-tiven", command: ["node", "app.js"],
@@ -52,29 +57,39 @@ enum Fixtures {
             VolumeSpec(name: "logs", source: .hostPath(HostPathVolumeSource(path: "/var/log/demo", type: .directoryOrCreate))),
             VolumeSpec(name: "hosts", source: .hostPath(HostPathVolumeSource(path: "/etc/hosts", type: .file))),
             VolumeSpec(name: "plain", source: .hostPath(HostPathVolumeSource(path: "/srv"))),
-            VolumeSpec(name: "config", source: .configMap(ConfigMapVolumeSource(
-                data: ["app.conf": "mode: 1\nverbose: true\n", "port": "8080", "flag": "true"]))),
+            VolumeSpec(
+                name: "config",
+                source: .configMap(
+                    ConfigMapVolumeSource(
+                        data: ["app.conf": "mode: 1\nverbose: true\n", "port": "8080", "flag": "true"]))),
             VolumeSpec(name: "named", source: .configMap(ConfigMapVolumeSource(name: "shared-config", data: ["a": "b"]))),
         ],
         initContainers: [
-            ContainerSpec(name: "setup", image: "busybox", command: ["sh", "-c"], args: ["echo ready > /work/flag"],
-                          volumeMounts: [VolumeMount(name: "scratch", mountPath: "/work")],
-                          resources: ResourceRequirements(requests: ResourceList(cpu: q("1")))),
-            ContainerSpec(name: "log-shipper", image: "busybox", command: ["tail", "-F", "/logs/app.log"],
-                          ports: [ContainerPort(containerPort: 9000)],
-                          volumeMounts: [VolumeMount(name: "logs", mountPath: "/logs", readOnly: true)],
-                          resources: ResourceRequirements(requests: ResourceList(cpu: q("100m"), memory: q("32Mi")),
-                                                          limits: ResourceList(memory: q("64Mi"))),
-                          restartPolicy: .always),
+            ContainerSpec(
+                name: "setup", image: "busybox", command: ["sh", "-c"], args: ["echo ready > /work/flag"],
+                volumeMounts: [VolumeMount(name: "scratch", mountPath: "/work")],
+                resources: ResourceRequirements(requests: ResourceList(cpu: q("1")))),
+            ContainerSpec(
+                name: "log-shipper", image: "busybox", command: ["tail", "-F", "/logs/app.log"],
+                ports: [ContainerPort(containerPort: 9000)],
+                volumeMounts: [VolumeMount(name: "logs", mountPath: "/logs", readOnly: true)],
+                resources: ResourceRequirements(
+                    requests: ResourceList(cpu: q("100m"), memory: q("32Mi")),
+                    limits: ResourceList(memory: q("64Mi"))),
+                restartPolicy: .always),
         ],
         containers: [
             ContainerSpec(
                 name: "app", image: "registry.example.com/app:1.2", command: ["/bin/app"], args: ["--port", "8080", "true"],
-                env: [EnvVar(name: "PORT", value: "8080"), EnvVar(name: "EMPTY", value: ""), EnvVar(name: "dotted.name", value: "yes"),
-                      EnvVar(name: "QUOTED", value: "a \"b\" 'c' #d: e")],
+                env: [
+                    EnvVar(name: "PORT", value: "8080"), EnvVar(name: "EMPTY", value: ""), EnvVar(name: "dotted.name", value: "yes"),
+                    EnvVar(name: "QUOTED", value: "a \"b\" 'c' #d: e"),
+                ],
                 workingDir: "/srv/app",
-                ports: [ContainerPort(containerPort: 8080, hostPort: 18080), ContainerPort(containerPort: 53, protocol: .udp),
-                        ContainerPort(containerPort: 53, protocol: .tcp), ContainerPort(containerPort: 9999, protocol: .sctp)],
+                ports: [
+                    ContainerPort(containerPort: 8080, hostPort: 18080), ContainerPort(containerPort: 53, protocol: .udp),
+                    ContainerPort(containerPort: 53, protocol: .tcp), ContainerPort(containerPort: 9999, protocol: .sctp),
+                ],
                 volumeMounts: [
                     VolumeMount(name: "scratch", mountPath: "/work"),
                     VolumeMount(name: "cache", mountPath: "/cache", subPath: "app/data"),
@@ -83,12 +98,14 @@ enum Fixtures {
                     VolumeMount(name: "named", mountPath: "/etc/named"),
                     VolumeMount(name: "plain", mountPath: "/srv/plain"),
                 ],
-                resources: ResourceRequirements(requests: ResourceList(cpu: q("250m"), memory: q("64Mi")),
-                                                limits: ResourceList(cpu: q("1.5"), memory: q("1Gi")))),
+                resources: ResourceRequirements(
+                    requests: ResourceList(cpu: q("250m"), memory: q("64Mi")),
+                    limits: ResourceList(cpu: q("1.5"), memory: q("1Gi")))),
             ContainerSpec(name: "idle", command: ["pause"]),
         ],
-        resources: ResourceRequirements(requests: ResourceList(cpu: q("2"), memory: q("512Mi")),
-                                        limits: ResourceList(cpu: q("4"), memory: q("2Gi"))))
+        resources: ResourceRequirements(
+            requests: ResourceList(cpu: q("2"), memory: q("512Mi")),
+            limits: ResourceList(cpu: q("4"), memory: q("2Gi"))))
 
     /// The host namespaces and the Never policy.
     static let hostNamespaces = PodSpec(
@@ -96,8 +113,11 @@ enum Fixtures {
         hostNetwork: true, hostPID: true, hostIPC: true,
         restartPolicy: .never,
         terminationGracePeriodSeconds: 0,
-        containers: [ContainerSpec(name: "probe", image: "host", command: ["sleep", "3600"],
-                                   ports: [ContainerPort(containerPort: 8081, hostPort: 8081)])])
+        containers: [
+            ContainerSpec(
+                name: "probe", image: "host", command: ["sleep", "3600"],
+                ports: [ContainerPort(containerPort: 8081, hostPort: 8081)])
+        ])
 
     /// The smallest valid pod.
     static let minimal = PodSpec(name: "minimal", containers: [ContainerSpec(name: "main", command: ["true"])])
@@ -105,10 +125,12 @@ enum Fixtures {
     /// Labels and values that YAML would read as other types unless quoted.
     static let ambiguousStrings = PodSpec(
         name: "minimal", labels: ["zone": "b", "app": "true"],
-        containers: [ContainerSpec(
-            name: "main", command: ["true"], env: [EnvVar(name: "PORT", value: "8080")],
-            ports: [ContainerPort(containerPort: 80, hostPort: 8080)],
-            resources: ResourceRequirements(limits: ResourceList(cpu: q("1"), memory: q("1024Mi"))))])
+        containers: [
+            ContainerSpec(
+                name: "main", command: ["true"], env: [EnvVar(name: "PORT", value: "8080")],
+                ports: [ContainerPort(containerPort: 80, hostPort: 8080)],
+                resources: ResourceRequirements(limits: ResourceList(cpu: q("1"), memory: q("1024Mi"))))
+        ])
 
     /// Every spec the tests encode; the kubernetes-validate test checks the manifest of each.
     static let all: [(String, PodSpec)] = [

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import PodKit
 
 /// The flat form Lua scripts use: pod fields side by side, `env` also as a map, configMap
@@ -16,23 +17,38 @@ struct FlatSpecTests {
     @Test func decodesTheDesignExample() throws {
         let node = Self.m([
             "name": Self.s("web"), "shareProcessNamespace": Self.b(true),
-            "volumes": Self.a([Self.m(["name": Self.s("data"),
-                                       "emptyDir": Self.m(["medium": Self.s("Memory"), "sizeLimit": Self.s("64Mi")])])]),
+            "volumes": Self.a([
+                Self.m([
+                    "name": Self.s("data"),
+                    "emptyDir": Self.m(["medium": Self.s("Memory"), "sizeLimit": Self.s("64Mi")]),
+                ])
+            ]),
             "containers": Self.a([
-                Self.m(["name": Self.s("node-server"), "image": Self.s("tiven/kube-tiven"),
-                        "command": Self.a([Self.s("node"), Self.s("app.js")]),
-                        "env": Self.m(["PORT": Self.s("8080"), "A": Self.s("1")]),
-                        "resources": Self.m(["limits": Self.m(["memory": Self.s("128Mi"), "cpu": Self.n("0.5")])])]),
-                Self.m(["name": Self.s("nginx"), "image": Self.s("nginx"), "command": Self.a([Self.s("nginx")]),
-                        "ports": Self.a([Self.m(["containerPort": Self.n("80"), "hostPort": Self.n("80")])]),
-                        "volumeMounts": Self.a([Self.m(["name": Self.s("data"), "mountPath": Self.s("/data"),
-                                                        "readOnly": Self.b(true)])])]),
+                Self.m([
+                    "name": Self.s("node-server"), "image": Self.s("tiven/kube-tiven"),
+                    "command": Self.a([Self.s("node"), Self.s("app.js")]),
+                    "env": Self.m(["PORT": Self.s("8080"), "A": Self.s("1")]),
+                    "resources": Self.m(["limits": Self.m(["memory": Self.s("128Mi"), "cpu": Self.n("0.5")])]),
+                ]),
+                Self.m([
+                    "name": Self.s("nginx"), "image": Self.s("nginx"), "command": Self.a([Self.s("nginx")]),
+                    "ports": Self.a([Self.m(["containerPort": Self.n("80"), "hostPort": Self.n("80")])]),
+                    "volumeMounts": Self.a([
+                        Self.m([
+                            "name": Self.s("data"), "mountPath": Self.s("/data"),
+                            "readOnly": Self.b(true),
+                        ])
+                    ]),
+                ]),
             ]),
         ])
         let spec = try PodSpec(flat: node)
         #expect(spec.name == "web")
         #expect(spec.shareProcessNamespace)
-        #expect(spec.volumes == [VolumeSpec(name: "data", source: .emptyDir(EmptyDirVolumeSource(medium: .memory, sizeLimit: Fixtures.q("64Mi"))))])
+        #expect(
+            spec.volumes == [
+                VolumeSpec(name: "data", source: .emptyDir(EmptyDirVolumeSource(medium: .memory, sizeLimit: Fixtures.q("64Mi"))))
+            ])
         #expect(spec.containers[0].env == [EnvVar(name: "A", value: "1"), EnvVar(name: "PORT", value: "8080")])
         #expect(spec.containers[0].resources.limits.cpu?.canonical == "500m")
         #expect(spec.containers[1].ports == [ContainerPort(containerPort: 80, hostPort: 80)])
@@ -44,8 +60,12 @@ struct FlatSpecTests {
             "name": Self.s("p"),
             "volumes": Self.a([Self.m(["name": Self.s("cfg"), "configMap": Self.m(["data": Self.m(["a.txt": Self.s("hello")])])])]),
             "initContainers": Self.m([:]),
-            "containers": Self.a([Self.m(["name": Self.s("c"), "command": Self.a([Self.s("true")]), "args": Self.m([:]),
-                                          "env": Self.a([])])]),
+            "containers": Self.a([
+                Self.m([
+                    "name": Self.s("c"), "command": Self.a([Self.s("true")]), "args": Self.m([:]),
+                    "env": Self.a([]),
+                ])
+            ]),
         ])
         let spec = try PodSpec(flat: node)
         #expect(spec.volumes[0].source == VolumeSpec.Source.configMap(ConfigMapVolumeSource(data: ["a.txt": "hello"])))
@@ -63,39 +83,49 @@ struct FlatSpecTests {
             ]),
             "metadata": Self.m([:]),
         ])
-        #expect(flatErrors(node) == [
-            "spec.contianers: unknown field 'contianers' (did you mean 'containers'?)",
-            "spec.metadata: unknown field 'metadata' (a spec is one flat table: put name, labels and the spec fields side by side)",
-            "spec.containers[0].command: Invalid type: expected an array of strings, got string \"node app.js\"",
-            "spec.containers[1].livenessProbe: Unsupported field: swift-pods does not implement this Kubernetes field",
-            "spec.containers[2]: Invalid type: expected a map, got string \"not a container\"",
-            "spec.containers[1].name: Duplicate value: \"web\"",
-        ])
+        #expect(
+            flatErrors(node) == [
+                "spec.contianers: unknown field 'contianers' (did you mean 'containers'?)",
+                "spec.metadata: unknown field 'metadata' (a spec is one flat table: put name, labels and the spec fields side by side)",
+                "spec.containers[0].command: Invalid type: expected an array of strings, got string \"node app.js\"",
+                "spec.containers[1].livenessProbe: Unsupported field: swift-pods does not implement this Kubernetes field",
+                "spec.containers[2]: Invalid type: expected a map, got string \"not a container\"",
+                "spec.containers[1].name: Duplicate value: \"web\"",
+            ])
     }
 
     @Test func quantityErrorsNameTheField() {
         let node = Self.m([
             "name": Self.s("p"),
-            "containers": Self.a([Self.m(["name": Self.s("c"), "resources": Self.m([
-                "limits": Self.m(["memory": Self.s("12Qi"), "cpu": Self.b(true), "gpu": Self.s("1")]),
-                "requests": Self.m(["memory": Self.s("1e400")]),
-            ])])]),
+            "containers": Self.a([
+                Self.m([
+                    "name": Self.s("c"),
+                    "resources": Self.m([
+                        "limits": Self.m(["memory": Self.s("12Qi"), "cpu": Self.b(true), "gpu": Self.s("1")]),
+                        "requests": Self.m(["memory": Self.s("1e400")]),
+                    ]),
+                ])
+            ]),
         ])
-        #expect(flatErrors(node) == [
-            "spec.containers[0].resources.requests.memory: Invalid value: \"1e400\": quantity is too large: its magnitude must be below 2^63 base units",
-            "spec.containers[0].resources.limits.memory: Invalid value: \"12Qi\": quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$' (unknown suffix \"Qi\"; use one of Ki Mi Gi Ti Pi Ei, n u m k M G T P E, or e<exponent>)",
-            "spec.containers[0].resources.limits.cpu: Invalid type: expected a quantity (string or number), got boolean true",
-            "spec.containers[0].resources.limits.gpu: Unsupported value: \"gpu\": supported values: \"cpu\", \"memory\"",
-        ])
+        #expect(
+            flatErrors(node) == [
+                "spec.containers[0].resources.requests.memory: Invalid value: \"1e400\": quantity is too large: its magnitude must be below 2^63 base units",
+                "spec.containers[0].resources.limits.memory: Invalid value: \"12Qi\": quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$' (unknown suffix \"Qi\"; use one of Ki Mi Gi Ti Pi Ei, n u m k M G T P E, or e<exponent>)",
+                "spec.containers[0].resources.limits.cpu: Invalid type: expected a quantity (string or number), got boolean true",
+                "spec.containers[0].resources.limits.gpu: Unsupported value: \"gpu\": supported values: \"cpu\", \"memory\"",
+            ])
     }
 
     @Test func lenientFlatDecodeWarns() throws {
-        let node = Self.m(["name": Self.s("p"), "dnsPolicy": Self.s("None"),
-                           "containers": Self.a([Self.m(["name": Self.s("c")])])])
-        let decoded = try PodSpec.decode(flat: node, lenient: true)
-        #expect(decoded.warnings.map(\.description) == [
-            "spec.dnsPolicy: Unsupported field: swift-pods does not implement this Kubernetes field",
+        let node = Self.m([
+            "name": Self.s("p"), "dnsPolicy": Self.s("None"),
+            "containers": Self.a([Self.m(["name": Self.s("c")])]),
         ])
+        let decoded = try PodSpec.decode(flat: node, lenient: true)
+        #expect(
+            decoded.warnings.map(\.description) == [
+                "spec.dnsPolicy: Unsupported field: swift-pods does not implement this Kubernetes field"
+            ])
     }
 
     @Test func notAMap() {

@@ -1,6 +1,7 @@
 import Foundation
 import PodTestSupport
 import Testing
+
 @testable import PodKit
 @testable import PodManifests
 
@@ -26,11 +27,14 @@ struct KubernetesValidateTests {
 
     static let isCI = ProcessInfo.processInfo.environment["CI"].map { !$0.isEmpty && $0 != "false" } ?? false
 
-    @Test(.enabled(if: validator != nil || isCI,
-                   "kubernetes-validate is not installed: run `make test` (it installs it into .venv) or set KUBERNETES_VALIDATE"))
+    @Test(
+        .enabled(
+            if: validator != nil || isCI,
+            "kubernetes-validate is not installed: run `make test` (it installs it into .venv) or set KUBERNETES_VALIDATE"))
     func encodedManifestsValidate() throws {
         guard let validator = Self.validator else {
-            Issue.record("kubernetes-validate is not installed, and CI must validate manifests: install it with `scripts/setup.sh --validator`")
+            Issue.record(
+                "kubernetes-validate is not installed, and CI must validate manifests: install it with `scripts/setup.sh --validator`")
             return
         }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("swift-pods-kv-\(UUID().uuidString)")

@@ -1,10 +1,12 @@
+import CPodSpawn
+import Testing
+
+@testable import PodKit
+@testable import PodLinux
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Testing
-@testable import PodKit
-@testable import PodLinux
-import CPodSpawn
 
 /// Every failure of a system call the linux backend makes names the call and what it was called
 /// on, and keeps the errno (`SystemCall`, and the C side's failure records).
@@ -59,9 +61,12 @@ extension RealLinux {
             let env = try LinuxPods(needsBusybox: false)
             let path = "/proc/self/swift-pods-file"
             do {
-                _ = try env.runtime.run(PodSpec(name: "typed", volumes: [
-                    VolumeSpec(name: "h", source: .hostPath(HostPathVolumeSource(path: path, type: .fileOrCreate))),
-                ], containers: [ContainerSpec(name: "c", command: ["true"])]))
+                _ = try env.runtime.run(
+                    PodSpec(
+                        name: "typed",
+                        volumes: [
+                            VolumeSpec(name: "h", source: .hostPath(HostPathVolumeSource(path: path, type: .fileOrCreate)))
+                        ], containers: [ContainerSpec(name: "c", command: ["true"])]))
                 Issue.record("a file was created in /proc/self")
             } catch {
                 #expect("\(error)".contains("hostPath type check failed: \(path) cannot be created: open(\(path)): "), "\(error)")
@@ -71,9 +76,12 @@ extension RealLinux {
 
         @Test func aContainerThatCannotBeExecutedNamesExecveAndTheProgram() throws {
             let env = try LinuxPods()
-            let pod = try env.runtime.run(PodSpec(name: "noexec", restartPolicy: .never, containers: [
-                ContainerSpec(name: "c", image: env.image, command: ["/etc/passwd"]),
-            ]))
+            let pod = try env.runtime.run(
+                PodSpec(
+                    name: "noexec", restartPolicy: .never,
+                    containers: [
+                        ContainerSpec(name: "c", image: env.image, command: ["/etc/passwd"])
+                    ]))
             #expect(try pod.wait(phase: .failed, timeout: 10) == .satisfied)
             let termination = try pod.status().containers[0].state.termination
             #expect(termination?.exitCode == 127 && termination?.reason == .startError)

@@ -1,11 +1,13 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import PodTestSupport
 import Testing
+
 @testable import PodKit
 @testable import PodLinux
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Every suite that makes real pods runs inside this one, one test at a time: their leak
 /// checks count the test process's children in pod namespaces, which a suite running alongside
@@ -80,13 +82,16 @@ enum LinuxTestSupport {
     static func ourChildren() -> [Int32] {
         let me = getpid()
         func namespaces(_ pid: String) -> [String] {
-            ["net", "mnt", "pid", "ipc", "uts"].map { (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/ns/\($0)")) ?? "?" }
+            ["net", "mnt", "pid", "ipc", "uts"].map {
+                (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/ns/\($0)")) ?? "?"
+            }
         }
         let own = namespaces("self")
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return entries.compactMap { Int32($0) }.filter { pid in
             guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { return false }
+                let close = stat.lastIndex(of: ")")
+            else { return false }
             let fields = stat[stat.index(after: close)...].split(separator: " ")
             return fields.count > 2 && fields[0] != "Z" && Int32(fields[1]) == me && namespaces(String(pid)) != own
         }
@@ -98,7 +103,8 @@ enum LinuxTestSupport {
         let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
         return fds.compactMap { fd in
             guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(fd)") else { return nil }
-            let ours = target == "anon_inode:[pidfd]" || target.hasPrefix("/memfd:") || target.hasPrefix(path)
+            let ours =
+                target == "anon_inode:[pidfd]" || target.hasPrefix("/memfd:") || target.hasPrefix(path)
                 || ["net:[", "ipc:[", "uts:[", "pid:[", "mnt:["].contains { target.hasPrefix($0) }
             return ours ? "\(fd) -> \(target)" : nil
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import PodKit
 @testable import PodManifests
 
@@ -24,34 +25,35 @@ struct ManifestTests {
     }
 
     @Test func encodesSortedKeysAndQuotesAmbiguousStrings() {
-        #expect(Manifest.encode(Fixtures.ambiguousStrings) == """
-            apiVersion: v1
-            kind: Pod
-            metadata:
-              labels:
-                app: 'true'
-                zone: b
-              name: minimal
-            spec:
-              containers:
-              - command:
-                - 'true'
-                env:
-                - name: PORT
-                  value: '8080'
-                name: main
-                ports:
-                - containerPort: 80
-                  hostPort: 8080
-                  protocol: TCP
-                resources:
-                  limits:
-                    cpu: '1'
-                    memory: 1Gi
-              restartPolicy: Always
-              terminationGracePeriodSeconds: 30
+        #expect(
+            Manifest.encode(Fixtures.ambiguousStrings) == """
+                apiVersion: v1
+                kind: Pod
+                metadata:
+                  labels:
+                    app: 'true'
+                    zone: b
+                  name: minimal
+                spec:
+                  containers:
+                  - command:
+                    - 'true'
+                    env:
+                    - name: PORT
+                      value: '8080'
+                    name: main
+                    ports:
+                    - containerPort: 80
+                      hostPort: 8080
+                      protocol: TCP
+                    resources:
+                      limits:
+                        cpu: '1'
+                        memory: 1Gi
+                  restartPolicy: Always
+                  terminationGracePeriodSeconds: 30
 
-            """)
+                """)
     }
 
     @Test func inlineConfigMapBecomesADocumentBeforeThePod() throws {
@@ -103,14 +105,20 @@ struct ManifestTests {
                 livenessProbe:
                   exec: {command: [true]}
             """
-        #expect(throws: ManifestError.invalid(ValidationError([FieldError(
-            .unsupportedField, FieldPath("spec.containers[0].livenessProbe"),
-            detail: "swift-pods does not implement this Kubernetes field", line: 9)]))) {
+        #expect(
+            throws: ManifestError.invalid(
+                ValidationError([
+                    FieldError(
+                        .unsupportedField, FieldPath("spec.containers[0].livenessProbe"),
+                        detail: "swift-pods does not implement this Kubernetes field", line: 9)
+                ]))
+        ) {
             try Manifest.decodePod(yaml)
         }
-        #expect(manifestErrors(yaml) == [
-            "spec.containers[0].livenessProbe: Unsupported field: swift-pods does not implement this Kubernetes field (line 9)",
-        ])
+        #expect(
+            manifestErrors(yaml) == [
+                "spec.containers[0].livenessProbe: Unsupported field: swift-pods does not implement this Kubernetes field (line 9)"
+            ])
     }
 
     @Test func lenientModeListsIgnoredPaths() throws {
@@ -125,19 +133,21 @@ struct ManifestTests {
             """
         let decoded = try Manifest.decodePod(yaml, lenient: true)
         #expect(decoded.spec.containers[0].name == "c")
-        #expect(decoded.warnings.map(\.path.description) == [
-            "metadata.namespace", "spec.dnsPolicy", "spec.containers[0].imagePullPolicy", "spec.containers[0].colour",
-        ])
+        #expect(
+            decoded.warnings.map(\.path.description) == [
+                "metadata.namespace", "spec.dnsPolicy", "spec.containers[0].imagePullPolicy", "spec.containers[0].colour",
+            ])
         #expect(decoded.warnings.map(\.kind) == [.unsupportedField, .unsupportedField, .unsupportedField, .unknownField])
         #expect(throws: ManifestError.self) { try Manifest.decodePod(yaml) }
     }
 
     @Test func unknownFieldSuggestsTheSupportedOne() {
         let yaml = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  contianers: []\n"
-        #expect(manifestErrors(yaml) == [
-            "spec.contianers: unknown field 'contianers' (did you mean 'containers'?) (line 5)",
-            "spec.containers: Required value (line 4)",
-        ])
+        #expect(
+            manifestErrors(yaml) == [
+                "spec.contianers: unknown field 'contianers' (did you mean 'containers'?) (line 5)",
+                "spec.containers: Required value (line 4)",
+            ])
     }
 
     @Test func wrongTypesAreReportedWithTheirPaths() {
@@ -156,13 +166,14 @@ struct ManifestTests {
                 ports:
                 - containerPort: "80"
             """
-        #expect(manifestErrors(yaml) == [
-            "spec.hostNetwork: Invalid type: expected a boolean, got string \"yes please\" (line 5)",
-            "spec.terminationGracePeriodSeconds: Invalid value: 1.5: must be an integer between -9223372036854775808 and 9223372036854775807 (line 6)",
-            "spec.containers[0].command: Invalid type: expected an array of strings, got string \"node app.js\" (line 9)",
-            "spec.containers[0].env[0].value: Invalid type: expected a string, got number 8080 (line 11)",
-            "spec.containers[0].ports[0].containerPort: Invalid type: expected an integer, got string \"80\" (line 13)",
-        ])
+        #expect(
+            manifestErrors(yaml) == [
+                "spec.hostNetwork: Invalid type: expected a boolean, got string \"yes please\" (line 5)",
+                "spec.terminationGracePeriodSeconds: Invalid value: 1.5: must be an integer between -9223372036854775808 and 9223372036854775807 (line 6)",
+                "spec.containers[0].command: Invalid type: expected an array of strings, got string \"node app.js\" (line 9)",
+                "spec.containers[0].env[0].value: Invalid type: expected a string, got number 8080 (line 11)",
+                "spec.containers[0].ports[0].containerPort: Invalid type: expected an integer, got string \"80\" (line 13)",
+            ])
     }
 
     @Test func configMapMustBeInTheStream() {
@@ -174,27 +185,32 @@ struct ManifestTests {
               volumes: [{name: cfg, configMap: {name: missing}}]
               containers: [{name: c, command: ["true"]}]
             """
-        #expect(manifestErrors(yaml) == [
-            "spec.volumes[0].configMap.name: Not found: \"missing\": no ConfigMap of that name in the manifest stream (line 5)",
-        ])
+        #expect(
+            manifestErrors(yaml) == [
+                "spec.volumes[0].configMap.name: Not found: \"missing\": no ConfigMap of that name in the manifest stream (line 5)"
+            ])
     }
 
     @Test func unusedConfigMapIsNotDroppedSilently() throws {
         let yaml = Manifest.encode(Fixtures.minimal) + "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\ndata: {a: b}\n"
-        #expect(manifestErrors(yaml) == [
-            "metadata.name: Invalid value: \"extra\": no Pod of the stream mounts this ConfigMap (line 16)",
-        ])
-        #expect(try Manifest.decode(yaml, lenient: true).warnings.map(\.description) == [
-            "metadata.name: Invalid value: \"extra\": no Pod of the stream mounts this ConfigMap (line 16)",
-        ])
+        #expect(
+            manifestErrors(yaml) == [
+                "metadata.name: Invalid value: \"extra\": no Pod of the stream mounts this ConfigMap (line 16)"
+            ])
+        #expect(
+            try Manifest.decode(yaml, lenient: true).warnings.map(\.description) == [
+                "metadata.name: Invalid value: \"extra\": no Pod of the stream mounts this ConfigMap (line 16)"
+            ])
     }
 
     @Test func otherKindsAndVersionsAreRejected() {
-        let yaml = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n---\napiVersion: v2\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c}]}\n"
-        #expect(manifestErrors(yaml) == [
-            "kind: Unsupported value: \"Deployment\": supported values: \"ConfigMap\", \"Pod\" (line 2)",
-            "apiVersion: Unsupported value: \"v2\": supported values: \"v1\" (line 5)",
-        ])
+        let yaml =
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n---\napiVersion: v2\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c}]}\n"
+        #expect(
+            manifestErrors(yaml) == [
+                "kind: Unsupported value: \"Deployment\": supported values: \"ConfigMap\", \"Pod\" (line 2)",
+                "apiVersion: Unsupported value: \"v2\": supported values: \"v1\" (line 5)",
+            ])
     }
 
     @Test func decodesAStreamOfSeveralPods() throws {

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import PodKit
 
 /// The planner is pure: views in, actions with reasons out.
@@ -7,21 +8,28 @@ struct PlannerTests {
     typealias View = PodPlanner.View
     typealias C = PodPlanner.View.Container
 
-    static func container(_ name: String, _ kind: C.Kind = .app, state: ContainerState = .waiting(reason: "ContainerCreating", message: nil),
-                          last: Termination? = nil, started: Bool = false, completed: Bool = false, restartAt: Double? = nil) -> C {
-        C(name: name, kind: kind, state: state, lastTermination: last, started: started, completed: completed,
-          restartAt: restartAt, backoffDelay: 10, termSent: false, killSent: false)
+    static func container(
+        _ name: String, _ kind: C.Kind = .app, state: ContainerState = .waiting(reason: "ContainerCreating", message: nil),
+        last: Termination? = nil, started: Bool = false, completed: Bool = false, restartAt: Double? = nil
+    ) -> C {
+        C(
+            name: name, kind: kind, state: state, lastTermination: last, started: started, completed: completed,
+            restartAt: restartAt, backoffDelay: 10, termSent: false, killSent: false)
     }
 
-    static func view(_ containers: [C], infra: View.Infra = .running, policy: RestartPolicy = .always,
-                     phase: PodPhase = .pending, stopping: Double? = nil) -> View {
-        View(podName: "p", restartPolicy: policy, gracePeriod: 30, phase: phase, infra: infra, containers: containers,
-             stoppingSince: stopping, stopGrace: 30)
+    static func view(
+        _ containers: [C], infra: View.Infra = .running, policy: RestartPolicy = .always,
+        phase: PodPhase = .pending, stopping: Double? = nil
+    ) -> View {
+        View(
+            podName: "p", restartPolicy: policy, gracePeriod: 30, phase: phase, infra: infra, containers: containers,
+            stoppingSince: stopping, stopGrace: 30)
     }
 
     static func exited(_ code: Int32, at time: Double) -> Termination {
-        Termination(exitCode: code, signal: nil, reason: code == 0 ? .completed : .error, cause: .exited(code),
-                    startedAt: 0, finishedAt: time)
+        Termination(
+            exitCode: code, signal: nil, reason: code == 0 ? .completed : .error, cause: .exited(code),
+            startedAt: 0, finishedAt: time)
     }
 
     @Test func aNewPodGetsASandboxFirst() {
@@ -32,21 +40,27 @@ struct PlannerTests {
     @Test func initContainersGateTheApps() {
         let plan = PodPlanner.plan(Self.view([Self.container("setup", .initContainer), Self.container("a")]), now: 0)
         #expect(plan.actions == [PodPlanner.Action(.startContainer("setup"), "init container setup is next")])
-        let done = Self.container("setup", .initContainer, state: .terminated(Self.exited(0, at: 1)), last: Self.exited(0, at: 1),
-                                  started: true, completed: true)
+        let done = Self.container(
+            "setup", .initContainer, state: .terminated(Self.exited(0, at: 1)), last: Self.exited(0, at: 1),
+            started: true, completed: true)
         let next = PodPlanner.plan(Self.view([done, Self.container("a")]), now: 1)
-        #expect(next.actions == [
-            PodPlanner.Action(.startContainer("a"), "init containers are done"),
-            PodPlanner.Action(.setPhase(.running, message: nil), "the app containers have been started"),
-        ])
+        #expect(
+            next.actions == [
+                PodPlanner.Action(.startContainer("a"), "init containers are done"),
+                PodPlanner.Action(.setPhase(.running, message: nil), "the app containers have been started"),
+            ])
     }
 
     @Test func backoffWaitsAndWakesUpOnTime() {
         let crashed = Self.exited(1, at: 5)
         let c = Self.container("a", state: .terminated(crashed), last: crashed, started: true, restartAt: 15)
         let plan = PodPlanner.plan(Self.view([c], phase: .running), now: 5)
-        #expect(plan.actions == [PodPlanner.Action(.backOff("a", until: 15),
-                                                   "container a exited with code 1; restartPolicy is Always; back-off 10s")])
+        #expect(
+            plan.actions == [
+                PodPlanner.Action(
+                    .backOff("a", until: 15),
+                    "container a exited with code 1; restartPolicy is Always; back-off 10s")
+            ])
         #expect(plan.wakeup == 15)
         #expect(PodPlanner.plan(Self.view([c], phase: .running), now: 15).actions.map(\.kind) == [.startContainer("a")])
     }
@@ -66,8 +80,12 @@ struct PlannerTests {
         var termed = running
         termed.termSent = true
         let late = PodPlanner.plan(Self.view([termed], phase: .running, stopping: 10), now: 40)
-        #expect(late.actions == [PodPlanner.Action(.signalContainer("a", .kill, .gracePeriodExpired(seconds: 30)),
-                                                   "the grace period of 30 s expired")])
+        #expect(
+            late.actions == [
+                PodPlanner.Action(
+                    .signalContainer("a", .kill, .gracePeriodExpired(seconds: 30)),
+                    "the grace period of 30 s expired")
+            ])
     }
 
     @Test func infraDeathKillsTheContainersThenDependsOnThePolicy() {
@@ -77,8 +95,9 @@ struct PlannerTests {
         let dead = Self.exited(137, at: 4)
         let gone = Self.container("a", state: .terminated(dead), last: dead, started: true)
         #expect(PodPlanner.plan(Self.view([gone], infra: .dead("x"), phase: .running), now: 4).actions.map(\.kind) == [.recreateSandbox])
-        #expect(PodPlanner.plan(Self.view([gone], infra: .dead("x"), policy: .never, phase: .running), now: 4).actions.map(\.kind)
-            == [.setPhase(.failed, message: "the pod's infra container (pause) died: x")])
+        #expect(
+            PodPlanner.plan(Self.view([gone], infra: .dead("x"), policy: .never, phase: .running), now: 4).actions.map(\.kind)
+                == [.setPhase(.failed, message: "the pod's infra container (pause) died: x")])
     }
 }
 
@@ -108,8 +127,11 @@ struct PureRuntimeRulesTests {
         let start = map(ProcessExit(exitCode: 127, startError: "exec: \"x\": not found", time: 2))
         #expect(start.reason == .startError && start.message == "exec: \"x\": not found")
         // A SIGKILL the grace period explains is the grace period's; one it does not, the sender's.
-        #expect(map(ProcessExit(exitCode: 137, signal: .kill, sender: "pid 1", time: 2), pending: .gracePeriodExpired(seconds: 30)).cause == .gracePeriodExpired(seconds: 30))
-        #expect(map(ProcessExit(exitCode: 143, signal: .term, sender: "pid 7 (kill)", time: 2), pending: .gracePeriodExpired(seconds: 30)).cause
+        #expect(
+            map(ProcessExit(exitCode: 137, signal: .kill, sender: "pid 1", time: 2), pending: .gracePeriodExpired(seconds: 30)).cause
+                == .gracePeriodExpired(seconds: 30))
+        #expect(
+            map(ProcessExit(exitCode: 143, signal: .term, sender: "pid 7 (kill)", time: 2), pending: .gracePeriodExpired(seconds: 30)).cause
                 == .signaled(.term, sender: "pid 7 (kill)"))
         #expect(map(ProcessExit(exitCode: 137, signal: .kill, time: 2)).cause == .signaled(.kill, sender: "an unknown sender"))
     }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import PodKit
 
 @Suite("Quantity")
@@ -65,8 +66,9 @@ struct QuantityTests {
     }
 
     @Test func errorMessagesQuoteKubernetesGrammar() {
-        #expect(QuantityError.unknownSuffix("Qi").description.hasPrefix(
-            "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"))
+        #expect(
+            QuantityError.unknownSuffix("Qi").description.hasPrefix(
+                "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"))
         #expect(QuantityError.tooLarge.description == "quantity is too large: its magnitude must be below 2^63 base units")
     }
 

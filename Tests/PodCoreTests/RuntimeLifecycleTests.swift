@@ -1,15 +1,19 @@
-import Testing
 import PodCore
+import Testing
+
 @testable import PodKit
 @testable import PodSim
 
 /// Every lifecycle rule of the lifecycle article (PodCore.docc/Lifecycle.md) on the sim backend, with exact virtual timestamps.
 @Suite("Runtime lifecycle")
 struct RuntimeLifecycleTests {
-    static func pod(name: String = "p", policy: RestartPolicy = .always, shared: Bool = false, grace: Int64 = 30,
-                    init inits: [ContainerSpec] = [], _ containers: [ContainerSpec]) -> PodSpec {
-        PodSpec(name: name, shareProcessNamespace: shared, restartPolicy: policy, terminationGracePeriodSeconds: grace,
-                initContainers: inits, containers: containers)
+    static func pod(
+        name: String = "p", policy: RestartPolicy = .always, shared: Bool = false, grace: Int64 = 30,
+        init inits: [ContainerSpec] = [], _ containers: [ContainerSpec]
+    ) -> PodSpec {
+        PodSpec(
+            name: name, shareProcessNamespace: shared, restartPolicy: policy, terminationGracePeriodSeconds: grace,
+            initContainers: inits, containers: containers)
     }
 
     static func c(_ name: String, _ argv: String...) -> ContainerSpec { ContainerSpec(name: name, command: argv) }
@@ -39,7 +43,7 @@ struct RuntimeLifecycleTests {
     @Test func crashLoopBackOffIsTheWaitingReason() throws {
         let runtime = PodRuntime()
         let pod = try runtime.run(Self.pod([Self.c("app", "sh", "-c", "sleep 1; exit 1")]))
-        runtime.sleep(5)   // exits at 1 and 2; the next start is due at 12
+        runtime.sleep(5)  // exits at 1 and 2; the next start is due at 12
         let state = try pod.status().containers[0].state
         #expect(state == .waiting(reason: "CrashLoopBackOff", message: "back-off 10s restarting failed container=app pod=p"))
         #expect(try pod.status().phase == .running)
@@ -106,18 +110,20 @@ struct RuntimeLifecycleTests {
         #expect(try pod.status().containers[0].state.termination?.reason == .completed)
     }
 
-    @Test("exit codes and reasons under each restart policy", arguments: [
-        (RestartPolicy.never, "exit 0", PodPhase.succeeded, 0, Termination.Reason.completed),
-        (RestartPolicy.never, "exit 2", PodPhase.failed, 0, Termination.Reason.error),
-        (RestartPolicy.onFailure, "exit 0", PodPhase.succeeded, 0, Termination.Reason.completed),
-        (RestartPolicy.onFailure, "exit 2", PodPhase.running, 2, Termination.Reason.error),
-        (RestartPolicy.always, "exit 0", PodPhase.running, 2, Termination.Reason.completed),
-        (RestartPolicy.always, "exit 2", PodPhase.running, 2, Termination.Reason.error),
-    ])
+    @Test(
+        "exit codes and reasons under each restart policy",
+        arguments: [
+            (RestartPolicy.never, "exit 0", PodPhase.succeeded, 0, Termination.Reason.completed),
+            (RestartPolicy.never, "exit 2", PodPhase.failed, 0, Termination.Reason.error),
+            (RestartPolicy.onFailure, "exit 0", PodPhase.succeeded, 0, Termination.Reason.completed),
+            (RestartPolicy.onFailure, "exit 2", PodPhase.running, 2, Termination.Reason.error),
+            (RestartPolicy.always, "exit 0", PodPhase.running, 2, Termination.Reason.completed),
+            (RestartPolicy.always, "exit 2", PodPhase.running, 2, Termination.Reason.error),
+        ])
     func restartPolicies(policy: RestartPolicy, script: String, phase: PodPhase, restarts: Int, reason: Termination.Reason) throws {
         let runtime = PodRuntime()
         let pod = try runtime.run(Self.pod(policy: policy, [Self.c("app", "sh", "-c", "sleep 1; \(script)")]))
-        runtime.sleep(12.5)   // exits at 1, 2 (restart at once) and 13 (after 10 s) when restarted
+        runtime.sleep(12.5)  // exits at 1, 2 (restart at once) and 13 (after 10 s) when restarted
         let status = try pod.status()
         #expect(status.phase == phase)
         #expect(status.containers[0].restartCount == restarts)
@@ -141,8 +147,10 @@ struct RuntimeLifecycleTests {
 
     @Test func initContainersRunInOrderBeforeTheApp() throws {
         let runtime = PodRuntime()
-        let pod = try runtime.run(Self.pod(init: [Self.c("first", "sleep", "2"), Self.c("second", "sh", "-c", "sleep 3")],
-                                           [Self.c("app", "sleep", "100")]))
+        let pod = try runtime.run(
+            Self.pod(
+                init: [Self.c("first", "sleep", "2"), Self.c("second", "sh", "-c", "sleep 3")],
+                [Self.c("app", "sleep", "100")]))
         #expect(try pod.status().phase == .pending)
         runtime.sleep(4)
         #expect(try pod.status().phase == .pending)
@@ -158,8 +166,10 @@ struct RuntimeLifecycleTests {
 
     @Test func aFailedInitContainerFailsANeverPod() throws {
         let runtime = PodRuntime()
-        let pod = try runtime.run(Self.pod(policy: .never, init: [Self.c("setup", "sh", "-c", "exit 3")],
-                                           [Self.c("app", "sleep", "100")]))
+        let pod = try runtime.run(
+            Self.pod(
+                policy: .never, init: [Self.c("setup", "sh", "-c", "exit 3")],
+                [Self.c("app", "sleep", "100")]))
         runtime.sleep(1)
         let status = try pod.status()
         #expect(status.phase == .failed)
@@ -169,8 +179,10 @@ struct RuntimeLifecycleTests {
 
     @Test func aFailedInitContainerIsRetriedWithBackoff() throws {
         let runtime = PodRuntime()
-        let pod = try runtime.run(Self.pod(policy: .onFailure, init: [Self.c("setup", "sh", "-c", "sleep 1; exit 3")],
-                                           [Self.c("app", "sleep", "100")]))
+        let pod = try runtime.run(
+            Self.pod(
+                policy: .onFailure, init: [Self.c("setup", "sh", "-c", "sleep 1; exit 3")],
+                [Self.c("app", "sleep", "100")]))
         runtime.sleep(14)
         #expect(Self.starts(try pod.events(), "setup") == [0, 1, 12])
         #expect(try pod.status().phase == .pending)
@@ -253,9 +265,12 @@ struct RuntimeLifecycleTests {
         #expect(Self.starts(try pod.events(), "a") == [0, 3])
     }
 
-    @Test("kill counts as a crash", arguments: [
-        (RestartPolicy.always, PodPhase.running, 1), (RestartPolicy.onFailure, PodPhase.running, 1), (RestartPolicy.never, PodPhase.failed, 0),
-    ])
+    @Test(
+        "kill counts as a crash",
+        arguments: [
+            (RestartPolicy.always, PodPhase.running, 1), (RestartPolicy.onFailure, PodPhase.running, 1),
+            (RestartPolicy.never, PodPhase.failed, 0),
+        ])
     func killIsACrash(policy: RestartPolicy, phase: PodPhase, restarts: Int) throws {
         let runtime = PodRuntime()
         let pod = try runtime.run(Self.pod(policy: policy, [Self.c("app", "sleep", "100")]))
@@ -273,8 +288,10 @@ struct RuntimeLifecycleTests {
             let runtime = PodRuntime()
             var sidecar = Self.c("side", "sleep", "1000")
             sidecar.restartPolicy = .always
-            _ = try runtime.run(Self.pod(name: "a", shared: true, init: [Self.c("setup", "sleep", "1"), sidecar],
-                                         [Self.c("web", "sh", "-c", "sleep 7; exit 1"), Self.c("db", "sleep", "50")]))
+            _ = try runtime.run(
+                Self.pod(
+                    name: "a", shared: true, init: [Self.c("setup", "sleep", "1"), sidecar],
+                    [Self.c("web", "sh", "-c", "sleep 7; exit 1"), Self.c("db", "sleep", "50")]))
             _ = try runtime.run(Self.pod(name: "b", policy: .onFailure, [Self.c("job", "sh", "-c", "sleep 3; exit 2")]))
             runtime.sleep(200)
             try runtime.kill("a", container: "db")
@@ -327,12 +344,16 @@ struct RuntimeLifecycleTests {
         _ = try runtime.run(web)
         var clash = web
         clash.containers.append(Self.c("app", "true"))
-        #expect(throws: RuntimeError.invalid(ValidationError([
-            FieldError(.duplicate, FieldPath("spec.containers[1].name"), value: "\"app\""),
-            FieldError(.duplicate, FieldPath("metadata.name"), value: "\"web\"", detail: "a pod of this name exists already"),
-            FieldError(.duplicate, FieldPath("spec.containers[0].ports[0].hostPort"), value: "\"8080/TCP\"",
-                       detail: "already published by pod \"web\""),
-        ]))) {
+        #expect(
+            throws: RuntimeError.invalid(
+                ValidationError([
+                    FieldError(.duplicate, FieldPath("spec.containers[1].name"), value: "\"app\""),
+                    FieldError(.duplicate, FieldPath("metadata.name"), value: "\"web\"", detail: "a pod of this name exists already"),
+                    FieldError(
+                        .duplicate, FieldPath("spec.containers[0].ports[0].hostPort"), value: "\"8080/TCP\"",
+                        detail: "already published by pod \"web\""),
+                ]))
+        ) {
             try runtime.run(clash)
         }
         #expect(inventory(of: runtime.backend).sandboxes == 1)

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import PodKit
 @testable import PodSim
 
@@ -35,12 +36,16 @@ struct SeedWalkthroughTests {
     }
 
     static func seed(shared: Bool) -> PodSpec {
-        PodSpec(name: "web", shareProcessNamespace: shared, containers: [
-            ContainerSpec(name: "node-server", image: "tiven/kube-tiven", command: ["node", "app.js"],
-                          env: [EnvVar(name: "PORT", value: "8080")]),
-            ContainerSpec(name: "nginx", image: "kube-nginx", command: ["nginx", "-g", "daemon off;"],
-                          ports: [ContainerPort(containerPort: 80, hostPort: 80)]),
-        ])
+        PodSpec(
+            name: "web", shareProcessNamespace: shared,
+            containers: [
+                ContainerSpec(
+                    name: "node-server", image: "tiven/kube-tiven", command: ["node", "app.js"],
+                    env: [EnvVar(name: "PORT", value: "8080")]),
+                ContainerSpec(
+                    name: "nginx", image: "kube-nginx", command: ["nginx", "-g", "daemon off;"],
+                    ports: [ContainerPort(containerPort: 80, hostPort: 80)]),
+            ])
     }
 
     static func runtime() -> PodRuntime {
@@ -64,14 +69,15 @@ struct SeedWalkthroughTests {
         let runtime = Self.runtime()
         let pod = try runtime.run(Self.seed(shared: true))
         let ps = try pod.exec("node-server", ["ps"])
-        #expect(ps.stdout == """
-            PID   USER     COMMAND
-                1 root     pause
-                2 root     node app.js
-                3 root     nginx -g daemon off;
-                4 root     ps
+        #expect(
+            ps.stdout == """
+                PID   USER     COMMAND
+                    1 root     pause
+                    2 root     node app.js
+                    3 root     nginx -g daemon off;
+                    4 root     ps
 
-            """)
+                """)
     }
 
     @Test func withoutASharedPIDNamespaceEachContainerSeesItsOwnProcesses() throws {

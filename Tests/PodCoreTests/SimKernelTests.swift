@@ -1,4 +1,5 @@
 import Testing
+
 @testable import PodKit
 @testable import PodSim
 
@@ -14,8 +15,9 @@ struct SimKernelTests {
         namespaces.net = kernel.makeNetNamespace()
         namespaces.ipc = kernel.makeIPCNamespace()
         namespaces.mnt = kernel.makeMountNamespace()
-        let pause = try kernel.spawn(argv: ["pause"], env: [], cwd: "/", namespaces: namespaces,
-                                     parent: kernel.supervisor, output: SimOutput())
+        let pause = try kernel.spawn(
+            argv: ["pause"], env: [], cwd: "/", namespaces: namespaces,
+            parent: kernel.supervisor, output: SimOutput())
         return (pidNS, pause)
     }
 
@@ -40,8 +42,9 @@ struct SimKernelTests {
         let pidNS = kernel.makePIDNamespace()
         var namespaces = kernel.host
         namespaces.pid = pidNS
-        let sleeper = try kernel.spawn(argv: ["sleep", "100"], env: [], cwd: "/", namespaces: namespaces,
-                                       parent: kernel.supervisor, output: SimOutput())
+        let sleeper = try kernel.spawn(
+            argv: ["sleep", "100"], env: [], cwd: "/", namespaces: namespaces,
+            parent: kernel.supervisor, output: SimOutput())
         #expect(sleeper.isNamespaceInit)
         #expect(kernel.signal(sleeper, .term, from: nil, senderName: "test") == nil)
         #expect(sleeper.isAlive)
@@ -99,7 +102,7 @@ struct SimKernelTests {
         let parent = try Self.spawn(kernel, ["lazy-parent"], in: pause)
         let child = try #require(kernel.processes.values.first { $0.argv == ["true"] })
         #expect(!child.isAlive)
-        #expect(kernel.processes[child.hostPid] != nil)   // a zombie
+        #expect(kernel.processes[child.hostPid] != nil)  // a zombie
         kernel.run(until: SimClock.nanos(20)) { false }
         #expect(kernel.processes[child.hostPid] == nil)
         #expect(parent.exitStatus == .exited(0))
@@ -136,8 +139,9 @@ struct SimKernelTests {
         #expect(victim.exitStatus == .signaled(.term))
         #expect(victim.exitDetail?.sender == "pid 3 (kill)")
         // The host's pids are not visible from inside.
-        let outside = try kernel.spawn(argv: ["sleep", "100"], env: [], cwd: "/", namespaces: kernel.host,
-                                       parent: kernel.supervisor, output: SimOutput())
+        let outside = try kernel.spawn(
+            argv: ["sleep", "100"], env: [], cwd: "/", namespaces: kernel.host,
+            parent: kernel.supervisor, output: SimOutput())
         let blind = try Self.spawn(kernel, ["kill", "\(outside.hostPid)"], in: pause)
         #expect(blind.exitStatus == .exited(1))
         #expect(outside.isAlive)

@@ -1,5 +1,6 @@
-import Testing
 import PodCore
+import Testing
+
 @testable import PodKit
 @testable import PodSim
 
@@ -26,15 +27,21 @@ struct SimWorldTests {
 
     @Test func podsDoNotReachEachOthersLoopback() throws {
         let runtime = PodRuntime()
-        let server = try runtime.run(Self.pod("server", volumes: [VolumeSpec(name: "www", source: .emptyDir(EmptyDirVolumeSource()))], [
-            ContainerSpec(name: "web", command: ["httpd", "-f", "-p", "8080", "-h", "/www"],
-                          volumeMounts: [VolumeMount(name: "www", mountPath: "/www")]),
-        ]))
+        let server = try runtime.run(
+            Self.pod(
+                "server", volumes: [VolumeSpec(name: "www", source: .emptyDir(EmptyDirVolumeSource()))],
+                [
+                    ContainerSpec(
+                        name: "web", command: ["httpd", "-f", "-p", "8080", "-h", "/www"],
+                        volumeMounts: [VolumeMount(name: "www", mountPath: "/www")])
+                ]))
         #expect(try server.exec("web", ["sh", "-c", "echo hello > /www/index.html"]).exitCode == 0)
         #expect(try server.exec("web", ["wget", "-qO-", "http://127.0.0.1:8080/"]).stdout == "hello\n")
         let client = try runtime.run(Self.pod("client", [Self.idle("c")]))
-        #expect(try client.exec("c", ["wget", "-qO-", "http://127.0.0.1:8080/"]) == ExecResult(
-            exitCode: 1, stdout: "", stderr: "wget: can't connect to remote host (127.0.0.1): Connection refused\n"))
+        #expect(
+            try client.exec("c", ["wget", "-qO-", "http://127.0.0.1:8080/"])
+                == ExecResult(
+                    exitCode: 1, stdout: "", stderr: "wget: can't connect to remote host (127.0.0.1): Connection refused\n"))
         // Nor does the host, without a published port.
         #expect(try runtime.execOnHost(["wget", "-qO-", "http://127.0.0.1:8080/"]).exitCode == 1)
     }
@@ -46,33 +53,46 @@ struct SimWorldTests {
         _ = try runtime.run(spec)
         #expect(try runtime.execOnHost(["wget", "-qO-", "http://127.0.0.1:8081/passwd"]).stdout == "root:x:0:0:root:/root:/bin/sh\n")
         // Published, but nothing listens on the container port: the forwarder drops the connection.
-        #expect(try runtime.execOnHost(["wget", "-qO-", "http://localhost:8090/"]).stderr
-            == "wget: error getting response: Connection reset by peer\n")
-        #expect(try runtime.execOnHost(["wget", "-qO-", "http://127.0.0.1:8082/"]).stderr
-            == "wget: can't connect to remote host (127.0.0.1): Connection refused\n")
+        #expect(
+            try runtime.execOnHost(["wget", "-qO-", "http://localhost:8090/"]).stderr
+                == "wget: error getting response: Connection reset by peer\n")
+        #expect(
+            try runtime.execOnHost(["wget", "-qO-", "http://127.0.0.1:8082/"]).stderr
+                == "wget: can't connect to remote host (127.0.0.1): Connection refused\n")
         // A host process cannot bind a published port.
         #expect(try runtime.execOnHost(["httpd", "-f", "-p", "8081"]).stderr == "httpd: bind: Address already in use\n")
     }
 
     @Test func httpdAndWgetBehaveLikeBusybox() throws {
         let runtime = PodRuntime()
-        let pod = try runtime.run(Self.pod("p", volumes: [VolumeSpec(name: "www", source: .emptyDir(EmptyDirVolumeSource()))], [
-            ContainerSpec(name: "web", command: ["sh", "-c", "mkdir -p /www/sub && echo two > /www/b.txt && httpd -p 8080 -h /www && sleep 100000"],
-                          volumeMounts: [VolumeMount(name: "www", mountPath: "/www")]),
-        ]))
+        let pod = try runtime.run(
+            Self.pod(
+                "p", volumes: [VolumeSpec(name: "www", source: .emptyDir(EmptyDirVolumeSource()))],
+                [
+                    ContainerSpec(
+                        name: "web",
+                        command: ["sh", "-c", "mkdir -p /www/sub && echo two > /www/b.txt && httpd -p 8080 -h /www && sleep 100000"],
+                        volumeMounts: [VolumeMount(name: "www", mountPath: "/www")])
+                ]))
         func wget(_ args: String...) throws -> ExecResult { try pod.exec("web", ["wget"] + args) }
         #expect(try wget("-qO-", "http://127.0.0.1:8080/b.txt").stdout == "two\n")
-        #expect(try wget("-qO-", "http://127.0.0.1:8080/nope") == ExecResult(
-            exitCode: 1, stdout: "", stderr: "wget: server returned error: HTTP/1.1 404 Not Found\n"))
+        #expect(
+            try wget("-qO-", "http://127.0.0.1:8080/nope")
+                == ExecResult(
+                    exitCode: 1, stdout: "", stderr: "wget: server returned error: HTTP/1.1 404 Not Found\n"))
         #expect(try wget("-qO-", "http://127.0.0.1:8080/sub").stderr == "wget: server returned error: HTTP/1.1 404 Not Found\n")
         #expect(try wget("-qO-", "http://foo.invalid/").stderr == "wget: bad address 'foo.invalid'\n")
-        #expect(try wget("-O-", "http://127.0.0.1:8080/b.txt") == ExecResult(exitCode: 0, stdout: "two\n", stderr: """
-            Connecting to 127.0.0.1:8080 (127.0.0.1:8080)
-            writing to stdout
-            -                    100% |********************************|     4  0:00:00 ETA
-            written to stdout
+        #expect(
+            try wget("-O-", "http://127.0.0.1:8080/b.txt")
+                == ExecResult(
+                    exitCode: 0, stdout: "two\n",
+                    stderr: """
+                        Connecting to 127.0.0.1:8080 (127.0.0.1:8080)
+                        writing to stdout
+                        -                    100% |********************************|     4  0:00:00 ETA
+                        written to stdout
 
-            """))
+                        """))
         #expect(try wget("-q", "-O", "/tmp/got", "http://127.0.0.1:8080/b.txt").exitCode == 0)
         #expect(try pod.exec("web", ["cat", "/tmp/got"]).stdout == "two\n")
         #expect(try wget("-T", "5", "http://127.0.0.1:8080/").exitCode == 139)
@@ -92,13 +112,19 @@ struct SimWorldTests {
         #expect(lines.count == 6)
         #expect(lines[1] == "------ Shared Memory Segments --------")
         #expect(lines[2] == "key        shmid      owner      perms      bytes      nattch     status      ")
-        #expect(lines[3].hasPrefix("0x") && lines[3].dropFirst(10) == " 0          root       644        1024       0                       ")
+        #expect(
+            lines[3].hasPrefix("0x") && lines[3].dropFirst(10) == " 0          root       644        1024       0                       ")
         let other = try runtime.run(Self.pod("q", [Self.idle("c")]))
-        #expect(try other.exec("c", ["ipcs", "-m"]).stdout
-            == "\n------ Shared Memory Segments --------\nkey        shmid      owner      perms      bytes      nattch     status      \n\n")
+        #expect(
+            try other.exec("c", ["ipcs", "-m"]).stdout
+                == "\n------ Shared Memory Segments --------\nkey        shmid      owner      perms      bytes      nattch     status      \n\n"
+        )
         #expect(try runtime.execOnHost(["ipcs", "-q"]).stdout.split(separator: "\n").count == 2)
-        #expect(try pod.exec("a", ["ipcmk"]) == ExecResult(exitCode: 1, stdout: "",
-                                                           stderr: "ipcmk: bad usage\nTry 'ipcmk --help' for more information.\n"))
+        #expect(
+            try pod.exec("a", ["ipcmk"])
+                == ExecResult(
+                    exitCode: 1, stdout: "",
+                    stderr: "ipcmk: bad usage\nTry 'ipcmk --help' for more information.\n"))
     }
 
     @Test func hostIPCSharesTheHostsNamespace() throws {
@@ -113,10 +139,13 @@ struct SimWorldTests {
     // MARK: Volumes
 
     static let data = VolumeSpec(name: "data", source: .emptyDir(EmptyDirVolumeSource()))
-    static func mounting(_ name: String, _ volume: String = "data", at path: String = "/data", readOnly: Bool = false,
-                         subPath: String? = nil, _ argv: [String] = ["sleep", "100000"]) -> ContainerSpec {
-        ContainerSpec(name: name, command: argv,
-                      volumeMounts: [VolumeMount(name: volume, mountPath: path, readOnly: readOnly, subPath: subPath)])
+    static func mounting(
+        _ name: String, _ volume: String = "data", at path: String = "/data", readOnly: Bool = false,
+        subPath: String? = nil, _ argv: [String] = ["sleep", "100000"]
+    ) -> ContainerSpec {
+        ContainerSpec(
+            name: name, command: argv,
+            volumeMounts: [VolumeMount(name: volume, mountPath: path, readOnly: readOnly, subPath: subPath)])
     }
 
     @Test func emptyDirIsSharedInsideAPodAndSeparateBetweenPods() throws {
@@ -125,8 +154,10 @@ struct SimWorldTests {
         #expect(try a.exec("w", ["sh", "-c", "echo shared > /data/f"]).exitCode == 0)
         #expect(try a.exec("r", ["cat", "/data/f"]).stdout == "shared\n")
         let b = try runtime.run(Self.pod("b", volumes: [Self.data], [Self.mounting("r")]))
-        #expect(try b.exec("r", ["cat", "/data/f"]) == ExecResult(
-            exitCode: 1, stdout: "", stderr: "cat: can't open '/data/f': No such file or directory\n"))
+        #expect(
+            try b.exec("r", ["cat", "/data/f"])
+                == ExecResult(
+                    exitCode: 1, stdout: "", stderr: "cat: can't open '/data/f': No such file or directory\n"))
         // The root outside the volume is per container.
         #expect(try a.exec("w", ["touch", "/tmp/mine"]).exitCode == 0)
         #expect(try a.exec("r", ["ls", "/tmp"]).stdout == "")
@@ -159,8 +190,10 @@ struct SimWorldTests {
     @Test func readOnlyMountsFailWithBusyboxsMessage() throws {
         let runtime = PodRuntime()
         let pod = try runtime.run(Self.pod("p", volumes: [Self.data], [Self.mounting("w"), Self.mounting("r", readOnly: true)]))
-        #expect(try pod.exec("r", ["sh", "-c", "echo x > /data/f"]) == ExecResult(
-            exitCode: 1, stdout: "", stderr: "sh: can't create /data/f: Read-only file system\n"))
+        #expect(
+            try pod.exec("r", ["sh", "-c", "echo x > /data/f"])
+                == ExecResult(
+                    exitCode: 1, stdout: "", stderr: "sh: can't create /data/f: Read-only file system\n"))
         #expect(try pod.exec("r", ["mkdir", "/data/d"]).stderr == "mkdir: can't create directory '/data/d': Read-only file system\n")
         _ = try pod.exec("w", ["touch", "/data/f"])
         #expect(try pod.exec("r", ["rm", "/data/f"]).stderr == "rm: can't remove '/data/f': Read-only file system\n")
@@ -169,9 +202,12 @@ struct SimWorldTests {
 
     @Test func subPathIsCreatedAndScopesTheMount() throws {
         let runtime = PodRuntime()
-        let pod = try runtime.run(Self.pod("p", volumes: [Self.data], [
-            Self.mounting("whole"), Self.mounting("part", at: "/logs", subPath: "app/logs"),
-        ]))
+        let pod = try runtime.run(
+            Self.pod(
+                "p", volumes: [Self.data],
+                [
+                    Self.mounting("whole"), Self.mounting("part", at: "/logs", subPath: "app/logs"),
+                ]))
         #expect(try pod.exec("part", ["sh", "-c", "echo line > /logs/out.log"]).exitCode == 0)
         #expect(try pod.exec("whole", ["cat", "/data/app/logs/out.log"]).stdout == "line\n")
         #expect(try pod.exec("part", ["ls", "/logs"]).stdout == "out.log\n")
@@ -182,8 +218,9 @@ struct SimWorldTests {
         let config = VolumeSpec(name: "cfg", source: .configMap(ConfigMapVolumeSource(data: ["app.conf": "mode=1\n"])))
         let pod = try runtime.run(Self.pod("p", volumes: [config], [Self.mounting("a", "cfg", at: "/etc/app")]))
         #expect(try pod.exec("a", ["cat", "/etc/app/app.conf"]).stdout == "mode=1\n")
-        #expect(try pod.exec("a", ["sh", "-c", "echo 2 > /etc/app/app.conf"]).stderr
-            == "sh: can't create /etc/app/app.conf: Read-only file system\n")
+        #expect(
+            try pod.exec("a", ["sh", "-c", "echo 2 > /etc/app/app.conf"]).stderr
+                == "sh: can't create /etc/app/app.conf: Read-only file system\n")
     }
 
     @Test func hostPathTypeChecks() throws {
@@ -191,8 +228,11 @@ struct SimWorldTests {
         func host(_ path: String, _ type: HostPathVolumeSource.PathType) -> VolumeSpec {
             VolumeSpec(name: "h", source: .hostPath(HostPathVolumeSource(path: path, type: type)))
         }
-        #expect(throws: RuntimeError.backend(BackendError(
-            .unsupported, "createSandbox(a)", "volume \"h\": hostPath type check failed: /srv/missing does not exist"))) {
+        #expect(
+            throws: RuntimeError.backend(
+                BackendError(
+                    .unsupported, "createSandbox(a)", "volume \"h\": hostPath type check failed: /srv/missing does not exist"))
+        ) {
             try runtime.run(Self.pod("a", volumes: [host("/srv/missing", .directory)], [Self.mounting("c", "h")]))
         }
         #expect(throws: RuntimeError.self) {
@@ -257,8 +297,10 @@ struct SimWorldTests {
         let pod = try runtime.run(Self.pod("p", volumes: [small], [Self.mounting("w", "s")]))
         let big = String(repeating: "z", count: 2000)
         // The shell creates the file; the write into it fails (echo is a builtin of ash).
-        #expect(try pod.exec("w", ["sh", "-c", "echo \(big) > /data/b"]) == ExecResult(
-            exitCode: 1, stdout: "", stderr: "sh: write error: No space left on device\n"))
+        #expect(
+            try pod.exec("w", ["sh", "-c", "echo \(big) > /data/b"])
+                == ExecResult(
+                    exitCode: 1, stdout: "", stderr: "sh: write error: No space left on device\n"))
         #expect(try pod.exec("w", ["sh", "-c", "echo small > /data/a"]).exitCode == 0)
     }
 
@@ -284,8 +326,10 @@ struct SimWorldTests {
         let tight = SimBackend(podPidsLimit: 3)
         let tightRuntime = PodRuntime(backend: tight)
         let small = try tightRuntime.run(Self.pod("s", [Self.idle("a")]))
-        #expect(try small.exec("a", ["sh", "-c", "sleep 1; true"]) == ExecResult(
-            exitCode: 2, stdout: "", stderr: "sh: can't fork: Resource temporarily unavailable\n"))
+        #expect(
+            try small.exec("a", ["sh", "-c", "sleep 1; true"])
+                == ExecResult(
+                    exitCode: 2, stdout: "", stderr: "sh: can't fork: Resource temporarily unavailable\n"))
         // With every task taken, the exec itself cannot be forked.
         let full = try PodRuntime(backend: SimBackend(podPidsLimit: 2)).run(Self.pod("f", [Self.idle("a")]))
         #expect(throws: RuntimeError.backend(BackendError(.resourceExhausted, "spawn(sh)", "fork: Resource temporarily unavailable"))) {
@@ -297,7 +341,8 @@ struct SimWorldTests {
 
     @Test func shellFeatures() throws {
         let runtime = PodRuntime()
-        let pod = try runtime.run(Self.pod("p", [ContainerSpec(name: "a", command: ["sleep", "100000"], env: [EnvVar(name: "GREETING", value: "hi there")])]))
+        let pod = try runtime.run(
+            Self.pod("p", [ContainerSpec(name: "a", command: ["sleep", "100000"], env: [EnvVar(name: "GREETING", value: "hi there")])]))
         func sh(_ script: String) throws -> ExecResult { try pod.exec("a", ["sh", "-c", script]) }
         #expect(try sh("echo $GREETING; echo \"$GREETING\"!; echo '$GREETING'").stdout == "hi there\nhi there!\n$GREETING\n")
         #expect(try sh("X=1; echo ${X}2 $X").stdout == "12 1\n")

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import PodKit
 @testable import PodManifests
 

@@ -85,15 +85,21 @@ struct ToyBackendTests {
         let backend = try registry.make("journal", options: BackendOptions([SpecNode.Entry("over", SpecNode(.string("sim")))]))
         let runtime = PodRuntime(backend: backend)
         defer { runtime.close() }
-        let pod = try runtime.create(PodSpec(name: "web", restartPolicy: .never,
-                                             containers: [ContainerSpec(name: "c", command: ["sh", "-c", "exit 3"])]))
+        let pod = try runtime.create(
+            PodSpec(
+                name: "web", restartPolicy: .never,
+                containers: [ContainerSpec(name: "c", command: ["sh", "-c", "exit 3"])]))
         try pod.start()
         #expect(try pod.wait(phase: .failed, timeout: 5) == .satisfied)
         #expect(try pod.status().containers[0].state.termination?.exitCode == 3)
         let journal = try #require(backend as? JournalBackend).journal
         #expect(journal.first == "createSandbox(web)")
         #expect(journal.contains("spawn(container sh)"))
-        #expect(throws: BackendError.self) { try registry.make("journal", options: BackendOptions([SpecNode.Entry("over", SpecNode(.string("journal")))])) }
-        #expect(throws: BackendError.self) { try registry.make("journal", options: BackendOptions([SpecNode.Entry("speed", SpecNode(.number("2")))])) }
+        #expect(throws: BackendError.self) {
+            try registry.make("journal", options: BackendOptions([SpecNode.Entry("over", SpecNode(.string("journal")))]))
+        }
+        #expect(throws: BackendError.self) {
+            try registry.make("journal", options: BackendOptions([SpecNode.Entry("speed", SpecNode(.number("2")))]))
+        }
     }
 }

@@ -1,5 +1,6 @@
-import Testing
 import PodCore
+import Testing
+
 @testable import PodKit
 
 /// The sim's clock counts whole nanoseconds; waits whose deadlines fall between two of them

@@ -28,11 +28,12 @@ struct BridgeLeakTests {
         let ran = try Command.run(tool, ["100000"])
         let text = ran.stdout
         #expect(ran.status == 0, "\(ran.output)")
-        let fields = Dictionary(uniqueKeysWithValues: text.split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { field -> (String, Int)? in
-            let parts = field.split(separator: "=")
-            guard parts.count == 2, let value = Int(parts[1]) else { return nil }
-            return (String(parts[0]), value)
-        })
+        let fields = Dictionary(
+            uniqueKeysWithValues: text.split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { field -> (String, Int)? in
+                let parts = field.split(separator: "=")
+                guard parts.count == 2, let value = Int(parts[1]) else { return nil }
+                return (String(parts[0]), value)
+            })
         #expect(fields["errors"] == 100_000, "\(text)")
         let grew = try #require(fields["grew"])
         #expect(grew < 2 << 20, "the resident set grew by \(grew) bytes over 100,000 errors")

@@ -36,7 +36,9 @@ struct CModuleTests {
         guard let directory = Self.libraryDirectory else {
             try Test.cancel("libpod.so is not built next to the tests (swift build --product pod)")
         }
-        let (status, text) = try Self.lua(directory, """
+        let (status, text) = try Self.lua(
+            directory,
+            """
             local pod = require "pod"
             local p = pod.run{ name = "x", containers = { { name = "c", command = { "sh", "-c", "echo hi; sleep 5; exit 2" } } } }
             pod.sleep(6)
@@ -59,7 +61,9 @@ struct CModuleTests {
         }
         let state = NSTemporaryDirectory() + "swift-pods-cmodule-\(UUID().uuidString.prefix(8))"
         defer { try? FileManager.default.removeItem(atPath: state) }
-        let (status, text) = try Self.lua(directory, """
+        let (status, text) = try Self.lua(
+            directory,
+            """
             local pod = require "pod"
             pod.use("linux", { stateDir = "\(state)" })
             local p = pod.run{ name = "lua", shareProcessNamespace = true, restartPolicy = "Never",

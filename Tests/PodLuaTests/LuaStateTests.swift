@@ -1,13 +1,15 @@
 import Testing
+
 @testable import PodLua
 
 @Suite("LuaState")
 struct LuaStateTests {
     @Test func returnsValuesWithLuaTypes() throws {
         let lua = try LuaState()
-        #expect(try lua.run("return 1 + 1, 2.5, 'x', true, nil, {}") == [
-            .integer(2), .number(2.5), .string("x"), .boolean(true), .nil, .other("table"),
-        ])
+        #expect(
+            try lua.run("return 1 + 1, 2.5, 'x', true, nil, {}") == [
+                .integer(2), .number(2.5), .string("x"), .boolean(true), .nil, .other("table"),
+            ])
         #expect(try lua.run("local t = {} for i = 1, 10 do t[i] = i * i end return #t, t[10]") == [.integer(10), .integer(100)])
     }
 

@@ -1,4 +1,6 @@
+import Foundation
 import Testing
+
 @testable import PodKit
 @testable import PodLua
 
@@ -13,7 +15,8 @@ struct PodModuleTests {
 
     @Test func runStatusAndWait() throws {
         let lua = try Self.lua()
-        let results = try lua.run("""
+        let results = try lua.run(
+            """
             local pod = require "pod"
             local p = pod.run{ name = "web", restartPolicy = "Never",
               containers = { { name = "app", command = { "sh", "-c", "sleep 2; exit 3" } } } }
@@ -26,8 +29,11 @@ struct PodModuleTests {
             s = p:status()
             return tostring(p), p.name, s.containers.app.exitCode, s.containers.app.reason, pod.now(), #p:events()
             """, name: "@demo.lua")
-        #expect(results == [.string("Pod(web, 1 container, Failed)"), .string("web"), .integer(3), .string("Error"),
-                            .number(2), .integer(3)])
+        #expect(
+            results == [
+                .string("Pod(web, 1 container, Failed)"), .string("web"), .integer(3), .string("Error"),
+                .number(2), .integer(3),
+            ])
     }
 
     @Test func specErrorsRaiseWithPosition() throws {
@@ -38,13 +44,17 @@ struct PodModuleTests {
         do {
             _ = try lua.run("\n\npod.create{ name = 'web', contianers = {} }", name: "@demo.lua")
         } catch {
-            #expect(error.message.hasPrefix("demo.lua:3: pod.create: spec.contianers: unknown field 'contianers' (did you mean 'containers'?); spec.containers: Required value"))
+            #expect(
+                error.message.hasPrefix(
+                    "demo.lua:3: pod.create: spec.contianers: unknown field 'contianers' (did you mean 'containers'?); spec.containers: Required value"
+                ))
         }
     }
 
     @Test func execLogsAndHostContext() throws {
         let lua = try Self.lua()
-        let results = try lua.run("""
+        let results = try lua.run(
+            """
             local p = pod.run{ name = "p", containers = { { name = "c", command = { "sh", "-c", "echo hello; sleep 1000" } } } }
             local r = p:exec("c", { "echo", "hi" })
             local h = pod.exec("hostname")
@@ -60,7 +70,8 @@ struct PodModuleTests {
 
     @Test func fromYAMLAndToYAMLRoundTrip() throws {
         let lua = try Self.lua()
-        let results = try lua.run("""
+        let results = try lua.run(
+            """
             local spec = { name = "web", containers = { { name = "app", command = { "sleep", "1" },
               resources = { limits = { cpu = 0.5, memory = "128Mi" } }, env = { PORT = "8080" } } } }
             local text = pod.toyaml(spec)
@@ -84,7 +95,8 @@ struct SimProgramTests {
 
     @Test func programsSleepExitAndFailInVirtualTime() throws {
         let lua = try PodModuleTests.lua()
-        let results = try lua.run("""
+        let results = try lua.run(
+            """
             pod.sim.program("tick", function(proc)
               for i = 1, 3 do proc:sleep(10); print("tick " .. i) end
               proc:exit(tonumber(proc.args[2]))
@@ -96,13 +108,17 @@ struct SimProgramTests {
             local s = p:status()
             return s.containers.t.exitCode, s.containers.t.finishedAt, p:logs("t"), s.containers.b.exitCode, p:logs("b"):match("^[^\\n]*")
             """, name: "@prog.lua")
-        #expect(results == [.integer(7), .number(30), .string("tick 1\ntick 2\ntick 3\n"), .integer(1),
-                            .string("prog.lua:5: kaput")])
+        #expect(
+            results == [
+                .integer(7), .number(30), .string("tick 1\ntick 2\ntick 3\n"), .integer(1),
+                .string("prog.lua:5: kaput"),
+            ])
     }
 
     @Test func trapHandlesTerm() throws {
         let lua = try PodModuleTests.lua()
-        let results = try lua.run("""
+        let results = try lua.run(
+            """
             pod.sim.program("graceful", function(proc)
               proc:trap("TERM", function() print("bye"); proc:exit(0) end)
               proc:wait()
@@ -116,11 +132,10 @@ struct SimProgramTests {
     }
 }
 
-import Foundation
-
 @Suite("Scenario files")
 struct ScenarioFileTests {
-    static let files: [String] = (try? FileManager.default.contentsOfDirectory(atPath: SimProgramTests.scenarios.path))?
+    static let files: [String] =
+        (try? FileManager.default.contentsOfDirectory(atPath: SimProgramTests.scenarios.path))?
         .filter { $0.hasSuffix(".lua") }.sorted() ?? []
 
     @Test("scenario", arguments: files)
@@ -134,15 +149,20 @@ struct ScenarioFileTests {
     }
 
     @Test func theRunnerReportsEachCase() {
-        let results = ScenarioRunner.run(file: "demo.lua", source: """
-            test("passes", function() pod.run{ name = "left", containers = { { name = "c", command = { "sleep", "9" } } } } end)
-            test("fails", function() error("nope") end)
-            test("sees no pod left by the first case", function() assert(#pod.list() == 0, #pod.list()) end)
-            """)
+        let results = ScenarioRunner.run(
+            file: "demo.lua",
+            source: """
+                test("passes", function() pod.run{ name = "left", containers = { { name = "c", command = { "sleep", "9" } } } } end)
+                test("fails", function() error("nope") end)
+                test("sees no pod left by the first case", function() assert(#pod.list() == 0, #pod.list()) end)
+                """)
         #expect(results.map(\.name) == ["passes", "fails", "sees no pod left by the first case"])
         #expect(results.map(\.passed) == [true, false, true])
         #expect(results[1].message?.hasPrefix("demo.lua:2: nope\nstack traceback:") == true)
         #expect(ScenarioRunner.run(file: "demo.lua", source: "test(", filter: nil).first?.passed == false)
-        #expect(ScenarioRunner.run(file: "x.lua", source: "test('a', function() end) test('b', function() end)", filter: "b").map(\.name) == ["b"])
+        #expect(
+            ScenarioRunner.run(file: "x.lua", source: "test('a', function() end) test('b', function() end)", filter: "b").map(\.name) == [
+                "b"
+            ])
     }
 }

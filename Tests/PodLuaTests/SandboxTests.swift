@@ -1,7 +1,8 @@
-import Testing
-@testable import PodLua
 import CLua
 import CLuaShim
+import Testing
+
+@testable import PodLua
 
 /// Every escape tried ends with a clear error naming the cause, and the state stays usable.
 @Suite("Sandbox")
@@ -40,8 +41,9 @@ struct SandboxTests {
 
     @Test func allowedFunctionsWork() throws {
         let lua = try Self.sandbox()
-        #expect(try lua.run("return type(collectgarbage('count')), os.time() > 0, string.format('%d', 3), load('return 1')()")
-            == [.string("number"), .boolean(true), .string("3"), .integer(1)])
+        #expect(
+            try lua.run("return type(collectgarbage('count')), os.time() > 0, string.format('%d', 3), load('return 1')()")
+                == [.string("number"), .boolean(true), .string("3"), .integer(1)])
     }
 
     @Test func anInfiniteLoopInsidePcallStillStops() throws {
@@ -58,15 +60,19 @@ struct SandboxTests {
 
     @Test func memoryBombsStop() throws {
         let lua = try Self.sandbox(memory: 8 << 20, instructions: 100_000_000)
-        for bomb in ["local s = 'x' while true do s = s .. s end",
-                     "local t = {} for i = 1, 1e9 do t[i] = i end",
-                     "local ok = pcall(function() local s = string.rep('x', 1 << 30) end) while true do local t = {} end"] {
+        for bomb in [
+            "local s = 'x' while true do s = s .. s end",
+            "local t = {} for i = 1, 1e9 do t[i] = i end",
+            "local ok = pcall(function() local s = string.rep('x', 1 << 30) end) while true do local t = {} end",
+        ] {
             do {
                 _ = try lua.run(bomb, name: "@bomb.lua")
                 Issue.record("\(bomb) ran")
             } catch {
                 #expect(error.kind == .limit || error.kind == .memory, "\(bomb): \(error)")
-                #expect(error.message.contains("memory limit of 8388608 bytes exceeded") || error.message.contains("not enough memory"), "\(bomb): \(error.message)")
+                #expect(
+                    error.message.contains("memory limit of 8388608 bytes exceeded") || error.message.contains("not enough memory"),
+                    "\(bomb): \(error.message)")
             }
             #expect(try lua.run("return 'fine'") == [.string("fine")])
         }

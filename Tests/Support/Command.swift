@@ -20,9 +20,11 @@ public struct CommandRun: Equatable, Sendable {
 public enum Command {
     /// Runs `executable` with `arguments`; `stdin` is written and closed; `environment` entries
     /// go over this process's environment; `mergeOutput` sends stderr to stdout (in order).
-    public static func run(_ executable: String, _ arguments: [String], stdin: String? = nil,
-                           environment: [String: String] = [:], directory: URL? = nil,
-                           mergeOutput: Bool = false) throws -> CommandRun {
+    public static func run(
+        _ executable: String, _ arguments: [String], stdin: String? = nil,
+        environment: [String: String] = [:], directory: URL? = nil,
+        mergeOutput: Bool = false
+    ) throws -> CommandRun {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import PodTestSupport
 import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Sim fidelity, measured: the portable scenario files run on both backends through the real
 /// podsh, and everything they observe — TAP lines and what each case printed (exit codes,
@@ -27,13 +28,19 @@ struct DifferentialTests {
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         let images = scratch + "/images", state = scratch + "/state"
         // The busybox image, as the README says to make it.
-        let imported = try Command.run("/bin/bash", [PodshTests.root.appendingPathComponent("scripts/busybox-image.sh").path, podsh,
-                                                     "--image-dir", images], mergeOutput: true)
+        let imported = try Command.run(
+            "/bin/bash",
+            [
+                PodshTests.root.appendingPathComponent("scripts/busybox-image.sh").path, podsh,
+                "--image-dir", images,
+            ], mergeOutput: true)
         guard imported.status == 0 else {
             print("skip: differential: no busybox image: \(imported.stdout)")
             try Test.cancel("no busybox image: \(imported.stdout)")
         }
-        let linux = try PodshTests.run(["test", "--backend", "linux", "--state-dir", state, "--image-dir", images, "--show-output", Self.portable])
+        let linux = try PodshTests.run([
+            "test", "--backend", "linux", "--state-dir", state, "--image-dir", images, "--show-output", Self.portable,
+        ])
         #expect(linux.status == 0, "\(linux.stdout)\(linux.stderr)")
         let a = sim.stdout.split(separator: "\n", omittingEmptySubsequences: false)
         let b = linux.stdout.split(separator: "\n", omittingEmptySubsequences: false)

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import PodTestSupport
 import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// podsh with the linux backend, through the real binary: images, `--backend linux`, and the
 /// reason the backend is unavailable to a user who is not root.
@@ -20,7 +21,10 @@ struct LinuxPodshTests {
 
     @Test func imagesAreImportedFromDirectoriesAndTarballsListedReplacedAndRemoved() throws {
         let images = Self.scratch("images"), source = Self.scratch("rootfs")
-        defer { try? FileManager.default.removeItem(atPath: images); try? FileManager.default.removeItem(atPath: source) }
+        defer {
+            try? FileManager.default.removeItem(atPath: images)
+            try? FileManager.default.removeItem(atPath: source)
+        }
         try FileManager.default.createDirectory(atPath: source + "/etc", withIntermediateDirectories: true)
         try "one\n".write(toFile: source + "/etc/version", atomically: true, encoding: .utf8)
         let imported = try PodshTests.run(["image", "import", "demo", source, "--image-dir", images])
@@ -84,12 +88,15 @@ struct LinuxPodshTests {
         for signal in [SIGTERM, SIGHUP, SIGINT] {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: podsh)
-            process.arguments = ["--backend", "linux", "--state-dir", state, "-e", """
+            process.arguments = [
+                "--backend", "linux", "--state-dir", state, "-e",
+                """
                 local p = pod.run{ name = "long", containers = { { name = "c", image = "host", command = { "sleep", "3600" } } } }
                 assert(p:wait("Running"))
                 print(p:status().infra.pid, p:status().containers.c.pid)
                 pod.sleep(3600)
-                """]
+                """,
+            ]
             let out = Pipe(), err = Pipe()
             process.standardOutput = out
             process.standardError = err
@@ -113,12 +120,18 @@ struct LinuxPodshTests {
             print("skip: without root: no setpriv or no podsh")
             try Test.cancel("no setpriv")
         }
-        let ran = try PodshTests.run(["--reuid", "65534", "--regid", "65534", "--clear-groups", podsh, "--backend", "linux",
-                                      "-e", "print(1)"], tool: "/usr/bin/setpriv")
+        let ran = try PodshTests.run(
+            [
+                "--reuid", "65534", "--regid", "65534", "--clear-groups", podsh, "--backend", "linux",
+                "-e", "print(1)",
+            ], tool: "/usr/bin/setpriv")
         #expect(ran.status == 1)
         #expect(ran.stderr == "podsh: backend 'linux' unavailable: it needs root (namespaces, mounts, cgroups); running as uid 65534\n")
-        let listed = try PodshTests.run(["--reuid", "65534", "--regid", "65534", "--clear-groups", podsh, "-e",
-                                         "print(#pod.backends(), select(2, pcall(pod.use, 'linux')))"], tool: "/usr/bin/setpriv")
+        let listed = try PodshTests.run(
+            [
+                "--reuid", "65534", "--regid", "65534", "--clear-groups", podsh, "-e",
+                "print(#pod.backends(), select(2, pcall(pod.use, 'linux')))",
+            ], tool: "/usr/bin/setpriv")
         #expect(listed.stdout.hasPrefix("1\t"), "only sim is usable: \(listed)")
     }
 
@@ -135,21 +148,29 @@ struct LinuxPodshTests {
         let state = Self.scratch("noexec-state")
         defer { try? FileManager.default.removeItem(atPath: state) }
         let script = "pod.run{ name = 'x', containers = { { name = 'c', image = 'host', command = { 'true' } } } }"
-        let run = try PodshTests.run(["--pid", "--fork", "--mount-proc", "/bin/sh", "-c",
-                                      "echo 2 > /proc/sys/vm/memfd_noexec && exec \"$0\" \"$@\"",
-                                      podsh, "--backend", "linux", "--state-dir", state, "-e", script],
-                                     tool: "/usr/bin/unshare")
+        let run = try PodshTests.run(
+            [
+                "--pid", "--fork", "--mount-proc", "/bin/sh", "-c",
+                "echo 2 > /proc/sys/vm/memfd_noexec && exec \"$0\" \"$@\"",
+                podsh, "--backend", "linux", "--state-dir", state, "-e", script,
+            ],
+            tool: "/usr/bin/unshare")
         #expect(run.status == 1, "\(run)")
-        #expect(run.stderr.contains("createSandbox(x): memfd_create(pause): Permission denied (the host refuses to execute memfds: vm.memfd_noexec = 2)"),
-                "\(run.stderr)")
+        #expect(
+            run.stderr.contains(
+                "createSandbox(x): memfd_create(pause): Permission denied (the host refuses to execute memfds: vm.memfd_noexec = 2)"),
+            "\(run.stderr)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: state + "/pods") == [], "no pod directory left")
         #expect(try PodshTests.run(["ps", "--state-dir", state]).stdout.split(separator: "\n").count <= 1)
         // = 1 seals memfds against exec unless they ask for it (MFD_EXEC): the pause does.
-        let sealing = try PodshTests.run(["--pid", "--fork", "--mount-proc", "/bin/sh", "-c",
-                                          "echo 1 > /proc/sys/vm/memfd_noexec && exec \"$0\" \"$@\"",
-                                          podsh, "--backend", "linux", "--state-dir", state, "-e",
-                                          "local p = pod.run{ name = 'y', restartPolicy = 'Never', containers = { { name = 'c', image = 'host', command = { 'true' } } } }; p:wait('Succeeded'); print(p:status().phase)"],
-                                         tool: "/usr/bin/unshare")
+        let sealing = try PodshTests.run(
+            [
+                "--pid", "--fork", "--mount-proc", "/bin/sh", "-c",
+                "echo 1 > /proc/sys/vm/memfd_noexec && exec \"$0\" \"$@\"",
+                podsh, "--backend", "linux", "--state-dir", state, "-e",
+                "local p = pod.run{ name = 'y', restartPolicy = 'Never', containers = { { name = 'c', image = 'host', command = { 'true' } } } }; p:wait('Succeeded'); print(p:status().phase)",
+            ],
+            tool: "/usr/bin/unshare")
         #expect(sealing.status == 0 && sealing.stdout == "Succeeded\n", "\(sealing)")
     }
 }

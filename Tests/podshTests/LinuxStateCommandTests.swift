@@ -1,8 +1,9 @@
+import Foundation
+import Testing
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Foundation
-import Testing
 
 /// `podsh ps/inspect/logs/stop/rm/gc` through the real binary, on pods made by another podsh
 /// that is then killed; and leak-proofing: 100 pod lifecycles cut short at random points (the
@@ -23,9 +24,11 @@ struct LinuxStateCommandTests {
         func processes() -> [String] {
             let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
             return entries.compactMap { Int32($0) }.compactMap { pid in
-                guard let cgroup = try? String(contentsOfFile: "/proc/\(pid)/cgroup", encoding: .utf8), cgroup.contains("/\(cgroupParent)/"),
-                      let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-                      let close = stat.lastIndex(of: ")"), stat[stat.index(after: close)...].split(separator: " ").first != "Z" else { return nil }
+                guard let cgroup = try? String(contentsOfFile: "/proc/\(pid)/cgroup", encoding: .utf8),
+                    cgroup.contains("/\(cgroupParent)/"),
+                    let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                    let close = stat.lastIndex(of: ")"), stat[stat.index(after: close)...].split(separator: " ").first != "Z"
+                else { return nil }
                 return "\(pid) \((try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)) ?? "?")"
             }
         }
@@ -33,7 +36,8 @@ struct LinuxStateCommandTests {
         /// Cgroup directories below our parent, in every hierarchy.
         func cgroups() -> [String] {
             ["/sys/fs/cgroup/memory", "/sys/fs/cgroup/pids", "/sys/fs/cgroup/cpu", "/sys/fs/cgroup"].flatMap { base in
-                (FileManager.default.subpaths(atPath: base + "/" + cgroupParent) ?? []).map { base + "/" + cgroupParent + "/" + $0 }.filter { path in
+                (FileManager.default.subpaths(atPath: base + "/" + cgroupParent) ?? []).map { base + "/" + cgroupParent + "/" + $0 }.filter
+                { path in
                     var isDirectory: ObjCBool = false
                     return FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue
                 }
@@ -89,7 +93,9 @@ struct LinuxStateCommandTests {
         let podsh = try Self.requireLinux()
         let scratch = Scratch()
         defer { scratch.removeParent() }
-        let owner = try Self.owner(podsh, scratch, """
+        let owner = try Self.owner(
+            podsh, scratch,
+            """
             local alpha = pod.run{ name = "alpha", volumes = { { name = "m", emptyDir = { medium = "Memory" } } },
               containers = { { name = "c", image = "host", command = { "sh", "-c", "echo out; echo err >&2; exec sleep 3600" },
                                volumeMounts = { { name = "m", mountPath = "/m" } } },

@@ -121,8 +121,10 @@ struct PodshTests {
     @Test func theDemoShowsTheSeedArticle() throws {
         let demo = try Self.run(["scripts/demo.lua"])
         #expect(demo.status == 0, "\(demo.stderr)")
-        for line in ["You've hit web\n", "    1 root     pause\n", "$ hostname   # in nginx\nweb\n", "You've hit web-apart\n",
-                     "    1 root     node app.js\n", "SandboxChanged Pod sandbox changed, it will be killed and re-created."] {
+        for line in [
+            "You've hit web\n", "    1 root     pause\n", "$ hostname   # in nginx\nweb\n", "You've hit web-apart\n",
+            "    1 root     node app.js\n", "SandboxChanged Pod sandbox changed, it will be killed and re-created.",
+        ] {
             #expect(demo.stdout.contains(line), "missing: \(line)")
         }
     }

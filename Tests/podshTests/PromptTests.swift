@@ -31,8 +31,10 @@ struct PromptTests {
             let home = try home ?? PromptTests.makeHome()
             self.home = home
             // The shell stays after podsh leaves, so the screen can still be read.
-            try tmuxRun(["new-session", "-d", "-s", "p", "-x", "160", "-y", "50",
-                         "env \(noColor ? "NO_COLOR=1" : "-u NO_COLOR") HOME='\(home.path)' TERM=xterm '\(podsh)' \(arguments); echo podsh-exited-$?; sleep 60"])
+            try tmuxRun([
+                "new-session", "-d", "-s", "p", "-x", "160", "-y", "50",
+                "env \(noColor ? "NO_COLOR=1" : "-u NO_COLOR") HOME='\(home.path)' TERM=xterm '\(podsh)' \(arguments); echo podsh-exited-$?; sleep 60",
+            ])
             try waitFor("Ctrl-D leaves.")
         }
 

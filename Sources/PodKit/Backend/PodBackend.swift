@@ -152,8 +152,10 @@ public struct ProcessExit: Sendable, Equatable {
     /// When it ended, on the backend's clock.
     public var time: Double
 
-    public init(exitCode: Int32, signal: Signal? = nil, sender: String? = nil, oomKilled: Bool = false,
-                startError: String? = nil, time: Double) {
+    public init(
+        exitCode: Int32, signal: Signal? = nil, sender: String? = nil, oomKilled: Bool = false,
+        startError: String? = nil, time: Double
+    ) {
         self.exitCode = exitCode
         self.signal = signal
         self.sender = sender

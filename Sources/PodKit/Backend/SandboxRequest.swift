@@ -19,9 +19,11 @@ public struct SandboxRequest: Sendable {
     /// The pod's manifest documents (`PodSpec.manifestDocuments`), for a backend's records.
     public var manifest: [SpecNode]
 
-    public init(podName: String, uid: String, hostname: String, namespaces: PodNamespaces, volumes: [VolumeSpec] = [],
-                hostPorts: [HostPortMapping] = [], cgroup: CgroupValues = CgroupValues(cpuShares: ResourceMath.minShares),
-                images: [ContainerImage] = [], manifest: [SpecNode] = []) {
+    public init(
+        podName: String, uid: String, hostname: String, namespaces: PodNamespaces, volumes: [VolumeSpec] = [],
+        hostPorts: [HostPortMapping] = [], cgroup: CgroupValues = CgroupValues(cpuShares: ResourceMath.minShares),
+        images: [ContainerImage] = [], manifest: [SpecNode] = []
+    ) {
         self.podName = podName
         self.uid = uid
         self.hostname = hostname
@@ -40,8 +42,10 @@ public struct SandboxRequest: Sendable {
             spec.forEachContainer { _, container in
                 for port in container.ports {
                     guard let hostPort = port.hostPort else { continue }
-                    ports.append(HostPortMapping(container: container.name, hostPort: hostPort, containerPort: port.containerPort,
-                                                 protocol: port.protocol))
+                    ports.append(
+                        HostPortMapping(
+                            container: container.name, hostPort: hostPort, containerPort: port.containerPort,
+                            protocol: port.protocol))
                 }
             }
         }
@@ -49,12 +53,14 @@ public struct SandboxRequest: Sendable {
         spec.forEachContainer { _, container in images.append(ContainerImage(container: container.name, image: container.image)) }
         var cgroup = ResourceMath.podCgroup(of: spec)
         // kubelet's pod memory limit can only exist when some container (or the pod) sets one.
-        let limitsMemory = spec.resources?.limits.memory != nil
+        let limitsMemory =
+            spec.resources?.limits.memory != nil
             || spec.containers.contains { $0.resources.limits.memory != nil }
             || spec.initContainers.contains { $0.resources.limits.memory != nil }
         if !limitsMemory { cgroup.memoryLimit = nil }
-        self.init(podName: spec.name, uid: uid, hostname: spec.effectiveHostname, namespaces: PodNamespaces(spec),
-                  volumes: spec.volumes, hostPorts: ports, cgroup: cgroup, images: images, manifest: spec.manifestDocuments)
+        self.init(
+            podName: spec.name, uid: uid, hostname: spec.effectiveHostname, namespaces: PodNamespaces(spec),
+            volumes: spec.volumes, hostPorts: ports, cgroup: cgroup, images: images, manifest: spec.manifestDocuments)
     }
 }
 
@@ -89,8 +95,9 @@ public struct PodNamespaces: Sendable, Equatable {
 
     /// The namespaces of `spec`: `hostNetwork`, `hostIPC`, `hostPID`, `shareProcessNamespace`.
     public init(_ spec: PodSpec) {
-        self.init(network: spec.hostNetwork ? .host : .pod, ipc: spec.hostIPC ? .host : .pod,
-                  pid: spec.hostPID ? .host : spec.shareProcessNamespace ? .pod : .container)
+        self.init(
+            network: spec.hostNetwork ? .host : .pod, ipc: spec.hostIPC ? .host : .pod,
+            pid: spec.hostPID ? .host : spec.shareProcessNamespace ? .pod : .container)
     }
 
     /// The UTS namespace: the pod's exactly when the network namespace is.
@@ -142,9 +149,11 @@ public struct ContainerRequest: Sendable, Equatable {
     public var qosClass: QOSClass
     public var memoryRequest: Int64
 
-    public init(name: String, image: String = "", mounts: [VolumeMount] = [], workingDir: String? = nil, env: [EnvVar] = [],
-                cgroup: CgroupValues = CgroupValues(cpuShares: ResourceMath.minShares), qosClass: QOSClass = .bestEffort,
-                memoryRequest: Int64 = 0) {
+    public init(
+        name: String, image: String = "", mounts: [VolumeMount] = [], workingDir: String? = nil, env: [EnvVar] = [],
+        cgroup: CgroupValues = CgroupValues(cpuShares: ResourceMath.minShares), qosClass: QOSClass = .bestEffort,
+        memoryRequest: Int64 = 0
+    ) {
         self.name = name
         self.image = image
         self.mounts = mounts
@@ -157,9 +166,10 @@ public struct ContainerRequest: Sendable, Equatable {
 
     /// The request for `container`, of a pod whose QoS class is `qosClass`.
     public init(_ container: ContainerSpec, qosClass: QOSClass) {
-        self.init(name: container.name, image: container.image, mounts: container.volumeMounts, workingDir: container.workingDir,
-                  env: container.env, cgroup: ResourceMath.containerCgroup(of: container), qosClass: qosClass,
-                  memoryRequest: container.resources.effectiveRequests.memory?.value ?? 0)
+        self.init(
+            name: container.name, image: container.image, mounts: container.volumeMounts, workingDir: container.workingDir,
+            env: container.env, cgroup: ResourceMath.containerCgroup(of: container), qosClass: qosClass,
+            memoryRequest: container.resources.effectiveRequests.memory?.value ?? 0)
     }
 
     /// kubelet's `oom_score_adj` for this container on a machine with `memoryCapacity` bytes.

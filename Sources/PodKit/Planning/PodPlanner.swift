@@ -101,8 +101,9 @@ public enum PodPlanner {
             if view.stoppingSince != nil {
                 plan.add(.setPhase(finalPhase(view), message: nil), "every container has terminated")
             } else if view.restartPolicy == .never {
-                plan.add(.setPhase(.failed, message: "the pod's infra container (pause) died: \(why)"),
-                         "restartPolicy is Never, so the sandbox is not recreated")
+                plan.add(
+                    .setPhase(.failed, message: "the pod's infra container (pause) died: \(why)"),
+                    "restartPolicy is Never, so the sandbox is not recreated")
             } else {
                 plan.add(.recreateSandbox, "the pod's infra container died (\(why)); restartPolicy is \(view.restartPolicy.rawValue)")
             }
@@ -133,8 +134,9 @@ public enum PodPlanner {
             if c.state.isRunning { return plan }
             if let termination = c.lastTermination, c.started {
                 if view.restartPolicy == .never {
-                    plan.add(.setPhase(.failed, message: "init container \(c.name) failed with exit code \(termination.exitCode)"),
-                             "restartPolicy is Never")
+                    plan.add(
+                        .setPhase(.failed, message: "init container \(c.name) failed with exit code \(termination.exitCode)"),
+                        "restartPolicy is Never")
                     plan.add(.beginStop, "the pod failed")
                     return plan
                 }
@@ -165,8 +167,9 @@ public enum PodPlanner {
             if shouldRestart(termination, view.restartPolicy) {
                 restarting = true
                 let before = plan.actions.count
-                startOrBackOff(c, view, now: now, into: &plan,
-                               reason: "container \(c.name) \(termination.cause); restartPolicy is \(view.restartPolicy.rawValue)")
+                startOrBackOff(
+                    c, view, now: now, into: &plan,
+                    reason: "container \(c.name) \(termination.cause); restartPolicy is \(view.restartPolicy.rawValue)")
                 if plan.actions.count > before, case .startContainer = plan.actions[plan.actions.count - 1].kind { startingApp = true }
             }
         }
@@ -185,8 +188,9 @@ public enum PodPlanner {
         let deadline = since + Double(view.stopGrace)
         if now >= deadline && anyRunning {
             for c in view.containers where c.state.isRunning && !c.killSent {
-                plan.add(.signalContainer(c.name, .kill, .gracePeriodExpired(seconds: view.stopGrace)),
-                         "the grace period of \(view.stopGrace) s expired")
+                plan.add(
+                    .signalContainer(c.name, .kill, .gracePeriodExpired(seconds: view.stopGrace)),
+                    "the grace period of \(view.stopGrace) s expired")
             }
             return
         }

@@ -5,8 +5,10 @@
 public enum TerminationMapping {
     /// The termination of a run that started at `startedAt` and ended with `exit` at
     /// `finishedAt` (runtime clock), `pending` being what the runtime expected to end it.
-    public static func termination(of exit: ProcessExit, pending: TerminationCause?, startedAt: Double,
-                                   finishedAt: Double) -> Termination {
+    public static func termination(
+        of exit: ProcessExit, pending: TerminationCause?, startedAt: Double,
+        finishedAt: Double
+    ) -> Termination {
         let reason: Termination.Reason
         let cause: TerminationCause
         if let startError = exit.startError {
@@ -26,8 +28,9 @@ public enum TerminationMapping {
             reason = exit.exitCode == 0 ? .completed : .error
             cause = .exited(exit.exitCode)
         }
-        return Termination(exitCode: exit.exitCode, signal: exit.signal?.number, reason: reason, cause: cause,
-                           startedAt: startedAt, finishedAt: finishedAt, message: exit.startError)
+        return Termination(
+            exitCode: exit.exitCode, signal: exit.signal?.number, reason: reason, cause: cause,
+            startedAt: startedAt, finishedAt: finishedAt, message: exit.startError)
     }
 
     /// Whether a cause the runtime recorded explains a death by `signal`.

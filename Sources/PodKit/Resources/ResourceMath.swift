@@ -170,8 +170,9 @@ public enum ResourceMath {
     /// pods -997, BestEffort 1000, Burstable `1000 - 1000 * memory request / memory capacity`
     /// kept within 3...999.
     public static func oomScoreAdj(pod: PodSpec, container: ContainerSpec, memoryCapacity: Int64) -> Int {
-        oomScoreAdj(qosClass: qosClass(of: pod), memoryRequest: container.resources.effectiveRequests.memory?.value ?? 0,
-                    memoryCapacity: memoryCapacity)
+        oomScoreAdj(
+            qosClass: qosClass(of: pod), memoryRequest: container.resources.effectiveRequests.memory?.value ?? 0,
+            memoryCapacity: memoryCapacity)
     }
 
     /// kubelet's `oom_score_adj` from a pod's QoS class and a container's memory request.

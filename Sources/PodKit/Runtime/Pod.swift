@@ -23,8 +23,14 @@ public final class Pod: CustomStringConvertible {
 
     public func spec() throws(RuntimeError) -> PodSpec { try runtime.record(order: order, name: name).spec }
     public func start() throws(RuntimeError) { try runtime.start(try runtime.record(order: order, name: name)) }
-    public func status() throws(RuntimeError) -> PodStatus { try check(); return try runtime.status(of: name) }
-    public func events() throws(RuntimeError) -> [PodEvent] { try check(); return try runtime.events(of: name) }
+    public func status() throws(RuntimeError) -> PodStatus {
+        try check()
+        return try runtime.status(of: name)
+    }
+    public func events() throws(RuntimeError) -> [PodEvent] {
+        try check()
+        return try runtime.events(of: name)
+    }
     public func kill(_ container: String, signal: Signal = .kill) throws(RuntimeError) {
         try check()
         try runtime.kill(name, container: container, signal: signal)
@@ -37,9 +43,14 @@ public final class Pod: CustomStringConvertible {
         guard let record = try? runtime.record(order: order, name: name) else { return }
         runtime.remove(record)
     }
-    public func detach() throws(RuntimeError) { try check(); try runtime.detach(name) }
-    public func exec(_ container: String, _ argv: [String], stdin: String? = nil, env: [EnvVar] = [],
-                     timeout: Double = 30) throws(RuntimeError) -> ExecResult {
+    public func detach() throws(RuntimeError) {
+        try check()
+        try runtime.detach(name)
+    }
+    public func exec(
+        _ container: String, _ argv: [String], stdin: String? = nil, env: [EnvVar] = [],
+        timeout: Double = 30
+    ) throws(RuntimeError) -> ExecResult {
         try check()
         return try runtime.exec(name, container: container, argv, stdin: stdin, env: env, timeout: timeout)
     }

@@ -28,7 +28,8 @@ final class PodRecord {
         self.qosClass = ResourceMath.qosClass(of: spec)
         self.order = order
         self.stopGrace = spec.terminationGracePeriodSeconds
-        containers = spec.initContainers.map { ContainerRecord(name: $0.name, kind: $0.isSidecar ? .sidecar : .initContainer) }
+        containers =
+            spec.initContainers.map { ContainerRecord(name: $0.name, kind: $0.isSidecar ? .sidecar : .initContainer) }
             + spec.containers.map { ContainerRecord(name: $0.name, kind: .app) }
     }
 
@@ -48,10 +49,11 @@ final class PodRecord {
             podName: spec.name, restartPolicy: spec.restartPolicy, gracePeriod: spec.terminationGracePeriodSeconds,
             phase: phase, infra: infra,
             containers: containers.map {
-                PodPlanner.View.Container(name: $0.name, kind: $0.kind, state: $0.status.state,
-                                          lastTermination: $0.status.history.last, started: $0.started,
-                                          completed: $0.completed, restartAt: $0.restartAt, backoffDelay: $0.backoffDelay,
-                                          termSent: $0.termSent, killSent: $0.killSent)
+                PodPlanner.View.Container(
+                    name: $0.name, kind: $0.kind, state: $0.status.state,
+                    lastTermination: $0.status.history.last, started: $0.started,
+                    completed: $0.completed, restartAt: $0.restartAt, backoffDelay: $0.backoffDelay,
+                    termSent: $0.termSent, killSent: $0.killSent)
             },
             stoppingSince: stoppingSince, stopGrace: stopGrace)
     }

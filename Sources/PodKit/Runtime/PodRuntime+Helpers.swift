@@ -41,8 +41,9 @@ extension PodRuntime {
         let at = now
         for index in record.containers.indices where record.containers[index].status.state.isRunning {
             guard case .running(let startedAt, _) = record.containers[index].status.state else { continue }
-            let termination = Termination(exitCode: Signal.kill.exitCode, signal: Signal.kill.number, reason: .error,
-                                          cause: .signaled(.kill, sender: "remove()"), startedAt: startedAt, finishedAt: at)
+            let termination = Termination(
+                exitCode: Signal.kill.exitCode, signal: Signal.kill.number, reason: .error,
+                cause: .signaled(.kill, sender: "remove()"), startedAt: startedAt, finishedAt: at)
             record.containers[index].status.state = .terminated(termination)
             record.containers[index].status.history.append(termination)
             record.containers[index].process = nil
@@ -54,8 +55,10 @@ extension PodRuntime {
     func admissionErrors(_ spec: PodSpec) -> [FieldError] {
         var errors: [FieldError] = []
         if byName[spec.name] != nil {
-            errors.append(FieldError(.duplicate, FieldPath("metadata.name"), value: FieldError.quoted(spec.name),
-                                     detail: "a pod of this name exists already"))
+            errors.append(
+                FieldError(
+                    .duplicate, FieldPath("metadata.name"), value: FieldError.quoted(spec.name),
+                    detail: "a pod of this name exists already"))
         }
         guard !publishedPorts.isEmpty, spec.publishesHostPorts else { return errors }
         let inits = spec.initContainers.count
@@ -65,8 +68,10 @@ extension PodRuntime {
                 guard let hostPort = port.hostPort else { continue }
                 let key = "\(hostPort)/\(port.protocol.rawValue)"
                 if let owner = publishedPorts[key] {
-                    errors.append(FieldError(.duplicate, path.child("ports").index(i).child("hostPort"),
-                                             value: FieldError.quoted(key), detail: "already published by pod \"\(owner)\""))
+                    errors.append(
+                        FieldError(
+                            .duplicate, path.child("ports").index(i).child("hostPort"),
+                            value: FieldError.quoted(key), detail: "already published by pod \"\(owner)\""))
                 }
             }
         }
@@ -109,13 +114,17 @@ extension PodRuntime {
     }
 
     func emit(_ record: PodRecord, _ type: PodEvent.Kind, _ reason: String, _ container: String?, _ message: String) {
-        append(EventRecord(time: now, template: .custom, warning: type == .warning, pod: record.spec.name,
-                           container: container, custom: EventRecord.Custom(reason: reason, message: message)))
+        append(
+            EventRecord(
+                time: now, template: .custom, warning: type == .warning, pod: record.spec.name,
+                container: container, custom: EventRecord.Custom(reason: reason, message: message)))
     }
 
     func emit(_ record: PodRecord, _ template: EventRecord.Template, _ container: String?) {
-        append(EventRecord(time: now, template: template, warning: template.isWarning, pod: record.spec.name,
-                           container: container, custom: nil))
+        append(
+            EventRecord(
+                time: now, template: template, warning: template.isWarning, pod: record.spec.name,
+                container: container, custom: nil))
     }
 
     func append(_ record: EventRecord) {

@@ -84,9 +84,10 @@ extension PodRuntime {
             record.containers[index].runCount += 1
             record.containers[index].started = true
             let at = now
-            let termination = Termination(exitCode: 128, signal: nil, reason: .startError,
-                                          cause: .startFailure(error.description), startedAt: at, finishedAt: at,
-                                          message: error.description)
+            let termination = Termination(
+                exitCode: 128, signal: nil, reason: .startError,
+                cause: .startFailure(error.description), startedAt: at, finishedAt: at,
+                message: error.description)
             finish(record, index, termination, log: "")
             emit(record, .warning, "Failed", name, "Error: \(error)")
         case .createSandbox, .recreateSandbox:
@@ -131,8 +132,10 @@ extension PodRuntime {
                 // `$(VAR)` references in command, args and env values, as kubelet expands them.
                 let mayExpand = spec.argv.contains { $0.utf8.contains(36) } || spec.env.contains { $0.value.utf8.contains(36) }
                 let (argv, env) = mayExpand ? EnvExpansion.resolve(spec) : (spec.argv, spec.env)
-                spawned = try backend.spawn(SpawnRequest(context: .container(sandbox.id, ContainerRequest(spec, qosClass: record.qosClass)), argv: argv,
-                                                         env: env, workingDir: spec.workingDir))
+                spawned = try backend.spawn(
+                    SpawnRequest(
+                        context: .container(sandbox.id, ContainerRequest(spec, qosClass: record.qosClass)), argv: argv,
+                        env: env, workingDir: spec.workingDir))
             } catch {
                 throw .backend(error)
             }
@@ -154,7 +157,7 @@ extension PodRuntime {
             guard let index = record.index(of: name), let process = record.containers[index].process else { return }
             do {
                 try backend.signal(process, signal)
-            } catch where error.code == .noSuchProcess {
+            } catch  where error.code == .noSuchProcess {
                 return
             } catch {
                 throw .backend(error)
@@ -178,7 +181,7 @@ extension PodRuntime {
             record.infraStopRequested = true
             do {
                 try backend.signal(sandbox.infraProcess, .term)
-            } catch where error.code == .noSuchProcess {
+            } catch  where error.code == .noSuchProcess {
                 return
             } catch {
                 throw .backend(error)
@@ -236,7 +239,8 @@ extension PodRuntime {
                 record.infra = .stopped
                 return
             }
-            let why = exit.signal.map { "killed by \($0) from \(exit.sender ?? "an unknown sender")" }
+            let why =
+                exit.signal.map { "killed by \($0) from \(exit.sender ?? "an unknown sender")" }
                 ?? "exited with code \(exit.exitCode)"
             record.infra = .dead(why)
             emit(record, .warning, "InfraExited", nil, "The pod's infra container (pause) \(why)")
@@ -251,8 +255,9 @@ extension PodRuntime {
         let finishedAt = exit.time - origin
         var startedAt = finishedAt
         if case .running(let at, _) = c.status.state { startedAt = at }
-        let termination = TerminationMapping.termination(of: exit, pending: c.pendingCause, startedAt: startedAt,
-                                                         finishedAt: finishedAt)
+        let termination = TerminationMapping.termination(
+            of: exit, pending: c.pendingCause, startedAt: startedAt,
+            finishedAt: finishedAt)
         let log = c.process.map { backend.output(of: $0).combined } ?? ""
         finish(record, index, termination, log: log)
         if let startError = exit.startError {

@@ -64,7 +64,8 @@ extension PodRuntime {
             let clockBefore = backend.now
             var events = backend.poll(until: origin + target)
             if events.isEmpty && backend.now == clockBefore && target > current && target.isFinite
-                && backend.capabilities.contains(.virtualTime) {
+                && backend.capabilities.contains(.virtualTime)
+            {
                 // A virtual clock counts whole nanoseconds: a target a hair past the reachable
                 // tick (0.1 + 0.05) would never be reached. Step to the next tick instead.
                 events = backend.poll(until: origin + target + 1e-9)

@@ -58,7 +58,9 @@ public final class PodRuntime {
         try ensureOpen()
         let live = pods.filter { !$0.removed }
         guard live.isEmpty, commands.isEmpty else {
-            throw .unsupported("pods exist on the \(backend.name) backend (\(live.map(\.spec.name).joined(separator: ", "))): remove them before switching")
+            throw .unsupported(
+                "pods exist on the \(backend.name) backend (\(live.map(\.spec.name).joined(separator: ", "))): remove them before switching"
+            )
         }
         let current = now
         backend = newBackend
@@ -186,8 +188,9 @@ public final class PodRuntime {
             markDirty(record)
         }
         _ = waitLoop(deadline: .infinity) {
-            record.removed || !record.containers.contains { $0.status.state.isRunning } && record.infra != .running
-                && record.phase.isTerminal
+            record.removed
+                || !record.containers.contains { $0.status.state.isRunning } && record.infra != .running
+                    && record.phase.isTerminal
         }
     }
 
@@ -229,8 +232,10 @@ public final class PodRuntime {
     /// Runs `argv` in a running container, waits for it (supervising the pods meanwhile) and
     /// returns its exit code and output. Throws `.containerNotRunning` for a container that is
     /// not running and `.timeout` when `timeout` (seconds) passes first.
-    public func exec(_ name: String, container: String, _ argv: [String], stdin: String? = nil,
-                     env: [EnvVar] = [], timeout: Double = 30) throws(RuntimeError) -> ExecResult {
+    public func exec(
+        _ name: String, container: String, _ argv: [String], stdin: String? = nil,
+        env: [EnvVar] = [], timeout: Double = 30
+    ) throws(RuntimeError) -> ExecResult {
         let record = try live(name)
         supervise()
         let index = try containerIndex(record, container)
@@ -238,14 +243,18 @@ public final class PodRuntime {
         guard let sandbox = record.sandbox, let process = c.process, c.status.state.isRunning else {
             throw .containerNotRunning(pod: name, container: container, state: describe(c.status.state))
         }
-        return try runCommand(SpawnRequest(context: .exec(sandbox.id, container: process), argv: argv,
-                                           env: record.containerSpec(index).env + env,
-                                           workingDir: record.containerSpec(index).workingDir, stdin: stdin),
-                              timeout: timeout)
+        return try runCommand(
+            SpawnRequest(
+                context: .exec(sandbox.id, container: process), argv: argv,
+                env: record.containerSpec(index).env + env,
+                workingDir: record.containerSpec(index).workingDir, stdin: stdin),
+            timeout: timeout)
     }
 
     /// Runs `argv` in the host context (outside every pod), supervising the pods meanwhile.
-    public func execOnHost(_ argv: [String], stdin: String? = nil, env: [EnvVar] = [], timeout: Double = 30) throws(RuntimeError) -> ExecResult {
+    public func execOnHost(
+        _ argv: [String], stdin: String? = nil, env: [EnvVar] = [], timeout: Double = 30
+    ) throws(RuntimeError) -> ExecResult {
         try ensureOpen()
         guard backend.capabilities.contains(.hostContext) else {
             throw .unsupported("the \(backend.name) backend has no host context")

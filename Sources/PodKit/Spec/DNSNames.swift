@@ -11,9 +11,10 @@ package enum KubernetesNames {
             errors.append("must be no more than \(dns1123LabelMaxLength) characters")
         }
         if !isDNS1123Label(value) {
-            errors.append("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', "
-                + "and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', "
-                + "regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')")
+            errors.append(
+                "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', "
+                    + "and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', "
+                    + "regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')")
         }
         return errors
     }
@@ -35,9 +36,10 @@ package enum KubernetesNames {
         }
         let labels = value.split(separator: ".", omittingEmptySubsequences: false)
         if value.isEmpty || !labels.allSatisfy({ isDNS1123Label($0) }) {
-            errors.append("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' "
-                + "or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used "
-                + "for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')")
+            errors.append(
+                "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' "
+                    + "or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used "
+                    + "for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')")
         }
         return errors
     }
@@ -52,7 +54,8 @@ package enum KubernetesNames {
         return alnum(first) && alnum(last) && bytes.allSatisfy { alnum($0) || $0 == 0x2d || $0 == 0x5f || $0 == 0x2e }
     }
 
-    static let qualifiedNameMessage = "name part must consist of alphanumeric characters, '-', '_' or '.', and must "
+    static let qualifiedNameMessage =
+        "name part must consist of alphanumeric characters, '-', '_' or '.', and must "
         + "start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used "
         + "for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"
 
@@ -70,8 +73,10 @@ package enum KubernetesNames {
                 errors += dns1123SubdomainErrors(prefix).map { "prefix part \($0)" }
             }
         } else if parts.count > 2 {
-            return ["a qualified name must consist of alphanumeric characters, '-', '_' or '.', with an optional "
-                + "DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"]
+            return [
+                "a qualified name must consist of alphanumeric characters, '-', '_' or '.', with an optional "
+                    + "DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"
+            ]
         }
         if name.isEmpty {
             errors.append("name part must be non-empty")
@@ -88,9 +93,10 @@ package enum KubernetesNames {
         var errors: [String] = []
         if value.utf8.count > labelValueMaxLength { errors.append("must be no more than 63 characters") }
         if !isQualifiedNamePart(value) {
-            errors.append("a valid label must be an empty string or consist of alphanumeric characters, '-', '_' "
-                + "or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  "
-                + "or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')")
+            errors.append(
+                "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' "
+                    + "or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  "
+                    + "or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')")
         }
         return errors
     }
@@ -106,17 +112,24 @@ package enum KubernetesNames {
     static func configMapKeyErrors(_ key: String) -> [String] {
         var errors: [String] = []
         if key.utf8.count > dns1123SubdomainMaxLength { errors.append("must be no more than 253 characters") }
-        let ok = !key.isEmpty && key.utf8.allSatisfy { c in
-            (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39)
-                || c == 0x2d || c == 0x2e || c == 0x5f
-        }
+        let ok =
+            !key.isEmpty
+            && key.utf8.allSatisfy { c in
+                (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39)
+                    || c == 0x2d || c == 0x2e || c == 0x5f
+            }
         if !ok {
-            errors.append("a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. "
-                + "'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')")
+            errors.append(
+                "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. "
+                    + "'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')")
         }
-        if key == "." { errors.append("must not be '.'") }
-        else if key == ".." { errors.append("must not be '..'") }
-        else if key.hasPrefix("..") { errors.append("must not start with '..'") }
+        if key == "." {
+            errors.append("must not be '.'")
+        } else if key == ".." {
+            errors.append("must not be '..'")
+        } else if key.hasPrefix("..") {
+            errors.append("must not start with '..'")
+        }
         return errors
     }
 }

@@ -58,8 +58,11 @@ package struct PodSpecReader {
             key == "metadata" || key == "spec"
                 ? "(a spec is one flat table: put name, labels and the spec fields side by side)" : nil
         }
-        guard let fields = decoder.object(node, Self.specPath, supported: supported,
-                                          known: KubernetesFields.podSpecKnown, hint: hint) else { return spec }
+        guard
+            let fields = decoder.object(
+                node, Self.specPath, supported: supported,
+                known: KubernetesFields.podSpecKnown, hint: hint)
+        else { return spec }
         readMetadata(fields, into: &spec)
         readSpec(fields, into: &spec)
         return spec
@@ -85,11 +88,13 @@ package struct PodSpecReader {
         if let node = fields["hostPID"], let v = decoder.bool(node, path.child("hostPID")) { spec.hostPID = v }
         if let node = fields["hostIPC"], let v = decoder.bool(node, path.child("hostIPC")) { spec.hostIPC = v }
         if let node = fields["restartPolicy"],
-           let v = decoder.enumeration(node, path.child("restartPolicy"), RestartPolicy.self) {
+            let v = decoder.enumeration(node, path.child("restartPolicy"), RestartPolicy.self)
+        {
             spec.restartPolicy = v
         }
         if let node = fields["terminationGracePeriodSeconds"],
-           let v = decoder.integer(node, path.child("terminationGracePeriodSeconds")) {
+            let v = decoder.integer(node, path.child("terminationGracePeriodSeconds"))
+        {
             spec.terminationGracePeriodSeconds = v
         }
         if let node = fields["volumes"], let items = decoder.array(node, path.child("volumes")) {
@@ -108,8 +113,11 @@ package struct PodSpecReader {
 
     mutating func readContainer(_ node: SpecNode, _ path: FieldPath) -> ContainerSpec {
         var container = ContainerSpec(name: "")
-        guard let fields = decoder.object(node, path, supported: KubernetesFields.container,
-                                          known: KubernetesFields.containerKnown) else { return container }
+        guard
+            let fields = decoder.object(
+                node, path, supported: KubernetesFields.container,
+                known: KubernetesFields.containerKnown)
+        else { return container }
         if let n = fields["name"], let v = decoder.string(n, path.child("name")) { container.name = v }
         if let n = fields["image"], let v = decoder.string(n, path.child("image")) { container.image = v }
         if let n = fields["command"], let v = decoder.stringArray(n, path.child("command")) { container.command = v }
@@ -144,8 +152,11 @@ package struct PodSpecReader {
         return items.enumerated().map { index, item in
             let itemPath = path.index(index)
             var variable = EnvVar(name: "", value: "")
-            guard let fields = decoder.object(item, itemPath, supported: KubernetesFields.envVar,
-                                              known: KubernetesFields.envVarKnown) else { return variable }
+            guard
+                let fields = decoder.object(
+                    item, itemPath, supported: KubernetesFields.envVar,
+                    known: KubernetesFields.envVarKnown)
+            else { return variable }
             if let n = fields["name"], let v = decoder.string(n, itemPath.child("name")) { variable.name = v }
             if let n = fields["value"], let v = decoder.string(n, itemPath.child("value")) { variable.value = v }
             return variable
@@ -153,8 +164,11 @@ package struct PodSpecReader {
     }
 
     mutating func readPort(_ node: SpecNode, _ path: FieldPath) -> ContainerPort? {
-        guard let fields = decoder.object(node, path, supported: KubernetesFields.containerPort,
-                                          known: KubernetesFields.containerPortKnown) else { return ContainerPort(containerPort: 0) }
+        guard
+            let fields = decoder.object(
+                node, path, supported: KubernetesFields.containerPort,
+                known: KubernetesFields.containerPortKnown)
+        else { return ContainerPort(containerPort: 0) }
         var port = ContainerPort(containerPort: 0)
         if let n = fields["containerPort"], let v = decoder.integer(n, path.child("containerPort")) {
             port.containerPort = Int(clamping: v)
@@ -163,7 +177,8 @@ package struct PodSpecReader {
             port.hostPort = v == 0 ? nil : Int(clamping: v)
         }
         if let n = fields["protocol"],
-           let v = decoder.enumeration(n, path.child("protocol"), ContainerPort.TransportProtocol.self) {
+            let v = decoder.enumeration(n, path.child("protocol"), ContainerPort.TransportProtocol.self)
+        {
             port.protocol = v
         }
         return port
@@ -171,8 +186,11 @@ package struct PodSpecReader {
 
     mutating func readMount(_ node: SpecNode, _ path: FieldPath) -> VolumeMount {
         var mount = VolumeMount(name: "", mountPath: "")
-        guard let fields = decoder.object(node, path, supported: KubernetesFields.volumeMount,
-                                          known: KubernetesFields.volumeMountKnown) else { return mount }
+        guard
+            let fields = decoder.object(
+                node, path, supported: KubernetesFields.volumeMount,
+                known: KubernetesFields.volumeMountKnown)
+        else { return mount }
         if let n = fields["name"], let v = decoder.string(n, path.child("name")) { mount.name = v }
         if let n = fields["mountPath"], let v = decoder.string(n, path.child("mountPath")) { mount.mountPath = v }
         if let n = fields["readOnly"], let v = decoder.bool(n, path.child("readOnly")) { mount.readOnly = v }
@@ -184,8 +202,11 @@ package struct PodSpecReader {
 
     mutating func readResources(_ node: SpecNode, _ path: FieldPath) -> ResourceRequirements {
         var resources = ResourceRequirements()
-        guard let fields = decoder.object(node, path, supported: KubernetesFields.resources,
-                                          known: KubernetesFields.resourcesKnown) else { return resources }
+        guard
+            let fields = decoder.object(
+                node, path, supported: KubernetesFields.resources,
+                known: KubernetesFields.resourcesKnown)
+        else { return resources }
         if let n = fields["requests"] { resources.requests = readResourceList(n, path.child("requests")) }
         if let n = fields["limits"] { resources.limits = readResourceList(n, path.child("limits")) }
         return resources
@@ -206,8 +227,9 @@ package struct PodSpecReader {
             } else {
                 let known = KubernetesFields.resourceNamesKnown.contains(entry.key) || entry.key.hasPrefix("hugepages-")
                 let supported = ResourceName.allCases.map { FieldError.quoted($0.rawValue) }.joined(separator: ", ")
-                decoder.fail(.unsupportedValue, entryPath, entry.node, value: FieldError.quoted(entry.key),
-                             detail: known ? "swift-pods manages only \(supported)" : "supported values: \(supported)")
+                decoder.fail(
+                    .unsupportedValue, entryPath, entry.node, value: FieldError.quoted(entry.key),
+                    detail: known ? "swift-pods manages only \(supported)" : "supported values: \(supported)")
             }
         }
         return list
@@ -215,8 +237,11 @@ package struct PodSpecReader {
 
     mutating func readVolume(_ node: SpecNode, _ path: FieldPath, pod: String) -> VolumeSpec {
         var volume = VolumeSpec(name: "", source: .emptyDir(EmptyDirVolumeSource()))
-        guard let fields = decoder.object(node, path, supported: KubernetesFields.volume,
-                                          known: KubernetesFields.volumeKnown) else { return volume }
+        guard
+            let fields = decoder.object(
+                node, path, supported: KubernetesFields.volume,
+                known: KubernetesFields.volumeKnown)
+        else { return volume }
         if let n = fields["name"], let v = decoder.string(n, path.child("name")) { volume.name = v }
         let present = KubernetesFields.volumeSources.filter { fields[$0] != nil }
         let anyKnownSource = decoder.entryKeys(node).contains { KubernetesFields.volumeKnown.contains($0) }
@@ -235,7 +260,8 @@ package struct PodSpecReader {
             var source = EmptyDirVolumeSource()
             if let f = decoder.object(sourceNode, sourcePath, supported: KubernetesFields.emptyDir) {
                 if let n = f["medium"],
-                   let v = decoder.enumeration(n, sourcePath.child("medium"), EmptyDirVolumeSource.Medium.self) {
+                    let v = decoder.enumeration(n, sourcePath.child("medium"), EmptyDirVolumeSource.Medium.self)
+                {
                     source.medium = v
                 }
                 if let n = f["sizeLimit"] { source.sizeLimit = decoder.quantity(n, sourcePath.child("sizeLimit")) }
@@ -246,7 +272,8 @@ package struct PodSpecReader {
             if let f = decoder.object(sourceNode, sourcePath, supported: KubernetesFields.hostPath) {
                 if let n = f["path"], let v = decoder.string(n, sourcePath.child("path")) { source.path = v }
                 if let n = f["type"],
-                   let v = decoder.enumeration(n, sourcePath.child("type"), HostPathVolumeSource.PathType.self) {
+                    let v = decoder.enumeration(n, sourcePath.child("type"), HostPathVolumeSource.PathType.self)
+                {
                     source.type = v
                 }
             }
@@ -265,8 +292,11 @@ package struct PodSpecReader {
             if let n = f["name"], let v = decoder.string(n, path.child("name")) { source.name = v }
             if let n = f["data"], let v = decoder.stringMap(n, path.child("data")) { source.data = v }
         case .manifest(let configMaps):
-            guard let f = decoder.object(node, path, supported: KubernetesFields.configMapReference,
-                                         known: KubernetesFields.configMapReferenceKnown) else { return source }
+            guard
+                let f = decoder.object(
+                    node, path, supported: KubernetesFields.configMapReference,
+                    known: KubernetesFields.configMapReferenceKnown)
+            else { return source }
             guard let n = f["name"] else {
                 decoder.fail(.required, path.child("name"), node, detail: "name the ConfigMap document that holds the data")
                 return source
@@ -276,8 +306,9 @@ package struct PodSpecReader {
             if let data = configMaps[name] {
                 source.data = data
             } else {
-                decoder.fail(.notFound, path.child("name"), n, value: FieldError.quoted(name),
-                             detail: "no ConfigMap of that name in the manifest stream")
+                decoder.fail(
+                    .notFound, path.child("name"), n, value: FieldError.quoted(name),
+                    detail: "no ConfigMap of that name in the manifest stream")
             }
         }
         return source

@@ -38,12 +38,13 @@ enum ManifestNodes {
             guard case .configMap(let source) = volume.source else { continue }
             let name = source.objectName(pod: spec.name, volume: volume.name)
             guard seen.insert(name).inserted else { continue }
-            out.append(map([
-                ("apiVersion", string(apiVersion)),
-                ("data", stringMap(source.data)),
-                ("kind", string("ConfigMap")),
-                ("metadata", map([("name", string(name))])),
-            ]))
+            out.append(
+                map([
+                    ("apiVersion", string(apiVersion)),
+                    ("data", stringMap(source.data)),
+                    ("kind", string("ConfigMap")),
+                    ("metadata", map([("name", string(name))])),
+                ]))
         }
         return out
     }
@@ -76,28 +77,40 @@ enum ManifestNodes {
         map([
             ("args", c.args.isEmpty ? nil : list(c.args.map(string))),
             ("command", c.command.isEmpty ? nil : list(c.command.map(string))),
-            ("env", list(c.env.map { v in
-                map([("name", string(v.name)), ("value", v.value.isEmpty ? nil : string(v.value))])
-            })),
+            (
+                "env",
+                list(
+                    c.env.map { v in
+                        map([("name", string(v.name)), ("value", v.value.isEmpty ? nil : string(v.value))])
+                    })
+            ),
             ("image", c.image.isEmpty ? nil : string(c.image)),
             ("name", string(c.name)),
-            ("ports", list(c.ports.map { p in
-                map([
-                    ("containerPort", integer(Int64(p.containerPort))),
-                    ("hostPort", p.hostPort.map { integer(Int64($0)) }),
-                    ("protocol", string(p.protocol.rawValue)),
-                ])
-            })),
+            (
+                "ports",
+                list(
+                    c.ports.map { p in
+                        map([
+                            ("containerPort", integer(Int64(p.containerPort))),
+                            ("hostPort", p.hostPort.map { integer(Int64($0)) }),
+                            ("protocol", string(p.protocol.rawValue)),
+                        ])
+                    })
+            ),
             ("resources", resources(c.resources)),
             ("restartPolicy", c.restartPolicy.map { string($0.rawValue) }),
-            ("volumeMounts", list(c.volumeMounts.map { m in
-                map([
-                    ("mountPath", string(m.mountPath)),
-                    ("name", string(m.name)),
-                    ("readOnly", flag(m.readOnly)),
-                    ("subPath", m.subPath.map(string)),
-                ])
-            })),
+            (
+                "volumeMounts",
+                list(
+                    c.volumeMounts.map { m in
+                        map([
+                            ("mountPath", string(m.mountPath)),
+                            ("name", string(m.name)),
+                            ("readOnly", flag(m.readOnly)),
+                            ("subPath", m.subPath.map(string)),
+                        ])
+                    })
+            ),
             ("workingDir", c.workingDir.map(string)),
         ])
     }
@@ -114,15 +127,21 @@ enum ManifestNodes {
         let source: (String, SpecNode)
         switch v.source {
         case .emptyDir(let e):
-            source = ("emptyDir", map([
-                ("medium", e.medium == .disk ? nil : string(e.medium.rawValue)),
-                ("sizeLimit", e.sizeLimit.map { string($0.canonical) }),
-            ]))
+            source = (
+                "emptyDir",
+                map([
+                    ("medium", e.medium == .disk ? nil : string(e.medium.rawValue)),
+                    ("sizeLimit", e.sizeLimit.map { string($0.canonical) }),
+                ])
+            )
         case .hostPath(let h):
-            source = ("hostPath", map([
-                ("path", string(h.path)),
-                ("type", h.type == .unset ? nil : string(h.type.rawValue)),
-            ]))
+            source = (
+                "hostPath",
+                map([
+                    ("path", string(h.path)),
+                    ("type", h.type == .unset ? nil : string(h.type.rawValue)),
+                ])
+            )
         case .configMap(let c):
             source = ("configMap", map([("name", string(c.objectName(pod: pod, volume: v.name)))]))
         }
@@ -133,14 +152,17 @@ enum ManifestNodes {
     /// `{data = ..., name = X}` of the flat form.
     static func inlineConfigMaps(_ node: SpecNode, of spec: PodSpec) -> SpecNode {
         guard case .array(let items) = node.value else { return node }
-        return SpecNode(.array(items.map { item in
-            guard case .map(let fields) = item.value,
-                  case .string(let name)? = fields.first(where: { $0.key == "name" })?.node.value,
-                  case .configMap(let source)? = spec.volume(named: name)?.source else { return item }
-            var inline: [(String, SpecNode?)] = [("data", stringMap(source.data))]
-            if let objectName = source.name { inline.append(("name", string(objectName))) }
-            return SpecNode(.map(fields.map { $0.key == "configMap" ? SpecNode.Entry("configMap", map(inline)) : $0 }))
-        }))
+        return SpecNode(
+            .array(
+                items.map { item in
+                    guard case .map(let fields) = item.value,
+                        case .string(let name)? = fields.first(where: { $0.key == "name" })?.node.value,
+                        case .configMap(let source)? = spec.volume(named: name)?.source
+                    else { return item }
+                    var inline: [(String, SpecNode?)] = [("data", stringMap(source.data))]
+                    if let objectName = source.name { inline.append(("name", string(objectName))) }
+                    return SpecNode(.map(fields.map { $0.key == "configMap" ? SpecNode.Entry("configMap", map(inline)) : $0 }))
+                }))
     }
 
     // MARK: Node builders

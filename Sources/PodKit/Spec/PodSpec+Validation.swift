@@ -41,11 +41,13 @@ struct SpecValidator {
         }
         if let hostname = spec.hostname { checkLabel(hostname, path.child("hostname"), required: true) }
         if spec.terminationGracePeriodSeconds < 0 {
-            add(.invalid, path.child("terminationGracePeriodSeconds"), value: String(spec.terminationGracePeriodSeconds),
+            add(
+                .invalid, path.child("terminationGracePeriodSeconds"), value: String(spec.terminationGracePeriodSeconds),
                 detail: "must be greater than or equal to 0")
         }
         if spec.shareProcessNamespace && spec.hostPID {
-            add(.invalid, path.child("shareProcessNamespace"), value: "true",
+            add(
+                .invalid, path.child("shareProcessNamespace"), value: "true",
                 detail: "ShareProcessNamespace and HostPID cannot both be enabled")
         }
         let volumeNames = checkVolumes(spec.volumes, path.child("volumes"), pod: spec.name)
@@ -53,12 +55,14 @@ struct SpecValidator {
 
         var containerNames: [String] = []
         for (i, container) in spec.initContainers.enumerated() {
-            checkContainer(container, path.child("initContainers").index(i), names: &containerNames,
-                           volumes: volumeNames, isInit: true)
+            checkContainer(
+                container, path.child("initContainers").index(i), names: &containerNames,
+                volumes: volumeNames, isInit: true)
         }
         for (i, container) in spec.containers.enumerated() {
-            checkContainer(container, path.child("containers").index(i), names: &containerNames,
-                           volumes: volumeNames, isInit: false)
+            checkContainer(
+                container, path.child("containers").index(i), names: &containerNames,
+                volumes: volumeNames, isInit: false)
         }
         checkPorts(spec, path)
         if let podResources = spec.resources { checkPodResources(podResources, spec, path.child("resources")) }
@@ -92,7 +96,8 @@ struct SpecValidator {
             switch volume.source {
             case .emptyDir(let source):
                 if let size = source.sizeLimit, size < .zero {
-                    add(.invalid, volumePath().child("emptyDir").child("sizeLimit"), value: FieldError.quoted(size.canonical),
+                    add(
+                        .invalid, volumePath().child("emptyDir").child("sizeLimit"), value: FieldError.quoted(size.canonical),
                         detail: "must be greater than or equal to 0")
                 }
             case .hostPath(let source):
@@ -108,7 +113,8 @@ struct SpecValidator {
                 func configMapPath() -> FieldPath { volumePath().child("configMap") }
                 let objectName = source.objectName(pod: pod, volume: volume.name)
                 if let other = configMapData[objectName], other != source.data {
-                    add(.duplicate, configMapPath().child("name"), value: FieldError.quoted(objectName),
+                    add(
+                        .duplicate, configMapPath().child("name"), value: FieldError.quoted(objectName),
                         detail: "another configMap volume names this ConfigMap with other data")
                 }
                 configMapData[objectName] = source.data
@@ -150,11 +156,13 @@ struct SpecValidator {
             if port.containerPort == 0 {
                 add(.required, portPath().child("containerPort"))
             } else if !(1...65535).contains(port.containerPort) {
-                add(.invalid, portPath().child("containerPort"), value: String(port.containerPort),
+                add(
+                    .invalid, portPath().child("containerPort"), value: String(port.containerPort),
                     detail: "must be between 1 and 65535, inclusive")
             }
             if let hostPort = port.hostPort, !(1...65535).contains(hostPort) {
-                add(.invalid, portPath().child("hostPort"), value: String(hostPort),
+                add(
+                    .invalid, portPath().child("hostPort"), value: String(hostPort),
                     detail: "must be between 1 and 65535, inclusive")
             }
         }
@@ -169,7 +177,8 @@ struct SpecValidator {
             if mount.mountPath.isEmpty {
                 add(.required, mountPath().child("mountPath"))
             } else if !mount.mountPath.hasPrefix("/") {
-                add(.invalid, mountPath().child("mountPath"), value: FieldError.quoted(mount.mountPath),
+                add(
+                    .invalid, mountPath().child("mountPath"), value: FieldError.quoted(mount.mountPath),
                     detail: "must be an absolute path")
             } else {
                 let cleaned = PathRules.clean(mount.mountPath)
@@ -197,14 +206,16 @@ struct SpecValidator {
         for (listName, list) in [("requests", resources.requests), ("limits", resources.limits)] {
             for name in ResourceName.allCases {
                 if let q = list[name], q < .zero {
-                    add(.invalid, path().child(listName).child(name.rawValue), value: FieldError.quoted(q.canonical),
+                    add(
+                        .invalid, path().child(listName).child(name.rawValue), value: FieldError.quoted(q.canonical),
                         detail: "must be greater than or equal to 0")
                 }
             }
         }
         for name in ResourceName.allCases {
             if let request = resources.requests[name], let limit = resources.limits[name], request > limit {
-                add(.invalid, path().child("requests").child(name.rawValue), value: FieldError.quoted(request.canonical),
+                add(
+                    .invalid, path().child("requests").child(name.rawValue), value: FieldError.quoted(request.canonical),
                     detail: "must be less than or equal to \(name.rawValue) limit of \(limit.canonical)")
             }
         }
@@ -219,15 +230,20 @@ struct SpecValidator {
         let inits = spec.initContainers.count
         spec.forEachContainer { index, container in
             guard !container.ports.isEmpty else { return }
-            func containerPath() -> FieldPath { index < inits ? path.child("initContainers").index(index) : path.child("containers").index(index - inits) }
+            func containerPath() -> FieldPath {
+                index < inits ? path.child("initContainers").index(index) : path.child("containers").index(index - inits)
+            }
             let longRunning = index >= inits || container.isSidecar
             for (i, port) in container.ports.enumerated() where (1...65535).contains(port.containerPort) {
                 func portPath() -> FieldPath { containerPath().child("ports").index(i) }
                 let key = "\(port.containerPort)/\(port.protocol.rawValue)"
                 if longRunning {
                     if let owner = containerPorts[key] {
-                        add(.duplicate, portPath().child("containerPort"), value: FieldError.quoted(key),
-                            detail: "already declared by container \(FieldError.quoted(owner)); the containers of a pod share one network namespace")
+                        add(
+                            .duplicate, portPath().child("containerPort"), value: FieldError.quoted(key),
+                            detail:
+                                "already declared by container \(FieldError.quoted(owner)); the containers of a pod share one network namespace"
+                        )
                     } else {
                         containerPorts[key] = container.name
                     }
@@ -238,7 +254,8 @@ struct SpecValidator {
                         add(.duplicate, portPath().child("hostPort"), value: FieldError.quoted(hostKey))
                     }
                     if spec.hostNetwork && hostPort != port.containerPort {
-                        add(.invalid, portPath().child("hostPort"), value: String(hostPort),
+                        add(
+                            .invalid, portPath().child("hostPort"), value: String(hostPort),
                             detail: "must match `containerPort` when `hostNetwork` is true")
                     }
                 }
@@ -256,16 +273,19 @@ struct SpecValidator {
         let podRequests = resources.effectiveRequests
         for name in ResourceName.allCases {
             if let podRequest = podRequests[name], let sum = aggregate[name], sum > podRequest {
-                add(.invalid, path().child("requests").child(name.rawValue), value: FieldError.quoted(podRequest.canonical),
+                add(
+                    .invalid, path().child("requests").child(name.rawValue), value: FieldError.quoted(podRequest.canonical),
                     detail: "must be greater than or equal to aggregate container requests of \(sum.canonical)")
             }
         }
-        let all = spec.initContainers.enumerated().map { (FieldPath("spec").child("initContainers").index($0), $1) }
+        let all =
+            spec.initContainers.enumerated().map { (FieldPath("spec").child("initContainers").index($0), $1) }
             + spec.containers.enumerated().map { (FieldPath("spec").child("containers").index($0), $1) }
         for (containerPath, container) in all {
             for name in ResourceName.allCases {
                 if let podLimit = resources.limits[name], let limit = container.resources.limits[name], limit > podLimit {
-                    add(.invalid, containerPath.child("resources").child("limits").child(name.rawValue),
+                    add(
+                        .invalid, containerPath.child("resources").child("limits").child(name.rawValue),
                         value: FieldError.quoted(limit.canonical),
                         detail: "must be less than or equal to pod limit of \(podLimit.canonical)")
                 }

@@ -115,7 +115,8 @@ public struct Quantity: Sendable, Hashable, Comparable, CustomStringConvertible 
         let sign = nanoValue < 0 ? "-" : ""
         let magnitude = nanoValue.magnitude
         if format == .binarySI, magnitude >= 1024 * UInt128(Quantity.nanosPerUnit),
-           magnitude % UInt128(Quantity.nanosPerUnit) == 0 {
+            magnitude % UInt128(Quantity.nanosPerUnit) == 0
+        {
             var units = magnitude / UInt128(Quantity.nanosPerUnit)
             var power = 0
             while power < QuantityParser.binarySuffixes.count, units % 1024 == 0 {
@@ -133,8 +134,12 @@ public struct Quantity: Sendable, Hashable, Comparable, CustomStringConvertible 
             exponent += 1
         }
         switch ((exponent % 3) + 3) % 3 {
-        case 1: mantissa *= 10; exponent -= 1
-        case 2: mantissa *= 100; exponent -= 2
+        case 1:
+            mantissa *= 10
+            exponent -= 1
+        case 2:
+            mantissa *= 100
+            exponent -= 2
         default: break
         }
         let suffix: String

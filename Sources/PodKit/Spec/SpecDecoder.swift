@@ -38,11 +38,15 @@ package struct SpecDecoder {
             } else if ignoredIfEmpty.contains(entry.key) && entry.node.isEmpty {
                 continue
             } else if known.contains(entry.key) {
-                record(FieldError(.unsupportedField, fieldPath,
-                                  detail: "swift-pods does not implement this Kubernetes field",
-                                  line: entry.line))
+                record(
+                    FieldError(
+                        .unsupportedField, fieldPath,
+                        detail: "swift-pods does not implement this Kubernetes field",
+                        line: entry.line))
             } else {
-                let suggestion = hint?(entry.key) ?? SpecDecoder.closest(to: entry.key, in: supported)
+                let suggestion =
+                    hint?(entry.key)
+                    ?? SpecDecoder.closest(to: entry.key, in: supported)
                     .map { "(did you mean '\($0)'?)" }
                 record(FieldError(.unknownField, fieldPath, detail: suggestion, line: entry.line))
             }
@@ -125,7 +129,8 @@ package struct SpecDecoder {
     /// `1e3` or `80.0` as an integer, when exactly integral and in range.
     static func integralValue(of text: String) -> Int64? {
         guard let quantity = try? Quantity(parsing: text),
-              quantity.nanoValue % Quantity.nanosPerUnit == 0 else { return nil }
+            quantity.nanoValue % Quantity.nanosPerUnit == 0
+        else { return nil }
         return Int64(exactly: quantity.nanoValue / Quantity.nanosPerUnit)
     }
 

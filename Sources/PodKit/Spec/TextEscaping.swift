@@ -25,18 +25,19 @@ package enum TextEscaping {
     /// `text` in double quotes with `"`, `\`, newline, tab, carriage return and the other
     /// control characters escaped.
     package static func quoted(_ text: String, style: ControlStyle) -> String {
-        "\"" + escape(text) { scalar in
-            switch scalar {
-            case "\"": return "\\\""
-            case "\\": return "\\\\"
-            case "\n": return "\\n"
-            case "\t": return "\\t"
-            case "\r": return "\\r"
-            case _ where scalar.value < 0x20 || (style == .go && scalar.value == 0x7f):
-                let hex = String(scalar.value, radix: 16)
-                return style == .go ? "\\x" + hex.leftPadded(to: 2) : "\\u" + hex.leftPadded(to: 4)
-            default: return nil
-            }
-        } + "\""
+        "\""
+            + escape(text) { scalar in
+                switch scalar {
+                case "\"": return "\\\""
+                case "\\": return "\\\\"
+                case "\n": return "\\n"
+                case "\t": return "\\t"
+                case "\r": return "\\r"
+                case _ where scalar.value < 0x20 || (style == .go && scalar.value == 0x7f):
+                    let hex = String(scalar.value, radix: 16)
+                    return style == .go ? "\\x" + hex.leftPadded(to: 2) : "\\u" + hex.leftPadded(to: 4)
+                default: return nil
+                }
+            } + "\""
     }
 }

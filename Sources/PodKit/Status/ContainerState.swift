@@ -56,8 +56,10 @@ public struct Termination: Sendable, Equatable {
     /// A human-readable detail (the start error, the exit reason).
     public var message: String?
 
-    public init(exitCode: Int32, signal: Int32?, reason: Reason, cause: TerminationCause,
-                startedAt: Double, finishedAt: Double, message: String? = nil) {
+    public init(
+        exitCode: Int32, signal: Int32?, reason: Reason, cause: TerminationCause,
+        startedAt: Double, finishedAt: Double, message: String? = nil
+    ) {
         self.exitCode = exitCode
         self.signal = signal
         self.reason = reason

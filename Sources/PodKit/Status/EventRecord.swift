@@ -47,7 +47,8 @@ struct EventRecord {
         case .oomKilled: (reason, message) = ("OOMKilled", "Container \(name) was killed: memory limit exceeded")
         case .custom: (reason, message) = (custom?.reason ?? "", custom?.message ?? "")
         }
-        return PodEvent(time: time, type: warning ? .warning : .normal, reason: reason, pod: pod, container: container,
-                        message: message)
+        return PodEvent(
+            time: time, type: warning ? .warning : .normal, reason: reason, pod: pod, container: container,
+            message: message)
     }
 }

@@ -1,3 +1,5 @@
+import PodLua
+
 // Raises N errors from Swift callbacks (in pairs: an invalid spec and a bad argument) and prints
 // how much the resident set grew after a warm-up, so a test can check it in a process of its
 // own (the test runner's other tests would move a shared resident set).
@@ -6,7 +8,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import PodLua
 
 func residentBytes() -> Int {
     guard let file = fopen("/proc/self/statm", "r") else { return 0 }
@@ -21,7 +22,8 @@ let errors = CommandLine.arguments.dropFirst().first.flatMap { Int($0) } ?? 100_
 do {
     let lua = try LuaState()
     try lua.openPod()
-    _ = try lua.run("""
+    _ = try lua.run(
+        """
         function runner(n)
           local failures = 0
           for i = 1, n do

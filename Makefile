@@ -1,6 +1,6 @@
 # `make demo` runs the main job (the seed article's pod on the sim backend), `make test` the
 # test suite; both install what they need first.
-.PHONY: demo demo-linux test build setup
+.PHONY: demo demo-linux test build setup format
 
 setup:
 	scripts/setup.sh
@@ -26,3 +26,7 @@ test:
 	scripts/check-docs.sh
 	swift build --build-tests
 	swift test
+
+# Lays out every Swift file as .swift-format says.
+format:
+	swift-format format --in-place --recursive --parallel Sources Tests Benchmarks Package.swift

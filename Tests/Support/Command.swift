@@ -34,7 +34,7 @@ public enum Command {
         }
         // stderr goes to a file, so a child that fills it while stdout is read cannot block.
         let errPath = NSTemporaryDirectory() + "swift-pods-stderr-\(UUID().uuidString)"
-        FileManager.default.createFile(atPath: errPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
         defer { try? FileManager.default.removeItem(atPath: errPath) }
         let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
         let out = Pipe(), input = Pipe()

@@ -102,7 +102,6 @@ let spec = PodSpec(
     containers: [
         ContainerSpec(name: "a", image: "busybox", command: ["true"]), ContainerSpec(name: "b", image: "busybox", command: ["true"]),
     ])
-let qos = ResourceMath.qosClass(of: spec)
 var pods: [Double] = []
 var phases: [String: [Double]] = [:]
 var cycling: SandboxID?
@@ -124,7 +123,7 @@ for _ in 0..<cycles {
             ids.insert(
                 try backend.spawn(
                     SpawnRequest(
-                        context: .container(sandbox.id, ContainerRequest(container, qosClass: qos)),
+                        context: .container(sandbox.id, ContainerRequest(container)),
                         argv: container.command)
                 ).id)
         }

@@ -86,7 +86,7 @@ extension LinuxBackend {
         }
         let procs = CStringArray(cgroups.procsFiles(cgroup))
         let procsCount = Int32(procs.pointers.count - 1)
-        let oomScoreAdj = container.oomScoreAdj(memoryCapacity: Self.memoryCapacity)
+        let oomScoreAdj = container.oomScoreAdj(qosClass: sandbox.request.qosClass, memoryCapacity: Self.memoryCapacity)
         let env = Self.environment(request.env, hostname: sandbox.request.hostname)
         var join = Int32(PODSPAWN_NS_IPC | PODSPAWN_NS_UTS | PODSPAWN_NS_NET)
         if sandbox.sharesPID { join |= Int32(PODSPAWN_NS_PID) }
@@ -216,7 +216,7 @@ extension LinuxBackend {
         let cArgv = CStringArray(request.argv)
         let cEnv = CStringArray(env)
         let workdir = CStringArray([request.workingDir ?? spec.workingDir ?? "/"])
-        let oomScoreAdj = spec.oomScoreAdj(memoryCapacity: Self.memoryCapacity)
+        let oomScoreAdj = spec.oomScoreAdj(qosClass: sandbox.request.qosClass, memoryCapacity: Self.memoryCapacity)
         // An exec runs in the container's cgroup (its limits; it dies with the container).
         let procs = CStringArray(target.cgroup.map { cgroups.procsFiles($0) } ?? [])
         let procsCount = Int32(procs.pointers.count - 1)

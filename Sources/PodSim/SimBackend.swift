@@ -101,7 +101,7 @@ public final class SimBackend: InspectableBackend {
             ipc: spaces.ipc == .host ? kernel.host.ipc : kernel.makeIPCNamespace(),
             uts: spaces.uts == .host ? kernel.host.uts : kernel.makeUTSNamespace(hostname: request.hostname),
             mnt: kernel.makeMountNamespace())
-        let cgroup = SimCgroup(parent: nil, memoryLimit: request.cgroup.memoryLimit, pidsLimit: podPidsLimit)
+        let cgroup = SimCgroup(parent: nil, memoryLimit: request.limitsMemory ? request.cgroup.memoryLimit : nil, pidsLimit: podPidsLimit)
         let infra: SimProcess
         do {
             infra = try kernel.spawn(

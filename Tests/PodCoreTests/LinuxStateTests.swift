@@ -70,7 +70,7 @@ extension RealLinux {
                     ids.append(
                         try env.backend.spawn(
                             SpawnRequest(
-                                context: .container(sandbox.id, ContainerRequest(container, qosClass: .bestEffort)), argv: container.command
+                                context: .container(sandbox.id, ContainerRequest(container)), argv: container.command
                             )
                         ).id)
                 }

@@ -337,10 +337,11 @@ struct SandboxRequestTests {
         #expect(request.cgroup == ResourceMath.podCgroup(of: spec))
         #expect(request.manifest == spec.manifestDocuments)
         #expect(request.volumes.map(\.name) == ["data"])
-        let container = ContainerRequest(spec.containers[0], qosClass: ResourceMath.qosClass(of: spec))
+        #expect(request.limitsMemory && request.qosClass == ResourceMath.qosClass(of: spec))
+        let container = ContainerRequest(spec.containers[0])
         #expect(container.cgroup.memoryLimit == 64 << 20)
         #expect(
-            container.oomScoreAdj(memoryCapacity: 1 << 30)
+            container.oomScoreAdj(qosClass: request.qosClass, memoryCapacity: 1 << 30)
                 == ResourceMath.oomScoreAdj(
                     pod: spec, container: spec.containers[0],
                     memoryCapacity: 1 << 30))
@@ -349,6 +350,6 @@ struct SandboxRequestTests {
         host.hostNetwork = true
         host.containers[0].resources = ResourceRequirements()
         let onHost = SandboxRequest(pod: host, uid: "u")
-        #expect(onHost.hostPorts.isEmpty && onHost.cgroup.memoryLimit == nil && onHost.namespaces.uts == .host)
+        #expect(onHost.hostPorts.isEmpty && !onHost.limitsMemory && onHost.cgroup.memoryLimit == nil && onHost.namespaces.uts == .host)
     }
 }

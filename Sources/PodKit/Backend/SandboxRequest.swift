@@ -11,18 +11,44 @@ public struct SandboxRequest: Sendable {
     public var volumes: [VolumeSpec]
     /// The host ports to publish (none on the host's network).
     public var hostPorts: [HostPortMapping]
-    /// The pod cgroup's values, by kubelet's formulas (`ResourceMath.podCgroup`); its memory
-    /// limit only when some container or the pod sets one.
-    public var cgroup: CgroupValues
+    /// Whether some container or the pod sets a memory limit: only then is there a pod memory
+    /// limit (kubelet's rule).
+    public var limitsMemory: Bool
     /// The image of every container, init containers first (a backend may check them up front).
     public var images: [ContainerImage]
-    /// The pod's manifest documents (`PodSpec.manifestDocuments`), for a backend's records.
-    public var manifest: [SpecNode]
+
+    /// The pod cgroup's values, by kubelet's formulas (`ResourceMath.podCgroup`); its memory
+    /// limit only when `limitsMemory`.
+    public var cgroup: CgroupValues { derived.cgroup() }
+    /// The pod's QoS class (what its containers' `oom_score_adj` is computed from).
+    public var qosClass: QOSClass { derived.qosClass() }
+    /// The pod's manifest documents (`PodSpec.manifestDocuments`), for a backend that records them.
+    public var manifest: [SpecNode] { derived.manifest() }
+
+    /// What is computed when a backend asks for it: a backend that keeps no records, or no
+    /// cgroups, never pays for them.
+    private struct Derived: Sendable {
+        var cgroup: @Sendable () -> CgroupValues
+        var qosClass: @Sendable () -> QOSClass
+        var manifest: @Sendable () -> [SpecNode]
+    }
+    private var derived: Derived
 
     public init(
         podName: String, uid: String, hostname: String, namespaces: PodNamespaces, volumes: [VolumeSpec] = [],
-        hostPorts: [HostPortMapping] = [], cgroup: CgroupValues = CgroupValues(cpuShares: ResourceMath.minShares),
+        hostPorts: [HostPortMapping] = [], limitsMemory: Bool = false,
+        cgroup: CgroupValues = CgroupValues(cpuShares: ResourceMath.minShares), qosClass: QOSClass = .bestEffort,
         images: [ContainerImage] = [], manifest: [SpecNode] = []
+    ) {
+        self.init(
+            podName: podName, uid: uid, hostname: hostname, namespaces: namespaces, volumes: volumes, hostPorts: hostPorts,
+            limitsMemory: limitsMemory, images: images,
+            derived: Derived(cgroup: { cgroup }, qosClass: { qosClass }, manifest: { manifest }))
+    }
+
+    private init(
+        podName: String, uid: String, hostname: String, namespaces: PodNamespaces, volumes: [VolumeSpec],
+        hostPorts: [HostPortMapping], limitsMemory: Bool, images: [ContainerImage], derived: Derived
     ) {
         self.podName = podName
         self.uid = uid
@@ -30,9 +56,9 @@ public struct SandboxRequest: Sendable {
         self.namespaces = namespaces
         self.volumes = volumes
         self.hostPorts = hostPorts
-        self.cgroup = cgroup
+        self.limitsMemory = limitsMemory
         self.images = images
-        self.manifest = manifest
+        self.derived = derived
     }
 
     /// The request for the pod `spec` (validated), as the runtime makes it.
@@ -51,16 +77,21 @@ public struct SandboxRequest: Sendable {
         }
         var images: [ContainerImage] = []
         spec.forEachContainer { _, container in images.append(ContainerImage(container: container.name, image: container.image)) }
-        var cgroup = ResourceMath.podCgroup(of: spec)
-        // kubelet's pod memory limit can only exist when some container (or the pod) sets one.
         let limitsMemory =
             spec.resources?.limits.memory != nil
             || spec.containers.contains { $0.resources.limits.memory != nil }
             || spec.initContainers.contains { $0.resources.limits.memory != nil }
-        if !limitsMemory { cgroup.memoryLimit = nil }
+        let derived = Derived(
+            cgroup: {
+                var cgroup = ResourceMath.podCgroup(of: spec)
+                if !limitsMemory { cgroup.memoryLimit = nil }
+                return cgroup
+            },
+            qosClass: { ResourceMath.qosClass(of: spec) },
+            manifest: { spec.manifestDocuments })
         self.init(
             podName: spec.name, uid: uid, hostname: spec.effectiveHostname, namespaces: PodNamespaces(spec),
-            volumes: spec.volumes, hostPorts: ports, cgroup: cgroup, images: images, manifest: spec.manifestDocuments)
+            volumes: spec.volumes, hostPorts: ports, limitsMemory: limitsMemory, images: images, derived: derived)
     }
 }
 
@@ -144,15 +175,13 @@ public struct ContainerRequest: Sendable, Equatable {
     public var env: [EnvVar]
     /// The container cgroup's values (`ResourceMath.containerCgroup`).
     public var cgroup: CgroupValues
-    /// The pod's QoS class and the container's memory request: what kubelet's
-    /// `oom_score_adj` is computed from (`ResourceMath.oomScoreAdj`).
-    public var qosClass: QOSClass
+    /// The container's memory request: with the pod's QoS class (`SandboxRequest.qosClass`),
+    /// what kubelet's `oom_score_adj` is computed from.
     public var memoryRequest: Int64
 
     public init(
         name: String, image: String = "", mounts: [VolumeMount] = [], workingDir: String? = nil, env: [EnvVar] = [],
-        cgroup: CgroupValues = CgroupValues(cpuShares: ResourceMath.minShares), qosClass: QOSClass = .bestEffort,
-        memoryRequest: Int64 = 0
+        cgroup: CgroupValues = CgroupValues(cpuShares: ResourceMath.minShares), memoryRequest: Int64 = 0
     ) {
         self.name = name
         self.image = image
@@ -160,20 +189,20 @@ public struct ContainerRequest: Sendable, Equatable {
         self.workingDir = workingDir
         self.env = env
         self.cgroup = cgroup
-        self.qosClass = qosClass
         self.memoryRequest = memoryRequest
     }
 
-    /// The request for `container`, of a pod whose QoS class is `qosClass`.
-    public init(_ container: ContainerSpec, qosClass: QOSClass) {
+    /// The request for `container`.
+    public init(_ container: ContainerSpec) {
         self.init(
             name: container.name, image: container.image, mounts: container.volumeMounts, workingDir: container.workingDir,
-            env: container.env, cgroup: ResourceMath.containerCgroup(of: container), qosClass: qosClass,
+            env: container.env, cgroup: ResourceMath.containerCgroup(of: container),
             memoryRequest: container.resources.effectiveRequests.memory?.value ?? 0)
     }
 
-    /// kubelet's `oom_score_adj` for this container on a machine with `memoryCapacity` bytes.
-    public func oomScoreAdj(memoryCapacity: Int64) -> Int {
+    /// kubelet's `oom_score_adj` for this container of a pod of `qosClass` on a machine with
+    /// `memoryCapacity` bytes.
+    public func oomScoreAdj(qosClass: QOSClass, memoryCapacity: Int64) -> Int {
         ResourceMath.oomScoreAdj(qosClass: qosClass, memoryRequest: memoryRequest, memoryCapacity: memoryCapacity)
     }
 }

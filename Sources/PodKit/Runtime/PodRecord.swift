@@ -2,8 +2,6 @@
 /// planner needs to decide (backoff, stop progress). Internal; `PodStatus` is its public face.
 final class PodRecord {
     let spec: PodSpec
-    /// The pod's QoS class (what its containers' `oom_score_adj` is computed from).
-    let qosClass: QOSClass
     /// Creation order, for deterministic iteration.
     let order: Int
     var phase: PodPhase = .pending
@@ -25,7 +23,6 @@ final class PodRecord {
 
     init(spec: PodSpec, order: Int) {
         self.spec = spec
-        self.qosClass = ResourceMath.qosClass(of: spec)
         self.order = order
         self.stopGrace = spec.terminationGracePeriodSeconds
         containers =
@@ -66,7 +63,7 @@ final class PodRecord {
         case .none: infraStatus = InfraStatus(state: "none", pid: nil)
         }
         return PodStatus(
-            phase: phase, qosClass: qosClass, hostname: spec.effectiveHostname, infra: infraStatus,
+            phase: phase, qosClass: spec.qosClass, hostname: spec.effectiveHostname, infra: infraStatus,
             containers: containers.filter { $0.kind == .app }.map(\.status),
             initContainers: containers.filter { $0.kind != .app }.map(\.status),
             message: message)

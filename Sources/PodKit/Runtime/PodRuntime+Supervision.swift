@@ -134,7 +134,7 @@ extension PodRuntime {
                 let (argv, env) = mayExpand ? EnvExpansion.resolve(spec) : (spec.argv, spec.env)
                 spawned = try backend.spawn(
                     SpawnRequest(
-                        context: .container(sandbox.id, ContainerRequest(spec, qosClass: record.qosClass)), argv: argv,
+                        context: .container(sandbox.id, ContainerRequest(spec)), argv: argv,
                         env: env, workingDir: spec.workingDir))
             } catch {
                 throw .backend(error)

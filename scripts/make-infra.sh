@@ -34,7 +34,8 @@ header=$work/infra_images.h
                 -fuse-ld=lld --ld-path="$lld" -Wl,--build-id=none -Wl,-z,norelro -Wl,-z,noseparate-code -Wl,-s \
                 -Wall -Wextra -Werror -o "$work/$program-$arch" Tools/infra/$program.c
             echo "static const unsigned char ${program}_image[] = {"
-            od -An -v -tx1 "$work/$program-$arch" | sed -e 's/ *$//' -e 's/ \([0-9a-f][0-9a-f]\)/0x\1, /g' -e 's/^/    /' -e 's/, *$/,/'
+            # The image as data: one line of bytes, not rows that read like code.
+            od -An -v -tx1 "$work/$program-$arch" | tr -s ' \n' '  ' | sed -e 's/^ //' -e 's/ $//' -e 's/\([0-9a-f][0-9a-f]\)/0x\1,/g' -e 's/^/    /'
             echo "};"
         done
     done

@@ -128,9 +128,7 @@ public struct BackendConfiguration: Sendable, Equatable {
         backend: String, settings: some Hashable & Sendable,
         make factory: @escaping @Sendable () throws(BackendError) -> any PodBackend
     ) {
-        self.backend = backend
-        self.settings = settings
-        self.factory = factory
+        (self.backend, self.settings, self.factory) = (backend, settings, factory)
     }
 
     /// A new backend of this configuration.

@@ -11,8 +11,7 @@ public struct ProcessStamp: Sendable, Equatable, CustomStringConvertible {
     public var start: UInt64
 
     public init(pid: Int32, start: UInt64) {
-        self.pid = pid
-        self.start = start
+        (self.pid, self.start) = (pid, start)
     }
 
     /// The stamp of a live process, or nil.
@@ -186,9 +185,7 @@ public struct LinuxState: Sendable {
     public let cgroupParent: String
 
     public init(directory: String, cgroups: any CgroupDriver, cgroupParent: String = "swift-pods") {
-        self.directory = directory
-        self.cgroups = cgroups
-        self.cgroupParent = cgroupParent
+        (self.directory, self.cgroups, self.cgroupParent) = (directory, cgroups, cgroupParent)
     }
 
     /// This boot's id.

@@ -33,8 +33,7 @@ final class PodModule {
     static let podMetatable = "swift-pods.Pod"
 
     init(runtime: PodRuntime, host: LuaHost) {
-        self.runtime = runtime
-        self.host = host
+        (self.runtime, self.host) = (runtime, host)
     }
 
     /// A module on a new runtime on the registry's default backend.

@@ -38,8 +38,7 @@ final class SimPrograms {
     static let procMetatable = "swift-pods.Proc"
 
     init(module: PodModule, L: OpaquePointer) {
-        self.module = module
-        self.L = L
+        (self.module, self.L) = (module, L)
     }
 
     /// `pod.sim.program(name, fn)`.
@@ -86,8 +85,7 @@ final class SimPrograms {
         private weak var owner: SimPrograms?
         private var ref: Int32?
         init(_ owner: SimPrograms, _ ref: Int32) {
-            self.owner = owner
-            self.ref = ref
+            (self.owner, self.ref) = (owner, ref)
         }
         func release() {
             guard let ref else { return }

@@ -67,8 +67,7 @@ public final class SimBackend: InspectableBackend {
     static let pauseArgv = ["pause"]
 
     public init(kernel: SimKernel = SimKernel(), podPidsLimit: Int = 4096) {
-        self.kernel = kernel
-        self.podPidsLimit = podPidsLimit
+        (self.kernel, self.podPidsLimit) = (kernel, podPidsLimit)
     }
 
     private func makeID() -> Int {

@@ -15,9 +15,7 @@ final class SimCgroup {
     var oomKills = 0
 
     init(parent: SimCgroup?, memoryLimit: Int64?, pidsLimit: Int?) {
-        self.parent = parent
-        self.memoryLimit = memoryLimit
-        self.pidsLimit = pidsLimit
+        (self.parent, self.memoryLimit, self.pidsLimit) = (parent, memoryLimit, pidsLimit)
     }
 
     /// This cgroup and its ancestors, innermost first.

@@ -56,10 +56,7 @@ final class SimVolume {
     var usage: Int64 = 0
 
     init(name: String, root: SimNode, medium: Medium = .disk, sizeLimit: Int64? = nil) {
-        self.name = name
-        self.root = root
-        self.medium = medium
-        self.sizeLimit = sizeLimit
+        (self.name, self.root, self.medium, self.sizeLimit) = (name, root, medium, sizeLimit)
     }
 }
 

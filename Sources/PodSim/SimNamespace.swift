@@ -24,8 +24,7 @@ public class SimNamespace {
     public let inode: UInt64
 
     init(kind: NamespaceKind, inode: UInt64) {
-        self.kind = kind
-        self.inode = inode
+        (self.kind, self.inode) = (kind, inode)
     }
 
     /// `net:[4026532201]`, as `readlink /proc/PID/ns/net` prints it.

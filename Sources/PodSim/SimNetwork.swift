@@ -13,10 +13,7 @@ public struct SimHTTPRequest: Sendable, Equatable {
     public var body: String
 
     public init(method: String = "GET", path: String = "/", headers: [String: String] = [:], body: String = "") {
-        self.method = method
-        self.path = path
-        self.headers = headers
-        self.body = body
+        (self.method, self.path, self.headers, self.body) = (method, path, headers, body)
     }
 }
 
@@ -27,9 +24,7 @@ public struct SimHTTPResponse: Sendable, Equatable {
     public var body: String
 
     public init(status: Int = 200, headers: [String: String] = [:], body: String = "") {
-        self.status = status
-        self.headers = headers
-        self.body = body
+        (self.status, self.headers, self.body) = (status, headers, body)
     }
 
     /// `HTTP/1.1 404 Not Found`.
@@ -90,9 +85,7 @@ final class SimListener {
     let handler: SimHandler
 
     init(process: SimProcess, port: Int, handler: @escaping SimHandler) {
-        self.process = process
-        self.port = port
-        self.handler = handler
+        (self.process, self.port, self.handler) = (process, port, handler)
     }
 }
 

@@ -11,8 +11,7 @@ final class FaultyBackend: InspectableBackend {
     private(set) var calls = 0
 
     init(_ inner: any InspectableBackend, failAt: Int) {
-        self.inner = inner
-        self.failAt = failAt
+        (self.inner, self.failAt) = (inner, failAt)
     }
 
     private func step(_ operation: String) throws(BackendError) {

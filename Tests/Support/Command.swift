@@ -8,9 +8,7 @@ public struct CommandRun: Equatable, Sendable {
     public var stderr: String
 
     public init(status: Int32, stdout: String, stderr: String) {
-        self.status = status
-        self.stdout = stdout
-        self.stderr = stderr
+        (self.status, self.stdout, self.stderr) = (status, stdout, stderr)
     }
 
     /// stdout and stderr, for a failure message.

@@ -88,9 +88,7 @@ public struct SandboxInfo: Sendable, Equatable {
     public var infraProcess: ProcessID
 
     public init(id: SandboxID, infraPid: Int, infraProcess: ProcessID) {
-        self.id = id
-        self.infraPid = infraPid
-        self.infraProcess = infraProcess
+        (self.id, self.infraPid, self.infraProcess) = (id, infraPid, infraProcess)
     }
 }
 
@@ -114,11 +112,7 @@ public struct SpawnRequest: Sendable {
     public var stdin: String?
 
     public init(context: Context, argv: [String], env: [EnvVar] = [], workingDir: String? = nil, stdin: String? = nil) {
-        self.context = context
-        self.argv = argv
-        self.env = env
-        self.workingDir = workingDir
-        self.stdin = stdin
+        (self.context, self.argv, self.env, self.workingDir, self.stdin) = (context, argv, env, workingDir, stdin)
     }
 }
 
@@ -131,9 +125,7 @@ public struct SpawnedProcess: Sendable, Equatable {
     public var startedAt: Double
 
     public init(id: ProcessID, pid: Int, startedAt: Double) {
-        self.id = id
-        self.pid = pid
-        self.startedAt = startedAt
+        (self.id, self.pid, self.startedAt) = (id, pid, startedAt)
     }
 }
 
@@ -181,9 +173,7 @@ public struct ProcessOutput: Sendable, Equatable {
     public var combined: String
 
     public init(stdout: String = "", stderr: String = "", combined: String = "") {
-        self.stdout = stdout
-        self.stderr = stderr
-        self.combined = combined
+        (self.stdout, self.stderr, self.combined) = (stdout, stderr, combined)
     }
 }
 
@@ -199,10 +189,7 @@ public struct BackendInventory: Sendable, Equatable {
     public var details: [String]
 
     public init(sandboxes: Int, processes: Int, namespaces: Int, details: [String]) {
-        self.sandboxes = sandboxes
-        self.processes = processes
-        self.namespaces = namespaces
-        self.details = details
+        (self.sandboxes, self.processes, self.namespaces, self.details) = (sandboxes, processes, namespaces, details)
     }
 
     /// Whether nothing is held.
@@ -237,10 +224,7 @@ public struct BackendError: Error, Sendable, Equatable, CustomStringConvertible 
     public var systemError: Int32?
 
     public init(_ code: Code, _ operation: String, _ message: String, systemError: Int32? = nil) {
-        self.code = code
-        self.operation = operation
-        self.message = message
-        self.systemError = systemError
+        (self.code, self.operation, self.message, self.systemError) = (code, operation, message, systemError)
     }
 
     public var description: String { "\(operation): \(message)" }

@@ -119,9 +119,7 @@ public struct PodNamespaces: Sendable, Equatable {
     public var pid: PID
 
     public init(network: Source = .pod, ipc: Source = .pod, pid: PID = .container) {
-        self.network = network
-        self.ipc = ipc
-        self.pid = pid
+        (self.network, self.ipc, self.pid) = (network, ipc, pid)
     }
 
     /// The namespaces of `spec`: `hostNetwork`, `hostIPC`, `hostPID`, `shareProcessNamespace`.
@@ -156,8 +154,7 @@ public struct ContainerImage: Sendable, Equatable {
     public var image: String
 
     public init(container: String, image: String) {
-        self.container = container
-        self.image = image
+        (self.container, self.image) = (container, image)
     }
 }
 

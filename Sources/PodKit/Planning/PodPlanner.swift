@@ -73,8 +73,7 @@ public enum PodPlanner {
         public var reason: String
 
         public init(_ kind: Kind, _ reason: String) {
-            self.kind = kind
-            self.reason = reason
+            (self.kind, self.reason) = (kind, reason)
         }
 
         public var description: String { "\(kind): \(reason)" }

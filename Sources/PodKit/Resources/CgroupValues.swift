@@ -11,10 +11,7 @@ public struct CgroupValues: Sendable, Equatable {
     public var memoryLimit: Int64?
 
     public init(cpuShares: Int64, cpuQuota: Int64? = nil, cpuPeriod: Int64? = nil, memoryLimit: Int64? = nil) {
-        self.cpuShares = cpuShares
-        self.cpuQuota = cpuQuota
-        self.cpuPeriod = cpuPeriod
-        self.memoryLimit = memoryLimit
+        (self.cpuShares, self.cpuQuota, self.cpuPeriod, self.memoryLimit) = (cpuShares, cpuQuota, cpuPeriod, memoryLimit)
     }
 
     /// cgroup v2 `cpu.weight` for these shares: `1 + ((shares - 2) * 9999) / 262142`.

@@ -6,9 +6,7 @@ public final class Pod: CustomStringConvertible {
     let order: Int
 
     init(runtime: PodRuntime, name: String, order: Int) {
-        self.runtime = runtime
-        self.name = name
-        self.order = order
+        (self.runtime, self.name, self.order) = (runtime, name, order)
     }
 
     /// The pod's uid (UUID-shaped, deterministic: the same scenario gives the same uids).

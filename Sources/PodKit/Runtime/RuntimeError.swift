@@ -40,8 +40,6 @@ public struct ExecResult: Sendable, Equatable {
     public var stderr: String
 
     public init(exitCode: Int32, stdout: String, stderr: String) {
-        self.exitCode = exitCode
-        self.stdout = stdout
-        self.stderr = stderr
+        (self.exitCode, self.stdout, self.stderr) = (exitCode, stdout, stderr)
     }
 }

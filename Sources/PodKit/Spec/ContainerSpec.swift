@@ -60,8 +60,7 @@ public struct EnvVar: Sendable, Equatable {
     public var value: String
 
     public init(name: String, value: String) {
-        self.name = name
-        self.value = value
+        (self.name, self.value) = (name, value)
     }
 }
 
@@ -101,9 +100,6 @@ public struct VolumeMount: Sendable, Equatable {
     public var subPath: String?
 
     public init(name: String, mountPath: String, readOnly: Bool = false, subPath: String? = nil) {
-        self.name = name
-        self.mountPath = mountPath
-        self.readOnly = readOnly
-        self.subPath = subPath
+        (self.name, self.mountPath, self.readOnly, self.subPath) = (name, mountPath, readOnly, subPath)
     }
 }

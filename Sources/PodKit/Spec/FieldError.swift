@@ -52,11 +52,7 @@ public struct FieldError: Error, Sendable, Equatable, CustomStringConvertible {
     public var line: Int?
 
     public init(_ kind: Kind, _ path: FieldPath, value: String? = nil, detail: String? = nil, line: Int? = nil) {
-        self.kind = kind
-        self.path = path
-        self.value = value
-        self.detail = detail
-        self.line = line
+        (self.kind, self.path, self.value, self.detail, self.line) = (kind, path, value, detail, line)
     }
 
     /// A field error quoting a string value, as Go's `%q` does.

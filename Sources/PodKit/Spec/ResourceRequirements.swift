@@ -6,8 +6,7 @@ public struct ResourceRequirements: Sendable, Equatable {
     public var limits: ResourceList
 
     public init(requests: ResourceList = ResourceList(), limits: ResourceList = ResourceList()) {
-        self.requests = requests
-        self.limits = limits
+        (self.requests, self.limits) = (requests, limits)
     }
 
     /// Whether neither requests nor limits name anything.
@@ -34,8 +33,7 @@ public struct ResourceList: Sendable, Equatable {
     public var memory: Quantity?
 
     public init(cpu: Quantity? = nil, memory: Quantity? = nil) {
-        self.cpu = cpu
-        self.memory = memory
+        (self.cpu, self.memory) = (cpu, memory)
     }
 
     /// Whether no resource is named.

@@ -31,8 +31,7 @@ public struct SpecNode: Sendable, Equatable {
     public var line: Int?
 
     public init(_ value: Value, line: Int? = nil) {
-        self.value = value
-        self.line = line
+        (self.value, self.line) = (value, line)
     }
 
     /// The name of the node's type, as errors print it.

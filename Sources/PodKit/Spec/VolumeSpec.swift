@@ -16,8 +16,7 @@ public struct VolumeSpec: Sendable, Equatable {
     public var source: Source
 
     public init(name: String, source: Source) {
-        self.name = name
-        self.source = source
+        (self.name, self.source) = (name, source)
     }
 }
 
@@ -35,8 +34,7 @@ public struct EmptyDirVolumeSource: Sendable, Equatable {
     public var sizeLimit: Quantity?
 
     public init(medium: Medium = .disk, sizeLimit: Quantity? = nil) {
-        self.medium = medium
-        self.sizeLimit = sizeLimit
+        (self.medium, self.sizeLimit) = (medium, sizeLimit)
     }
 }
 
@@ -62,8 +60,7 @@ public struct HostPathVolumeSource: Sendable, Equatable {
     public var type: PathType
 
     public init(path: String, type: PathType = .unset) {
-        self.path = path
-        self.type = type
+        (self.path, self.type) = (path, type)
     }
 }
 
@@ -76,8 +73,7 @@ public struct ConfigMapVolumeSource: Sendable, Equatable {
     public var data: [String: String]
 
     public init(name: String? = nil, data: [String: String] = [:]) {
-        self.name = name
-        self.data = data
+        (self.name, self.data) = (name, data)
     }
 
     /// The name of the ConfigMap document for a volume of pod `podName`.

@@ -8,10 +8,7 @@ public struct ContainerStatus: Sendable, Equatable {
     public var history: [Termination]
 
     public init(name: String, state: ContainerState, restartCount: Int = 0, history: [Termination] = []) {
-        self.name = name
-        self.state = state
-        self.restartCount = restartCount
-        self.history = history
+        (self.name, self.state, self.restartCount, self.history) = (name, state, restartCount, history)
     }
 
     /// The previous termination (`lastState.terminated`).

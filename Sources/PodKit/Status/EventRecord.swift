@@ -13,8 +13,7 @@ struct EventRecord {
         let reason: String
         let message: String
         init(reason: String, message: String) {
-            self.reason = reason
-            self.message = message
+            (self.reason, self.message) = (reason, message)
         }
     }
 

@@ -16,12 +16,7 @@ public struct PodEvent: Sendable, Equatable, CustomStringConvertible {
     public var message: String
 
     public init(time: Double, type: Kind, reason: String, pod: String, container: String?, message: String) {
-        self.time = time
-        self.type = type
-        self.reason = reason
-        self.pod = pod
-        self.container = container
-        self.message = message
+        (self.time, self.type, self.reason, self.pod, self.container, self.message) = (time, type, reason, pod, container, message)
     }
 
     public var description: String {

@@ -11,8 +11,7 @@ extension PodSpec {
         public var warnings: [FieldError]
 
         package init(spec: PodSpec, warnings: [FieldError]) {
-            self.spec = spec
-            self.warnings = warnings
+            (self.spec, self.warnings) = (spec, warnings)
         }
     }
 
@@ -79,136 +78,45 @@ package struct PodSpecReader {
     }
 
     package mutating func readSpec(_ fields: [String: SpecNode], into spec: inout PodSpec) {
-        let path = Self.specPath
-        if let node = fields["hostname"] { spec.hostname = decoder.string(node, path.child("hostname")) }
-        if let node = fields["shareProcessNamespace"], let v = decoder.bool(node, path.child("shareProcessNamespace")) {
-            spec.shareProcessNamespace = v
-        }
-        if let node = fields["hostNetwork"], let v = decoder.bool(node, path.child("hostNetwork")) { spec.hostNetwork = v }
-        if let node = fields["hostPID"], let v = decoder.bool(node, path.child("hostPID")) { spec.hostPID = v }
-        if let node = fields["hostIPC"], let v = decoder.bool(node, path.child("hostIPC")) { spec.hostIPC = v }
-        if let node = fields["restartPolicy"],
-            let v = decoder.enumeration(node, path.child("restartPolicy"), RestartPolicy.self)
-        {
-            spec.restartPolicy = v
-        }
-        if let node = fields["terminationGracePeriodSeconds"],
-            let v = decoder.integer(node, path.child("terminationGracePeriodSeconds"))
-        {
-            spec.terminationGracePeriodSeconds = v
-        }
-        if let node = fields["volumes"], let items = decoder.array(node, path.child("volumes")) {
-            spec.volumes = items.enumerated().map { readVolume($1, path.child("volumes").index($0), pod: spec.name) }
-        }
-        if let node = fields["initContainers"], let items = decoder.array(node, path.child("initContainers")) {
-            spec.initContainers = items.enumerated().map { readContainer($1, path.child("initContainers").index($0)) }
-        }
-        if let node = fields["containers"], let items = decoder.array(node, path.child("containers")) {
-            spec.containers = items.enumerated().map { readContainer($1, path.child("containers").index($0)) }
-        }
-        if let node = fields["resources"] {
-            spec.resources = readResources(node, path.child("resources"))
-        }
+        apply(Self.specFields, fields, Self.specPath, to: &spec)
     }
 
     mutating func readContainer(_ node: SpecNode, _ path: FieldPath) -> ContainerSpec {
         var container = ContainerSpec(name: "")
-        guard
-            let fields = decoder.object(
-                node, path, supported: KubernetesFields.container,
-                known: KubernetesFields.containerKnown)
-        else { return container }
-        if let n = fields["name"], let v = decoder.string(n, path.child("name")) { container.name = v }
-        if let n = fields["image"], let v = decoder.string(n, path.child("image")) { container.image = v }
-        if let n = fields["command"], let v = decoder.stringArray(n, path.child("command")) { container.command = v }
-        if let n = fields["args"], let v = decoder.stringArray(n, path.child("args")) { container.args = v }
-        if let n = fields["env"] { container.env = readEnv(n, path.child("env")) }
-        if let n = fields["workingDir"], let v = decoder.string(n, path.child("workingDir")) { container.workingDir = v }
-        if let n = fields["ports"], let items = decoder.array(n, path.child("ports")) {
-            container.ports = items.enumerated().compactMap { readPort($1, path.child("ports").index($0)) }
-        }
-        if let n = fields["volumeMounts"], let items = decoder.array(n, path.child("volumeMounts")) {
-            container.volumeMounts = items.enumerated().map { readMount($1, path.child("volumeMounts").index($0)) }
-        }
-        if let n = fields["resources"] { container.resources = readResources(n, path.child("resources")) }
-        if let n = fields["restartPolicy"] {
-            container.restartPolicy = decoder.enumeration(n, path.child("restartPolicy"), ContainerRestartPolicy.self)
-        }
+        read(node, path, KubernetesFields.container, KubernetesFields.containerKnown, Self.containerFields, into: &container)
         return container
     }
 
     /// `env`: a list of `{name, value}`; the flat form also takes a map, applied in name order.
     mutating func readEnv(_ node: SpecNode, _ path: FieldPath) -> [EnvVar] {
         if case .flat = form, case .map(let entries) = node.value {
-            var vars: [EnvVar] = []
-            for entry in entries.sorted(by: { $0.key < $1.key }) {
-                if let value = decoder.string(entry.node, path.key(entry.key)) {
-                    vars.append(EnvVar(name: entry.key, value: value))
-                }
+            return entries.sorted(by: { $0.key < $1.key }).compactMap { entry in
+                decoder.string(entry.node, path.key(entry.key)).map { EnvVar(name: entry.key, value: $0) }
             }
-            return vars
         }
         guard let items = decoder.array(node, path) else { return [] }
         return items.enumerated().map { index, item in
-            let itemPath = path.index(index)
             var variable = EnvVar(name: "", value: "")
-            guard
-                let fields = decoder.object(
-                    item, itemPath, supported: KubernetesFields.envVar,
-                    known: KubernetesFields.envVarKnown)
-            else { return variable }
-            if let n = fields["name"], let v = decoder.string(n, itemPath.child("name")) { variable.name = v }
-            if let n = fields["value"], let v = decoder.string(n, itemPath.child("value")) { variable.value = v }
+            read(item, path.index(index), KubernetesFields.envVar, KubernetesFields.envVarKnown, Self.envFields, into: &variable)
             return variable
         }
     }
 
-    mutating func readPort(_ node: SpecNode, _ path: FieldPath) -> ContainerPort? {
-        guard
-            let fields = decoder.object(
-                node, path, supported: KubernetesFields.containerPort,
-                known: KubernetesFields.containerPortKnown)
-        else { return ContainerPort(containerPort: 0) }
+    mutating func readPort(_ node: SpecNode, _ path: FieldPath) -> ContainerPort {
         var port = ContainerPort(containerPort: 0)
-        if let n = fields["containerPort"], let v = decoder.integer(n, path.child("containerPort")) {
-            port.containerPort = Int(clamping: v)
-        }
-        if let n = fields["hostPort"], let v = decoder.integer(n, path.child("hostPort")) {
-            port.hostPort = v == 0 ? nil : Int(clamping: v)
-        }
-        if let n = fields["protocol"],
-            let v = decoder.enumeration(n, path.child("protocol"), ContainerPort.TransportProtocol.self)
-        {
-            port.protocol = v
-        }
+        read(node, path, KubernetesFields.containerPort, KubernetesFields.containerPortKnown, Self.portFields, into: &port)
         return port
     }
 
     mutating func readMount(_ node: SpecNode, _ path: FieldPath) -> VolumeMount {
         var mount = VolumeMount(name: "", mountPath: "")
-        guard
-            let fields = decoder.object(
-                node, path, supported: KubernetesFields.volumeMount,
-                known: KubernetesFields.volumeMountKnown)
-        else { return mount }
-        if let n = fields["name"], let v = decoder.string(n, path.child("name")) { mount.name = v }
-        if let n = fields["mountPath"], let v = decoder.string(n, path.child("mountPath")) { mount.mountPath = v }
-        if let n = fields["readOnly"], let v = decoder.bool(n, path.child("readOnly")) { mount.readOnly = v }
-        if let n = fields["subPath"], let v = decoder.string(n, path.child("subPath")) {
-            mount.subPath = v.isEmpty ? nil : v
-        }
+        read(node, path, KubernetesFields.volumeMount, KubernetesFields.volumeMountKnown, Self.mountFields, into: &mount)
         return mount
     }
 
     mutating func readResources(_ node: SpecNode, _ path: FieldPath) -> ResourceRequirements {
         var resources = ResourceRequirements()
-        guard
-            let fields = decoder.object(
-                node, path, supported: KubernetesFields.resources,
-                known: KubernetesFields.resourcesKnown)
-        else { return resources }
-        if let n = fields["requests"] { resources.requests = readResourceList(n, path.child("requests")) }
-        if let n = fields["limits"] { resources.limits = readResourceList(n, path.child("limits")) }
+        read(node, path, KubernetesFields.resources, KubernetesFields.resourcesKnown, Self.resourceFields, into: &resources)
         return resources
     }
 
@@ -235,7 +143,7 @@ package struct PodSpecReader {
         return list
     }
 
-    mutating func readVolume(_ node: SpecNode, _ path: FieldPath, pod: String) -> VolumeSpec {
+    mutating func readVolume(_ node: SpecNode, _ path: FieldPath) -> VolumeSpec {
         var volume = VolumeSpec(name: "", source: .emptyDir(EmptyDirVolumeSource()))
         guard
             let fields = decoder.object(
@@ -258,25 +166,11 @@ package struct PodSpecReader {
         switch kind {
         case "emptyDir":
             var source = EmptyDirVolumeSource()
-            if let f = decoder.object(sourceNode, sourcePath, supported: KubernetesFields.emptyDir) {
-                if let n = f["medium"],
-                    let v = decoder.enumeration(n, sourcePath.child("medium"), EmptyDirVolumeSource.Medium.self)
-                {
-                    source.medium = v
-                }
-                if let n = f["sizeLimit"] { source.sizeLimit = decoder.quantity(n, sourcePath.child("sizeLimit")) }
-            }
+            read(sourceNode, sourcePath, KubernetesFields.emptyDir, [], Self.emptyDirFields, into: &source)
             volume.source = .emptyDir(source)
         case "hostPath":
             var source = HostPathVolumeSource(path: "")
-            if let f = decoder.object(sourceNode, sourcePath, supported: KubernetesFields.hostPath) {
-                if let n = f["path"], let v = decoder.string(n, sourcePath.child("path")) { source.path = v }
-                if let n = f["type"],
-                    let v = decoder.enumeration(n, sourcePath.child("type"), HostPathVolumeSource.PathType.self)
-                {
-                    source.type = v
-                }
-            }
+            read(sourceNode, sourcePath, KubernetesFields.hostPath, [], Self.hostPathFields, into: &source)
             volume.source = .hostPath(source)
         default:
             volume.source = .configMap(readConfigMap(sourceNode, sourcePath))
@@ -288,9 +182,7 @@ package struct PodSpecReader {
         var source = ConfigMapVolumeSource()
         switch form {
         case .flat:
-            guard let f = decoder.object(node, path, supported: KubernetesFields.configMapInline) else { return source }
-            if let n = f["name"], let v = decoder.string(n, path.child("name")) { source.name = v }
-            if let n = f["data"], let v = decoder.stringMap(n, path.child("data")) { source.data = v }
+            read(node, path, KubernetesFields.configMapInline, [], Self.inlineConfigMapFields, into: &source)
         case .manifest(let configMaps):
             guard
                 let f = decoder.object(

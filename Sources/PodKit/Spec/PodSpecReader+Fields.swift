@@ -1,0 +1,122 @@
+/// One field of a spec object as the reader sees it: the key, and how its node is decoded into
+/// the value being built. The objects' fields are tables of these, read in table order, so that
+/// errors come in the order the fields are declared and a new field is one entry.
+struct FieldReader<Target>: Sendable {
+    let key: String
+    let read: @Sendable (inout PodSpecReader, SpecNode, FieldPath, inout Target) -> Void
+
+    /// A field whose decoded value, when there is one, is stored at `target`.
+    static func value<Value>(
+        _ key: String, _ target: WritableKeyPath<Target, Value> & Sendable,
+        _ decode: @escaping @Sendable (inout PodSpecReader, SpecNode, FieldPath) -> Value?
+    ) -> Self {
+        Self(key: key) { reader, node, path, object in
+            if let value = decode(&reader, node, path) { object[keyPath: target] = value }
+        }
+    }
+
+    static func string(_ key: String, _ target: WritableKeyPath<Target, String> & Sendable) -> Self {
+        value(key, target) { $0.decoder.string($1, $2) }
+    }
+
+    /// A string where the empty string means "not set".
+    static func optionalString(_ key: String, _ target: WritableKeyPath<Target, String?> & Sendable) -> Self {
+        value(key, target) { reader, node, path in reader.decoder.string(node, path).map { $0.isEmpty ? nil : $0 } }
+    }
+
+    static func strings(_ key: String, _ target: WritableKeyPath<Target, [String]> & Sendable) -> Self {
+        value(key, target) { $0.decoder.stringArray($1, $2) }
+    }
+
+    static func stringMap(_ key: String, _ target: WritableKeyPath<Target, [String: String]> & Sendable) -> Self {
+        value(key, target) { $0.decoder.stringMap($1, $2) }
+    }
+
+    static func bool(_ key: String, _ target: WritableKeyPath<Target, Bool> & Sendable) -> Self {
+        value(key, target) { $0.decoder.bool($1, $2) }
+    }
+
+    static func quantity(_ key: String, _ target: WritableKeyPath<Target, Quantity?> & Sendable) -> Self {
+        value(key, target) { $0.decoder.quantity($1, $2) }
+    }
+
+    static func enumeration<E: RawRepresentable & CaseIterable & Sendable>(_ key: String, _ target: WritableKeyPath<Target, E> & Sendable) -> Self
+    where E.RawValue == String {
+        value(key, target) { $0.decoder.enumeration($1, $2, E.self) }
+    }
+
+    /// A list whose items are read one by one at `key[i]`.
+    static func list<Element>(
+        _ key: String, _ target: WritableKeyPath<Target, [Element]> & Sendable,
+        _ item: @escaping @Sendable (inout PodSpecReader, SpecNode, FieldPath) -> Element
+    ) -> Self {
+        value(key, target) { reader, node, path in
+            guard let items = reader.decoder.array(node, path) else { return nil }
+            var elements: [Element] = []
+            for (index, itemNode) in items.enumerated() { elements.append(item(&reader, itemNode, path.index(index))) }
+            return elements
+        }
+    }
+}
+
+extension PodSpecReader {
+    /// Reads every field of `table` that `fields` holds into `object`.
+    mutating func apply<Target>(_ table: [FieldReader<Target>], _ fields: [String: SpecNode], _ path: FieldPath, to object: inout Target) {
+        for field in table {
+            if let node = fields[field.key] { field.read(&self, node, path.child(field.key), &object) }
+        }
+    }
+
+    /// Reads an object node: its keys checked against `supported` and `known`, then its fields.
+    mutating func read<Target>(
+        _ node: SpecNode, _ path: FieldPath, _ supported: Set<String>, _ known: Set<String>, _ table: [FieldReader<Target>],
+        into object: inout Target
+    ) {
+        guard let fields = decoder.object(node, path, supported: supported, known: known) else { return }
+        apply(table, fields, path, to: &object)
+    }
+
+    static let specFields: [FieldReader<PodSpec>] = [
+        .value("hostname", \.hostname) { $0.decoder.string($1, $2) }, .bool("shareProcessNamespace", \.shareProcessNamespace),
+        .bool("hostNetwork", \.hostNetwork), .bool("hostPID", \.hostPID), .bool("hostIPC", \.hostIPC),
+        .enumeration("restartPolicy", \.restartPolicy),
+        .value("terminationGracePeriodSeconds", \.terminationGracePeriodSeconds) { $0.decoder.integer($1, $2) },
+        .list("volumes", \.volumes) { $0.readVolume($1, $2) }, .list("initContainers", \.initContainers) { $0.readContainer($1, $2) },
+        .list("containers", \.containers) { $0.readContainer($1, $2) }, .value("resources", \.resources) { $0.readResources($1, $2) },
+    ]
+
+    static let containerFields: [FieldReader<ContainerSpec>] = [
+        .string("name", \.name), .string("image", \.image), .strings("command", \.command), .strings("args", \.args),
+        .value("env", \.env) { $0.readEnv($1, $2) }, .value("workingDir", \.workingDir) { $0.decoder.string($1, $2) },
+        .list("ports", \.ports) { $0.readPort($1, $2) }, .list("volumeMounts", \.volumeMounts) { $0.readMount($1, $2) },
+        .value("resources", \.resources) { $0.readResources($1, $2) }, .value("restartPolicy", \.restartPolicy) { r, n, p in
+            r.decoder.enumeration(n, p, ContainerRestartPolicy.self)
+        },
+    ]
+
+    static let envFields: [FieldReader<EnvVar>] = [.string("name", \.name), .string("value", \.value)]
+
+    static let portFields: [FieldReader<ContainerPort>] = [
+        .value("containerPort", \.containerPort) { r, n, p in r.decoder.integer(n, p).map { Int(clamping: $0) } },
+        .value("hostPort", \.hostPort) { r, n, p in r.decoder.integer(n, p).map { $0 == 0 ? nil : Int(clamping: $0) } },
+        .enumeration("protocol", \.protocol),
+    ]
+
+    static let mountFields: [FieldReader<VolumeMount>] = [
+        .string("name", \.name), .string("mountPath", \.mountPath), .bool("readOnly", \.readOnly), .optionalString("subPath", \.subPath),
+    ]
+
+    static let resourceFields: [FieldReader<ResourceRequirements>] = [
+        .value("requests", \.requests) { $0.readResourceList($1, $2) }, .value("limits", \.limits) { $0.readResourceList($1, $2) },
+    ]
+
+    static let emptyDirFields: [FieldReader<EmptyDirVolumeSource>] = [
+        .enumeration("medium", \.medium), .quantity("sizeLimit", \.sizeLimit),
+    ]
+
+    static let hostPathFields: [FieldReader<HostPathVolumeSource>] = [.string("path", \.path), .enumeration("type", \.type)]
+
+    static let inlineConfigMapFields: [FieldReader<ConfigMapVolumeSource>] = [
+        .value("name", \.name) { $0.decoder.string($1, $2) }, .stringMap("data", \.data),
+    ]
+}

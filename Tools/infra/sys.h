@@ -10,11 +10,21 @@ typedef unsigned long long uint64_t;
 typedef unsigned int uint32_t;
 typedef unsigned short uint16_t;
 
+/* The system calls the programs make: name, x86-64 number, arm64 number. */
+#define INFRA_SYSCALLS(X) \
+    X(read, 0, 63) X(close, 3, 57) X(mmap, 9, 222) X(rt_sigprocmask, 14, 135) X(socket, 41, 198) \
+    X(connect, 42, 203) X(accept4, 288, 242) X(sendto, 44, 206) X(recvfrom, 45, 207) \
+    X(shutdown, 48, 210) X(setsockopt, 54, 208) X(getsockopt, 55, 209) X(wait4, 61, 260) \
+    X(prctl, 157, 167) X(exit_group, 231, 94) X(epoll_ctl, 233, 21) X(epoll_pwait, 281, 22) \
+    X(signalfd4, 289, 74) X(epoll_create1, 291, 20)
 #if defined(__x86_64__)
-enum { NR_read = 0, NR_close = 3, NR_mmap = 9, NR_rt_sigprocmask = 14, NR_socket = 41, NR_connect = 42,
-       NR_accept4 = 288, NR_sendto = 44, NR_recvfrom = 45, NR_shutdown = 48, NR_setsockopt = 54,
-       NR_getsockopt = 55, NR_wait4 = 61, NR_prctl = 157, NR_exit_group = 231, NR_epoll_ctl = 233,
-       NR_epoll_pwait = 281, NR_signalfd4 = 289, NR_epoll_create1 = 291 };
+#define INFRA_NR(name, x86_64, arm64) NR_##name = x86_64,
+#elif defined(__aarch64__)
+#define INFRA_NR(name, x86_64, arm64) NR_##name = arm64,
+#endif
+enum { INFRA_SYSCALLS(INFRA_NR) };
+
+#if defined(__x86_64__)
 static inline long sys6(long n, long a, long b, long c, long d, long e, long f) {
     long ret;
     register long r10 __asm__("r10") = d;
@@ -28,10 +38,6 @@ static inline long sys6(long n, long a, long b, long c, long d, long e, long f) 
 struct epoll_event { uint32_t events; uint64_t data; } __attribute__((packed));
 __asm__(".text\n.globl _start\n_start:\n xor %rbp, %rbp\n mov %rsp, %rdi\n and $-16, %rsp\n call infra_main\n hlt\n");
 #elif defined(__aarch64__)
-enum { NR_read = 63, NR_close = 57, NR_mmap = 222, NR_rt_sigprocmask = 135, NR_socket = 198, NR_connect = 203,
-       NR_accept4 = 242, NR_sendto = 206, NR_recvfrom = 207, NR_shutdown = 210, NR_setsockopt = 208,
-       NR_getsockopt = 209, NR_wait4 = 260, NR_prctl = 167, NR_exit_group = 94, NR_epoll_ctl = 21,
-       NR_epoll_pwait = 22, NR_signalfd4 = 74, NR_epoll_create1 = 20 };
 static inline long sys6(long n, long a, long b, long c, long d, long e, long f) {
     register long x8 __asm__("x8") = n;
     register long x0 __asm__("x0") = a;

@@ -78,19 +78,24 @@ static void on_sigint(int signo) {
     sigint_count++;
 }
 
-void podsh_sigint_install(volatile int *flag) {
-    interrupt_flag = flag;
+/* Handles signo with handler, without SA_RESTART (a blocked read returns and the prompt starts
+ * over), and unblocks it: a parent may have left it blocked (the mask is inherited through exec). */
+static void handle(int signo, void (*handler)(int)) {
     struct sigaction action;
     memset(&action, 0, sizeof action);
-    action.sa_handler = on_sigint;
+    action.sa_handler = handler;
     sigemptyset(&action.sa_mask);
-    action.sa_flags = 0; /* no SA_RESTART: a blocked read returns, the prompt starts over */
-    sigaction(SIGINT, &action, NULL);
-    /* A parent may have left SIGINT blocked (the mask is inherited through exec). */
+    action.sa_flags = 0;
+    sigaction(signo, &action, NULL);
     sigset_t set;
     sigemptyset(&set);
-    sigaddset(&set, SIGINT);
+    sigaddset(&set, signo);
     sigprocmask(SIG_UNBLOCK, &set, NULL);
+}
+
+void podsh_sigint_install(volatile int *flag) {
+    interrupt_flag = flag;
+    handle(SIGINT, on_sigint);
 }
 
 unsigned long podsh_sigint_count(void) {
@@ -106,18 +111,8 @@ static void on_quit(int signo) {
 
 void podsh_quit_install(volatile int *flag) {
     interrupt_flag = flag;
-    struct sigaction action;
-    memset(&action, 0, sizeof action);
-    action.sa_handler = on_quit;
-    sigemptyset(&action.sa_mask);
-    action.sa_flags = 0;
-    sigaction(SIGTERM, &action, NULL);
-    sigaction(SIGHUP, &action, NULL);
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGHUP);
-    sigprocmask(SIG_UNBLOCK, &set, NULL);
+    handle(SIGTERM, on_quit);
+    handle(SIGHUP, on_quit);
 }
 
 int podsh_quit_requested(void) {

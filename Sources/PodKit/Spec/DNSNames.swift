@@ -6,17 +6,17 @@ package enum KubernetesNames {
 
     /// `[a-z0-9]([-a-z0-9]*[a-z0-9])?`, at most 63 characters. Returns the problems.
     static func dns1123LabelErrors(_ value: String) -> [String] {
-        var errors: [String] = []
-        if value.utf8.count > dns1123LabelMaxLength {
-            errors.append("must be no more than \(dns1123LabelMaxLength) characters")
-        }
-        if !isDNS1123Label(value) {
-            errors.append(
-                "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', "
-                    + "and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', "
-                    + "regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')")
-        }
-        return errors
+        nameErrors(
+            value, maxLength: dns1123LabelMaxLength, valid: isDNS1123Label(value),
+            "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', "
+                + "and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', "
+                + "regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')")
+    }
+
+    /// Kubernetes' two checks of a name, in its order: the length, then the pattern.
+    private static func nameErrors(_ value: String, maxLength: Int, valid: Bool, _ patternMessage: String) -> [String] {
+        let tooLong = value.utf8.count > maxLength ? ["must be no more than \(maxLength) characters"] : []
+        return tooLong + (valid ? [] : [patternMessage])
     }
 
     static func isDNS1123Label(_ value: Substring) -> Bool {
@@ -30,18 +30,12 @@ package enum KubernetesNames {
 
     /// DNS-1123 subdomain: dot-separated labels, at most 253 characters.
     package static func dns1123SubdomainErrors(_ value: String) -> [String] {
-        var errors: [String] = []
-        if value.utf8.count > dns1123SubdomainMaxLength {
-            errors.append("must be no more than \(dns1123SubdomainMaxLength) characters")
-        }
         let labels = value.split(separator: ".", omittingEmptySubsequences: false)
-        if value.isEmpty || !labels.allSatisfy({ isDNS1123Label($0) }) {
-            errors.append(
-                "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' "
-                    + "or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used "
-                    + "for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')")
-        }
-        return errors
+        return nameErrors(
+            value, maxLength: dns1123SubdomainMaxLength, valid: !value.isEmpty && labels.allSatisfy({ isDNS1123Label($0) }),
+            "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' "
+                + "or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used "
+                + "for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')")
     }
 
     /// `([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]`, the name part of label keys and label values.
@@ -90,15 +84,11 @@ package enum KubernetesNames {
     /// A label value: empty, or a qualified name part of at most 63 characters.
     static func labelValueErrors(_ value: String) -> [String] {
         if value.isEmpty { return [] }
-        var errors: [String] = []
-        if value.utf8.count > labelValueMaxLength { errors.append("must be no more than 63 characters") }
-        if !isQualifiedNamePart(value) {
-            errors.append(
-                "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' "
-                    + "or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  "
-                    + "or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')")
-        }
-        return errors
+        return nameErrors(
+            value, maxLength: labelValueMaxLength, valid: isQualifiedNamePart(value),
+            "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' "
+                + "or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  "
+                + "or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')")
     }
 
     /// Kubernetes' relaxed environment variable name rule: printable ASCII other than '='.

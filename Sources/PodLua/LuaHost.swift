@@ -120,6 +120,17 @@ struct LuaCall {
     }
 }
 
+/// A Swift value that is one Lua value: a string, an integer, a number or a boolean.
+protocol LuaScalar {
+    func push(on call: LuaCall)
+}
+
+extension String: LuaScalar { func push(on call: LuaCall) { call.push(self) } }
+extension Int: LuaScalar { func push(on call: LuaCall) { call.push(self) } }
+extension Int64: LuaScalar { func push(on call: LuaCall) { call.push(self) } }
+extension Double: LuaScalar { func push(on call: LuaCall) { call.push(self) } }
+extension Bool: LuaScalar { func push(on call: LuaCall) { call.push(self) } }
+
 /// Fills the table at `table` with raw sets (no metamethods, no raising).
 struct LuaTableBuilder {
     let call: LuaCall
@@ -132,27 +143,11 @@ struct LuaTableBuilder {
         lua_rawset(call.L, table)
     }
 
-    func set(_ key: String, _ value: String?) {
+    /// `t[key] = value`, nothing when the value is nil.
+    func set(_ key: String, _ value: (some LuaScalar)?) {
         guard let value else { return }
-        set(key) { call.push(value) }
+        set(key) { value.push(on: call) }
     }
-
-    func set(_ key: String, _ value: Int?) {
-        guard let value else { return }
-        set(key) { call.push(value) }
-    }
-
-    func set(_ key: String, _ value: Int64?) {
-        guard let value else { return }
-        set(key) { call.push(value) }
-    }
-
-    func set(_ key: String, _ value: Double?) {
-        guard let value else { return }
-        set(key) { call.push(value) }
-    }
-
-    func set(_ key: String, _ value: Bool) { set(key) { call.push(value) } }
 
     /// `t[index] = <pushed value>`.
     func append(_ index: Int, _ push: () -> Void) {

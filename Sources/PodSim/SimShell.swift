@@ -170,6 +170,12 @@ enum SimShell {
         let report: (String) -> Void = { text in
             if let output { output.write(text, error: true, from: ctx) } else { ctx.writeError(text) }
         }
+        /// A builtin's status: 0, or `code` once its error message is reported.
+        let status: (String?, Int32) -> Int32 = { message, code in
+            guard let message else { return 0 }
+            report(message)
+            return code
+        }
 
         switch words[0] {
         case "exit":
@@ -186,12 +192,7 @@ enum SimShell {
             // A builtin in ash, so a failed write is the shell's: "sh: write error: ...".
             let text = SimApplets.echoText(words.dropFirst())
             let error = output.map { $0.write(text, error: false, from: ctx) } ?? ctx.write(text)
-            if let error, ctx.process.isAlive {
-                report("sh: write error: \(error)\n")
-                state.status = 1
-            } else {
-                state.status = 0
-            }
+            state.status = status(ctx.process.isAlive ? error.map { "sh: write error: \($0)\n" } : nil, 1)
             return then(ctx, state)
         case "pwd":
             let text = ctx.absolutePath(".") + "\n"
@@ -212,12 +213,7 @@ enum SimShell {
             return then(ctx, state)
         case "cd":
             let target = words.count > 1 ? words[1] : (state.variables["HOME"] ?? "/")
-            if let error = ctx.changeDirectory(target) {
-                report("sh: cd: line 0: can't cd to \(target): \(error)\n")
-                state.status = 2
-            } else {
-                state.status = 0
-            }
+            state.status = status(ctx.changeDirectory(target).map { "sh: cd: line 0: can't cd to \(target): \($0)\n" }, 2)
             return then(ctx, state)
         case "export":
             for word in words.dropFirst() {

@@ -6,8 +6,10 @@
 local pod = require "pod"
 
 local function heading(text) print("\n== " .. text) end
+-- A command, with its exit status when it failed (the refused write below), and what it printed.
 local function show(command, result)
-  print("$ " .. command)
+  local failed = result.exitCode ~= 0 and ("   (exit status " .. result.exitCode .. ")") or ""
+  print("$ " .. command .. failed)
   local out = result.stdout .. result.stderr
   if out ~= "" then print((out:gsub("\n$", ""))) end
 end

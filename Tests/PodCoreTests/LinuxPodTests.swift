@@ -17,6 +17,12 @@ final class LinuxPods {
     let image: String
     private var closed = false
 
+    /// The `VmRSS` of a `/proc/PID/status` text, in kB (`Int.max` when it has none).
+    static func residentKB(_ status: String) -> Int {
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }
+        return line.flatMap { Int($0.split(separator: " ").dropFirst().first ?? "") } ?? Int.max
+    }
+
     /// A runtime, or the test is skipped with the reason printed.
     init(allowHostPaths: [String]? = nil, needsBusybox: Bool = true, podPidsLimit: Int = 4096) throws {
         image = try Self.requirements(needsBusybox: needsBusybox)
@@ -360,9 +366,7 @@ extension RealLinux {
             #expect(try pod.wait(phase: .running) == .satisfied)
             let pause = try #require(try pod.status().infra.pid)
             let status = LinuxSystem.readFile("/proc/\(pause)/status")
-            let rss =
-                status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }
-                .flatMap { Int($0.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") } ?? Int.max
+            let rss = LinuxPods.residentKB(status)
             #expect(rss < 1024, "the pause's resident kB: \(rss)")
             #expect(status.hasPrefix("Name:\tpause\n"))
             #expect(LinuxSystem.readFile("/proc/\(pause)/cmdline") == "pause\0")

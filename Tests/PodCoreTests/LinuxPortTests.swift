@@ -178,9 +178,7 @@ extension RealLinux {
             #expect(settled() == 5)
             // The embedded program, none of the owner's memory: its code and one connection's slot.
             let status = LinuxSystem.readFile("/proc/\(forwarder)/status")
-            let rss =
-                status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }
-                .flatMap { Int($0.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") } ?? Int.max
+            let rss = LinuxPods.residentKB(status)
             #expect(rss < 1024, "the forwarder's resident kB: \(rss)")
             #expect(status.hasPrefix("Name:\tpod-forwarder\n"))
             #expect(LinuxSystem.readFile("/proc/\(forwarder)/cmdline") == "pod-forwarder\07000\0")

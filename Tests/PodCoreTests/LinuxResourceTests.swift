@@ -180,31 +180,21 @@ extension RealLinux {
 
         @Test func cgroupFilesHoldKubeletsValues() throws {
             let env = try LinuxPods(needsBusybox: false)
+            func sleeper(_ name: String, _ resources: ResourceRequirements = ResourceRequirements()) -> ContainerSpec {
+                ContainerSpec(name: name, image: "host", command: ["sleep", "3600"], resources: resources)
+            }
             let guaranteed = try env.runtime.run(
                 PodSpec(
                     name: "guaranteed",
-                    containers: [
-                        ContainerSpec(
-                            name: "c", image: "host", command: ["sleep", "3600"],
-                            resources: try Self.resources(cpu: "500m", memory: "128Mi", cpuLimit: "500m", memoryLimit: "128Mi"))
-                    ]))
+                    containers: [sleeper("c", try Self.resources(cpu: "500m", memory: "128Mi", cpuLimit: "500m", memoryLimit: "128Mi"))]))
             let burstable = try env.runtime.run(
                 PodSpec(
                     name: "burstable",
                     containers: [
-                        ContainerSpec(
-                            name: "a", image: "host", command: ["sleep", "3600"],
-                            resources: try Self.resources(cpu: "250m", memory: "64Mi", memoryLimit: "128Mi")),
-                        ContainerSpec(
-                            name: "b", image: "host", command: ["sleep", "3600"],
-                            resources: try Self.resources(cpuLimit: "1", memoryLimit: "32Mi")),
+                        sleeper("a", try Self.resources(cpu: "250m", memory: "64Mi", memoryLimit: "128Mi")),
+                        sleeper("b", try Self.resources(cpuLimit: "1", memoryLimit: "32Mi")),
                     ]))
-            let bestEffort = try env.runtime.run(
-                PodSpec(
-                    name: "besteffort",
-                    containers: [
-                        ContainerSpec(name: "c", image: "host", command: ["sleep", "3600"])
-                    ]))
+            let bestEffort = try env.runtime.run(PodSpec(name: "besteffort", containers: [sleeper("c")]))
             for pod in [guaranteed, burstable, bestEffort] { #expect(try pod.wait(phase: .running) == .satisfied) }
             let unlimited: Set<String> = ["max", "-1", "9223372036854771712"]
             func check(

@@ -57,34 +57,25 @@ struct ResourceMathTests {
                 == CgroupValues(cpuShares: 256, cpuQuota: 25_000, cpuPeriod: 100_000, memoryLimit: 67_108_864))
     }
 
-    @Test func burstableWithoutAllLimits() {
-        let spec = PodSpec(
-            name: "b",
-            containers: [
-                Self.container(
-                    "a", requests: ResourceList(cpu: Self.q("100m"), memory: Self.q("64Mi")),
-                    limits: ResourceList(memory: Self.q("128Mi"))),
-                Self.container("b"),
-            ])
-        #expect(spec.qosClass == .burstable)
+    /// A burstable pod gets a pod-level cpu quota and memory limit only when every container
+    /// declares that limit.
+    @Test func burstablePodLimitsNeedEveryContainersLimit() {
+        let partly = Self.container(
+            "a", requests: ResourceList(cpu: Self.q("100m"), memory: Self.q("64Mi")), limits: ResourceList(memory: Self.q("128Mi")))
+        let partial = PodSpec(name: "b", containers: [partly, Self.container("b")])
+        #expect(partial.qosClass == .burstable)
         // No cpu limit on a, nothing on b: neither quota nor memory limit at pod level.
-        #expect(ResourceMath.podCgroup(of: spec) == CgroupValues(cpuShares: 102))
-        #expect(ResourceMath.podCgroup(of: spec).cpuMax == "max 100000")
-        #expect(ResourceMath.containerCgroup(of: spec.containers[0]) == CgroupValues(cpuShares: 102, memoryLimit: 134_217_728))
-        #expect(ResourceMath.containerCgroup(of: spec.containers[1]) == CgroupValues(cpuShares: 2))
-    }
+        #expect(ResourceMath.podCgroup(of: partial) == CgroupValues(cpuShares: 102))
+        #expect(ResourceMath.podCgroup(of: partial).cpuMax == "max 100000")
+        #expect(ResourceMath.containerCgroup(of: partial.containers[0]) == CgroupValues(cpuShares: 102, memoryLimit: 134_217_728))
+        #expect(ResourceMath.containerCgroup(of: partial.containers[1]) == CgroupValues(cpuShares: 2))
 
-    @Test func burstableWithEveryLimitDeclared() {
-        let spec = PodSpec(
-            name: "b",
-            containers: [
-                Self.container(
-                    "a", requests: ResourceList(cpu: Self.q("250m"), memory: Self.q("64Mi")),
-                    limits: ResourceList(cpu: Self.q("1"), memory: Self.q("128Mi")))
-            ])
-        #expect(spec.qosClass == .burstable)
+        let every = ResourceList(cpu: Self.q("1"), memory: Self.q("128Mi"))
+        let requests = ResourceList(cpu: Self.q("250m"), memory: Self.q("64Mi"))
+        let full = PodSpec(name: "b", containers: [Self.container("a", requests: requests, limits: every)])
+        #expect(full.qosClass == .burstable)
         #expect(
-            ResourceMath.podCgroup(of: spec)
+            ResourceMath.podCgroup(of: full)
                 == CgroupValues(cpuShares: 256, cpuQuota: 100_000, cpuPeriod: 100_000, memoryLimit: 134_217_728))
     }
 

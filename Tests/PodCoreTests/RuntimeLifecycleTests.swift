@@ -16,6 +16,11 @@ struct RuntimeLifecycleTests {
             initContainers: inits, containers: containers)
     }
 
+    /// Runs a pod whose init container `setup` runs `script` before the container `app`.
+    static func runWithSetup(_ runtime: PodRuntime, policy: RestartPolicy, _ script: String) throws -> Pod {
+        try runtime.run(pod(policy: policy, init: [c("setup", "sh", "-c", script)], [c("app", "sleep", "100")]))
+    }
+
     static func c(_ name: String, _ argv: String...) -> ContainerSpec { ContainerSpec(name: name, command: argv) }
 
     static func starts(_ events: [PodEvent], _ container: String) -> [Double] {
@@ -166,10 +171,7 @@ struct RuntimeLifecycleTests {
 
     @Test func aFailedInitContainerFailsANeverPod() throws {
         let runtime = PodRuntime()
-        let pod = try runtime.run(
-            Self.pod(
-                policy: .never, init: [Self.c("setup", "sh", "-c", "exit 3")],
-                [Self.c("app", "sleep", "100")]))
+        let pod = try Self.runWithSetup(runtime, policy: .never, "exit 3")
         runtime.sleep(1)
         let status = try pod.status()
         #expect(status.phase == .failed)
@@ -179,10 +181,7 @@ struct RuntimeLifecycleTests {
 
     @Test func aFailedInitContainerIsRetriedWithBackoff() throws {
         let runtime = PodRuntime()
-        let pod = try runtime.run(
-            Self.pod(
-                policy: .onFailure, init: [Self.c("setup", "sh", "-c", "sleep 1; exit 3")],
-                [Self.c("app", "sleep", "100")]))
+        let pod = try Self.runWithSetup(runtime, policy: .onFailure, "sleep 1; exit 3")
         runtime.sleep(14)
         #expect(Self.starts(try pod.events(), "setup") == [0, 1, 12])
         #expect(try pod.status().phase == .pending)

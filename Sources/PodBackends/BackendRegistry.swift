@@ -98,12 +98,8 @@ public struct BackendEntry: Sendable {
         unavailableReason: @escaping @Sendable () -> String?,
         configure: @escaping @Sendable (BackendOptions) throws(BackendError) -> BackendConfiguration
     ) {
-        self.name = name
-        self.summary = summary
-        self.optionNames = optionNames
-        self.trusted = trusted
-        self.unavailableReason = unavailableReason
-        self.configure = configure
+        (self.name, self.summary, self.optionNames, self.trusted, self.unavailableReason, self.configure) =
+            (name, summary, optionNames, trusted, unavailableReason, configure)
     }
 
     /// Refuses any option outside `known`, naming it and the ones there are.

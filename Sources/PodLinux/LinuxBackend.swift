@@ -140,9 +140,7 @@ public final class LinuxBackend: InspectableBackend {
             self.id = id
             self.pid = pid
             self.pidfd = pid > 0 ? podspawn_pidfd(pid) : -1
-            self.kind = kind
-            self.sandbox = sandbox
-            self.argv = argv
+            (self.kind, self.sandbox, self.argv) = (kind, sandbox, argv)
         }
 
         func closeDescriptors() {
@@ -194,13 +192,8 @@ public final class LinuxBackend: InspectableBackend {
             id: SandboxID, request: SandboxRequest, dir: String, infra: ProcessID, infraPid: pid_t, namespaces: Int32,
             volumes: LinuxVolumes
         ) {
-            self.id = id
-            self.request = request
-            self.dir = dir
-            self.infra = infra
-            self.infraPid = infraPid
-            self.namespaces = namespaces
-            self.volumes = volumes
+            (self.id, self.request, self.dir, self.infra, self.infraPid, self.namespaces, self.volumes) =
+                (id, request, dir, infra, infraPid, namespaces, volumes)
         }
 
         var sharesPID: Bool { request.namespaces.pid == .pod }

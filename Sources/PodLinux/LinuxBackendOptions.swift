@@ -20,11 +20,8 @@ public struct LinuxBackendOptions: Sendable, Hashable {
         stateDir: String = LinuxBackendOptions.defaultStateDir, imageDir: String = LinuxBackendOptions.defaultImageDir,
         allowHostPaths: [String]? = nil, podPidsLimit: Int = 4096, cgroupParent: String = "swift-pods"
     ) {
-        self.stateDir = stateDir
-        self.imageDir = imageDir
-        self.allowHostPaths = allowHostPaths
-        self.podPidsLimit = podPidsLimit
-        self.cgroupParent = cgroupParent
+        (self.stateDir, self.imageDir, self.allowHostPaths, self.podPidsLimit, self.cgroupParent) =
+            (stateDir, imageDir, allowHostPaths, podPidsLimit, cgroupParent)
     }
 }
 

@@ -61,15 +61,8 @@ public struct LinuxPodRecord: Sendable, Equatable {
         name: String, id: String, uid: String, hostname: String, bootID: String, owner: ProcessStamp, cgroup: String,
         cgroupVersion: String
     ) {
-        self.name = name
-        self.id = id
-        self.uid = uid
-        self.hostname = hostname
-        self.bootID = bootID
-        self.owner = owner
-        self.detached = false
-        self.cgroup = cgroup
-        self.cgroupVersion = cgroupVersion
+        (self.name, self.id, self.uid, self.hostname, self.bootID, self.owner, self.detached, self.cgroup, self.cgroupVersion) =
+            (name, id, uid, hostname, bootID, owner, false, cgroup, cgroupVersion)
         self.published = []
         self.mounts = []
         self.containers = []

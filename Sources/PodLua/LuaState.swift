@@ -55,9 +55,7 @@ public struct LuaOptions: Sendable {
         sandboxed: Bool = true, memoryLimit: Int? = 256 << 20, instructionLimit: UInt64? = 2_000_000_000,
         allowsTrustedBackends: Bool? = nil, hostBackendOptions: BackendOptions = BackendOptions()
     ) {
-        self.sandboxed = sandboxed
-        self.memoryLimit = memoryLimit
-        self.instructionLimit = instructionLimit
+        (self.sandboxed, self.memoryLimit, self.instructionLimit) = (sandboxed, memoryLimit, instructionLimit)
         self.allowsTrustedBackends = allowsTrustedBackends ?? !sandboxed
         self.hostBackendOptions = hostBackendOptions
     }

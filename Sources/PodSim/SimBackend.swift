@@ -46,11 +46,7 @@ public final class SimBackend: InspectableBackend {
                     if case .configMap = volume.source { return volume.name }
                     return nil
                 })
-            self.infra = infra
-            self.infraID = infraID
-            self.namespaces = namespaces
-            self.cgroup = cgroup
-            self.volumes = volumes
+            (self.infra, self.infraID, self.namespaces, self.cgroup, self.volumes) = (infra, infraID, namespaces, cgroup, volumes)
         }
     }
 

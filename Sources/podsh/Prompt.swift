@@ -26,9 +26,7 @@ final class Prompt {
     nonisolated(unsafe) static var current: Prompt?
 
     init(host: ScriptHost, backendName: String, json: Bool) {
-        self.host = host
-        self.json = json
-        self.backendName = backendName
+        (self.host, self.json, self.backendName) = (host, json, backendName)
         let noColor = getenv("NO_COLOR").map { String(cString: $0) } ?? ""
         colour = isatty(1) != 0 && noColor.isEmpty
     }

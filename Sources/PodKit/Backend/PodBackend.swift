@@ -148,12 +148,8 @@ public struct ProcessExit: Sendable, Equatable {
         exitCode: Int32, signal: Signal? = nil, sender: String? = nil, oomKilled: Bool = false,
         startError: String? = nil, time: Double
     ) {
-        self.exitCode = exitCode
-        self.signal = signal
-        self.sender = sender
-        self.oomKilled = oomKilled
-        self.startError = startError
-        self.time = time
+        (self.exitCode, self.signal, self.sender, self.oomKilled, self.startError, self.time) =
+            (exitCode, signal, sender, oomKilled, startError, time)
     }
 }
 

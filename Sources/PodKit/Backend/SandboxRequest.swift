@@ -141,9 +141,7 @@ public struct HostPortMapping: Sendable, Equatable {
     public var `protocol`: ContainerPort.TransportProtocol
 
     public init(container: String, hostPort: Int, containerPort: Int, protocol: ContainerPort.TransportProtocol = .tcp) {
-        self.container = container
-        self.hostPort = hostPort
-        self.containerPort = containerPort
+        (self.container, self.hostPort, self.containerPort) = (container, hostPort, containerPort)
         self.protocol = `protocol`
     }
 }
@@ -180,13 +178,8 @@ public struct ContainerRequest: Sendable, Equatable {
         name: String, image: String = "", mounts: [VolumeMount] = [], workingDir: String? = nil, env: [EnvVar] = [],
         cgroup: CgroupValues = CgroupValues(cpuShares: ResourceMath.minShares), memoryRequest: Int64 = 0
     ) {
-        self.name = name
-        self.image = image
-        self.mounts = mounts
-        self.workingDir = workingDir
-        self.env = env
-        self.cgroup = cgroup
-        self.memoryRequest = memoryRequest
+        (self.name, self.image, self.mounts, self.workingDir, self.env, self.cgroup, self.memoryRequest) =
+            (name, image, mounts, workingDir, env, cgroup, memoryRequest)
     }
 
     /// The request for `container`.

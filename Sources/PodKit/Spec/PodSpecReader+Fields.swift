@@ -40,7 +40,9 @@ struct FieldReader<Target>: Sendable {
         value(key, target) { $0.decoder.quantity($1, $2) }
     }
 
-    static func enumeration<E: RawRepresentable & CaseIterable & Sendable>(_ key: String, _ target: WritableKeyPath<Target, E> & Sendable) -> Self
+    static func enumeration<E: RawRepresentable & CaseIterable & Sendable>(
+        _ key: String, _ target: WritableKeyPath<Target, E> & Sendable
+    ) -> Self
     where E.RawValue == String {
         value(key, target) { $0.decoder.enumeration($1, $2, E.self) }
     }
@@ -89,7 +91,8 @@ extension PodSpecReader {
         .string("name", \.name), .string("image", \.image), .strings("command", \.command), .strings("args", \.args),
         .value("env", \.env) { $0.readEnv($1, $2) }, .value("workingDir", \.workingDir) { $0.decoder.string($1, $2) },
         .list("ports", \.ports) { $0.readPort($1, $2) }, .list("volumeMounts", \.volumeMounts) { $0.readMount($1, $2) },
-        .value("resources", \.resources) { $0.readResources($1, $2) }, .value("restartPolicy", \.restartPolicy) { r, n, p in
+        .value("resources", \.resources) { $0.readResources($1, $2) },
+        .value("restartPolicy", \.restartPolicy) { r, n, p in
             r.decoder.enumeration(n, p, ContainerRestartPolicy.self)
         },
     ]

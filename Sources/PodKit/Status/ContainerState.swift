@@ -60,13 +60,8 @@ public struct Termination: Sendable, Equatable {
         exitCode: Int32, signal: Int32?, reason: Reason, cause: TerminationCause,
         startedAt: Double, finishedAt: Double, message: String? = nil
     ) {
-        self.exitCode = exitCode
-        self.signal = signal
-        self.reason = reason
-        self.cause = cause
-        self.startedAt = startedAt
-        self.finishedAt = finishedAt
-        self.message = message
+        (self.exitCode, self.signal, self.reason, self.cause, self.startedAt, self.finishedAt, self.message) =
+            (exitCode, signal, reason, cause, startedAt, finishedAt, message)
     }
 }
 

@@ -71,6 +71,7 @@ public enum Manifest {
         }
 
         var pods: [PodSpec] = []
+        var omitted = 0
         for document in podDocuments {
             var reader = PodSpecReader(lenient: lenient, form: .manifest(configMaps: configMaps))
             let spec = reader.readPodDocument(document)
@@ -80,6 +81,7 @@ public enum Manifest {
                 warnings += decoded.warnings
             } catch {
                 errors += error.errors
+                omitted += error.omitted
             }
         }
         // A ConfigMap no pod mounts would be dropped on the way in: say so, like any other
@@ -97,7 +99,11 @@ public enum Manifest {
                 detail: "no Pod of the stream mounts this ConfigMap", line: line)
             if lenient { warnings.append(unused) } else { errors.append(unused) }
         }
-        guard errors.isEmpty else { throw .invalid(ValidationError(errors)) }
+        guard errors.isEmpty else {
+            var error = ValidationError(errors)
+            error.omitted += omitted
+            throw .invalid(error)
+        }
         return Decoded(pods: pods, warnings: warnings)
     }
 

@@ -109,7 +109,7 @@ struct FlatSpecTests {
         ])
         #expect(
             flatErrors(node) == [
-                "spec.containers[0].resources.requests.memory: Invalid value: \"1e400\": quantity is too large: its magnitude must be below 2^63 base units",
+                "spec.containers[0].resources.requests.memory: Invalid value: \"1e400\": must be less than 2^63 (the magnitude, rounded up to a whole unit)",
                 "spec.containers[0].resources.limits.memory: Invalid value: \"12Qi\": quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$' (unknown suffix \"Qi\"; use one of Ki Mi Gi Ti Pi Ei, n u m k M G T P E, or e<exponent>)",
                 "spec.containers[0].resources.limits.cpu: Invalid type: expected a quantity (string or number), got boolean true",
                 "spec.containers[0].resources.limits.gpu: Unsupported value: \"gpu\": supported values: \"cpu\", \"memory\"",

@@ -169,7 +169,7 @@ struct ManifestTests {
         #expect(
             manifestErrors(yaml) == [
                 "spec.hostNetwork: Invalid type: expected a boolean, got string \"yes please\" (line 5)",
-                "spec.terminationGracePeriodSeconds: Invalid value: 1.5: must be an integer between -9223372036854775808 and 9223372036854775807 (line 6)",
+                "spec.terminationGracePeriodSeconds: Invalid value: 1.5: must be an integer (no fraction or exponent) (line 6)",
                 "spec.containers[0].command: Invalid type: expected an array of strings, got string \"node app.js\" (line 9)",
                 "spec.containers[0].env[0].value: Invalid type: expected a string, got number 8080 (line 11)",
                 "spec.containers[0].ports[0].containerPort: Invalid type: expected an integer, got string \"80\" (line 13)",

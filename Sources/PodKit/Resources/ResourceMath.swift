@@ -182,7 +182,7 @@ public enum ResourceMath {
         case .bestEffort: return 1000
         case .burstable:
             let capacity = max(1, memoryCapacity)
-            let adjust = 1000 - Int((1000 * Int128(request)) / Int128(capacity))
+            let adjust = 1000 - Int(clamping: (1000 * Int128(request)) / Int128(capacity))
             if adjust < 1000 - 997 { return 1000 - 997 }
             if adjust == 1000 { return 999 }
             return adjust

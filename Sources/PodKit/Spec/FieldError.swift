@@ -14,6 +14,34 @@ public struct FieldPath: Sendable, Hashable, CustomStringConvertible {
     /// `path[key]`.
     public func key(_ key: String) -> FieldPath { FieldPath("\(description)[\(key)]") }
 
+    /// The path one step up (`a.b[2]` -> `a.b` -> `a`), nil at the root.
+    public var parent: FieldPath? {
+        guard let cut = description.utf8.lastIndex(where: { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "[") }) else {
+            return nil
+        }
+        // A `[key]` may itself hold dots or brackets: cut at the `[` that opens the last one.
+        if description.hasSuffix("]"), let open = Self.openingBracket(of: description) {
+            return FieldPath(String(description[..<open]))
+        }
+        return FieldPath(String(description[..<cut]))
+    }
+
+    private static func openingBracket(of text: String) -> String.Index? {
+        var depth = 0
+        var index = text.endIndex
+        while index > text.startIndex {
+            index = text.index(before: index)
+            switch text[index] {
+            case "]": depth += 1
+            case "[":
+                depth -= 1
+                if depth == 0 { return index }
+            default: break
+            }
+        }
+        return nil
+    }
+
     /// Whether `self` is `other` or lies below it.
     public func isWithin(_ other: FieldPath) -> Bool {
         description == other.description
@@ -79,12 +107,24 @@ public struct FieldError: Error, Sendable, Equatable, CustomStringConvertible {
 
 /// Every field error of a spec or manifest, thrown together.
 public struct ValidationError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The errors kept: the first `maxErrors` (kubectl, too, prints only the first few hundred).
     public var errors: [FieldError]
+    /// How many more there were.
+    public var omitted: Int
 
-    public init(_ errors: [FieldError]) { self.errors = errors }
+    /// The most errors one validation reports.
+    public static let maxErrors = 200
+
+    public init(_ errors: [FieldError]) {
+        self.errors = Array(errors.prefix(ValidationError.maxErrors))
+        self.omitted = errors.count - self.errors.count
+    }
 
     /// The errors, one after another, separated by "; ".
-    public var description: String { errors.map(\.description).joined(separator: "; ") }
+    public var description: String {
+        let shown = errors.map(\.description).joined(separator: "; ")
+        return omitted == 0 ? shown : "\(shown); and \(omitted) more error\(omitted == 1 ? "" : "s")"
+    }
 }
 
 extension FieldPath {

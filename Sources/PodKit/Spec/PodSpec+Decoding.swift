@@ -43,7 +43,11 @@ package struct PodSpecReader {
     let form: Form
 
     package init(lenient: Bool, form: Form) {
-        self.decoder = SpecDecoder(lenient: lenient)
+        if case .flat = form {
+            self.decoder = SpecDecoder(lenient: lenient, emptyTablesAreEither: true)
+        } else {
+            self.decoder = SpecDecoder(lenient: lenient)
+        }
         self.form = form
     }
 
@@ -209,11 +213,17 @@ package struct PodSpecReader {
     /// Validates the decoded spec and throws every error: decoding errors first, then the
     /// validation errors that do not repeat a field already reported.
     package func finish(_ spec: PodSpec) throws(ValidationError) -> PodSpec.Decoded {
-        let reported = decoder.errors.map(\.path)
+        let reported = Set(decoder.errors.map(\.path))
         // When the whole document is unreadable, validating the empty spec only adds noise.
-        let unreadable = reported.contains { $0 == Self.specPath || $0.description.isEmpty }
+        let unreadable = reported.contains(Self.specPath) || reported.contains(FieldPath(""))
         let validation = (unreadable ? [] : spec.validate()).filter { error in
-            !reported.contains { error.path.isWithin($0) }
+            // Not when the field or one of its parents is already reported.
+            var current: FieldPath? = error.path
+            while let path = current {
+                if reported.contains(path) { return false }
+                current = path.parent
+            }
+            return true
         }.map { error in
             var error = error
             error.line = error.line ?? decoder.line(for: error.path)

@@ -53,7 +53,7 @@ struct SpecValidator {
         let volumeNames = checkVolumes(spec.volumes, path.child("volumes"), pod: spec.name)
         if spec.containers.isEmpty { add(.required, path.child("containers")) }
 
-        var containerNames: [String] = []
+        var containerNames: Set<String> = []
         for (i, container) in spec.initContainers.enumerated() {
             checkContainer(
                 container, path.child("initContainers").index(i), names: &containerNames,
@@ -108,6 +108,8 @@ struct SpecValidator {
                     add(.invalid, hostPath(), value: FieldError.quoted(source.path), detail: "must be an absolute path")
                 } else if PathRules.hasDotDot(source.path) {
                     add(.invalid, hostPath(), value: FieldError.quoted(source.path), detail: "must not contain '..'")
+                } else if source.path.utf8.contains(0) {
+                    add(.invalid, hostPath(), value: FieldError.quoted(source.path), detail: "must not contain a NUL byte")
                 }
             case .configMap(let source):
                 func configMapPath() -> FieldPath { volumePath().child("configMap") }
@@ -134,15 +136,18 @@ struct SpecValidator {
     }
 
     mutating func checkContainer(
-        _ container: ContainerSpec, _ path: @autoclosure () -> FieldPath, names: inout [String], volumes: Set<String>, isInit: Bool
+        _ container: ContainerSpec, _ path: @autoclosure () -> FieldPath, names: inout Set<String>, volumes: Set<String>, isInit: Bool
     ) {
         if container.name.isEmpty {
             add(.required, path().child("name"))
-        } else if names.contains(container.name) {
+        } else if !names.insert(container.name).inserted {
             add(.duplicate, path().child("name"), value: FieldError.quoted(container.name))
         } else {
-            names.append(container.name)
             checkLabel(container.name, path().child("name"), required: true)
+        }
+        checkReachesC(container, path())
+        if let workingDir = container.workingDir, !workingDir.isEmpty, !workingDir.hasPrefix("/") {
+            add(.invalid, path().child("workingDir"), value: FieldError.quoted(workingDir), detail: "must be an absolute path")
         }
         for (i, variable) in container.env.enumerated() {
             func envPath() -> FieldPath { path().child("env").index(i).child("name") }
@@ -166,7 +171,7 @@ struct SpecValidator {
                     detail: "must be between 1 and 65535, inclusive")
             }
         }
-        var mountPaths: [String] = []
+        var mountPaths: Set<String> = []
         for (i, mount) in container.volumeMounts.enumerated() {
             func mountPath() -> FieldPath { path().child("volumeMounts").index(i) }
             if mount.name.isEmpty {
@@ -182,10 +187,8 @@ struct SpecValidator {
                     detail: "must be an absolute path")
             } else {
                 let cleaned = PathRules.clean(mount.mountPath)
-                if mountPaths.contains(cleaned) {
+                if !mountPaths.insert(cleaned).inserted {
                     add(.invalid, mountPath().child("mountPath"), value: FieldError.quoted(mount.mountPath), detail: "must be unique")
-                } else {
-                    mountPaths.append(cleaned)
                 }
             }
             if let subPath = mount.subPath {
@@ -199,6 +202,23 @@ struct SpecValidator {
         checkResources(container.resources, path().child("resources"))
         if container.restartPolicy != nil && !isInit {
             add(.forbidden, path().child("restartPolicy"), detail: "may not be set for non-init containers")
+        }
+    }
+
+    /// The strings that become C strings (argv, the environment, paths): a NUL byte would cut
+    /// them short, so it is refused where Kubernetes' runtimes would fail.
+    mutating func checkReachesC(_ container: ContainerSpec, _ path: @autoclosure () -> FieldPath) {
+        func check(_ value: String, _ field: @autoclosure () -> FieldPath) {
+            if value.utf8.contains(0) { add(.invalid, field(), value: FieldError.quoted(value), detail: "must not contain a NUL byte") }
+        }
+        check(container.image, path().child("image"))
+        for (i, word) in container.command.enumerated() { check(word, path().child("command").index(i)) }
+        for (i, word) in container.args.enumerated() { check(word, path().child("args").index(i)) }
+        for (i, variable) in container.env.enumerated() { check(variable.value, path().child("env").index(i).child("value")) }
+        check(container.workingDir ?? "", path().child("workingDir"))
+        for (i, mount) in container.volumeMounts.enumerated() {
+            check(mount.mountPath, path().child("volumeMounts").index(i).child("mountPath"))
+            check(mount.subPath ?? "", path().child("volumeMounts").index(i).child("subPath"))
         }
     }
 

@@ -62,10 +62,13 @@ struct FieldReader<Target>: Sendable {
 }
 
 extension PodSpecReader {
-    /// Reads every field of `table` that `fields` holds into `object`.
+    /// Reads every field of `table` that `fields` holds into `object`. A null field is an unset
+    /// one, as Kubernetes decodes it (the zero value).
     mutating func apply<Target>(_ table: [FieldReader<Target>], _ fields: [String: SpecNode], _ path: FieldPath, to object: inout Target) {
         for field in table {
-            if let node = fields[field.key] { field.read(&self, node, path.child(field.key), &object) }
+            guard let node = fields[field.key] else { continue }
+            if case .null = node.value { continue }
+            field.read(&self, node, path.child(field.key), &object)
         }
     }
 

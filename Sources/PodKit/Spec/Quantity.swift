@@ -38,10 +38,13 @@ public struct Quantity: Sendable, Hashable, Comparable, CustomStringConvertible 
     /// The format canonical output uses.
     public let format: Format
 
-    /// The largest magnitude accepted, in base units (exclusive): 2^63.
+    /// The largest magnitude accepted, in base units (exclusive): 2^63, counted after rounding
+    /// up to a whole unit, so that `value` always fits an `Int64`.
     public static let maxMagnitudeDescription = "2^63"
     static let nanosPerUnit: Int128 = 1_000_000_000
-    static let maxNanos: Int128 = (Int128(1) << 63) * 1_000_000_000
+    /// Exclusive bound in nano-units: `(2^63 - 1) * 10^9` is the largest magnitude accepted
+    /// (`9223372036854775807.5` would round up to 2^63).
+    static let maxNanos: Int128 = Int128(Int64.max) * 1_000_000_000 + 1
 
     /// Creates a quantity from an exact nano-unit value.
     public init(nanoValue: Int128, format: Format = .decimalSI) throws(QuantityError) {
@@ -75,7 +78,7 @@ public struct Quantity: Sendable, Hashable, Comparable, CustomStringConvertible 
 
     /// The value in base units, rounded up (apimachinery's `Value()`): bytes for memory.
     public var value: Int64 {
-        Int64(Quantity.ceilDiv(nanoValue, Quantity.nanosPerUnit))
+        Int64(clamping: Quantity.ceilDiv(nanoValue, Quantity.nanosPerUnit))
     }
 
     /// The value in milli-units, rounded up (apimachinery's `MilliValue()`): millicores for cpu.
@@ -174,8 +177,7 @@ public enum QuantityError: Error, Sendable, Equatable, CustomStringConvertible {
             return "\(QuantityError.grammarMessage) (unknown suffix \"\(suffix)\"; "
                 + "use one of Ki Mi Gi Ti Pi Ei, n u m k M G T P E, or e<exponent>)"
         case .tooLarge:
-            return "quantity is too large: its magnitude must be below "
-                + "\(Quantity.maxMagnitudeDescription) base units"
+            return "must be less than \(Quantity.maxMagnitudeDescription) (the magnitude, rounded up to a whole unit)"
         }
     }
 }

@@ -8,15 +8,28 @@ package struct SpecDecoder {
     /// Source lines of the fields visited, to place validation errors in the document.
     var lines: [FieldPath: Int] = [:]
     let lenient: Bool
+    /// Lua tables: an empty table is an empty list and an empty map alike. In a manifest `[]`
+    /// is a list and `{}` a map, and the wrong one is a type error, as in Kubernetes.
+    let emptyTablesAreEither: Bool
 
-    package init(lenient: Bool) { self.lenient = lenient }
+    package init(lenient: Bool, emptyTablesAreEither: Bool = false) {
+        self.lenient = lenient
+        self.emptyTablesAreEither = emptyTablesAreEither
+    }
 
     package mutating func fail(_ kind: FieldError.Kind, _ path: FieldPath, _ node: SpecNode?, value: String? = nil, detail: String? = nil) {
         errors.append(FieldError(kind, path, value: value, detail: detail, line: node?.line))
     }
 
     mutating func typeMismatch(_ path: FieldPath, _ node: SpecNode, expected: String) {
-        fail(.invalidType, path, node, detail: "expected \(expected), got \(node.typeName) \(node.shortDescription)")
+        let got: String
+        switch node.value {
+        case .null: got = "null"
+        case .array(let items): got = "an array of \(items.count) item\(items.count == 1 ? "" : "s")"
+        case .map(let entries): got = "a map of \(entries.count) entr\(entries.count == 1 ? "y" : "ies")"
+        default: got = "\(node.typeName) \(node.shortDescription)"
+        }
+        fail(.invalidType, path, node, detail: "expected \(expected), got \(got)")
     }
 
     /// The entries of a map node whose keys are checked against `supported` (decoded here) and
@@ -66,19 +79,21 @@ package struct SpecDecoder {
 
     /// The source line of `path`, or of its nearest recorded ancestor.
     package func line(for path: FieldPath) -> Int? {
-        var best: (length: Int, line: Int)?
-        for (candidate, line) in lines where path.isWithin(candidate) {
-            let length = candidate.description.count
-            if length > (best?.length ?? -1) { best = (length, line) }
+        var current: FieldPath? = path
+        while let candidate = current {
+            if let line = lines[candidate] { return line }
+            current = candidate.parent
         }
-        return best?.line
+        return nil
     }
 
-    /// A map's entries; an empty array (an empty Lua table) counts as an empty map.
+    /// A map's entries; null counts as an empty map (Kubernetes reads `labels:` with no value as
+    /// none), and so does an empty Lua table.
     package mutating func mapEntries(_ node: SpecNode, _ path: FieldPath) -> [SpecNode.Entry]? {
         switch node.value {
         case .map(let entries): return entries
-        case .array(let items) where items.isEmpty: return []
+        case .null: return []
+        case .array(let items) where items.isEmpty && emptyTablesAreEither: return []
         default:
             typeMismatch(path, node, expected: "a map")
             return nil
@@ -93,7 +108,7 @@ package struct SpecDecoder {
                 if let line = item.line { lines[path.index(index)] = line }
             }
             return items
-        case .map(let entries) where entries.isEmpty: return []
+        case .map(let entries) where entries.isEmpty && emptyTablesAreEither: return []
         case .null: return []
         default:
             typeMismatch(path, node, expected: "an array")
@@ -119,19 +134,14 @@ package struct SpecDecoder {
             typeMismatch(path, node, expected: "an integer")
             return nil
         }
-        guard let value = Int64(text) ?? SpecDecoder.integralValue(of: text) else {
-            fail(.invalid, path, node, value: text, detail: "must be an integer between \(Int64.min) and \(Int64.max)")
+        guard let value = Int64(text) else {
+            // Kubernetes decodes integer fields strictly: `80.0` and `1e2` are not integers.
+            let integral = text.utf8.allSatisfy { $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "+") || (48...57).contains($0) }
+            let detail = integral ? "must be an integer between \(Int64.min) and \(Int64.max)" : "must be an integer (no fraction or exponent)"
+            fail(.invalid, path, node, value: text, detail: detail)
             return nil
         }
         return value
-    }
-
-    /// `1e3` or `80.0` as an integer, when exactly integral and in range.
-    static func integralValue(of text: String) -> Int64? {
-        guard let quantity = try? Quantity(parsing: text),
-            quantity.nanoValue % Quantity.nanosPerUnit == 0
-        else { return nil }
-        return Int64(exactly: quantity.nanoValue / Quantity.nanosPerUnit)
     }
 
     /// An array of strings; a lone string is an error, as in Kubernetes.

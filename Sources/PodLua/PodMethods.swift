@@ -217,6 +217,9 @@ struct PodMethods {
     static func wait(_ pod: Pod, _ call: LuaCall, _ name: String) -> LuaHost.Outcome {
         var timeout = 30.0
         if let seconds = call.number(3) {
+            if let problem = PodRuntime.durationProblem(seconds) {
+                return .error("\(name): the timeout \(problem), got \(seconds.formattedSeconds)")
+            }
             timeout = seconds
         } else if !call.isNoneOrNil(3) {
             return .error("\(name): the timeout must be a number of seconds, got \(call.typeName(3))")

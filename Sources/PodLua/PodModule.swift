@@ -147,8 +147,11 @@ final class PodModule {
             (
                 "sleep",
                 { [runtime] call in
-                    guard let seconds = call.number(1), seconds >= 0, seconds.isFinite else {
+                    guard let seconds = call.number(1) else {
                         return .error("pod.sleep: seconds must be a non-negative number, got \(call.typeName(1))")
+                    }
+                    if let problem = PodRuntime.durationProblem(seconds) {
+                        return .error("pod.sleep: seconds \(problem), got \(seconds.formattedSeconds)")
                     }
                     runtime.sleep(seconds)
                     return .values(0)

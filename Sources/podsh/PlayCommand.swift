@@ -17,18 +17,19 @@ struct PlayCommand: ParsableCommand {
     @Argument(help: "The manifest (YAML or JSON, with the ConfigMaps its volumes name).")
     var file: String
 
+    func validate() throws {
+        if let problem = PodRuntime.durationProblem(duration) { throw ValidationError("--for \(problem)") }
+    }
+
     mutating func run() throws {
         let specs = try manifestPods(file)
         let runtime = PodRuntime(backend: try global.makeBackend())
         defer { runtime.close() }
-        var printed = 0
+        var followed = 0
         func follow() {
-            let events = runtime.events
-            while printed < events.count {
-                let e = events[printed]
+            for e in runtime.newEvents(since: &followed) {
                 stdoutWrite(
                     "\(e.time.playTime) \(e.type.rawValue) \(e.reason) \(e.pod)\(e.container.map { "/\($0)" } ?? ""): \(e.message)\n")
-                printed += 1
             }
         }
         var pods: [Pod] = []
@@ -41,12 +42,10 @@ struct PlayCommand: ParsableCommand {
                 throw ExitCode(1)
             }
         }
-        let deadline = runtime.now + max(0, duration)
-        while runtime.now < deadline {
+        // Events are printed as they come; the wait ends when every pod is done or at --for.
+        _ = runtime.sleep(duration) {
             follow()
-            let statuses = pods.compactMap { try? $0.status() }
-            if statuses.allSatisfy({ $0.phase.isTerminal }) { break }
-            runtime.sleep(min(1, deadline - runtime.now))
+            return pods.compactMap { try? $0.status() }.allSatisfy { $0.phase.isTerminal }
         }
         for pod in pods where (try? pod.status().phase.isTerminal) == false { try? pod.stop() }
         follow()
@@ -72,7 +71,7 @@ struct PlayCommand: ParsableCommand {
 extension Double {
     /// "  12.500s".
     var playTime: String {
-        let millis = Int64((self * 1000).rounded())
+        let millis = Int64(exactly: (self * 1000).rounded()) ?? 0
         let text = "\(millis / 1000).\(String(millis % 1000).leftPadding(3))s"
         return String(repeating: " ", count: max(0, 9 - text.count)) + text
     }

@@ -1,6 +1,18 @@
 extension PodRuntime {
     // MARK: Waiting
 
+    /// The longest sleep or wait a script may ask for: 30 days of pod time. On the sim a
+    /// crash-looping pod has an event every 5 minutes of virtual time, so a wait of 10^12 s
+    /// would run for hours of real time; nothing a test needs comes near the limit.
+    public static let longestWait: Double = 2_592_000
+
+    /// Why `seconds` cannot be a duration to sleep or wait for, or nil when it can.
+    public static func durationProblem(_ seconds: Double) -> String? {
+        if seconds.isNaN || seconds < 0 { return "must be a non-negative number of seconds" }
+        if seconds > longestWait { return "must be at most \(Int(longestWait)) seconds (30 days of pod time)" }
+        return nil
+    }
+
     /// Lets `seconds` pass while supervising (virtual time on sim).
     public func sleep(_ seconds: Double) {
         guard seconds.isFinite, seconds > 0 else {
@@ -8,6 +20,13 @@ extension PodRuntime {
             return
         }
         _ = waitLoop(deadline: now + seconds) { false }
+    }
+
+    /// Lets up to `seconds` pass while supervising, checking `condition` after every event;
+    /// true when it held before the time was up. On the sim the clock jumps from one event
+    /// to the next, so a long wait costs what happens in it, not its length.
+    public func sleep(_ seconds: Double, until condition: () -> Bool) -> Bool {
+        waitLoop(deadline: now + (seconds.isFinite ? max(0, seconds) : 0), until: condition)
     }
 
     /// How a wait ended.

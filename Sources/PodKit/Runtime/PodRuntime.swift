@@ -29,6 +29,14 @@ public final class PodRuntime {
     @exclusivity(unchecked) var eventLog: [EventRecord] = []
     /// Every event of every pod, in order.
     public var events: [PodEvent] { eventLog.flatMap { $0.events(backend: backend.name) } }
+    /// The events logged since `position`, which this call moves to the end of the log: how a
+    /// follower (`podsh play`) reads each event once without rebuilding the whole list.
+    public func newEvents(since position: inout Int) -> [PodEvent] {
+        guard position < eventLog.count else { return [] }
+        let fresh = eventLog[max(0, position)...].flatMap { $0.events(backend: backend.name) }
+        position = eventLog.count
+        return fresh
+    }
     var streams: [Int: AsyncStream<PodEvent>.Continuation] = [:]
     var nextStream = 0
     /// Exec and host-context processes, and their exits once seen.

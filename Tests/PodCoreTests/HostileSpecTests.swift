@@ -70,20 +70,9 @@ struct HostileSpecTests {
     }
 
     @Test func anEmptyLuaTableIsEitherAListOrAMap() throws {
-        let flat = SpecNode(
-            .map([
-                SpecNode.Entry("name", SpecNode(.string("p"))),
-                SpecNode.Entry(
-                    "containers",
-                    SpecNode(
-                        .array([
-                            SpecNode(
-                                .map([
-                                    SpecNode.Entry("name", SpecNode(.string("c"))), SpecNode.Entry("resources", SpecNode(.array([]))),
-                                    SpecNode.Entry("ports", SpecNode(.map([]))),
-                                ]))
-                        ]))),
-            ]))
+        typealias F = FlatSpecTests
+        let container = F.m(["name": F.s("c"), "resources": F.a([]), "ports": F.m([:])])
+        let flat = F.m(["name": F.s("p"), "containers": F.a([container])])
         #expect(try PodSpec(flat: flat).containers[0].ports == [])
     }
 

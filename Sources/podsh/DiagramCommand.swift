@@ -42,14 +42,19 @@ struct DiagramCommand: ParsableCommand {
             stderrWrite("podsh: diagram --svg needs Graphviz's dot, which is not installed (apt-get install graphviz)\n")
             throw ExitCode(1)
         }
-        let input = "/tmp/podsh-diagram-\(getpid()).dot"
-        guard let file = fopen(input, "w") else { throw ExitCode(1) }
-        var copy = dot
-        copy.withUTF8 { buffer in _ = fwrite(buffer.baseAddress, 1, buffer.count, file) }
-        fclose(file)
+        // A file of our own (mkstemp: no name another user can plant a link at).
+        var template = Array("/tmp/podsh-diagram-XXXXXX".utf8CString)
+        let fd = mkstemp(&template)
+        guard fd >= 0 else {
+            stderrWrite("podsh: cannot create a temporary file: \(String(cString: strerror(errno)))\n")
+            throw ExitCode(1)
+        }
+        let input = String(cString: template)
         defer { unlink(input) }
+        writeAll(fd, dot)
+        close(fd)
         guard let pipe = popen("\(tool) -Tsvg \(input)", "r") else { throw ExitCode(1) }
-        let output = readAll(fd: fileno(pipe))
+        let output = (try? readAll(fd: fileno(pipe))) ?? ""
         let status = pclose(pipe)
         guard status == 0 else {
             stderrWrite("podsh: dot failed (status \(status))\n")

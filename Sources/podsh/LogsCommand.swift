@@ -28,7 +28,7 @@ struct LogsCommand: ParsableCommand {
         }
         let path = global.stateDir + "/pods/\(r.id)/logs/\(chosen)/\(run).log"
         do {
-            stdoutWrite(try readFile(path))
+            try copyFile(path, to: 1)
         } catch {
             stderrWrite("podsh: \(path): \(error)\n")
             throw ExitCode(1)

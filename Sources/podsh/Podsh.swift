@@ -55,8 +55,9 @@ struct Podsh: ParsableCommand {
         podsh_sigint_install(host.lua.interruptFlag)
         podsh_quit_install(host.lua.interruptFlag)
         if let chunk {
-            host.lua.setArg(script: "-e", arguments: script)
-            throw host.exitCode(running: chunk, name: "=(command line)", arguments: script)
+            let arguments = script + (Podsh.scriptArguments ?? [])
+            host.lua.setArg(script: "-e", arguments: arguments)
+            throw host.exitCode(running: chunk, name: "=(command line)", arguments: arguments)
         }
         guard let file = script.first else {
             // No file: the prompt on a terminal, otherwise standard input is the script (lua.c).
@@ -64,14 +65,14 @@ struct Podsh: ParsableCommand {
                 host.lua.setArg(script: "", arguments: [])
                 throw Prompt(host: host, backendName: global.backendName, json: global.json).run()
             }
-            let input = readAll(fd: 0)
+            let input = try readStandardInput()
             host.lua.setArg(script: "-", arguments: [])
             throw host.exitCode(running: input, name: "=stdin", arguments: [])
         }
-        let arguments = Array(script.dropFirst())
+        let arguments = Podsh.scriptArguments ?? Array(script.dropFirst())
         if file == "-" {  // `podsh - ARGS`: the script from standard input, as lua.c reads it
             host.lua.setArg(script: "-", arguments: arguments)
-            throw host.exitCode(running: readAll(fd: 0), name: "=stdin", arguments: arguments)
+            throw host.exitCode(running: try readStandardInput(), name: "=stdin", arguments: arguments)
         }
         let source = try readInput(file)
         host.lua.setArg(script: file, arguments: arguments)
@@ -105,6 +106,12 @@ struct Podsh: ParsableCommand {
             stdoutWrite(Podsh.overview())
             Glibc.exit(0)
         }
+        if type == Podsh.self, let cut = scriptWordIndex(rest) {
+            // The script's own arguments go around the parser, which is quadratic in the
+            // number of positional words (100,000 of them hung it); they are the script's.
+            Podsh.scriptArguments = Array(rest[(cut + 1)...])
+            rest = Array(rest[...cut])
+        }
         do {
             var command = try type.parseAsRoot(rest)
             try command.run()
@@ -124,6 +131,34 @@ struct Podsh: ParsableCommand {
             stderrWrite("podsh: \(type.fullMessage(for: error))\n")
             Glibc.exit(code.rawValue == 0 ? 1 : code.rawValue)
         }
+    }
+
+    /// The arguments after the script's name, taken out before parsing (nil: none were).
+    nonisolated(unsafe) static var scriptArguments: [String]?
+
+    /// The index of the script's name in podsh's own words: the first word that is not one of
+    /// podsh's options (or the word after `--`); nil when there is none or an unknown option
+    /// comes first (the parser then says what is wrong).
+    static func scriptWordIndex(_ words: [String]) -> Int? {
+        var i = 0
+        while i < words.count {
+            let word = words[i]
+            let name = String(word.split(separator: "=", maxSplits: 1).first ?? "")
+            if word == "--" { return i + 1 < words.count ? i + 1 : nil }
+            if word == "-" || !word.hasPrefix("-") { return i }
+            if GlobalOptions.valued.contains(name) {
+                i += word.contains("=") ? 1 : 2
+            } else if GlobalOptions.flags.contains(word) {
+                i += 1
+            } else if word == "-e" {
+                i += 2
+            } else if word.hasPrefix("-e") {
+                i += 1
+            } else {
+                return nil
+            }
+        }
+        return nil
     }
 
     /// The global options before the first other word, and that word's index.

@@ -35,14 +35,19 @@ public enum Command {
         _ = FileManager.default.createFile(atPath: errPath, contents: nil)
         defer { try? FileManager.default.removeItem(atPath: errPath) }
         let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
-        let out = Pipe(), input = Pipe()
+        // stdin comes from a file too: a child that stops reading early (a size limit) can
+        // neither block the writer nor kill it with SIGPIPE.
+        let inPath = NSTemporaryDirectory() + "swift-pods-stdin-\(UUID().uuidString)"
+        _ = FileManager.default.createFile(atPath: inPath, contents: Data((stdin ?? "").utf8))
+        defer { try? FileManager.default.removeItem(atPath: inPath) }
+        let input = try FileHandle(forReadingFrom: URL(fileURLWithPath: inPath))
+        let out = Pipe()
         process.standardOutput = out
         process.standardError = mergeOutput ? out : err
         process.standardInput = input
         try process.run()
         try err.close()
-        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-        try input.fileHandleForWriting.close()
+        try input.close()
         let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         let stderrText = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""

@@ -161,3 +161,54 @@ final class ResultBox: @unchecked Sendable {
     func set(_ new: [String]) { lock.withLock { value = new } }
     func get() -> [String] { lock.withLock { value } }
 }
+
+/// `$(VAR)` expansion within execve's limits, refused at validation.
+@Suite("Hostile specs: expansion")
+struct HostileExpansionTests {
+    /// A 2.3 KB manifest: V0 is 1,000 x's, V1...V29 each "$(Vn-1)$(Vn-1)" (2^29 KB expanded);
+    /// V8, 256,000 bytes, is the first past the limit.
+    static let bomb: String = {
+        var env = ["      - {name: V0, value: \(String(repeating: "x", count: 1000))}"]
+        for n in 1...29 { env.append("      - {name: V\(n), value: \"$(V\(n - 1))$(V\(n - 1))\"}") }
+        return "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    env:\n"
+            + env.joined(separator: "\n") + "\n"
+    }()
+
+    @Test func theDoublingBombIsRefusedAtTheCostOfTheLimit() {
+        let box = ResultBox()
+        #expect(finishes(within: 60) { box.set(manifestErrors(Self.bomb)) })
+        #expect(
+            box.get() == [
+                "spec.containers[0].env[8].value: Too long: must have at most 131071 bytes once $(VAR) references are expanded (Linux's MAX_ARG_STRLEN: execve would fail with E2BIG) (line 16)"
+            ])
+    }
+
+    @Test func aThousandReferencesToAMegabyte() {
+        let megabyte = String(repeating: "a", count: 1 << 20)
+        let spec = PodSpec(
+            name: "p",
+            containers: [
+                ContainerSpec(
+                    name: "c", command: [String(repeating: "$(A)", count: 1000)], env: [EnvVar(name: "A", value: megabyte)])
+            ])
+        let box = ResultBox()
+        #expect(finishes(within: 60) { box.set(spec.validate().map { $0.description }) })
+        #expect(box.get().count == 1)
+        #expect(box.get().first?.hasPrefix("spec.containers[0].env[0].value: Too long: must have at most 131071 bytes") == true)
+    }
+
+    @Test func argvAndEnvTogetherWithinArgMax() {
+        let word = String(repeating: "w", count: 100_000)
+        let spec = PodSpec(name: "p", containers: [ContainerSpec(name: "c", command: Array(repeating: word, count: 25))])
+        #expect(
+            spec.validate().map { $0.description } == [
+                "spec.containers[0]: Too long: its command, args and env must have at most 2097152 bytes together once $(VAR) references are expanded (Linux's ARG_MAX: execve would fail with E2BIG)"
+            ])
+        // Within the limits, and expansion as kubelet does it.
+        let fine = PodSpec(
+            name: "p", containers: [ContainerSpec(name: "c", command: ["echo", "$(A)$(A)"], env: [EnvVar(name: "A", value: "x")])])
+        #expect(fine.validate() == [])
+        #expect(EnvExpansion.resolve(fine.containers[0]).argv == ["echo", "xx"])
+        #expect(EnvExpansion.expand(String(repeating: "$(", count: 100_000), { _ in "y" }) == String(repeating: "$(", count: 100_000))
+    }
+}

@@ -146,6 +146,7 @@ struct SpecValidator {
             checkLabel(container.name, path().child("name"), required: true)
         }
         checkReachesC(container, path())
+        checkExecSizes(container, path())
         if let workingDir = container.workingDir, !workingDir.isEmpty, !workingDir.hasPrefix("/") {
             add(.invalid, path().child("workingDir"), value: FieldError.quoted(workingDir), detail: "must be an absolute path")
         }
@@ -219,6 +220,49 @@ struct SpecValidator {
         for (i, mount) in container.volumeMounts.enumerated() {
             check(mount.mountPath, path().child("volumeMounts").index(i).child("mountPath"))
             check(mount.subPath ?? "", path().child("volumeMounts").index(i).child("subPath"))
+        }
+    }
+
+    /// argv and the environment as execve will get them, `$(VAR)` references expanded: each
+    /// string and their sum within Linux's limits, so that an expansion bomb (V1 = "$(V0)$(V0)",
+    /// V2 = "$(V1)$(V1)", ...) is refused here, at the cost of the limit, instead of filling memory.
+    mutating func checkExecSizes(_ container: ContainerSpec, _ path: @autoclosure () -> FieldPath) {
+        var values: [String: String] = [:]
+        var total = 0
+        func tooLong(_ field: FieldPath) {
+            add(
+                .tooLong, field,
+                detail:
+                    "must have at most \(EnvExpansion.maxStringBytes) bytes once $(VAR) references are expanded (Linux's MAX_ARG_STRLEN: execve would fail with E2BIG)"
+            )
+        }
+        for (i, variable) in container.env.enumerated() {
+            let room = EnvExpansion.maxStringBytes - variable.name.utf8.count - 1
+            guard let value = EnvExpansion.expand(variable.value, limit: room, { values[$0] }) else {
+                tooLong(path().child("env").index(i).child("value"))
+                return
+            }
+            values[variable.name] = value
+            total += variable.name.utf8.count + value.utf8.count + 2
+        }
+        for (i, word) in container.argv.enumerated() {
+            func field() -> FieldPath {
+                i < container.command.count
+                    ? path().child("command").index(i) : path().child("args").index(i - container.command.count)
+            }
+            guard let expanded = EnvExpansion.expand(word, limit: EnvExpansion.maxStringBytes, { values[$0] }) else {
+                tooLong(field())
+                return
+            }
+            total += expanded.utf8.count + 1
+            if total > EnvExpansion.maxTotalBytes { break }
+        }
+        if total > EnvExpansion.maxTotalBytes {
+            add(
+                .tooLong, path(), value: nil,
+                detail:
+                    "its command, args and env must have at most \(EnvExpansion.maxTotalBytes) bytes together once $(VAR) references are expanded (Linux's ARG_MAX: execve would fail with E2BIG)"
+            )
         }
     }
 

@@ -306,7 +306,8 @@ public final class SimBackend: InspectableBackend {
             sandboxObject?.processes.append(id)
             return SpawnedProcess(id: id, pid: process.hostPid, startedAt: Double(process.startedAt) / 1e9)
         } catch {
-            throw BackendError(.resourceExhausted, operation(), "fork: \(error)")
+            // E2BIG is execve's (the argv or environment is too large); the rest are fork's.
+            throw BackendError(.resourceExhausted, operation(), "\(error == .E2BIG ? "execve" : "fork"): \(error)")
         }
     }
 

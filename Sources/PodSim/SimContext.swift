@@ -162,12 +162,12 @@ public struct SimContext {
 
     /// Changes the working directory.
     public func changeDirectory(_ path: String) -> SimErrno? {
-        switch isDirectory(path) {
-        case .some(true):
+        switch process.fileSystem.stat(path) {
+        case .success(let node) where node.isDirectory:
             process.cwd = absolutePath(path)
             return nil
-        case .some(false): return .ENOTDIR
-        case .none: return .ENOENT
+        case .success: return .ENOTDIR
+        case .failure(let error): return error
         }
     }
 

@@ -110,7 +110,19 @@ struct SimFileSystem {
         return .success(node)
     }
 
+    /// Linux's limits on a path: PATH_MAX (4,096 bytes with the NUL) and NAME_MAX (255 bytes a
+    /// component); past them every call fails with ENAMETOOLONG ("File name too long").
+    static let pathMax = 4096
+    static let nameMax = 255
+
+    static func nameError(_ path: String) -> SimErrno? {
+        if path.utf8.count >= pathMax { return .ENAMETOOLONG }
+        if path.utf8.split(separator: UInt8(ascii: "/")).contains(where: { $0.count > nameMax }) { return .ENAMETOOLONG }
+        return nil
+    }
+
     func stat(_ path: String) -> Result<SimNode, SimErrno> {
+        if let error = SimFileSystem.nameError(path) { return .failure(error) }
         let located = locate(components(path))
         return walk(located.node, located.rest)
     }
@@ -155,6 +167,7 @@ struct SimFileSystem {
     /// Creates or replaces (or appends to) a file. `charge` is asked to account bytes written
     /// to a Memory volume (it may refuse: the writer was OOM-killed).
     func write(_ path: String, _ data: String, append: Bool, charge: (SimFile, Int64) -> Bool) -> SimErrno? {
+        if let error = SimFileSystem.nameError(path) { return error }
         let parts = components(path)
         // A file mounted at exactly this path (hostPath of type File).
         let located = locate(parts)
@@ -188,6 +201,7 @@ struct SimFileSystem {
     }
 
     func mkdir(_ path: String, parents: Bool) -> SimErrno? {
+        if let error = SimFileSystem.nameError(path) { return error }
         let parts = components(path)
         if parents {
             for depth in 1...max(1, parts.count) where !parts.isEmpty {
@@ -219,6 +233,7 @@ struct SimFileSystem {
     /// Removes a file, or a directory tree with `recursive`; `uncharge` gives back the memory
     /// of removed files.
     func remove(_ path: String, recursive: Bool, uncharge: (SimFile) -> Void) -> SimErrno? {
+        if let error = SimFileSystem.nameError(path) { return error }
         let parts = components(path)
         if parts.isEmpty || namespace.mounts.contains(where: { $0.path == parts }) { return .EBUSY }
         let target: SimNode

@@ -36,6 +36,11 @@ public final class SimKernel {
     @exclusivity(unchecked) var clock = SimClock()
     @exclusivity(unchecked) var processes: [Int: SimProcess] = [:]
     private var nextHostPid = 1
+    /// How many spawns are running their child's first steps, one inside the other.
+    private var spawnDepth = 0
+    /// Past this many, a child's first steps wait for the kernel's loop instead of running
+    /// inside its parent's spawn: 2,000 nested `$(...)` would otherwise overflow the stack.
+    static let maxSynchronousSpawnDepth = 32
     private var nextInode: UInt64 = 4_026_532_200
     var programs: [String: SimProgram] = [:]
     /// Exits of the processes the backend started (the supervisor's children), in order.
@@ -133,11 +138,13 @@ public final class SimKernel {
     // MARK: Processes
 
     /// fork + exec: a new process in `namespaces`, child of `parent`, charged to `cgroup`
-    /// (the parent's by default). It runs until it first blocks before this returns.
+    /// (the parent's by default). It runs until it first blocks before this returns (below
+    /// `maxSynchronousSpawnDepth` nested spawns; deeper, it starts from the kernel's loop).
     func spawn(
         argv: [String], env: [EnvVar], cwd: String, namespaces: SimNamespaces, parent: SimProcess,
         output: SimOutput, stdin: String = "", cgroup: SimCgroup?? = nil, backendID: Int = 0
     ) throws(SimErrno) -> SimProcess {
+        try SimKernel.checkArgumentSizes(argv, env)
         let inner = namespaces.pid === host.pid ? nil : namespaces.pid
         if inner?.isDead == true { throw .ENOMEM }
         if let inner, inner.parent !== host.pid { throw .EINVAL }
@@ -172,8 +179,37 @@ public final class SimKernel {
             exit(process, .exited(127))
             return process
         }
-        execute(process, nil, program(SimContext(kernel: self, process: process)))
+        guard spawnDepth < SimKernel.maxSynchronousSpawnDepth else {
+            schedule(after: 0) { [unowned self] in
+                guard process.isAlive else { return }
+                self.start(process, program)
+            }
+            return process
+        }
+        start(process, program)
         return process
+    }
+
+    /// execve's limits (Linux's MAX_ARG_STRLEN a string, ARG_MAX in all): E2BIG past them.
+    static func checkArgumentSizes(_ argv: [String], _ env: [EnvVar]) throws(SimErrno) {
+        var total = 0
+        for word in argv {
+            let size = word.utf8.count + 1
+            if size > 131_072 { throw .E2BIG }
+            total += size
+        }
+        for variable in env {
+            let size = variable.name.utf8.count + variable.value.utf8.count + 2
+            if size > 131_072 { throw .E2BIG }
+            total += size
+        }
+        if total > 2_097_152 { throw .E2BIG }
+    }
+
+    private func start(_ process: SimProcess, _ program: SimProgram) {
+        spawnDepth += 1
+        defer { spawnDepth -= 1 }
+        execute(process, nil, program(SimContext(kernel: self, process: process)))
     }
 
     /// Runs a thread's steps (nil: the main thread) until it blocks or ends.
@@ -508,6 +544,7 @@ public enum SimErrno: Int32, Error, Sendable, CustomStringConvertible {
     case EPERM = 1
     case ENOENT = 2
     case ESRCH = 3
+    case E2BIG = 7
     case ECHILD = 10
     case EAGAIN = 11
     case ENOMEM = 12
@@ -517,6 +554,7 @@ public enum SimErrno: Int32, Error, Sendable, CustomStringConvertible {
     case EISDIR = 21
     case EINVAL = 22
     case ENOSPC = 28
+    case ENAMETOOLONG = 36
     case EROFS = 30
     case ENOTEMPTY = 39
     case EADDRINUSE = 98
@@ -527,6 +565,7 @@ public enum SimErrno: Int32, Error, Sendable, CustomStringConvertible {
         case .EPERM: return "Operation not permitted"
         case .ENOENT: return "No such file or directory"
         case .ESRCH: return "No such process"
+        case .E2BIG: return "Argument list too long"
         case .ECHILD: return "No child processes"
         case .EAGAIN: return "Resource temporarily unavailable"
         case .ENOMEM: return "Cannot allocate memory"
@@ -536,6 +575,7 @@ public enum SimErrno: Int32, Error, Sendable, CustomStringConvertible {
         case .EISDIR: return "Is a directory"
         case .EINVAL: return "Invalid argument"
         case .ENOSPC: return "No space left on device"
+        case .ENAMETOOLONG: return "File name too long"
         case .EROFS: return "Read-only file system"
         case .ENOTEMPTY: return "Directory not empty"
         case .EADDRINUSE: return "Address already in use"

@@ -41,6 +41,10 @@ enum SimShell {
         let message: String
     }
 
+    /// The deepest `$(...)` nesting the simulated sh takes (ash has no fixed limit; each level
+    /// is a process, and each parses the text inside it again).
+    static let maxNesting = 1000
+
     static let unsupported = "(the simulated sh runs simple commands with ;, &&, ||, redirections, $VAR and $(...))"
 
     static func main(_ ctx: SimContext) -> SimStep {
@@ -71,32 +75,53 @@ enum SimShell {
 
     // MARK: Running
 
+    /// Runs `commands[index...]` until one must wait (a child, a substitution) or the script
+    /// ends. Commands that finish at once (builtins, assignments, skipped ones) are taken in this
+    /// loop, and a wait's continuation comes back here from the kernel's own loop, so the stack
+    /// does not grow with the length of the script.
     static func run(_ ctx: SimContext, _ commands: [Command], _ index: Int, _ state: State) -> SimStep {
-        guard index < commands.count else { return .exit(state.status) }
-        let command = commands[index]
-        if command.connector == .and && state.status != 0 || command.connector == .or && state.status == 0
-            || command.words.isEmpty && command.redirections.isEmpty
-        {
+        var index = index
+        var state = state
+        while index < commands.count {
+            let command = commands[index]
+            let skipped = command.connector == .and && state.status != 0 || command.connector == .or && state.status == 0
+            if !skipped && !(command.words.isEmpty && command.redirections.isEmpty) {
+                let expansion = Expansion(command.words + command.redirections.map(\.target))
+                if let step = proceed(ctx, commands, index, expansion, &state) { return step }
+            }
+            index += 1
+        }
+        return .exit(state.status)
+    }
+
+    /// Expands and executes `commands[index]`: nil when it finished at once (`state` is the state
+    /// after it), or the step to wait on, whose continuation carries on with the rest.
+    static func proceed(
+        _ ctx: SimContext, _ commands: [Command], _ index: Int, _ expansion: Expansion, _ state: inout State
+    ) -> SimStep? {
+        let resume: (SimContext, State) -> SimStep = { ctx, state in
+            var state = state
+            if let step = proceed(ctx, commands, index, expansion, &state) { return step }
             return run(ctx, commands, index + 1, state)
         }
-        return expand(ctx, state, command.words, 0, []) { ctx, state, words in
-            expandRedirections(ctx, state, command.redirections, 0, []) { ctx, state, targets in
-                execute(
-                    ctx, state, words, zip(command.redirections, targets).map { ($0.kind, $1) },
-                    isLast: index == commands.count - 1
-                ) { ctx, state in
-                    run(ctx, commands, index + 1, state)
-                }
-            }
+        if let step = expansion.advance(ctx, &state, resume: resume) { return step }
+        let command = commands[index]
+        let words = expansion.expanded.prefix(command.words.count).flatMap { $0 }
+        let targets = expansion.expanded.dropFirst(command.words.count).map { $0.joined(separator: " ") }
+        return execute(
+            ctx, &state, words, zip(command.redirections, targets).map { ($0.kind, $1) }, isLast: index == commands.count - 1
+        ) { ctx, state in
+            run(ctx, commands, index + 1, state)
         }
     }
 
     /// Runs one expanded command and continues with the state after it.
+    /// Runs one expanded command: nil when it finished at once (`state` updated), or the step
+    /// to wait on, whose continuation goes on with `then`.
     static func execute(
-        _ ctx: SimContext, _ state: State, _ words: [String], _ redirections: [(Redirection.Kind, String)],
+        _ ctx: SimContext, _ state: inout State, _ words: [String], _ redirections: [(Redirection.Kind, String)],
         isLast: Bool = false, then: @escaping (SimContext, State) -> SimStep
-    ) -> SimStep {
-        var state = state
+    ) -> SimStep? {
         var words = words
         var commandEnv: [EnvVar] = []
         while let first = words.first, let eq = first.firstIndex(of: "="), isName(first[..<eq]) {
@@ -106,7 +131,7 @@ enum SimShell {
         if words.isEmpty {
             for variable in commandEnv { state.variables[variable.name] = variable.value }
             state.status = 0
-            return then(ctx, state)
+            return nil
         }
 
         // Redirections: open the files first, as the shell does before running anything.
@@ -125,7 +150,7 @@ enum SimShell {
                 case .failure(let error):
                     ctx.writeError("sh: can't open \(target): \(error == .ENOENT ? "no such file" : error.description)\n")
                     state.status = 1
-                    return then(ctx, state)
+                    return nil
                 }
             case .output, .append, .errorOutput, .errorAppend:
                 let truncate = kind == .output || kind == .errorOutput
@@ -133,7 +158,7 @@ enum SimShell {
                     let reason = error == .ENOENT ? "nonexistent directory" : error.description
                     ctx.writeError("sh: can't create \(target): \(reason)\n")
                     state.status = 1
-                    return then(ctx, state)
+                    return nil
                 }
                 if kind == .output || kind == .append { stdoutFile = target } else { stderrFile = target }
             case .errorToOutput:
@@ -187,18 +212,18 @@ enum SimShell {
             return .exit(code & 0xff)
         case ":":
             state.status = 0
-            return then(ctx, state)
+            return nil
         case "echo":
             // A builtin in ash, so a failed write is the shell's: "sh: write error: ...".
             let text = SimApplets.echoText(words.dropFirst())
             let error = output.map { $0.write(text, error: false, from: ctx) } ?? ctx.write(text)
             state.status = status(ctx.process.isAlive ? error.map { "sh: write error: \($0)\n" } : nil, 1)
-            return then(ctx, state)
+            return nil
         case "pwd":
             let text = ctx.absolutePath(".") + "\n"
             _ = output.map { $0.write(text, error: false, from: ctx) } ?? ctx.write(text)
             state.status = 0
-            return then(ctx, state)
+            return nil
         case "test", "[":
             switch SimApplets.test(ctx, words) {
             case .success(let truth): state.status = truth ? 0 : 1
@@ -206,15 +231,15 @@ enum SimShell {
                 report("sh: \(failure.message)\n")
                 state.status = 2
             }
-            return then(ctx, state)
+            return nil
         case "kill":
             // A builtin in ash: its errors read "sh: ...", and it may end the shell itself.
             state.status = SimApplets.killCommand(ctx, Array(words.dropFirst())) { report("sh: " + $0) }
-            return then(ctx, state)
+            return nil
         case "cd":
             let target = words.count > 1 ? words[1] : (state.variables["HOME"] ?? "/")
             state.status = status(ctx.changeDirectory(target).map { "sh: cd: line 0: can't cd to \(target): \($0)\n" }, 2)
-            return then(ctx, state)
+            return nil
         case "export":
             for word in words.dropFirst() {
                 let name: String
@@ -231,16 +256,24 @@ enum SimShell {
                 state.exported.append(EnvVar(name: name, value: value))
             }
             state.status = 0
-            return then(ctx, state)
+            return nil
         default:
             break
         }
         guard ctx.programExists(words[0]) else {
             report("sh: \(words[0]): not found\n")
             state.status = 127
-            return then(ctx, state)
+            return nil
         }
         let env = state.exported.filter { variable in !commandEnv.contains { $0.name == variable.name } } + commandEnv
+        do {
+            try SimKernel.checkArgumentSizes(words, env)
+        } catch {
+            // execve's E2BIG, as ash reports a failed exec.
+            report("sh: \(words[0]): \(error)\n")
+            state.status = 126
+            return nil
+        }
         // ash runs the last command of `sh -c` in its own process (no fork): `ps` shows the
         // command, not the shell, and signals reach it directly.
         if isLast && redirections.isEmpty { return .exec(words, env: env) }
@@ -250,8 +283,9 @@ enum SimShell {
             report("sh: can't fork: \(error)\n")
             return .exit(2)
         case .success(let pid):
+            let before = state
             return .waitChild(pid) { ctx, exit in
-                var after = state
+                var after = before
                 after.status = exit?.code ?? 127
                 return then(ctx, after)
             }
@@ -260,14 +294,61 @@ enum SimShell {
 
     // MARK: Expansion
 
-    /// Expands words into fields, running `$(...)` substitutions as child shells.
-    static func expand(
-        _ ctx: SimContext, _ state: State, _ words: [Word], _ index: Int, _ fields: [String],
-        then: @escaping (SimContext, State, [String]) -> SimStep
-    ) -> SimStep {
-        guard index < words.count else { return then(ctx, state, fields) }
-        return expandWord(ctx, state, words[index], 0, Fields()) { ctx, state, word in
-            expand(ctx, state, words, index + 1, fields + word.result, then: then)
+    /// The words of one command expanded into fields, one word after another in a loop; a
+    /// `$(...)` substitution runs as a child shell, and the expansion waits for it and resumes
+    /// where it stopped.
+    final class Expansion {
+        let words: [Word]
+        var word = 0
+        var part = 0
+        var fields = Fields()
+        /// Each word's fields, once expanded.
+        var expanded: [[String]] = []
+
+        init(_ words: [Word]) { self.words = words }
+
+        /// Expands until every word is done (nil) or a substitution must be waited for: then the
+        /// step, whose continuation records the output and calls `resume`.
+        func advance(_ ctx: SimContext, _ state: inout State, resume: @escaping (SimContext, State) -> SimStep) -> SimStep? {
+            while word < words.count {
+                let current = words[word]
+                guard part < current.count else {
+                    expanded.append(fields.result)
+                    fields = Fields()
+                    word += 1
+                    part = 0
+                    continue
+                }
+                part += 1
+                switch current[part - 1] {
+                case .literal(let text, let quoted):
+                    if quoted || !text.isEmpty { fields.hasCurrent = true }
+                    fields.current += text
+                case .variable(let name, let quoted):
+                    let value = name == "?" ? String(state.status) : name == "$" ? String(ctx.pid) : state.variables[name] ?? ""
+                    if quoted { fields.hasCurrent = true }
+                    fields.add(value, split: !quoted)
+                case .command(let script, let quoted):
+                    let capture = SimOutput()
+                    capture.errorWriter = { _, text in ctx.writeError(text) }
+                    switch ctx.spawn(["sh", "-c", script], env: state.exported, output: capture) {
+                    case .failure(let error):
+                        ctx.writeError("sh: can't fork: \(error)\n")
+                    case .success(let pid):
+                        let before = state
+                        return .waitChild(pid) { [self] ctx, exit in
+                            var state = before
+                            state.status = exit?.code ?? 127
+                            var text = capture.stdout
+                            while text.hasSuffix("\n") { text.removeLast() }
+                            if quoted { fields.hasCurrent = true }
+                            fields.add(text, split: !quoted)
+                            return resume(ctx, state)
+                        }
+                    }
+                }
+            }
+            return nil
         }
     }
 
@@ -299,54 +380,6 @@ enum SimShell {
         }
 
         var result: [String] { hasCurrent ? done + [current] : done }
-    }
-
-    static func expandWord(
-        _ ctx: SimContext, _ state: State, _ word: Word, _ index: Int, _ fields: Fields,
-        then: @escaping (SimContext, State, Fields) -> SimStep
-    ) -> SimStep {
-        guard index < word.count else { return then(ctx, state, fields) }
-        var fields = fields
-        switch word[index] {
-        case .literal(let text, let quoted):
-            if quoted { fields.hasCurrent = true }
-            fields.current += text
-            if !text.isEmpty { fields.hasCurrent = true }
-            return expandWord(ctx, state, word, index + 1, fields, then: then)
-        case .variable(let name, let quoted):
-            let value = name == "?" ? String(state.status) : name == "$" ? String(ctx.pid) : state.variables[name] ?? ""
-            if quoted { fields.hasCurrent = true }
-            fields.add(value, split: !quoted)
-            return expandWord(ctx, state, word, index + 1, fields, then: then)
-        case .command(let script, let quoted):
-            let capture = SimOutput()
-            capture.errorWriter = { _, text in ctx.writeError(text) }
-            switch ctx.spawn(["sh", "-c", script], env: state.exported, output: capture) {
-            case .failure(let error):
-                ctx.writeError("sh: can't fork: \(error)\n")
-                return expandWord(ctx, state, word, index + 1, fields, then: then)
-            case .success(let pid):
-                return .waitChild(pid) { ctx, exit in
-                    var state = state
-                    state.status = exit?.code ?? 127
-                    var text = capture.stdout
-                    while text.hasSuffix("\n") { text.removeLast() }
-                    if quoted { fields.hasCurrent = true }
-                    fields.add(text, split: !quoted)
-                    return expandWord(ctx, state, word, index + 1, fields, then: then)
-                }
-            }
-        }
-    }
-
-    static func expandRedirections(
-        _ ctx: SimContext, _ state: State, _ redirections: [Redirection], _ index: Int,
-        _ targets: [String], then: @escaping (SimContext, State, [String]) -> SimStep
-    ) -> SimStep {
-        guard index < redirections.count else { return then(ctx, state, targets) }
-        return expandWord(ctx, state, redirections[index].target, 0, Fields()) { ctx, state, fields in
-            expandRedirections(ctx, state, redirections, index + 1, targets + [fields.result.joined(separator: " ")], then: then)
-        }
     }
 
     static func isName(_ text: Substring) -> Bool {
@@ -524,7 +557,13 @@ enum SimShell {
                 var depth = 1
                 var script = ""
                 while let next = peek() {
-                    if next == "(" { depth += 1 }
+                    if next == "(" {
+                        depth += 1
+                        // Each level is a shell that parses what is inside it again.
+                        if depth > SimShell.maxNesting {
+                            throw SyntaxError(message: "syntax error: $(...) nested deeper than \(SimShell.maxNesting) levels")
+                        }
+                    }
                     if next == ")" {
                         depth -= 1
                         if depth == 0 { break }

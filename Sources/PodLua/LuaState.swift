@@ -156,14 +156,36 @@ public final class LuaState {
         package.loaded.pod = pod
         """
 
-    /// `pod` becomes a read-only view of the module table (pairs still lists it).
+    /// `pod` and `pod.sim` become read-only views of the module's tables: writes raise, pairs
+    /// lists the fields through a closure (never handing out the table itself), and `rawset` on
+    /// a view raises too, so no field can be shadowed.
     static let protectModule = """
         do
-          local module = pod
-          _G.pod = setmetatable({}, {
-            __index = module, __metatable = "pod",
-            __newindex = function() error("the pod module is read-only", 2) end,
-            __pairs = function() return next, module, nil end })
+          local next, error, setmetatable, rawset, type = next, error, setmetatable, rawset, type
+          local views = setmetatable({}, { __mode = "k" })
+          local function readonly(module)
+            for key, value in next, module do
+              if type(value) == "table" then module[key] = readonly(value) end
+            end
+            local view = setmetatable({}, {
+              __index = module, __metatable = "pod",
+              __newindex = function() error("the pod module is read-only", 2) end,
+              __pairs = function()
+                local key
+                return function()
+                  local value
+                  key, value = next(module, key)
+                  return key, value
+                end
+              end })
+            views[view] = true
+            return view
+          end
+          _G.pod = readonly(pod)
+          _G.rawset = function(t, k, v)
+            if views[t] then error("the pod module is read-only", 2) end
+            return rawset(t, k, v)
+          end
         end
         """
 

@@ -52,6 +52,9 @@ final class SimPrograms {
         guard let host = module.runtime.backend as? any SimProgramHost else {
             return .error("pod.sim.program: programs run on the sim backend; this runtime uses \(module.runtime.backend.name)")
         }
+        guard !host.reservedPrograms.contains(name) else {
+            return .error("pod.sim.program: '\(name)' is the sandbox's own program and cannot be replaced")
+        }
         lua_settop(call.L, 2)
         let function = luaL_ref(call.L, clua_registryindex())  // pops fn
         host.register(program: name) { [unowned self] ctx in self.start(function: function, ctx) }

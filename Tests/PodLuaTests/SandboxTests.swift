@@ -23,6 +23,12 @@ struct SandboxTests {
         ("collectgarbage('stop')", "collectgarbage: only \"count\" is allowed in the sandbox"),
         ("setmetatable(pod, {})", "cannot change a protected metatable"),
         ("pod.run = nil", "the pod module is read-only"),
+        ("rawset(pod, 'exec', 1)", "the pod module is read-only"),
+        ("pod.sim.program = 1", "the pod module is read-only"),
+        ("rawset(pod.sim, 'program', 1)", "the pod module is read-only"),
+        ("rawset(select(2, pairs(pod)), 'exec', 1)", "bad argument #1 to 'rawset' (table expected, got nil)"),
+        ("setmetatable(pod.sim, {})", "cannot change a protected metatable"),
+        ("pod.sim.program('pause', function() end)", "pod.sim.program: 'pause' is the sandbox's own program and cannot be replaced"),
         ("dofile('/etc/passwd')", "attempt to call a nil value (global 'dofile')"),
     ]
 
@@ -37,6 +43,17 @@ struct SandboxTests {
         }
         // The state is still fine.
         #expect(try lua.run("return pod.backend()") == [.string("sim")])
+    }
+
+    /// pairs lists the module (through a closure, never the table itself); rawset still works
+    /// on other tables.
+    @Test func theModuleIsListedButNotHandedOut() throws {
+        let lua = try Self.sandbox()
+        #expect(
+            try lua.run(
+                "local n, sim = 0, false; for k, v in pairs(pod) do n = n + 1; sim = sim or k == 'sim' end; "
+                    + "local t = rawset({}, 'a', 1); return n > 10, sim, t.a, type(pod.run), select('#', pairs(pod))")
+                == [.boolean(true), .boolean(true), .integer(1), .string("function"), .integer(3)])
     }
 
     @Test func allowedFunctionsWork() throws {

@@ -90,8 +90,7 @@ public struct ImageStore: Sendable {
             : ["tar", "-xf", source, "-C", staging, "--numeric-owner"]
         let result = HostCommand.run(argv)
         guard result.status == 0 else {
-            let detail = result.stderr.split(separator: "\n").first.map(String.init) ?? "exit \(result.status)"
-            throw failure("\(argv[0]) failed: \(detail)")
+            throw failure("\(argv[0]) failed: \(Self.failureDetail(result.stderr, status: result.status))")
         }
         // The mount points every container gets, made once here when the image lacks them (as
         // runc would in each container's root): the container's writable layer stays empty.
@@ -109,6 +108,19 @@ public struct ImageStore: Sendable {
         } else {
             committed = true
         }
+    }
+
+    /// What made `tar` or `cp` fail, from its stderr: the last error line, not a warning that
+    /// came first (GNU tar's "Removing leading `../' from member names") nor tar's closing
+    /// "Exiting with failure status due to previous errors".
+    static func failureDetail(_ stderr: String, status: Int32) -> String {
+        let warnings = [
+            "Removing leading", "Exiting with failure status", "Ignoring unknown extended header keyword",
+            "implausibly old time stamp", "in the future", "Error is not recoverable: exiting now",
+        ]
+        let lines = stderr.split(separator: "\n").map(String.init).filter { !$0.isEmpty }
+        let errors = lines.filter { line in !warnings.contains { line.contains($0) } }
+        return errors.last ?? lines.last ?? "exit status \(status)"
     }
 
     /// Removes an imported image (pods running on it keep their overlay until they end).

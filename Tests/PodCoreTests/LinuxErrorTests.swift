@@ -1,4 +1,6 @@
 import CPodSpawn
+import Foundation
+import PodTestSupport
 import Testing
 
 @testable import PodKit
@@ -31,6 +33,33 @@ struct LinuxErrorTests {
         }
         #expect(result == 7 && calls == 3, "EINTR is retried")
         #expect(SystemCall.failure("clone", "pause", EAGAIN, operation: "x").code == .resourceExhausted)
+    }
+
+    /// A failed import names tar's error, not the warning it printed first.
+    @Test func aBrokenTarballNamesTarsErrorNotItsWarning() throws {
+        #expect(
+            ImageStore.failureDetail(
+                "tar: Removing leading `../../../' from member names\ntar: Unexpected EOF in archive\ntar: Error is not recoverable: exiting now\n",
+                status: 2) == "tar: Unexpected EOF in archive")
+        #expect(ImageStore.failureDetail("", status: 2) == "exit status 2")
+        guard access("/usr/bin/tar", X_OK) == 0 || access("/bin/tar", X_OK) == 0 else {
+            print("skip: the broken-tarball import: no tar on this machine")
+            return
+        }
+        let dir = Scratch.directory("tar")
+        defer { Scratch.remove(dir) }
+        // A member named ../../../x (tar warns and strips it), then the archive cut short.
+        try "data".write(toFile: dir + "/x", atomically: true, encoding: .utf8)
+        let made = try Command.run("/bin/sh", ["-c", "cd \(dir) && tar -cf whole.tar --transform='s,^,../../../,' x 2>/dev/null && head -c 700 whole.tar > cut.tar"])
+        #expect(made.status == 0, "\(made.stderr)")
+        do {
+            try ImageStore(directory: dir + "/images").importImage("broken", from: dir + "/cut.tar")
+            Issue.record("a truncated tarball was imported")
+        } catch {
+            #expect(!error.description.contains("Removing leading"), "\(error)")
+            #expect(error.description.contains("tar failed: tar: "), "\(error)")
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/images").isEmpty, "nothing left of the import")
     }
 
     @Test func theNamespaceTableIsTheCSidesInJoinOrder() {

@@ -208,6 +208,24 @@ public final class LuaState {
           if name == "pod" then return pod end
           error("require: only \\"pod\\" can be required in the sandbox (module '" .. tostring(name) .. "')", 2)
         end
+        -- Lua runs finalizers with hooks off, so a __gc could loop past the instruction budget;
+        -- a metatable is marked for finalization only if it has __gc when it is set.
+        local setmetatable, rawget = setmetatable, rawget
+        _G.setmetatable = function(t, mt)
+          if type(mt) == "table" and rawget(mt, "__gc") ~= nil then
+            error("setmetatable: __gc finalizers are not allowed in the sandbox", 2)
+          end
+          return setmetatable(t, mt)
+        end
+        -- table.move copies in C, where the budget cannot stop it: at most 2^24 elements.
+        local move, tointeger = table.move, math.tointeger
+        table.move = function(a1, f, e, t, a2)
+          local first, last = tointeger(f), tointeger(e)
+          if first and last and (last + 0.0) - first >= 16777216 then
+            error("table.move: at most 16777216 elements in the sandbox", 2)
+          end
+          return move(a1, f, e, t, a2)
+        end
         """
 
     /// Runs `chunk` (text only) named `name` (`@file.lua` shows as `file.lua:line:`) and returns

@@ -30,6 +30,10 @@ struct SandboxTests {
         ("setmetatable(pod.sim, {})", "cannot change a protected metatable"),
         ("pod.sim.program('pause', function() end)", "pod.sim.program: 'pause' is the sandbox's own program and cannot be replaced"),
         ("dofile('/etc/passwd')", "attempt to call a nil value (global 'dofile')"),
+        // Finalizers run with hooks off: a looping __gc would outlast the budget.
+        ("setmetatable({}, {__gc = function() while true do end end})", "setmetatable: __gc finalizers are not allowed in the sandbox"),
+        ("table.move({}, 1, 2^62, 2)", "table.move: at most 16777216 elements in the sandbox"),
+        ("table.move({}, math.mininteger, math.maxinteger, 1)", "table.move: at most 16777216 elements in the sandbox"),
     ]
 
     @Test("escape", arguments: escapes)
@@ -54,6 +58,16 @@ struct SandboxTests {
                 "local n, sim = 0, false; for k, v in pairs(pod) do n = n + 1; sim = sim or k == 'sim' end; "
                     + "local t = rawset({}, 'a', 1); return n > 10, sim, t.a, type(pod.run), select('#', pairs(pod))")
                 == [.boolean(true), .boolean(true), .integer(1), .string("function"), .integer(3)])
+    }
+
+    /// The wrappers leave ordinary use alone.
+    @Test func setmetatableAndTableMoveStillWork() throws {
+        let lua = try Self.sandbox()
+        #expect(
+            try lua.run(
+                "local t = setmetatable({}, {__index = function() return 7 end}); "
+                    + "local m = table.move({1, 2, 3}, 1, 3, 2); return t.x, m[4], #m")
+                == [.integer(7), .integer(3), .integer(4)])
     }
 
     @Test func allowedFunctionsWork() throws {

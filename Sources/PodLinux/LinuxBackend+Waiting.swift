@@ -33,9 +33,13 @@ extension LinuxBackend {
         }
         ended(process)
         guard report else { return }
-        if case .forwarder = process.kind { return }  // the sandbox's own; not a process the runtime started
         if let sandbox = process.sandbox.flatMap({ sandboxes[$0] }), sandbox.detached { return }
-        if case .infra = process.kind, let sandbox = process.sandbox {
+        if case .forwarder = process.kind, let sandbox = process.sandbox {
+            // The published host ports die with it: the sandbox is broken, as when the pause dies.
+            var lost = exit
+            lost.program = "pod-forwarder"
+            pending.append(.infraExited(sandbox, lost))
+        } else if case .infra = process.kind, let sandbox = process.sandbox {
             pending.append(.infraExited(sandbox, exit))
         } else {
             pending.append(.processExited(process.id, exit))

@@ -157,6 +157,44 @@ extension RealLinux {
             env.closeAndCheck()
         }
 
+        /// SIGKILL of the forwarder used to leave the pod Running with its host port dead and no
+        /// event. It breaks the sandbox, as the pause's death does: an event, the sandbox
+        /// re-created, the port served again.
+        @Test func aKilledForwarderIsAnEventAndTheSandboxIsRecreated() throws {
+            let env = try LinuxPods()
+            let port = freePort()
+            let pod = try env.runtime.run(Self.web(env, name: "web", hostPort: port))
+            #expect(try pod.wait(phase: .running) == .satisfied)
+            func fetch() throws -> ExecResult {
+                var fetched = ExecResult(exitCode: -1, stdout: "", stderr: "")
+                for _ in 0..<200 {
+                    fetched = try env.runtime.execOnHost(["wget", "-qO-", "http://127.0.0.1:\(port)/"])
+                    if fetched.exitCode == 0 { break }
+                    env.runtime.sleep(0.05)
+                }
+                return fetched
+            }
+            #expect(try fetch().stdout == "hello from web\n")
+            let first = try #require(try env.runtime.record("web").sandbox?.id)
+            let forwarder = try #require(env.backend.forwarderPid(of: first))
+            kill(pid_t(forwarder), SIGKILL)
+            let broken = try env.runtime.wait("web", timeout: 60) { _ in
+                (try? pod.events())?.contains { $0.reason == "InfraExited" } == true
+            }
+            #expect(broken == .satisfied)
+            let event = try #require(try pod.events().first { $0.reason == "InfraExited" })
+            #expect(event.message.hasPrefix("The pod's pod-forwarder killed by SIGKILL"), "\(event.message)")
+            #expect(event.message.hasSuffix("its published host ports went with it, so the sandbox is re-created"))
+            let recreated = try env.runtime.wait("web", timeout: 60) { status in
+                status.phase == .running && (try? env.runtime.record("web").sandbox?.id).flatMap { $0 } != first
+                    && status.containers.allSatisfy { $0.state.isRunning }
+            }
+            #expect(recreated == .satisfied)
+            #expect(try pod.events().contains { $0.reason == "SandboxChanged" })
+            #expect(try fetch().stdout == "hello from web\n", "the host port is served again")
+            env.closeAndCheck()
+        }
+
         @Test func theForwarderSurvives200ConcurrentConnectionsAndKeepsNoDescriptor() throws {
             let env = try LinuxPods(needsBusybox: false)
             let port = freePort()

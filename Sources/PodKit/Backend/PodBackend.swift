@@ -143,13 +143,16 @@ public struct ProcessExit: Sendable, Equatable {
     public var startError: String?
     /// When it ended, on the backend's clock.
     public var time: Double
+    /// For `infraExited`: the sandbox process that ended when it is not the pause (the port
+    /// forwarder, whose host ports die with it).
+    public var program: String?
 
     public init(
         exitCode: Int32, signal: Signal? = nil, sender: String? = nil, oomKilled: Bool = false,
-        startError: String? = nil, time: Double
+        startError: String? = nil, time: Double, program: String? = nil
     ) {
-        (self.exitCode, self.signal, self.sender, self.oomKilled, self.startError, self.time) =
-            (exitCode, signal, sender, oomKilled, startError, time)
+        (self.exitCode, self.signal, self.sender, self.oomKilled, self.startError, self.time, self.program) =
+            (exitCode, signal, sender, oomKilled, startError, time, program)
     }
 }
 
@@ -157,7 +160,8 @@ public struct ProcessExit: Sendable, Equatable {
 public enum BackendEvent: Sendable, Equatable {
     /// A process started with `spawn` ended (container main process, exec, host command).
     case processExited(ProcessID, ProcessExit)
-    /// A sandbox's infra process ended.
+    /// A process the sandbox needs ended: its infra (pause), or its port forwarder (the exit's
+    /// `program` says which). Either way the sandbox is broken and is re-created.
     case infraExited(SandboxID, ProcessExit)
 }
 

@@ -243,7 +243,13 @@ extension PodRuntime {
                 exit.signal.map { "killed by \($0) from \(exit.sender ?? "an unknown sender")" }
                 ?? "exited with code \(exit.exitCode)"
             record.infra = .dead(why)
-            emit(record, .warning, "InfraExited", nil, "The pod's infra container (pause) \(why)")
+            if let program = exit.program {
+                emit(
+                    record, .warning, "InfraExited", nil,
+                    "The pod's \(program) \(why); its published host ports went with it, so the sandbox is re-created")
+            } else {
+                emit(record, .warning, "InfraExited", nil, "The pod's infra container (pause) \(why)")
+            }
             for index in record.containers.indices where record.containers[index].status.state.isRunning {
                 record.containers[index].pendingCause = .infraDeath
             }

@@ -1,6 +1,9 @@
 /* See clua_bridge.h. */
 #include "clua_bridge.h"
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
 #include <lauxlib.h>
 
 /* How often (in VM instructions) the hook checks the budget and the interrupt flag. */
@@ -9,11 +12,58 @@
 static void *clua_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
 static void clua_hook(lua_State *L, lua_Debug *ar);
 
+/* The chunk running now (its limits), a number for it, and its deadline: the signal handlers
+ * and the watchdog thread read them, so they are atomics (the deadline in nanoseconds). */
+static _Atomic(clua_limits *) running_limits;
+static atomic_ulong running_chunk, chunks_armed;
+static atomic_llong running_deadline_ns;
+static volatile sig_atomic_t quitting;
+
+double clua_monotonic(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+}
+
+int clua_should_stop(clua_limits *limits) {
+    if (!limits->interrupted && limits->deadline > 0 && clua_monotonic() >= limits->deadline) {
+        limits->timed_out = 1;
+        limits->interrupted = 1;
+    }
+    return limits->interrupted;
+}
+
+static const char *clua_interruption(clua_limits *limits) {
+    return limits->timed_out ? "wall-clock limit exceeded" : "interrupted";
+}
+
+void clua_interrupt_running(void) {
+    clua_limits *limits = atomic_load(&running_limits);
+    if (limits != NULL) limits->interrupted = 1;
+}
+
+void clua_quit(void) {
+    quitting = 1;
+    clua_interrupt_running();
+}
+
+unsigned long clua_running_chunk(void) {
+    return atomic_load(&running_chunk);
+}
+
+double clua_running_deadline(void) {
+    return (double)atomic_load(&running_deadline_ns) / 1e9;
+}
+
 /* The limits of a state made by clua_newstate; NULL for any other state (a stock lua5.4
  * loading the module has its own allocator, whose userdata is not ours). */
 static clua_limits *clua_limits_of(lua_State *L) {
     void *ud = NULL;
     return lua_getallocf(L, &ud) == clua_alloc ? (clua_limits *)ud : NULL;
+}
+
+clua_limits *clua_limits_of_state(lua_State *L) {
+    return clua_limits_of(L);
 }
 
 static int clua_trampoline(lua_State *L) {
@@ -28,9 +78,9 @@ static int clua_trampoline(lua_State *L) {
     /* Interrupted while the host worked (a wait, a sleep, an exec): stop now, not after the
      * next hook step, as a Ctrl-C during a long call means (a call that raises or yields goes
      * its way; the hook stops what follows). */
-    if (limits != NULL && limits->interrupted && !limits->host_active && status >= 0) {
+    if (limits != NULL && !limits->host_active && status >= 0 && clua_should_stop(limits)) {
         limits->stopping = 1;
-        limits->stop_reason = "interrupted";
+        limits->stop_reason = clua_interruption(limits);
         lua_sethook(L, clua_hook, LUA_MASKCOUNT, 1);
         return luaL_error(L, "%s", limits->stop_reason);
     }
@@ -84,9 +134,9 @@ static void clua_hook(lua_State *L, lua_Debug *ar) {
         luaL_error(L, "%s", limits->stop_reason);    /* again, for every pcall that caught it */
         return;
     }
-    if (limits->interrupted) {
+    if (clua_should_stop(limits)) {
         limits->stopping = 1;
-        limits->stop_reason = "interrupted";
+        limits->stop_reason = clua_interruption(limits);
     } else if (limits->instructions_limited) {
         if (limits->instructions_left <= CLUA_HOOK_STEP) {
             limits->instructions_left = 0;
@@ -98,6 +148,27 @@ static void clua_hook(lua_State *L, lua_Debug *ar) {
     }
     if (limits->stopping) {
         lua_sethook(L, clua_hook, LUA_MASKCOUNT, 1);  /* re-arm: every instruction from now on */
+        luaL_error(L, "%s", limits->stop_reason);
+    }
+}
+
+void clua_charge_steps(lua_State *L, clua_limits *limits, uint64_t steps) {
+    if (!limits->stopping) {
+        if (clua_should_stop(limits)) {
+            limits->stopping = 1;
+            limits->stop_reason = clua_interruption(limits);
+        } else if (limits->instructions_limited) {
+            if (limits->instructions_left <= steps) {
+                limits->instructions_left = 0;
+                limits->stopping = 1;
+                limits->stop_reason = "instruction budget exhausted";
+            } else {
+                limits->instructions_left -= steps;
+            }
+        }
+    }
+    if (limits->stopping) {
+        lua_sethook(L, clua_hook, LUA_MASKCOUNT, 1);
         luaL_error(L, "%s", limits->stop_reason);
     }
 }
@@ -118,11 +189,26 @@ void clua_setmetatable(lua_State *L, const char *name) {
     luaL_setmetatable(L, name);
 }
 
-void clua_arm(lua_State *L, clua_limits *limits) {
+void clua_arm(lua_State *L, clua_limits *limits, double seconds) {
     limits->stopping = 0;
-    limits->interrupted = 0;
+    limits->interrupted = quitting;
     limits->memory_exceeded = 0;
+    limits->timed_out = 0;
+    limits->deadline = seconds > 0 ? clua_monotonic() + seconds : 0;
+    atomic_store(&running_deadline_ns, (long long)(limits->deadline * 1e9));
+    atomic_store(&running_limits, limits);
+    atomic_store(&running_chunk, atomic_fetch_add(&chunks_armed, 1) + 1);
+    if (quitting) limits->interrupted = 1;   /* a signal between the two stores */
     lua_sethook(L, clua_hook, LUA_MASKCOUNT, CLUA_HOOK_STEP);
+}
+
+void clua_disarm(clua_limits *limits) {
+    limits->deadline = 0;
+    clua_limits *expected = limits;
+    if (atomic_compare_exchange_strong(&running_limits, &expected, NULL)) {
+        atomic_store(&running_chunk, 0);
+        atomic_store(&running_deadline_ns, 0);
+    }
 }
 
 int clua_resume(lua_State *co, lua_State *from, int nargs, int *nresults) {

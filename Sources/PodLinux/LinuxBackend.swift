@@ -76,6 +76,7 @@ public final class LinuxBackend: InspectableBackend {
                 "state directory: \(SystemCall.named("mkdir", options.stateDir + "/pods")): \(LinuxSystem.describe(code))",
                 systemError: code)
         }
+        registerState()
     }
 
     deinit {

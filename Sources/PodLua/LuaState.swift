@@ -41,6 +41,9 @@ public struct LuaOptions: Sendable {
     public var memoryLimit: Int?
     /// The most VM instructions one chunk may run (nil: no limit).
     public var instructionLimit: UInt64?
+    /// The most wall-clock seconds one chunk may run, waits and C calls included (nil: no
+    /// limit). Past it the chunk stops as an interrupt would, with a `wall-clock limit` error.
+    public var timeLimit: Double?
     /// Whether `pod.use` may switch to a backend that acts on the host (the registry's trusted
     /// ones: linux, which runs as root and whose `pod.exec` runs host programs). By default only
     /// unsandboxed scripts may; podsh also allows it with `--backend linux`.
@@ -53,15 +56,20 @@ public struct LuaOptions: Sendable {
 
     public init(
         sandboxed: Bool = true, memoryLimit: Int? = 256 << 20, instructionLimit: UInt64? = 2_000_000_000,
+        timeLimit: Double? = LuaOptions.defaultTimeLimit,
         allowsTrustedBackends: Bool? = nil, hostBackendOptions: BackendOptions = BackendOptions()
     ) {
-        (self.sandboxed, self.memoryLimit, self.instructionLimit) = (sandboxed, memoryLimit, instructionLimit)
+        (self.sandboxed, self.memoryLimit, self.instructionLimit, self.timeLimit) = (sandboxed, memoryLimit, instructionLimit, timeLimit)
         self.allowsTrustedBackends = allowsTrustedBackends ?? !sandboxed
         self.hostBackendOptions = hostBackendOptions
     }
 
     /// `podsh --unsafe`: the whole standard library, no limits.
-    public static let unsafe = LuaOptions(sandboxed: false, memoryLimit: nil, instructionLimit: nil)
+    public static let unsafe = LuaOptions(sandboxed: false, memoryLimit: nil, instructionLimit: nil, timeLimit: nil)
+
+    /// The sandbox's wall-clock limit per chunk: an hour, long enough for a script that runs
+    /// real pods for a while, short enough that a stuck one ends.
+    public static let defaultTimeLimit: Double = 3600
 }
 
 /// One Lua 5.4 state, owned by this object and closed with it. A state is confined to one
@@ -80,7 +88,7 @@ public final class LuaState {
     public static var luaRelease: String { String(cString: clua_version_string()) }
 
     /// Creates a state with the standard libraries open, sandboxed and limited per `options`.
-    public init(options: LuaOptions = LuaOptions(sandboxed: false, memoryLimit: nil, instructionLimit: nil)) throws(LuaError) {
+    public init(options: LuaOptions = .unsafe) throws(LuaError) {
         self.options = options
         limits = UnsafeMutablePointer<clua_limits>.allocate(capacity: 1)
         limits.initialize(to: clua_limits())
@@ -126,8 +134,8 @@ public final class LuaState {
         module.hostBackendOptions = options.hostBackendOptions
         self.module = module
         // Ctrl-C (the interrupt flag) also ends the runtime's waits, which take real time on linux.
-        let flag = interruptFlag
-        runtime.interruption = { flag.pointee != 0 }
+        let limits = self.limits
+        runtime.interruption = { clua_should_stop(limits) != 0 }
         _ = lua_checkstack(L, 4)
         lua_rawgeti(L, clua_registryindex(), lua_Integer(LUA_RIDX_GLOBALS))  // [G]
         LuaCall(L).push("pod")  // [G, "pod"]
@@ -147,6 +155,9 @@ public final class LuaState {
         host.pushFunction(L, print)  // [G, "print", f]
         lua_rawset(L, -3)  // [G]
         clua_pop(L, 1)  // []
+        if options.sandboxed && clua_bound_patterns(L) != LUA_OK {
+            throw LuaError(kind: .memory, message: Self.popMessage(L))
+        }
         _ = try run(options.sandboxed ? LuaState.sandboxSetup : LuaState.unsafeSetup, name: "=(swift-pods setup)")
     }
 
@@ -234,7 +245,11 @@ public final class LuaState {
         let base = lua_gettop(L)
         limits.pointee.instructions_limited = options.instructionLimit == nil ? 0 : 1
         limits.pointee.instructions_left = options.instructionLimit ?? 0
-        clua_arm(L, limits)
+        clua_arm(L, limits, options.timeLimit.map { $0 > 0 ? $0 : 0 } ?? 0)
+        defer { clua_disarm(limits) }
+        if limits.pointee.interrupted != 0 {  // the host is quitting (a signal): no new chunk starts
+            throw LuaError(kind: .limit, message: "interrupted")
+        }
         var status = chunk.utf8CString.withUnsafeBufferPointer { buffer in
             clua_load(L, buffer.baseAddress, buffer.count - 1, name)
         }
@@ -242,6 +257,13 @@ public final class LuaState {
             _ = lua_checkstack(L, Int32(arguments.count) + 2)
             for argument in arguments { LuaCall(L).push(argument) }
             status = clua_pcall_traceback(L, Int32(arguments.count), LUA_MULTRET)
+            if status == LUA_OK && limits.pointee.stopping != 0 {
+                // A limit struck and the chunk's own pcall caught it as its last act (`return
+                // pcall(f)`, a tail call: no instruction ran after it to raise it again).
+                lua_settop(L, base)
+                LuaCall(L).push(String(cString: limits.pointee.stop_reason))
+                status = LUA_ERRRUN
+            }
         }
         guard status == LUA_OK else {
             var message = Self.popMessage(L)
@@ -255,6 +277,8 @@ public final class LuaState {
                     let limit = options.instructionLimit
                 {
                     message = "instruction budget of \(limit) exhausted" + Self.traceback(message)
+                } else if limits.pointee.timed_out != 0, let limit = options.timeLimit {
+                    message = "wall-clock limit of \(limit == limit.rounded() && limit < 1e15 ? String(Int64(limit)) : String(limit)) s exceeded" + Self.traceback(message)
                 }
             }
             limits.pointee.stopping = 0
@@ -308,6 +332,16 @@ public final class LuaState {
             return "\(call.typeName(index)): 0x\(pointer)"
         }
     }
+
+    /// Async-signal-safe C functions for a host's signal handlers: stop the chunk running now
+    /// (whichever state runs it), or quit: stop it and every chunk started from now on, and the
+    /// runtime's waits, so that the host can leave through its normal exit.
+    public static let interruptRunningChunk: @convention(c) () -> Void = clua_interrupt_running
+    public static let quitAllChunks: @convention(c) () -> Void = clua_quit
+    /// For a watchdog thread: a number for the chunk running now in the process (0: none; each
+    /// chunk gets a new one), and its wall-clock deadline (CLOCK_MONOTONIC seconds; 0: none).
+    public static let runningChunk: @convention(c) () -> UInt = clua_running_chunk
+    public static let runningDeadline: @convention(c) () -> Double = clua_running_deadline
 
     /// Sets the interrupt flag: the running chunk stops at its next instruction check.
     public func interrupt() { limits.pointee.interrupted = 1 }

@@ -1,3 +1,4 @@
+#define _GNU_SOURCE
 #include "podsh_line.h"
 
 #include <errno.h>
@@ -5,6 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <time.h>
+#include <unistd.h>
 #include <editline/readline.h>
 
 static podsh_completer completer;
@@ -69,13 +74,34 @@ void podsh_line_add(const char *line) {
     }
 }
 
-static volatile int *interrupt_flag;
+/* What the handlers call (async-signal-safe functions of the Lua bridge). */
+static void (*on_interrupt)(void);
+static void (*on_quit)(void);
 static volatile sig_atomic_t sigint_count;
+static volatile sig_atomic_t quit_signal;
+static volatile sig_atomic_t sigint_quits;
+static sem_t watchdog_wake;
+static volatile sig_atomic_t watchdog_running;
+
+static void wake_watchdog(void) {
+    if (watchdog_running) sem_post(&watchdog_wake);   /* async-signal-safe */
+}
 
 static void on_sigint(int signo) {
-    (void)signo;
-    if (interrupt_flag) *interrupt_flag = 1;
+    if (sigint_quits) {
+        if (quit_signal == 0) quit_signal = signo;
+        if (on_quit) on_quit();
+    } else if (on_interrupt) {
+        on_interrupt();
+    }
     sigint_count++;
+    wake_watchdog();
+}
+
+static void on_quit_signal(int signo) {
+    if (quit_signal == 0) quit_signal = signo;
+    if (on_quit) on_quit();
+    wake_watchdog();
 }
 
 /* Handles signo with handler, without SA_RESTART (a blocked read returns and the prompt starts
@@ -93,28 +119,117 @@ static void handle(int signo, void (*handler)(int)) {
     sigprocmask(SIG_UNBLOCK, &set, NULL);
 }
 
-void podsh_sigint_install(volatile int *flag) {
-    interrupt_flag = flag;
+void podsh_signals_install(void (*interrupt)(void), void (*quit)(void), int sigint_is_quit) {
+    on_interrupt = interrupt;
+    on_quit = quit;
+    sigint_quits = sigint_is_quit;
     handle(SIGINT, on_sigint);
+    handle(SIGTERM, on_quit_signal);
+    handle(SIGHUP, on_quit_signal);
 }
 
 unsigned long podsh_sigint_count(void) {
     return (unsigned long)sigint_count;
 }
 
-static volatile sig_atomic_t quit_signal;
-
-static void on_quit(int signo) {
-    if (interrupt_flag) *interrupt_flag = 1;
-    quit_signal = signo;
-}
-
-void podsh_quit_install(volatile int *flag) {
-    interrupt_flag = flag;
-    handle(SIGTERM, on_quit);
-    handle(SIGHUP, on_quit);
-}
-
 int podsh_quit_requested(void) {
     return (int)quit_signal;
+}
+
+/* The watchdog: a thread that ends the process when the main thread cannot (it is stuck in a
+ * C call the Lua hook never interrupts). It blocks every signal, so they reach the main thread. */
+static podsh_watchdog_config watchdog;
+
+static double now_seconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static void say(const char *text) {
+    size_t left = strlen(text);
+    while (left > 0) {
+        ssize_t n = write(2, text, left);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        text += n;
+        left -= (size_t)n;
+    }
+}
+
+static void end_now(const char *why, int status) {
+    char line[256];
+    snprintf(line, sizeof line, "podsh: %s; removing its pods and leaving\n", why);
+    say(line);
+    if (watchdog.cleanup) watchdog.cleanup();
+    _exit(status);
+}
+
+static void *watch(void *unused) {
+    (void)unused;
+    double quit_at = 0, sigint_at = 0, timeout_seen = 0;
+    unsigned long seen_sigints = 0, sigint_chunk = 0, timeout_chunk = 0;
+    for (;;) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 100 * 1000 * 1000;
+        if (until.tv_nsec >= 1000000000L) { until.tv_sec++; until.tv_nsec -= 1000000000L; }
+        sem_timedwait(&watchdog_wake, &until);
+        double now = now_seconds();
+        unsigned long chunk = watchdog.running_chunk ? watchdog.running_chunk() : 0;
+        int signo = (int)quit_signal;
+        if (signo != 0) {
+            /* Asked to quit: the main thread leaves through its normal exit, removing the pods;
+             * if it has not within the grace, the pods are removed here. */
+            if (quit_at == 0) quit_at = now;
+            if (now - quit_at >= watchdog.grace) {
+                char why[160];
+                const char *name = sigabbrev_np(signo);
+                snprintf(why, sizeof why, "still running %g s after SIG%s (stuck in a C call the script's limits cannot stop)",
+                         watchdog.grace, name ? name : "?");
+                end_now(why, 128 + signo);
+            }
+            continue;
+        }
+        /* Ctrl-C at the prompt: the chunk it interrupted must stop within the grace. */
+        if ((unsigned long)sigint_count != seen_sigints) {
+            seen_sigints = (unsigned long)sigint_count;
+            sigint_at = now;
+            sigint_chunk = chunk;
+        }
+        if (sigint_chunk != 0 && chunk == sigint_chunk && now - sigint_at >= watchdog.grace)
+            end_now("the chunk did not stop within a second of Ctrl-C (stuck in a C call the script's limits cannot stop)", 128 + SIGINT);
+        if (chunk != sigint_chunk) sigint_chunk = 0;
+        /* A chunk past its wall-clock limit stops at its next hook; one stuck in C does not. */
+        double deadline = watchdog.running_deadline ? watchdog.running_deadline() : 0;
+        if (chunk != 0 && deadline > 0 && now >= deadline) {
+            if (timeout_chunk != chunk) {
+                timeout_chunk = chunk;
+                timeout_seen = now;
+            }
+            if (now - timeout_seen >= watchdog.grace)
+                end_now("the chunk ran past its wall-clock limit (--timeout), stuck in a C call the script's limits cannot stop", 1);
+        }
+    }
+    return NULL;
+}
+
+int podsh_watchdog_start(podsh_watchdog_config config) {
+    if (watchdog_running) return 0;
+    watchdog = config;
+    if (sem_init(&watchdog_wake, 0, 0) != 0) return errno;
+    sigset_t all, saved;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &saved);          /* the new thread inherits the mask */
+    pthread_t thread;
+    int error = pthread_create(&thread, NULL, watch, NULL);
+    pthread_sigmask(SIG_SETMASK, &saved, NULL);
+    if (error != 0) return error;
+    pthread_detach(thread);
+    watchdog_running = 1;
+    return 0;
+}
+
+const char *podsh_signal_name(int signo) {
+    return sigabbrev_np(signo);
 }

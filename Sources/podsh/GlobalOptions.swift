@@ -14,7 +14,7 @@ import Glibc
 struct GlobalOptions: ParsableArguments {
     /// The long names of the options that take a value, and of the flags, for moving them from
     /// before a command's name to after it.
-    static let valued: Set<String> = ["--backend", "--state-dir", "--image-dir", "--cgroup-parent"]
+    static let valued: Set<String> = ["--backend", "--state-dir", "--image-dir", "--cgroup-parent", "--timeout"]
     static let flags: Set<String> = ["--unsafe", "--json"]
 
     @Option(
@@ -35,6 +35,12 @@ struct GlobalOptions: ParsableArguments {
     @Flag(help: "Lift the Lua sandbox and its limits (trusted scripts only).")
     var unsafe = false
 
+    @Option(
+        help: ArgumentHelp(
+            "The most wall-clock seconds a script (each chunk, each test case) may run; 0 for no limit (default \(Int(LuaOptions.defaultTimeLimit)) in the sandbox, none with --unsafe).",
+            valueName: "seconds"))
+    var timeout: Timeout?
+
     @Flag(help: "Print records as JSON (the prompt: one object with sorted keys per line).")
     var json = false
 
@@ -42,6 +48,7 @@ struct GlobalOptions: ParsableArguments {
     /// --unsafe or when --backend names it.
     var luaOptions: LuaOptions {
         var options = unsafe ? LuaOptions.unsafe : LuaOptions()
+        if let timeout { options.timeLimit = timeout.seconds > 0 ? timeout.seconds : nil }
         options.allowsTrustedBackends = unsafe || BackendRegistry.standard.entry(named: backendName)?.trusted == true
         options.hostBackendOptions = hostBackendOptions
         return options
@@ -128,4 +135,16 @@ struct GlobalOptions: ParsableArguments {
             throw ExitCode(2)
         }
     }
+}
+
+/// `--timeout SECONDS`: a non-negative number of seconds, at most `PodRuntime.longestWait`.
+struct Timeout: ExpressibleByArgument {
+    var seconds: Double
+
+    init?(argument: String) {
+        guard let value = Double(argument), value.isFinite, value >= 0, value <= PodRuntime.longestWait else { return nil }
+        seconds = value
+    }
+
+    static var defaultCompletionKind: CompletionKind { .default }
 }

@@ -3,6 +3,11 @@ import PodBackends
 import PodCore
 import PodLinux
 import PodManifests
+import PodshLine
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `podsh play POD.yaml`: runs a Pod manifest and follows it, printing events as they happen,
 /// until it ends (or `--for` seconds of pod time pass, then it is stopped gracefully).
@@ -25,6 +30,10 @@ struct PlayCommand: ParsableCommand {
         let specs = try manifestPods(file)
         let runtime = PodRuntime(backend: try global.makeBackend())
         defer { runtime.close() }
+        // SIGTERM, SIGHUP or Ctrl-C end the wait; the pods are then removed (not stopped
+        // gracefully: podsh leaves within a second).
+        Signals.install(sigintQuits: true)
+        runtime.interruption = { podsh_quit_requested() != 0 }
         var followed = 0
         func follow() {
             for e in runtime.newEvents(since: &followed) {
@@ -46,6 +55,10 @@ struct PlayCommand: ParsableCommand {
         _ = runtime.sleep(duration) {
             follow()
             return pods.compactMap { try? $0.status() }.allSatisfy { $0.phase.isTerminal }
+        }
+        if podsh_quit_requested() != 0 {
+            stderrWrite("podsh: \(file): \(Signals.name(podsh_quit_requested())): removing the pods\n")
+            throw ExitCode(1)
         }
         for pod in pods where (try? pod.status().phase.isTerminal) == false { try? pod.stop() }
         follow()

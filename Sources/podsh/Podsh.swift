@@ -51,9 +51,9 @@ struct Podsh: ParsableCommand {
             backend: try global.makeBackend(configuration))
         // Ctrl-C, SIGTERM and SIGHUP stop the script (and the runtime's waits); podsh then
         // leaves through its normal exit, which removes the pods (on linux they are in sessions
-        // of their own and would outlive a podsh killed by the signal).
-        podsh_sigint_install(host.lua.interruptFlag)
-        podsh_quit_install(host.lua.interruptFlag)
+        // of their own and would outlive a podsh killed by the signal). At the prompt Ctrl-C
+        // stops only the running chunk.
+        Signals.install(sigintQuits: !(chunk == nil && script.isEmpty && isatty(0) != 0))
         if let chunk {
             let arguments = script + (Podsh.scriptArguments ?? [])
             host.lua.setArg(script: "-e", arguments: arguments)
@@ -115,8 +115,9 @@ struct Podsh: ParsableCommand {
         do {
             var command = try type.parseAsRoot(rest)
             try command.run()
+            if podsh_quit_requested() != 0 { Glibc.exit(Signals.exitStatus(0)) }
         } catch let code as ExitCode {
-            Glibc.exit(code.rawValue)
+            Glibc.exit(Signals.exitStatus(code.rawValue))
         } catch {
             let code = type.exitCode(for: error)
             if code == .success {

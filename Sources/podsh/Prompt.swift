@@ -43,7 +43,6 @@ final class Prompt {
             return ExitCode(1)
         }
         Prompt.current = self
-        podsh_sigint_install(host.lua.interruptFlag)
         let home = getenv("HOME").map { String(cString: $0) } ?? ""
         if home.isEmpty {
             podsh_line_setup(completeWord, nil)

@@ -4,6 +4,7 @@ import PodCore
 import PodLinux
 import PodLua
 import PodManifests
+import PodshLine
 
 #if canImport(Glibc)
 import Glibc
@@ -30,10 +31,11 @@ struct TestCommand: ParsableCommand {
         _ = try global.makeBackend(configuration)  // says why the backend is unavailable, before any file runs
         let global = self.global
         let files = try scenarioFiles(paths.isEmpty ? ["Tests/Scenarios"] : paths)
+        Signals.install(sigintQuits: true)  // a signal fails the running case and ends the run
         var number = 0
         var passed = 0
         var failed = 0
-        for file in files {
+        for file in files where podsh_quit_requested() == 0 {
             let source = try readInput(file)
             let options = global.luaOptions
             for result in ScenarioRunner.run(
@@ -55,6 +57,9 @@ struct TestCommand: ParsableCommand {
                     if showOutput { writeOutput(result.output) }
                 }
             }
+        }
+        if podsh_quit_requested() != 0 {  // TAP's word for a run that stopped before its end
+            stdoutWrite("Bail out! \(Signals.name(podsh_quit_requested())) stopped the run\n")
         }
         stdoutWrite("1..\(number)\n")
         stdoutWrite("\(passed) passed, \(failed) failed\n")

@@ -13,3 +13,18 @@ public func finishes(within seconds: Double, _ body: @escaping @Sendable () -> V
     thread.start()
     return done.wait(timeout: .now() + seconds) == .success
 }
+
+/// What `body` returned when it finished within `seconds`, or nil when it hung. The caller
+/// waits while `body` runs, so what it captures (a Lua state, which is not Sendable) is never
+/// used by two threads at once — unless it hangs, and then the test has failed anyway.
+public func result<T>(within seconds: Double, _ body: @escaping () -> T) -> T? {
+    let handoff = Handoff(body)
+    guard finishes(within: seconds, { handoff.value = handoff.body() }) else { return nil }
+    return handoff.value
+}
+
+private final class Handoff<T>: @unchecked Sendable {
+    let body: () -> T
+    var value: T?
+    init(_ body: @escaping () -> T) { self.body = body }
+}

@@ -79,7 +79,7 @@ struct LinuxPodshTests {
     }
 
     /// SIGTERM (or SIGHUP, or Ctrl-C) stops a script waiting on linux; podsh removes its pods —
-    /// which live in sessions of their own — before it exits.
+    /// which live in sessions of their own — before it exits, with 128 + the signal.
     @Test func aTerminatedScriptRemovesItsPods() throws {
         try Self.requireRoot()
         guard let podsh = PodshTests.podsh else { try Test.cancel("podsh is not built") }
@@ -107,10 +107,45 @@ struct LinuxPodshTests {
             kill(process.processIdentifier, signal)
             process.waitUntilExit()
             let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            #expect(process.terminationStatus == 1, "\(signal): \(stderr)")
+            #expect(process.terminationStatus == 128 + signal, "\(signal): \(stderr)")
             #expect(stderr.contains("interrupted"), "\(stderr)")
             for pid in pids { #expect(kill(pid, 0) != 0, "pid \(pid) is gone after signal \(signal)") }
             #expect((try? FileManager.default.contentsOfDirectory(atPath: state + "/pods")) == [])
+        }
+    }
+
+    /// Stuck in a C call the hook never reaches, podsh cannot leave through its normal exit: the
+    /// watchdog removes the pods from the records on disk, then ends it.
+    @Test func theWatchdogRemovesThePodsOfAScriptStuckInC() throws {
+        try Self.requireRoot()
+        let state = Self.scratch("stuck")
+        defer { try? FileManager.default.removeItem(atPath: state) }
+        let podsh = try SignalTests.Running([
+            "--unsafe", "--backend", "linux", "--state-dir", state, "--cgroup-parent", "swift-pods-test-stuck", "-e",
+            """
+            local p = pod.run{ name = "stuck", containers = { { name = "c", image = "host", command = { "sleep", "3600" } } } }
+            assert(p:wait("Running"))
+            print(p:status().infra.pid, p:status().containers.c.pid) io.stdout:flush()
+            \(SignalTests.stuckInC)
+            """,
+        ])
+        let pids = podsh.firstLine.split(whereSeparator: { $0 == "\t" || $0 == "\n" }).compactMap { Int32($0) }
+        #expect(pids.count == 2, "\(podsh.firstLine)")
+        podsh.waitUntilBusy()
+        kill(podsh.process.processIdentifier, SIGTERM)
+        let ended = podsh.finish()
+        #expect(ended?.status == 128 + SIGTERM, "\(String(describing: ended))")
+        #expect(ended?.stderr.contains("removing its pods and leaving") == true, "\(String(describing: ended))")
+        for pid in pids { #expect(kill(pid, 0) != 0, "pid \(pid) is gone") }
+        #expect((try? FileManager.default.contentsOfDirectory(atPath: state + "/pods")) == [])
+        for base in ["/sys/fs/cgroup/memory", "/sys/fs/cgroup/pids", "/sys/fs/cgroup/cpu", "/sys/fs/cgroup"] {
+            let left = (FileManager.default.subpaths(atPath: base + "/swift-pods-test-stuck") ?? []).filter { path in
+                var isDirectory: ObjCBool = false
+                return FileManager.default.fileExists(atPath: base + "/swift-pods-test-stuck/" + path, isDirectory: &isDirectory)
+                    && isDirectory.boolValue
+            }
+            #expect(left.isEmpty, "cgroups left in \(base): \(left)")
+            rmdir(base + "/swift-pods-test-stuck")
         }
     }
 

@@ -225,6 +225,25 @@ struct PromptTests {
         try session.waitFor("podsh-exited-0")
     }
 
+    /// A chunk stuck in a C call (Lua's own matcher, with --unsafe) cannot be stopped: a second
+    /// after Ctrl-C the watchdog ends podsh, saying why, instead of leaving the prompt hung.
+    @Test func controlCOnAChunkStuckInCEndsPodsh() throws {
+        let session = try Session(arguments: "--unsafe")
+        defer { session.end() }
+        // A Ctrl-C that lands in print, before the call, stops the chunk as usual: try again.
+        var screen = ""
+        for attempt in 1...5 where !screen.contains("podsh-exited") {
+            try session.line(#"print('stuck \#(attempt)') string.find(("a"):rep(20000), "a*a*a*b")"#)
+            try session.waitFor("\nstuck \(attempt)\n")
+            try session.key("C-c")
+            screen = try session.waitUntil("podsh gone, or the chunk interrupted") { screen in
+                screen.contains("podsh-exited") || screen.components(separatedBy: "interrupted").count > attempt
+            }
+        }
+        #expect(screen.contains("podsh-exited-130"), "\(screen)")
+        #expect(screen.contains("did not stop within a second of Ctrl-C"), "\(screen)")
+    }
+
     /// On linux waits take real time: Ctrl-C ends the wait, and the pod — in sessions of its
     /// own, out of the terminal's process group — keeps running.
     @Test func controlCEndsALinuxWaitAndThePodLives() throws {

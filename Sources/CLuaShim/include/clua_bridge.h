@@ -50,13 +50,45 @@ typedef struct clua_limits {
      * script's own pcall cannot swallow the stop. Cleared before the next chunk. */
     int stopping;
     const char *stop_reason;
+    /* The wall-clock deadline of the running chunk (CLOCK_MONOTONIC seconds; 0: none), and
+     * whether it passed (the stop is then worded as a timeout). */
+    double deadline;
+    int timed_out;
 } clua_limits;
 
 /* A new state whose allocator and hook enforce `limits` (which must outlive the state). */
 lua_State *clua_newstate(clua_limits *limits);
 
-/* Arms the instruction hook for the next chunk (call before each protected call). */
-void clua_arm(lua_State *L, clua_limits *limits);
+/* Arms the instruction hook for the next chunk (call before each protected call), with a
+ * wall-clock limit of `seconds` (0: none). The chunk becomes the process's running chunk (what
+ * clua_interrupt_running and the watchdog's queries see) until clua_disarm. */
+void clua_arm(lua_State *L, clua_limits *limits, double seconds);
+void clua_disarm(clua_limits *limits);
+
+/* Whether the chunk should stop now: interrupted, or past its deadline (which this notices and
+ * records). For the host's own waits, which run between hook steps. */
+int clua_should_stop(clua_limits *limits);
+
+/* Async-signal-safe, for a signal handler: stop the running chunk, if one runs. */
+void clua_interrupt_running(void);
+/* Async-signal-safe: stop the running chunk and every chunk armed from now on (the process is
+ * quitting: the host's waits and any further chunk stop at once). */
+void clua_quit(void);
+/* For a watchdog thread: a number for the chunk running now (0: none runs; each arm makes a
+ * new one), and that chunk's deadline (0: none). */
+unsigned long clua_running_chunk(void);
+double clua_running_deadline(void);
+/* The limits of a state made by clua_newstate (NULL for another state). */
+clua_limits *clua_limits_of_state(lua_State *L);
+/* Charges `steps` of work done in C as instructions, and checks the interrupt flag and the
+ * deadline: raises the stop (as the hook does) when the script must stop. */
+void clua_charge_steps(lua_State *L, clua_limits *limits, uint64_t steps);
+/* Replaces string.find, match, gmatch and gsub with versions whose pattern matching is charged
+ * to the limits (Lua's own run unbounded in C). Returns a LUA_* status. */
+int clua_bound_patterns(lua_State *L);
+
+/* CLOCK_MONOTONIC, in seconds. */
+double clua_monotonic(void);
 
 /* The address of `limits->interrupted`, for a signal handler outside this module. */
 volatile int *clua_interrupt_flag(clua_limits *limits);

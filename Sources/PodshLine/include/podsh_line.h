@@ -19,16 +19,33 @@ char *podsh_line_read(const char *prompt);
 /* Adds a line to the history and appends it to the history file. */
 void podsh_line_add(const char *line);
 
-/* Installs a SIGINT handler that sets `*flag` (a Lua state's interrupt flag) and counts the
- * signals; the prompt survives Ctrl-C, the running chunk stops at its next hook. */
-void podsh_sigint_install(volatile int *flag);
+/* Installs the handlers of SIGINT, SIGTERM and SIGHUP (a closed terminal). SIGTERM and SIGHUP
+ * call `quit` (async-signal-safe: the running chunk, the runtime's waits and every later chunk
+ * stop) and remember the signal, so that podsh leaves through its normal exit and removes its
+ * pods instead of dying with them still running. SIGINT calls `interrupt` (the running chunk
+ * stops; the prompt goes on), or is a quit like SIGTERM when `sigint_is_quit` (a script). */
+void podsh_signals_install(void (*interrupt)(void), void (*quit)(void), int sigint_is_quit);
+/* How many SIGINTs came (the prompt tells a cancelled line from end of input). */
 unsigned long podsh_sigint_count(void);
-
-/* SIGTERM and SIGHUP (a closed terminal): set `*flag` (the running chunk and the runtime's
- * waits stop) and remember the signal, so that podsh leaves through its normal exit and
- * removes its pods instead of dying with them still running. */
-void podsh_quit_install(volatile int *flag);
 /* The signal that asked podsh to quit, or 0. */
 int podsh_quit_requested(void);
+
+/* The watchdog thread. When the main thread has not ended `grace` seconds after a quit signal,
+ * or a chunk still runs `grace` seconds after Ctrl-C at the prompt or after its wall-clock
+ * deadline (it is stuck in a C call the Lua hook cannot stop), the watchdog prints why, calls
+ * `cleanup` (which removes the pods from this thread) and ends the process: 128 + the signal,
+ * or 1 for a timeout. */
+typedef struct podsh_watchdog_config {
+    double grace;
+    /* The chunk running now (0: none) and its deadline (CLOCK_MONOTONIC s; 0: none). */
+    unsigned long (*running_chunk)(void);
+    double (*running_deadline)(void);
+    void (*cleanup)(void);
+} podsh_watchdog_config;
+/* "TERM" for SIGTERM (NULL for an unknown number). */
+const char *podsh_signal_name(int signo);
+
+/* Starts it once (later calls do nothing); 0, or the error number. */
+int podsh_watchdog_start(podsh_watchdog_config config);
 
 #endif

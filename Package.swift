@@ -68,7 +68,7 @@ let package = Package(
             dependencies: [
                 "PodCore", "PodKit", "PodSim", "PodLinux", "PodManifests", "PodBackends", "CPodSpawn", "PodTestSupport",
             ]),
-        .testTarget(name: "PodLuaTests", dependencies: ["PodLua", "PodKit", "CLua", "CLuaShim", "PodTestSupport"]),
+        .testTarget(name: "PodLuaTests", dependencies: ["PodLua", "PodKit", "PodSim", "CLua", "CLuaShim", "PodTestSupport"]),
         .testTarget(name: "podshTests", dependencies: ["PodTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

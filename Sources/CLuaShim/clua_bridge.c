@@ -113,7 +113,7 @@ static void *clua_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
         return NULL;
     }
     if (nsize > old && limits->memory_limit && !limits->host_active &&
-        limits->memory_used - old + nsize > limits->memory_limit) {
+        limits->memory_used + limits->host_bytes - old + nsize > limits->memory_limit) {
         limits->memory_exceeded = 1;
         /* The script may catch this memory error with pcall; the hook will not let it go on. */
         limits->stopping = 1;
@@ -171,6 +171,15 @@ void clua_charge_steps(lua_State *L, clua_limits *limits, uint64_t steps) {
         lua_sethook(L, clua_hook, LUA_MASKCOUNT, 1);
         luaL_error(L, "%s", limits->stop_reason);
     }
+}
+
+void clua_stop_for_memory(lua_State *L) {
+    clua_limits *limits = clua_limits_of(L);
+    if (limits == NULL) return;
+    limits->memory_exceeded = 1;
+    limits->stopping = 1;
+    limits->stop_reason = "memory limit exceeded";
+    lua_sethook(L, clua_hook, LUA_MASKCOUNT, 1);
 }
 
 lua_State *clua_newstate(clua_limits *limits) {

@@ -19,6 +19,10 @@ final class LuaHost {
 
     private(set) var functions: [Function] = []
 
+    /// Asked after every call: a message when the host now holds more for the script than its
+    /// memory limit allows (the call then stops the script, as a refused allocation would).
+    var afterCall: (() -> String?)?
+
     /// Registers a function and returns its number for `push(function:)`.
     func register(_ function: @escaping Function) -> Int32 {
         functions.append(function)
@@ -37,7 +41,13 @@ private let luaHostDispatch: clua_callback = { state, context, function in
     let host = Unmanaged<LuaHost>.fromOpaque(context).takeUnretainedValue()
     guard function >= 0, Int(function) < host.functions.count else { return 0 }
     let call = LuaCall(state)
-    switch host.functions[Int(function)](call) {
+    let outcome = host.functions[Int(function)](call)
+    if let check = host.afterCall, let message = check() {
+        clua_stop_for_memory(state)
+        call.push(message)
+        return CLUA_RAISE_AT
+    }
+    switch outcome {
     case .values(let count):
         return count
     case .error(let message):

@@ -136,6 +136,15 @@ public final class LuaState {
         // Ctrl-C (the interrupt flag) also ends the runtime's waits, which take real time on linux.
         let limits = self.limits
         runtime.interruption = { clua_should_stop(limits) != 0 }
+        if let limit = options.memoryLimit {
+            // What the script had the sim hold (files, logs, pods) counts against its limit.
+            host.afterCall = { [unowned module] in
+                let held = max(0, module.runtime.backend.heldBytes)
+                limits.pointee.host_bytes = held
+                guard held + limits.pointee.memory_used > limit else { return nil }
+                return "memory limit of \(limit) bytes exceeded: the sim holds \(held) bytes of the script's files, logs and pods"
+            }
+        }
         _ = lua_checkstack(L, 4)
         lua_rawgeti(L, clua_registryindex(), lua_Integer(LUA_RIDX_GLOBALS))  // [G]
         LuaCall(L).push("pod")  // [G, "pod"]
@@ -272,7 +281,9 @@ public final class LuaState {
             if limits.pointee.stopping != 0 {
                 kind = .limit
                 if limits.pointee.memory_exceeded != 0, let limit = options.memoryLimit {
-                    message = "memory limit of \(limit) bytes exceeded" + Self.traceback(message)
+                    let held = limits.pointee.host_bytes
+                    let detail = held > 0 ? " (the sim holds \(held) bytes of the script's files, logs and pods)" : ""
+                    message = "memory limit of \(limit) bytes exceeded\(detail)" + Self.traceback(message)
                 } else if let reason = limits.pointee.stop_reason.map({ String(cString: $0) }), reason == "instruction budget exhausted",
                     let limit = options.instructionLimit
                 {

@@ -13,6 +13,10 @@ public final class SimBackend: InspectableBackend {
     public var name: String { "sim" }
     public var capabilities: BackendCapabilities { [.virtualTime, .sharedPIDNamespace, .hostNamespaces, .hostContext, .detachedPods] }
     public var now: Double { kernel.now }
+    /// Files and output the kernel keeps, and each live sandbox at what a sim pod measured
+    /// (Benchmarks/README.md: 4,370 resident bytes per live sim pod).
+    public var heldBytes: Int { kernel.ledger.bytes + sandboxes.count * Self.bytesPerSandbox }
+    static let bytesPerSandbox = 4_400
 
     final class Sandbox {
         let id: SandboxID

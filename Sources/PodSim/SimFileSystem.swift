@@ -23,12 +23,30 @@ final class SimDir {
 }
 
 final class SimFile {
-    var content: String
+    var content: String {
+        didSet {
+            let old = size
+            size = Int64(content.utf8.count)
+            ledger?.bytes += Int(size - old)
+        }
+    }
     /// The cgroup charged for this file's bytes (files on a Memory emptyDir).
     var charged: SimCgroup?
+    /// The kernel ledger that counts this file's bytes (files a process wrote), until it goes.
+    var ledger: SimLedger? {
+        didSet {
+            oldValue?.bytes -= Int(size)
+            ledger?.bytes += Int(size)
+        }
+    }
+    private(set) var size: Int64
 
-    init(_ content: String) { self.content = content }
-    var size: Int64 { Int64(content.utf8.count) }
+    init(_ content: String) {
+        self.content = content
+        size = Int64(content.utf8.count)
+    }
+
+    deinit { ledger?.bytes -= Int(size) }
 }
 
 enum SimNode {

@@ -61,6 +61,9 @@ public final class SimKernel {
     /// The process that stands for the runtime: parent of every container process, reaps them.
     let supervisor: SimProcess
 
+    /// What the kernel holds of the owner's memory for files and output.
+    let ledger = SimLedger()
+
     /// The host's hostname.
     public static let hostHostname = "sim-host"
 
@@ -168,6 +171,7 @@ public final class SimKernel {
             hostPid: hostPid, argv: argv, env: env, cwd: cwd, namespaces: namespaces, innerPid: innerPid,
             parentPid: parent.hostPid, startedAt: clock.nanos, output: output, stdin: stdin, cgroup: group)
         process.backendID = backendID
+        if output.ledger == nil { output.ledger = ledger }
         processes[hostPid] = process
         if parent !== supervisor { parent.children.insert(hostPid) }
 

@@ -53,9 +53,27 @@ public final class SimOutput {
     /// Drops everything written (for processes whose output nobody reads).
     let discarding: Bool
 
+    /// What the kernel's memory ledger is told of the bytes kept here (set when the kernel
+    /// starts the process that writes here).
+    var ledger: SimLedger? {
+        didSet {
+            oldValue?.bytes -= keptBytes
+            ledger?.bytes += keptBytes
+        }
+    }
+    private var stdoutBytes = 0, stderrBytes = 0, combinedBytes = 0
+    private var keptBytes: Int { stdoutBytes + stderrBytes + combinedBytes }
+
+    /// kubelet's `containerLogMaxSize`: past it the log is rotated. What is kept is the current
+    /// file and the one rotated before it, so a stream holds at most twice this, and `logs`
+    /// reads across the last rotation.
+    public static let logRotationBytes = 10 << 20
+
     public init() { discarding = false }
 
     init(discarding: Bool) { self.discarding = discarding }
+
+    deinit { ledger?.bytes -= keptBytes }
 
     @discardableResult
     func write(_ text: String, error: Bool, from writer: SimContext? = nil) -> SimErrno? {
@@ -64,9 +82,30 @@ public final class SimOutput {
             if !error, let fileWriter { return fileWriter(writer, text) }
         }
         if discarding { return nil }
-        if error { stderr += text } else { stdout += text }
-        combined += text
+        let count = text.utf8.count
+        if error {
+            Self.append(text, count, to: &stderr, &stderrBytes, ledger)
+        } else {
+            Self.append(text, count, to: &stdout, &stdoutBytes, ledger)
+        }
+        Self.append(text, count, to: &combined, &combinedBytes, ledger)
         return nil
+    }
+
+    /// Appends, then rotates when the stream is past twice the rotation size: the older file
+    /// goes, at a line boundary (a line longer than the whole file is cut).
+    private static func append(_ text: String, _ count: Int, to stream: inout String, _ bytes: inout Int, _ ledger: SimLedger?) {
+        stream += text
+        bytes += count
+        ledger?.bytes += count
+        guard bytes > 2 * logRotationBytes else { return }
+        let utf8 = stream.utf8
+        var cut = utf8.index(utf8.startIndex, offsetBy: bytes - logRotationBytes)
+        if let newline = utf8[cut...].firstIndex(of: UInt8(ascii: "\n")) { cut = utf8.index(after: newline) }
+        let kept = String(decoding: utf8[cut...], as: UTF8.self)
+        let keptCount = kept.utf8.count
+        ledger?.bytes -= bytes - keptCount
+        (stream, bytes) = (kept, keptCount)
     }
 
     var snapshot: ProcessOutput { ProcessOutput(stdout: stdout, stderr: stderr, combined: combined) }
@@ -206,4 +245,11 @@ final class SimProcess {
     }
 
     var fileSystem: SimFileSystem { SimFileSystem(namespace: namespaces.mnt, cwd: cwd) }
+}
+
+/// The bytes of the owner's memory a simulated kernel holds for what it was asked: file
+/// contents and the output processes keep (what `SimBackend.heldBytes` reports, and a sandboxed
+/// script is charged for).
+final class SimLedger {
+    var bytes = 0
 }

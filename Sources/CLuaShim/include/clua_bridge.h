@@ -54,6 +54,9 @@ typedef struct clua_limits {
      * whether it passed (the stop is then worded as a timeout). */
     double deadline;
     int timed_out;
+    /* Bytes the host holds for the script (the sim's files, logs, pods): they count against
+     * memory_limit with the state's own. Set by the host after each of its calls. */
+    size_t host_bytes;
 } clua_limits;
 
 /* A new state whose allocator and hook enforce `limits` (which must outlive the state). */
@@ -86,6 +89,10 @@ void clua_charge_steps(lua_State *L, clua_limits *limits, uint64_t steps);
 /* Replaces string.find, match, gmatch and gsub with versions whose pattern matching is charged
  * to the limits (Lua's own run unbounded in C). Returns a LUA_* status. */
 int clua_bound_patterns(lua_State *L);
+
+/* Stops the script for its memory limit, as a refused allocation does (from a callback that
+ * found the host holding too much for it: raise the message it pushes next). */
+void clua_stop_for_memory(lua_State *L);
 
 /* CLOCK_MONOTONIC, in seconds. */
 double clua_monotonic(void);

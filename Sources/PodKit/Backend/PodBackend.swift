@@ -31,9 +31,15 @@ public protocol PodBackend: AnyObject {
     func removeSandbox(_ sandbox: SandboxID) throws(BackendError)
     /// Keeps a sandbox after the backend is released (capability `detachedPods`).
     func detach(_ sandbox: SandboxID) throws(BackendError)
+    /// Bytes of the owner's own memory the backend holds for what it was asked to do: the sim's
+    /// files, logs and sandboxes (a sandboxed script is charged for them). 0 for a backend whose
+    /// pods live in the kernel (their memory is in their cgroups).
+    var heldBytes: Int { get }
 }
 
 extension PodBackend {
+    public var heldBytes: Int { 0 }
+
     /// Backends whose pods cannot outlive them refuse.
     public func detach(_ sandbox: SandboxID) throws(BackendError) {
         guard capabilities.contains(.detachedPods) else {

@@ -1,6 +1,6 @@
 # `make demo` runs the main job (the seed article's pod on the sim backend), `make test` the
 # test suite; both install what they need first.
-.PHONY: demo demo-linux test build setup format
+.PHONY: demo demo-linux test build setup format fuzz fuzz-build
 
 setup:
 	scripts/setup.sh
@@ -30,3 +30,18 @@ test:
 # Lays out every Swift file as .swift-format says.
 format:
 	swift-format format --in-place --recursive --parallel Sources Tests Benchmarks Package.swift
+
+# Fuzzing (libFuzzer, with AddressSanitizer): each target SECONDS seconds (default 60, as CI).
+FUZZ_TARGETS = manifest quantity flat-spec sim-shell
+SECONDS ?= 60
+# The package's executable has its own entry point (SwiftPM's), so the fuzzer instrumentation
+# is asked of the frontend only and libFuzzer is linked without its main (pod-fuzz calls
+# LLVMFuzzerRunDriver): -sanitize=fuzzer at the driver would link a second main.
+FUZZER_RUNTIME = $(shell dirname $$(dirname $$(readlink -f $$(command -v swift))))/lib/swift/clang/lib/linux/libclang_rt.fuzzer_no_main-x86_64.a
+fuzz-build: setup
+	swift build --scratch-path .build-fuzz --product pod-fuzz -Xswiftc -DFUZZING -Xswiftc -parse-as-library \
+	  -Xswiftc -sanitize=address -Xswiftc -Xfrontend -Xswiftc -sanitize=fuzzer,address \
+	  -Xlinker $(FUZZER_RUNTIME) -Xlinker -lstdc++
+
+fuzz: fuzz-build
+	scripts/fuzz.sh $(SECONDS) $(FUZZ_TARGETS)

@@ -1,0 +1,1 @@
+return { name = "x", initContainers = { { name = "i", command = { "true" } } }, containers = { { name = "c", command = { "sleep", "1" } } }, terminationGracePeriodSeconds = 0 }

@@ -134,7 +134,8 @@ public struct LinuxPodRecord: Sendable, Equatable {
             cgroup: "", cgroupVersion: "")
         var sawHeader = false
         func stamp(_ f: [Substring], _ at: Int) -> ProcessStamp? {
-            guard f.count > at + 1, let pid = Int32(f[at]), let start = UInt64(f[at + 1]) else { return nil }
+            // A pid of 0 or below is a process group or every process to kill(2): never one.
+            guard f.count > at + 1, let pid = Int32(f[at]), pid > 0, let start = UInt64(f[at + 1]) else { return nil }
             return ProcessStamp(pid: pid, start: start)
         }
         for line in text.split(separator: "\n") {
@@ -232,10 +233,36 @@ public struct LinuxState: Sendable {
         return numbers.max().map { (dir + "/state.\($0)", $0) }
     }
 
-    /// A pod directory's record, or nil.
+    /// A pod directory's record, or nil (none, or one that cannot be trusted: see
+    /// `untrustworthy`).
     public func read(podDirectory dir: String) -> LinuxPodRecord? {
-        guard let latest = Self.latestState(in: dir) else { return nil }
-        return LinuxPodRecord.parse(LinuxSystem.readFile(latest.path))
+        guard let latest = Self.latestState(in: dir), let record = LinuxPodRecord.parse(LinuxSystem.readFile(latest.path)) else {
+            return nil
+        }
+        let name = dir.split(separator: "/").last.map(String.init) ?? ""
+        return untrustworthy(record, directoryName: name) == nil ? record : nil
+    }
+
+    /// Why a record must not be acted on, or nil. gc and rm kill what a record's cgroup holds
+    /// and delete its directory, as root: a record (damaged, or written by someone else) whose
+    /// id is not its directory's name or leaves the pods directory, or whose cgroup is not a
+    /// pod's (`PARENT/ID`), would have them kill or delete elsewhere. Such a pod
+    /// directory counts as one without a record (gc removes it, inside the pods directory).
+    public func untrustworthy(_ record: LinuxPodRecord, directoryName: String) -> String? {
+        func isPlainName(_ text: String) -> Bool {
+            !text.isEmpty && !text.hasPrefix(".") && !text.contains("/") && !text.utf8.contains(0)
+        }
+        guard isPlainName(record.id), record.id == directoryName else {
+            return "its id \"\(record.id)\" is not its directory's name \"\(directoryName)\""
+        }
+        if !record.cgroup.isEmpty {
+            // PARENT/ID, whichever --cgroup-parent made it: relative, no `.` or `..`, named by the id.
+            let parts = record.cgroup.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+            guard parts.count >= 2, parts.allSatisfy(isPlainName), parts.last == record.id else {
+                return "its cgroup \"\(record.cgroup)\" is not a pod cgroup named by its id"
+            }
+        }
+        return nil
     }
 
     /// Every pod of the state directory, by name then id.

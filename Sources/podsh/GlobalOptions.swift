@@ -130,6 +130,11 @@ struct GlobalOptions: ParsableArguments {
     /// Refuses a --backend other than linux for a command of the linux backend's: `why` says
     /// what the command does, %@ standing for the backend named.
     func requireLinux(_ command: String, _ why: String) throws {
+        if let backend, BackendRegistry.standard.entry(named: backend) == nil {
+            let names = BackendRegistry.standard.entries.map(\.name).joined(separator: ", ")
+            stderrWrite("podsh: unknown backend '\(backend)' (\(names))\n")
+            throw ExitCode(2)
+        }
         if let backend, backend != "linux" {
             stderrWrite("podsh: \(command) \(why.replacingOccurrences(of: "%@", with: backend))\n")
             throw ExitCode(2)

@@ -49,4 +49,39 @@ struct HostileCommandLineTests {
         #expect(result.status == 2)
         #expect(result.stderr.hasPrefix("podsh: --for must be at most 2592000 seconds (30 days of pod time)\n"), "\(result.stderr)")
     }
+
+    /// Command lines a user (or a script generating them) can get wrong: each is one clear
+    /// line naming the word, option or file at fault, with exit 1 (a failure) or 2 (usage).
+    static let badCommandLines: [(arguments: [String], status: Int32, says: String)] = [
+        (["--backend"], 2, "--backend"), (["--backend", ""], 2, "unknown backend ''"),
+        (["--backend", "docker", "ps"], 2, "unknown backend 'docker'"), (["--state-dir"], 2, "--state-dir"),
+        (["--timeout", "-5", "-e", "1"], 2, "--timeout"), (["--timeout", "1e999", "-e", "1"], 2, "--timeout"),
+        (["--timeout", "", "-e", "1"], 2, "--timeout"), (["-e"], 2, "-e"), (["--bogus"], 2, "Unknown option '--bogus'"),
+        (["-x"], 2, "Unknown option '-x'"), (["pss"], 2, "did you mean 'ps'"), (["tset"], 2, "did you mean 'test'"),
+        (["no/such/script.lua"], 1, "cannot open no/such/script.lua"), (["/"], 1, "/"), (["/etc"], 1, "/etc"),
+        (["play"], 2, "play"), (["play", "/nonexistent.yaml"], 1, "/nonexistent.yaml"), (["play", "/etc/passwd"], 1, "/etc/passwd"),
+        (["play", "/dev/null"], 1, "/dev/null"), (["play", "scripts/play-web.yaml", "--for", "-1"], 2, "--for"),
+        (["play", "scripts/play-web.yaml", "--for", "nan"], 2, "--for"), (["play", "scripts/play-web.yaml", "--for", "1e12"], 2, "--for"),
+        (["kube"], 2, "kube"), (["kube", "/nonexistent.lua"], 1, "/nonexistent.lua"), (["diagram", "/nonexistent"], 1, "/nonexistent"),
+        (["test", "/nonexistent"], 1, "/nonexistent"), (["test", "--filter"], 2, "--filter"),
+        (["image"], 2, "image"), (["image", "import"], 2, "import"), (["image", "import", "x", "/nonexistent"], 1, "/nonexistent"),
+        (["image", "rm"], 2, "rm"), (["logs"], 2, "logs"), (["stop", "--grace", "-1", "x"], 2, "--grace"),
+        (["inspect", "--backend", "sim", "x"], 2, "the sim backend keeps no pods"), (["ps", "--backend", "sim"], 2, "the sim backend keeps no pods"),
+        (["help", "nonsense"], 2, "nonsense"), (["-e", String(repeating: "(", count: 10_000)], 1, "podsh: "),
+        (["-e", "error(setmetatable({}, {__tostring = function() error('x') end}))"], 1, "podsh: "),
+        (["-e", "error(nil)"], 1, "podsh: "), (["-e", "error({})"], 1, "podsh: "), (["-e", "os.exit(3)"], 1, "field 'exit'"),
+    ]
+
+    @Test("a bad command line is one clear line", arguments: badCommandLines)
+    func badCommandLine(arguments: [String], status: Int32, says: String) throws {
+        let ran = result(within: 120) { try? Self.run(arguments) }
+        guard let ran = ran ?? nil else {
+            Issue.record("\(arguments): hung")
+            return
+        }
+        #expect(ran.status == status, "\(arguments): \(ran)")
+        #expect(ran.stderr.contains(says), "\(arguments): \(ran.stderr)")
+        #expect(ran.stderr.hasPrefix("podsh: ") || ran.stderr.hasPrefix("Error: "), "\(arguments): \(ran.stderr)")
+        #expect(!ran.stderr.contains("Fatal error") && !ran.stderr.contains("Stack dump"), "\(arguments): \(ran.stderr)")
+    }
 }

@@ -149,6 +149,31 @@ struct LinuxPodshTests {
         }
     }
 
+    /// `podsh play` on linux follows a pod in real time: SIGTERM ends it at once (143), the pod
+    /// removed rather than stopped gracefully.
+    @Test func aTerminatedPlayRemovesItsPod() throws {
+        try Self.requireRoot()
+        let state = Self.scratch("play")
+        defer { try? FileManager.default.removeItem(atPath: state) }
+        let manifest = state + "-pod.yaml"
+        try """
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: long}
+            spec:
+              terminationGracePeriodSeconds: 30
+              containers: [{name: c, image: host, command: [sleep, "3600"]}]
+            """.write(toFile: manifest, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: manifest) }
+        let play = try SignalTests.Running(["play", "--backend", "linux", "--state-dir", state, manifest, "--for", "3600"])
+        #expect(play.firstLine.contains("Scheduled") || play.firstLine.contains("long"), "\(play.firstLine)")
+        kill(play.process.processIdentifier, SIGTERM)
+        let ended = play.finish()
+        #expect(ended?.status == 128 + SIGTERM, "\(String(describing: ended))")
+        #expect(ended?.stderr.contains("SIGTERM: removing the pods") == true, "\(String(describing: ended))")
+        #expect((try? FileManager.default.contentsOfDirectory(atPath: state + "/pods")) == [], "the pod went with play")
+    }
+
     @Test func withoutRootTheBackendSaysWhy() throws {
         try Self.requireRoot()
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv"), let podsh = PodshTests.podsh else {

@@ -78,12 +78,8 @@ static int clua_trampoline(lua_State *L) {
     /* Interrupted while the host worked (a wait, a sleep, an exec): stop now, not after the
      * next hook step, as a Ctrl-C during a long call means (a call that raises or yields goes
      * its way; the hook stops what follows). */
-    if (limits != NULL && !limits->host_active && status >= 0 && clua_should_stop(limits)) {
-        limits->stopping = 1;
-        limits->stop_reason = clua_interruption(limits);
-        lua_sethook(L, clua_hook, LUA_MASKCOUNT, 1);
-        return luaL_error(L, "%s", limits->stop_reason);
-    }
+    if (limits != NULL && !limits->host_active && status >= 0 && clua_should_stop(limits))
+        clua_charge_steps(L, limits, 0);              /* raises the stop */
     if (status == CLUA_RAISE)
         return lua_error(L);
     if (status <= CLUA_YIELD_BASE)
@@ -126,32 +122,15 @@ static void *clua_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     return block;
 }
 
+/* Every CLUA_HOOK_STEP instructions: charge them, as C code charges its own steps. */
 static void clua_hook(lua_State *L, lua_Debug *ar) {
     (void)ar;
     clua_limits *limits = clua_limits_of(L);
-    if (limits == NULL) return;
-    if (limits->stopping) {
-        luaL_error(L, "%s", limits->stop_reason);    /* again, for every pcall that caught it */
-        return;
-    }
-    if (clua_should_stop(limits)) {
-        limits->stopping = 1;
-        limits->stop_reason = clua_interruption(limits);
-    } else if (limits->instructions_limited) {
-        if (limits->instructions_left <= CLUA_HOOK_STEP) {
-            limits->instructions_left = 0;
-            limits->stopping = 1;
-            limits->stop_reason = "instruction budget exhausted";
-        } else {
-            limits->instructions_left -= CLUA_HOOK_STEP;
-        }
-    }
-    if (limits->stopping) {
-        lua_sethook(L, clua_hook, LUA_MASKCOUNT, 1);  /* re-arm: every instruction from now on */
-        luaL_error(L, "%s", limits->stop_reason);
-    }
+    if (limits != NULL) clua_charge_steps(L, limits, CLUA_HOOK_STEP);
 }
 
+/* Once stopping, raises again for every pcall that caught the stop, with the hook re-armed to
+ * run at every instruction. */
 void clua_charge_steps(lua_State *L, clua_limits *limits, uint64_t steps) {
     if (!limits->stopping) {
         if (clua_should_stop(limits)) {

@@ -119,11 +119,7 @@ public struct SimContext {
     /// Writes (or appends to) a file; bytes on a Memory emptyDir are charged to this process's
     /// memory cgroup, which may OOM-kill it.
     public func writeFile(_ path: String, _ data: String, append: Bool = false) -> SimErrno? {
-        defer {
-            // The file's bytes count in the kernel's ledger from its first write on.
-            if case .success(.file(let file)) = process.fileSystem.stat(path), file.ledger == nil { file.ledger = kernel.ledger }
-        }
-        return process.fileSystem.write(path, data, append: append) { file, newSize in
+        process.fileSystem.write(path, data, append: append, ledger: kernel.ledger) { file, newSize in
             let cgroup = process.cgroup
             kernel.uncharge(file.charged, file.size)
             if kernel.charge(cgroup, newSize, for: process) {

@@ -183,8 +183,11 @@ struct SimFileSystem {
     }
 
     /// Creates or replaces (or appends to) a file. `charge` is asked to account bytes written
-    /// to a Memory volume (it may refuse: the writer was OOM-killed).
-    func write(_ path: String, _ data: String, append: Bool, charge: (SimFile, Int64) -> Bool) -> SimErrno? {
+    /// to a Memory volume (it may refuse: the writer was OOM-killed); `ledger` counts the file's
+    /// bytes from then on (the kernel's, for what processes write).
+    func write(
+        _ path: String, _ data: String, append: Bool, ledger: SimLedger? = nil, charge: (SimFile, Int64) -> Bool
+    ) -> SimErrno? {
         if let error = SimFileSystem.nameError(path) { return error }
         let parts = components(path)
         // A file mounted at exactly this path (hostPath of type File).
@@ -192,6 +195,7 @@ struct SimFileSystem {
         if located.rest.isEmpty, let mount = located.mount, case .file(let file) = mount.node {
             if mount.readOnly { return .EROFS }
             file.content = append ? file.content + data : data
+            if file.ledger == nil { file.ledger = ledger }
             return nil
         }
         let parent: (dir: SimDir, mount: SimMount?)
@@ -212,6 +216,7 @@ struct SimFileSystem {
             volume.usage += delta
         }
         file.content = newContent
+        if file.ledger == nil { file.ledger = ledger }
         if existing == nil {
             parent.dir.entries[name] = .file(file)
         }

@@ -36,9 +36,11 @@ struct GlobalOptions: ParsableArguments {
     var unsafe = false
 
     @Option(
+        parsing: .unconditional,
         help: ArgumentHelp(
             "The most wall-clock seconds a script (each chunk, each test case) may run; 0 for no limit (default \(Int(LuaOptions.defaultTimeLimit)) in the sandbox, none with --unsafe).",
-            valueName: "seconds"))
+            valueName: "seconds"),
+        transform: Timeout.parse)
     var timeout: Timeout?
 
     @Flag(help: "Print records as JSON (the prompt: one object with sorted keys per line).")
@@ -70,11 +72,7 @@ struct GlobalOptions: ParsableArguments {
     /// bad flag value.
     func backendConfiguration() throws -> BackendConfiguration {
         let backend = backendName
-        guard let entry = BackendRegistry.standard.entry(named: backend) else {
-            let names = BackendRegistry.standard.entries.map(\.name).joined(separator: ", ")
-            stderrWrite("podsh: unknown backend '\(backend)' (\(names))\n")
-            throw ExitCode(2)
-        }
+        guard let entry = BackendRegistry.standard.entry(named: backend) else { throw Self.unknownBackend(backend) }
         do {
             return try entry.configure(hostBackendOptions.restricted(to: entry.optionNames))
         } catch {
@@ -113,6 +111,13 @@ struct GlobalOptions: ParsableArguments {
         }
     }
 
+    /// Says the backend is unknown, naming those there are; the usage error to throw.
+    static func unknownBackend(_ name: String) -> ExitCode {
+        let names = BackendRegistry.standard.entries.map(\.name).joined(separator: ", ")
+        stderrWrite("podsh: unknown backend '\(name)' (\(names))\n")
+        return ExitCode(2)
+    }
+
     /// The one pod named `name` (a name or an id); a clear error for none or several.
     func pod(_ name: String, in state: LinuxState) throws -> LinuxPodRecord {
         let found = state.find(name)
@@ -130,11 +135,7 @@ struct GlobalOptions: ParsableArguments {
     /// Refuses a --backend other than linux for a command of the linux backend's: `why` says
     /// what the command does, %@ standing for the backend named.
     func requireLinux(_ command: String, _ why: String) throws {
-        if let backend, BackendRegistry.standard.entry(named: backend) == nil {
-            let names = BackendRegistry.standard.entries.map(\.name).joined(separator: ", ")
-            stderrWrite("podsh: unknown backend '\(backend)' (\(names))\n")
-            throw ExitCode(2)
-        }
+        if let backend, BackendRegistry.standard.entry(named: backend) == nil { throw Self.unknownBackend(backend) }
         if let backend, backend != "linux" {
             stderrWrite("podsh: \(command) \(why.replacingOccurrences(of: "%@", with: backend))\n")
             throw ExitCode(2)
@@ -143,13 +144,13 @@ struct GlobalOptions: ParsableArguments {
 }
 
 /// `--timeout SECONDS`: a non-negative number of seconds, at most `PodRuntime.longestWait`.
-struct Timeout: ExpressibleByArgument {
+struct Timeout {
     var seconds: Double
 
-    init?(argument: String) {
-        guard let value = Double(argument), value.isFinite, value >= 0, value <= PodRuntime.longestWait else { return nil }
-        seconds = value
+    static func parse(_ argument: String) throws -> Timeout {
+        guard let value = Double(argument), value.isFinite, value >= 0, value <= PodRuntime.longestWait else {
+            throw ValidationError("it must be a number of seconds from 0 (no limit) to \(Int(PodRuntime.longestWait))")
+        }
+        return Timeout(seconds: value)
     }
-
-    static var defaultCompletionKind: CompletionKind { .default }
 }

@@ -16,21 +16,11 @@ struct HostMemoryTests {
         return (lua, runtime)
     }
 
-    static func outcome(_ lua: LuaState, _ source: String) -> String {
-        do {
-            _ = try lua.run(source, name: "=memory")
-            return "ran to the end"
-        } catch {
-            return error.message
-        }
-    }
-
     @Test("files a program writes count: 100 × 1 MiB against 32 MiB stops the script")
     func filesCount() throws {
         let (lua, _) = try Self.sandbox(memory: 32 << 20)
         let message = result(within: 60) {
-            Self.outcome(
-                lua,
+            lua.outcome(
                 """
                 pod.sim.program("writer", function(proc)
                   local chunk = ("x"):rep(1 << 20)
@@ -49,8 +39,7 @@ struct HostMemoryTests {
     func podsCount() throws {
         let (lua, runtime) = try Self.sandbox(memory: 16 << 20)
         let message = result(within: 120) {
-            Self.outcome(
-                lua,
+            lua.outcome(
                 """
                 for i = 1, 1000000 do
                   pcall(pod.create, { name = "p" .. i, containers = { { name = "c", command = { "sleep", "1" } } } })

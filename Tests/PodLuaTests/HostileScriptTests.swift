@@ -115,20 +115,11 @@ struct HostileScriptTests {
         ("pod.sim.program(1, 2)", "pod.sim.program"),
     ]
 
-    static func outcome(_ lua: LuaState, _ script: String) -> String {
-        do {
-            _ = try lua.run(script, name: "=hostile")
-            return "ran to the end"
-        } catch {
-            return error.message
-        }
-    }
-
     @Test("a hostile script ends with a clear error, and the state is still usable", arguments: cases)
     func hostile(script: String, expected: String) throws {
         let lua = try LuaState(options: LuaOptions(memoryLimit: 32 << 20, instructionLimit: 5_000_000, timeLimit: 60))
         try lua.openPod()
-        let message = result(within: 120) { Self.outcome(lua, script) }
+        let message = result(within: 120) { lua.outcome(script, name: "=hostile") }
         guard let message else {
             Issue.record("\(script): hung")
             return

@@ -1,5 +1,3 @@
-import CLua
-import CLuaShim
 import Testing
 
 #if canImport(Glibc)
@@ -72,16 +70,6 @@ struct PatternTests {
         return text.split(separator: "\u{1}", omittingEmptySubsequences: false)
     }
 
-    /// How running `source` ended: the message of the limit that stopped it, or what else happened.
-    static func outcome(_ lua: LuaState, _ source: String) -> String {
-        do {
-            _ = try lua.run(source, name: "=pattern")
-            return "ran to the end"
-        } catch {
-            return error.kind == .limit ? error.message : "not a limit: \(error.message)"
-        }
-    }
-
     @Test("the same results and errors as Lua's own, on generated patterns", arguments: [1, 2, 3])
     func sameAsLua(seed: Int) throws {
         let stock = try Self.transcript(sandboxed: false, seed: seed)
@@ -106,7 +94,7 @@ struct PatternTests {
         ] {
             let lua = try LuaState(options: LuaOptions(instructionLimit: 2_000_000))
             try lua.openPod()
-            let stopped = result(within: 60) { Self.outcome(lua, source) }
+            let stopped = result(within: 60) { lua.outcome(source) }
             #expect(stopped?.hasPrefix("instruction budget of 2000000 exhausted") == true, "\(source): \(stopped ?? "hung")")
             #expect(try lua.run("return ('x'):rep(3):gsub('x', 'y')") == [.string("yyy"), .integer(3)], "usable after")
         }
@@ -126,22 +114,16 @@ struct PatternTests {
     func wallClockLimit() throws {
         let lua = try LuaState(options: LuaOptions(instructionLimit: nil, timeLimit: 0.3))
         try lua.openPod()
-        let message = result(within: 60) { Self.outcome(lua, #"return ("a"):rep(20000):find("a*a*a*b")"#) }
+        let message = result(within: 60) { lua.outcome(#"return ("a"):rep(20000):find("a*a*a*b")"#) }
         #expect(message?.hasPrefix("wall-clock limit of 0.3 s exceeded") == true, "\(message ?? "hung")")
-        let loop = result(within: 60) { Self.outcome(lua, "while true do end") }
+        let loop = result(within: 60) { lua.outcome("while true do end") }
         #expect(loop?.hasPrefix("wall-clock limit of 0.3 s exceeded") == true, "\(loop ?? "hung")")
         #expect(try lua.run("return 'after'") == [.string("after")], "each chunk has its own deadline")
         // A host function that returns past the deadline: the chunk stops as it returns.
-        let slow = lua.host.register { _ in
+        lua.defineGlobal("slow") { _ in
             usleep(400_000)
             return .values(0)
         }
-        _ = lua_checkstack(lua.L, 3)
-        lua_rawgeti(lua.L, clua_registryindex(), lua_Integer(LUA_RIDX_GLOBALS))
-        LuaCall(lua.L).push("slow")
-        lua.host.pushFunction(lua.L, slow)
-        lua_rawset(lua.L, -3)
-        clua_pop(lua.L, 1)
-        #expect(Self.outcome(lua, "slow() return 'went on'").hasPrefix("wall-clock limit of 0.3 s exceeded"))
+        #expect(lua.outcome("slow() return 'went on'").hasPrefix("wall-clock limit of 0.3 s exceeded"))
     }
 }

@@ -127,16 +127,10 @@ struct InterruptTests {
         let lua = try LuaState(options: LuaOptions(sandboxed: true, memoryLimit: nil, instructionLimit: nil))
         try lua.openPod()
         // A Swift function that sets the flag, as podsh's SIGINT handler will.
-        let id = lua.host.register { [unowned lua] _ in
+        lua.defineGlobal("ctrlC") { [unowned lua] _ in
             lua.interrupt()
             return .values(0)
         }
-        _ = lua_checkstack(lua.L, 3)
-        lua_rawgeti(lua.L, clua_registryindex(), lua_Integer(LUA_RIDX_GLOBALS))
-        LuaCall(lua.L).push("ctrlC")
-        lua.host.pushFunction(lua.L, id)
-        lua_rawset(lua.L, -3)
-        clua_pop(lua.L, 1)
         do {
             _ = try lua.run("ctrlC() while true do pcall(function() while true do end end) end", name: "@spin.lua")
             Issue.record("the loop ran on")

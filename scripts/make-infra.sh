@@ -1,11 +1,11 @@
 #!/bin/bash
-# Builds the infra programs — the pause and the port forwarder (Tools/infra: freestanding, no
+# Builds the infra programs — the pause, the port forwarder and the log shim (Tools/infra: freestanding, no
 # libc) — for x86-64 and arm64 with the Swift toolchain's clang and lld, and writes their images
-# as C arrays into Sources/CPodSpawn/infra_images.h, which sandbox.c and forwarder.c execute from memfds.
+# as C arrays into Sources/CPodSpawn/infra_images.h, which sandbox.c, forwarder.c and logger.c execute from memfds.
 #
 #     scripts/make-infra.sh                  regenerate the header
 #     scripts/make-infra.sh --check          exit 1 when the header is not what the sources give
-#     ... [--out DIR]                        also leave the built programs in DIR ({pause,forwarder}-{x86_64,aarch64})
+#     ... [--out DIR]                        also leave the built programs in DIR ({pause,forwarder,logger}-{x86_64,aarch64})
 set -euo pipefail
 cd "$(dirname "$0")/.."
 check=0 out=""
@@ -28,7 +28,7 @@ header=$work/infra_images.h
     first=1
     for arch in x86_64 aarch64; do
         if [ $first = 1 ]; then echo "#if defined(__x86_64__)"; first=0; else echo "#elif defined(__aarch64__)"; fi
-        for program in pause forwarder; do
+        for program in pause forwarder logger; do
             "$clang" --target=$arch-linux-gnu -Os -ffreestanding -fno-builtin -fno-stack-protector \
                 -fno-asynchronous-unwind-tables -fno-unwind-tables -fno-pic -fno-pie -nostdlib -static \
                 -fuse-ld=lld --ld-path="$lld" -Wl,--build-id=none -Wl,-z,norelro -Wl,-z,noseparate-code -Wl,-s \
@@ -40,14 +40,15 @@ header=$work/infra_images.h
         done
     done
     echo "#else"
-    echo "#define PODSPAWN_NO_INFRA_IMAGES 1  /* podspawn_sandbox and podspawn_forwarder fail with ENOEXEC */"
+    echo "#define PODSPAWN_NO_INFRA_IMAGES 1  /* podspawn_sandbox, podspawn_forwarder and podspawn_logger fail with ENOEXEC */"
     echo "static const unsigned char pause_image[] = {0};"
     echo "static const unsigned char forwarder_image[] = {0};"
+    echo "static const unsigned char logger_image[] = {0};"
     echo "#endif"
 } > "$header"
 if [ -n "$out" ]; then
     mkdir -p "$out"
-    cp "$work"/pause-* "$work"/forwarder-* "$out"/
+    cp "$work"/pause-* "$work"/forwarder-* "$work"/logger-* "$out"/
 fi
 if ((check)); then
     if ! cmp -s "$header" Sources/CPodSpawn/infra_images.h; then
@@ -57,5 +58,5 @@ if ((check)); then
     exit 0
 fi
 cp "$header" Sources/CPodSpawn/infra_images.h
-sizes=$(for f in "$work"/pause-* "$work"/forwarder-*; do printf '%s %s bytes, ' "$(basename "$f")" "$(stat -c %s "$f")"; done)
+sizes=$(for f in "$work"/pause-* "$work"/forwarder-* "$work"/logger-*; do printf '%s %s bytes, ' "$(basename "$f")" "$(stat -c %s "$f")"; done)
 echo "make-infra: wrote Sources/CPodSpawn/infra_images.h (${sizes%, })"

@@ -24,8 +24,7 @@ extension LinuxBackend {
                 left += state.remove(record)
                 // They were this process's children: reap them, or they stay zombies until
                 // their new parent (init) gets round to it.
-                for process in [record.infra, record.forwarder] + record.containers.map(\.process) {
-                    guard let pid = process?.pid else { continue }
+                for pid in record.processes.map(\.pid) {
                     var status: Int32 = 0
                     while waitpid(pid, &status, WNOHANG) < 0 && errno == EINTR {}
                 }

@@ -50,14 +50,8 @@ extension LinuxBackend {
                 throw SystemCall.failure("mkdir", dir, code, operation: operation)
             }
         }
-        let logPath = logDir + "/\(run).log"
-        let logFD = open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
-        guard logFD >= 0 else {
-            let code = errno
-            LinuxSystem.removeTree(runDir)
-            throw SystemCall.failure("open", logPath, code, operation: operation)
-        }
-        defer { close(logFD) }
+        let logName = "\(run).log"
+        let logPath = logDir + "/" + logName
         let opened: [LinuxVolumes.Opened]
         do {
             opened = try sandbox.volumes.open(container, operation: operation)
@@ -86,6 +80,23 @@ extension LinuxBackend {
         }
         let procs = CStringArray(cgroups.procsFiles(cgroup))
         let procsCount = Int32(procs.pointers.count - 1)
+        // Its stdout and stderr: the write end of a pipe whose read end its log shim holds.
+        let log: (logger: Process, writeEnd: Int32)
+        do {
+            log = try startLogger(sandbox, directory: logDir, name: logName, logPath: logPath, operation: operation)
+        } catch {
+            cgroups.remove(cgroup)
+            LinuxSystem.removeTree(runDir)
+            throw error
+        }
+        var writeEnd = log.writeEnd
+        defer { if writeEnd >= 0 { close(writeEnd) } }
+        /// Ends the log of a run that did not start: no writer is left, the shim ends.
+        func endLog() {
+            close(writeEnd)
+            writeEnd = -1
+            finishLog(log.logger)
+        }
         let oomScoreAdj = container.oomScoreAdj(qosClass: sandbox.request.qosClass, memoryCapacity: Self.memoryCapacity)
         let env = Self.environment(request.env, hostname: sandbox.request.hostname)
         var join = Int32(PODSPAWN_NS_IPC | PODSPAWN_NS_UTS | PODSPAWN_NS_NET)
@@ -110,8 +121,8 @@ extension LinuxBackend {
                         procs.withPointer { c in
                             c.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: Int(procsCount) + 1) { cgroupFiles in
                                 var process = podspawn_process(
-                                    argv: a, envp: e, workdir: s[4 + opened.count], in_fd: -1, out_fd: logFD,
-                                    err_fd: logFD, cgroup_procs: cgroupFiles, cgroup_count: procsCount,
+                                    argv: a, envp: e, workdir: s[4 + opened.count], in_fd: -1, out_fd: writeEnd,
+                                    err_fd: writeEnd, cgroup_procs: cgroupFiles, cgroup_count: procsCount,
                                     privileged: 0, oom_score_adj: Int32(oomScoreAdj), oom_score_adj_set: 1)
                                 return podspawn_exec(sandbox.infraPid, join, newPID, &root, &process, &failure)
                             }
@@ -123,6 +134,7 @@ extension LinuxBackend {
         guard pid > 0 else {
             LinuxSystem.removeTree(runDir)
             cgroups.remove(cgroup)
+            endLog()
             if SystemCall.call(of: failure) == "execve" {
                 return startFailure(
                     id, kind: .container(container), sandbox: sandbox, argv: argv, pid: failure.pid,
@@ -132,6 +144,8 @@ extension LinuxBackend {
         }
         let process = Process(id: id, pid: pid, kind: .container(container), sandbox: sandbox.id, argv: argv)
         process.logPath = logPath
+        process.logger = log.logger.id
+        log.logger.run = id
         process.runDir = runDir
         process.cgroup = cgroup
         processes[id] = process
@@ -140,9 +154,29 @@ extension LinuxBackend {
         sandbox.record.containers.append(
             LinuxPodRecord.Container(
                 name: container.name, run: run, process: ProcessStamp.of(pid),
-                cgroup: cgroup, exited: false))
+                cgroup: cgroup, exited: false, logger: ProcessStamp.of(log.logger.pid)))
         sandbox.recordDirty = true
         return SpawnedProcess(id: id, pid: Int(pid), startedAt: now)
+    }
+
+    /// A run's log shim in the pod's pause cgroup, reading a new pipe into `directory/name`;
+    /// returns it with the pipe's write end (close-on-exec: only the container gets it).
+    func startLogger(
+        _ sandbox: Sandbox, directory: String, name: String, logPath: String, operation: String
+    ) throws(BackendError) -> (logger: Process, writeEnd: Int32) {
+        let pauseProcs = CStringArray(cgroups.procsFiles(sandbox.cgroup + "/pause"))
+        let pauseProcsCount = Int32(pauseProcs.pointers.count - 1)
+        var failure = podspawn_error()
+        var writeEnd: Int32 = -1
+        let pid = pauseProcs.withPointer { c in
+            c.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: Int(pauseProcsCount) + 1) {
+                podspawn_logger(directory, name, options.containerLogMaxSize, $0, pauseProcsCount, &writeEnd, &failure)
+            }
+        }
+        guard pid > 0 else { throw SystemCall.failure(failure, operation: operation) }
+        let logger = Process(id: ProcessID(makeID()), pid: pid, kind: .logger, sandbox: sandbox.id, argv: ["pod-logger", logPath])
+        processes[logger.id] = logger
+        return (logger, writeEnd)
     }
 
     /// What a failed exec says, as the sim and container runtimes word it.
@@ -313,6 +347,7 @@ extension LinuxBackend {
             throw BackendError(.noSuchProcess, operation, "process \(process.pid) has exited")
         }
         process.sent = signal
+        process.sentBecause = nil
         guard kill(process.pid, signal.number) == 0 else {
             let code = errno
             throw BackendError(

@@ -172,11 +172,12 @@ extension LinuxBackend {
         // Containers and execs, then the pause: SIGKILL, and every one reaped before the pause is
         // waited for (a dying PID 1 waits until its namespace's members are reaped).
         let members = sandbox.processes.compactMap { processes[$0] }
-        for process in members.reversed() where process.exit == nil { kill(process.pid, SIGKILL) }
+        let loggers = members.compactMap { $0.logger.flatMap { processes[$0] } }
+        for process in members.reversed() + loggers where process.exit == nil { kill(process.pid, SIGKILL) }
         let forwarder = sandbox.forwarder.flatMap { processes[$0] }
         if let forwarder, forwarder.exit == nil { kill(forwarder.pid, SIGKILL) }
         if let infra = processes[sandbox.infra], infra.exit == nil { kill(infra.pid, SIGKILL) }
-        let all = members + [forwarder, processes[sandbox.infra]].compactMap { $0 }
+        let all = members + loggers + [forwarder, processes[sandbox.infra]].compactMap { $0 }
         let deadline = now + 30
         while all.contains(where: { $0.exit == nil }) && now < deadline {
             for process in all where process.exit == nil { reap(process, report: false) }

@@ -23,7 +23,8 @@ extension LinuxBackend {
             // Killed by the kernel for its cgroup's memory limit: the run's own cgroup counts it
             // (a fresh cgroup per run, so any count is this run's).
             let oom = decoded.signal == .kill && process.isContainer && process.cgroup.map { cgroups.oomKills($0) > 0 } == true
-            let sender = oom ? "the kernel (OOM killer)" : decoded.signal.flatMap { $0 == process.sent ? "the runtime" : nil }
+            let sender =
+                oom ? "the kernel (OOM killer)" : decoded.signal.flatMap { $0 == process.sent ? process.sentBecause ?? "the runtime" : nil }
             exit = ProcessExit(exitCode: decoded.exitCode, signal: decoded.signal, sender: sender, oomKilled: oom, time: now)
         }
         process.exit = exit
@@ -32,6 +33,18 @@ extension LinuxBackend {
             process.pidfd = -1
         }
         ended(process)
+        if process.isLogger {
+            // Its end is its run's, and nothing to report — unless the run still goes on: its
+            // output has nowhere to go (writes fail with EPIPE, and a PID 1 ignores SIGPIPE),
+            // so the run is killed, with why, and restarts per the pod's restartPolicy with a
+            // shim of its own, as a container whose shim dies does under containerd.
+            if report, let run = process.run.flatMap({ processes[$0] }), run.exit == nil {
+                run.sent = .kill
+                run.sentBecause = "the runtime, as its log shim (pod-logger, pid \(process.pid)) died"
+                kill(run.pid, SIGKILL)
+            }
+            return
+        }
         guard report else { return }
         if let sandbox = process.sandbox.flatMap({ sandboxes[$0] }), sandbox.detached { return }
         if case .forwarder = process.kind, let sandbox = process.sandbox {
@@ -66,6 +79,9 @@ extension LinuxBackend {
             // What is left in its cgroup dies with it (execs, children that escaped a hostPID
             // container's PID 1); the cgroup goes once empty.
             if let cgroup = process.cgroup, cgroups.remove(cgroup) { process.cgroup = nil }
+            // Every writer of its log pipe is gone with the cgroup: the log is whole once the
+            // shim has written what the pipe still held and ended.
+            if let logger = process.logger.flatMap({ processes[$0] }) { finishLog(logger) }
             if let sandbox = process.sandbox.flatMap({ sandboxes[$0] }),
                 let index = sandbox.record.containers.firstIndex(where: { $0.process?.pid == process.pid })
             {
@@ -77,9 +93,31 @@ extension LinuxBackend {
             process.captured = capturedOutput(process)
             process.closeDescriptors()
             remember(process.id)
-        case .infra, .forwarder:
+        case .infra, .forwarder, .logger:
             break
         }
+    }
+
+    /// How long a log shim may take to end once its run has (it ends when the pipe's last
+    /// writer closes; only a descriptor of the pipe passed outside the run's cgroup keeps it):
+    /// a bound on a condition, after which it is killed and the log is what it wrote.
+    static let logDrainSeconds = 10.0
+
+    /// Waits for a run's log shim to end (see `logDrainSeconds`), reaps it and forgets it.
+    func finishLog(_ logger: Process) {
+        let deadline = now + Self.logDrainSeconds
+        var killed = false
+        while logger.exit == nil {
+            reap(logger, report: false)
+            guard logger.exit == nil else { break }
+            if !killed && now >= deadline {
+                kill(logger.pid, SIGKILL)
+                killed = true
+            }
+            waitForAny([logger], timeout: killed ? 1 : min(1, max(0.001, deadline - now)))
+        }
+        logger.closeDescriptors()
+        processes[logger.id] = nil
     }
 
     func remember(_ id: ProcessID) {
@@ -158,7 +196,7 @@ extension LinuxBackend {
     public func output(of id: ProcessID) -> ProcessOutput {
         guard let process = processes[id] else { return ProcessOutput() }
         if let logPath = process.logPath {
-            return ProcessOutput(combined: LinuxSystem.readFile(logPath))
+            return ProcessOutput(combined: String(decoding: ContainerLog.read(logPath), as: UTF8.self))
         }
         return process.captured ?? capturedOutput(process)
     }

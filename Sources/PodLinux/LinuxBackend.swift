@@ -12,9 +12,10 @@ import Glibc
 /// `/dev`, a `/tmp` and the pod's volumes. Every process is a direct child of the owner, reaped
 /// per pid (pidfds wake the waits) — never `waitpid(-1)`.
 ///
-/// Logs: a container's stdout and stderr go, interleaved as written, to one file per run
-/// (`<pod dir>/logs/<container>/<run>.log`); an exec's or a host command's streams are captured
-/// apart in memory files. Confined to its owner's thread, like every backend.
+/// Logs: a container's stdout and stderr are one pipe, read by the run's log shim
+/// (`pod-logger`), which appends what comes, interleaved as written, to one file per run
+/// (`<pod dir>/logs/<container>/<run>.log`) and rotates it at `containerLogMaxSize`; an exec's
+/// or a host command's streams are captured apart in memory files. Confined to its owner's thread, like every backend.
 public final class LinuxBackend: InspectableBackend {
     public let options: LinuxBackendOptions
     public let images: ImageStore
@@ -116,6 +117,8 @@ public final class LinuxBackend: InspectableBackend {
             case host
             /// A sandbox's port forwarder (published host ports).
             case forwarder
+            /// A container run's log shim.
+            case logger
         }
 
         let id: ProcessID
@@ -129,6 +132,11 @@ public final class LinuxBackend: InspectableBackend {
         var sent: Signal?
         /// A container run's log file, layer directory and cgroup.
         var logPath: String?
+        /// A container run's log shim; a log shim's container run.
+        var logger: ProcessID?
+        var run: ProcessID?
+        /// Who sent the signal the backend last sent, when it was not the runtime's asking.
+        var sentBecause: String?
         var runDir: String?
         var cgroup: String?
         /// An exec's or host command's captured streams (memory files).
@@ -155,6 +163,11 @@ public final class LinuxBackend: InspectableBackend {
 
         var isContainer: Bool {
             if case .container = kind { return true }
+            return false
+        }
+
+        var isLogger: Bool {
+            if case .logger = kind { return true }
             return false
         }
     }

@@ -12,24 +12,32 @@ public struct LinuxBackendOptions: Sendable, Hashable {
     public var podPidsLimit: Int
     /// The cgroup every pod's cgroup is made below, in each hierarchy (like kubelet's `kubepods`).
     public var cgroupParent: String
+    /// kubelet's `containerLogMaxSize`: a container run's log is rotated when it reaches this
+    /// many bytes (to `<run>.log.1`, replacing the one before: at most twice this on disk).
+    public var containerLogMaxSize: Int
 
     public static let defaultStateDir = "/run/swift-pods"
     public static let defaultImageDir = "/var/lib/swift-pods/images"
+    /// kubelet's default `containerLogMaxSize`, 10Mi.
+    public static let defaultContainerLogMaxSize = 10 * 1024 * 1024
 
     public init(
         stateDir: String = LinuxBackendOptions.defaultStateDir, imageDir: String = LinuxBackendOptions.defaultImageDir,
-        allowHostPaths: [String]? = nil, podPidsLimit: Int = 4096, cgroupParent: String = "swift-pods"
+        allowHostPaths: [String]? = nil, podPidsLimit: Int = 4096, cgroupParent: String = "swift-pods",
+        containerLogMaxSize: Int = LinuxBackendOptions.defaultContainerLogMaxSize
     ) {
         (self.stateDir, self.imageDir, self.allowHostPaths, self.podPidsLimit, self.cgroupParent) =
             (stateDir, imageDir, allowHostPaths, podPidsLimit, cgroupParent)
+        self.containerLogMaxSize = containerLogMaxSize
     }
 }
 
 extension LinuxBackendOptions {
     /// The option names `pod.use("linux", {...})` takes.
-    public static let names = ["stateDir", "imageDir", "allowHostPaths", "podPidsLimit", "cgroupParent"]
+    public static let names = ["stateDir", "imageDir", "allowHostPaths", "podPidsLimit", "cgroupParent", "containerLogMaxSize"]
 
-    /// Decodes `{ stateDir =, imageDir =, allowHostPaths = {...}, podPidsLimit =, cgroupParent = }`
+    /// Decodes `{ stateDir =, imageDir =, allowHostPaths = {...}, podPidsLimit =, cgroupParent =,
+    /// containerLogMaxSize = }`
     /// over the defaults; an unknown option or a wrong value is `unsupported`, naming it.
     public init(_ options: BackendOptions) throws(BackendError) {
         self.init()
@@ -67,6 +75,18 @@ extension LinuxBackendOptions {
                     throw fail("options.cgroupParent must be a relative cgroup path (like \"swift-pods\")")
                 }
                 cgroupParent = text
+            case "containerLogMaxSize":
+                // Bytes, or a quantity as kubelet's configuration writes it ("10Mi").
+                let limit: Int64?
+                switch entry.node.value {
+                case .number(let text): limit = Int64(text)
+                case .string(let text): limit = (try? Quantity(parsing: text)).flatMap { $0.nanoValue % 1_000_000_000 == 0 ? $0.value : nil }
+                default: limit = nil
+                }
+                guard let limit, limit >= 4096, limit <= 1 << 40 else {
+                    throw fail("options.containerLogMaxSize must be a size from 4096 bytes to 1Ti (like \"10Mi\" or 65536)")
+                }
+                containerLogMaxSize = Int(limit)
             default:
                 throw fail("unknown option '\(entry.key)' (\(Self.names.joined(separator: ", ")))")
             }

@@ -39,6 +39,9 @@ public struct LinuxPodRecord: Sendable, Equatable {
         public var process: ProcessStamp?
         public var cgroup: String
         public var exited: Bool
+        /// The run's log shim (`pod-logger`), which outlives the run by the time it takes to
+        /// write what the pipe still holds.
+        public var logger: ProcessStamp? = nil
     }
 
     public var name: String
@@ -66,6 +69,12 @@ public struct LinuxPodRecord: Sendable, Equatable {
         self.published = []
         self.mounts = []
         self.containers = []
+    }
+
+    /// Every process the record names: the pause, the forwarder, each container run and its
+    /// log shim.
+    public var processes: [ProcessStamp] {
+        ([infra, forwarder] + containers.flatMap { [$0.process, $0.logger] }).compactMap { $0 }
     }
 
     /// Whether the process that owns the pod is still running (same boot, same process).
@@ -122,7 +131,7 @@ public struct LinuxPodRecord: Sendable, Equatable {
         lines += published.map { "published \(Self.escape($0))" }
         lines += mounts.map { "mount \(Self.escape($0))" }
         lines += containers.map {
-            "container \(Self.escape($0.name)) \($0.run) \(stamp($0.process)) \(Self.escape($0.cgroup)) \($0.exited ? 1 : 0)"
+            "container \(Self.escape($0.name)) \($0.run) \(stamp($0.process)) \(Self.escape($0.cgroup)) \($0.exited ? 1 : 0) \(stamp($0.logger))"
         }
         return lines.joined(separator: "\n") + "\n"
     }
@@ -163,7 +172,7 @@ public struct LinuxPodRecord: Sendable, Equatable {
                 record.containers.append(
                     Container(
                         name: value, run: run, process: stamp(f, 3), cgroup: unescape(f[5]),
-                        exited: f[6] == "1"))
+                        exited: f[6] == "1", logger: stamp(f, 7)))
             default: continue
             }
         }
@@ -280,8 +289,7 @@ public struct LinuxState: Sendable {
     /// The processes a record names that still run.
     public func liveProcesses(_ record: LinuxPodRecord) -> [ProcessStamp] {
         guard record.bootID == Self.bootID else { return [] }
-        let stamps = [record.infra, record.forwarder] + record.containers.map(\.process)
-        return stamps.compactMap { $0 }.filter(\.isAlive)
+        return record.processes.filter(\.isAlive)
     }
 
     /// The cgroups below a pod's cgroup (deepest first), and the pod's own last.

@@ -55,6 +55,25 @@ enum LinuxSystem {
         return bytes
     }
 
+    /// Copies what `source` holds from its offset on to `target` (whole writes); an errno when a
+    /// read or a write fails.
+    static func copy(from source: Int32, to target: Int32) -> Int32? {
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { Glibc.read(source, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            if count < 0 { return errno }
+            if count == 0 { return nil }
+            var done = 0
+            while done < count {
+                let n = buffer.withUnsafeBytes { write(target, $0.baseAddress! + done, count - done) }
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { return n < 0 ? errno : EIO }
+                done += n
+            }
+        }
+    }
+
     /// A file's contents, or "" when it cannot be read.
     static func readFile(_ path: String) -> String {
         let fd = open(path, O_RDONLY | O_CLOEXEC)

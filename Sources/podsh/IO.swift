@@ -50,21 +50,6 @@ func readAll(fd: Int32, limit: Int? = nil) throws(FileError) -> String {
     return String(decoding: bytes, as: UTF8.self)
 }
 
-/// Copies a file to a file descriptor in pieces (a log of any size, without holding it).
-func copyFile(_ path: String, to out: Int32) throws(FileError) {
-    let fd = open(path, O_RDONLY)
-    guard fd >= 0 else { throw FileError(description: String(cString: strerror(errno))) }
-    defer { close(fd) }
-    var buffer = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let count = read(fd, &buffer, buffer.count)
-        if count < 0 && errno == EINTR { continue }
-        if count < 0 { throw FileError(description: String(cString: strerror(errno))) }
-        if count == 0 { return }
-        buffer.withUnsafeBytes { writeAll(out, UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
-    }
-}
-
 struct FileError: Error, CustomStringConvertible {
     let description: String
     /// The file opened but holds more than podsh reads.

@@ -1,7 +1,12 @@
 import ArgumentParser
 import PodLinux
 
-/// `podsh logs NAME CONTAINER`: a container's log (stdout and stderr as written).
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `podsh logs NAME CONTAINER`: a container's log (stdout and stderr as written, across its
+/// rotation).
 struct LogsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "logs", abstract: "Print a linux pod container's log.")
     @OptionGroup var global: GlobalOptions
@@ -27,10 +32,9 @@ struct LogsCommand: ParsableCommand {
             throw ExitCode(1)
         }
         let path = global.stateDir + "/pods/\(r.id)/logs/\(chosen)/\(run).log"
-        do {
-            try copyFile(path, to: 1)
-        } catch {
-            stderrWrite("podsh: \(path): \(error)\n")
+        // The run's log across its rotation (`<run>.log.1`, then `<run>.log`).
+        if let code = ContainerLog.copy(path, to: 1) {
+            stderrWrite("podsh: \(path): \(String(cString: strerror(code)))\n")
             throw ExitCode(1)
         }
     }

@@ -24,13 +24,16 @@ final class LinuxPods {
     }
 
     /// A runtime, or the test is skipped with the reason printed.
-    init(allowHostPaths: [String]? = nil, needsBusybox: Bool = true, podPidsLimit: Int = 4096) throws {
+    init(
+        allowHostPaths: [String]? = nil, needsBusybox: Bool = true, podPidsLimit: Int = 4096,
+        containerLogMaxSize: Int = LinuxBackendOptions.defaultContainerLogMaxSize
+    ) throws {
         image = try Self.requirements(needsBusybox: needsBusybox)
         stateDir = LinuxTestSupport.scratch("pods")
         backend = try LinuxBackend(
             options: LinuxBackendOptions(
                 stateDir: stateDir, imageDir: LinuxTestSupport.imageDir,
-                allowHostPaths: allowHostPaths, podPidsLimit: podPidsLimit))
+                allowHostPaths: allowHostPaths, podPidsLimit: podPidsLimit, containerLogMaxSize: containerLogMaxSize))
         runtime = PodRuntime(backend: backend)
     }
 

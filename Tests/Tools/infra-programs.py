@@ -6,24 +6,32 @@ architecture, possibly under an emulator (qemu-aarch64-static for arm64 on an x8
 
 The pause: says ready by closing fd 3, is named `pause`, exits 0 on SIGTERM. The forwarder:
 says ready, is named `pod-forwarder`, relays 20 concurrent 50 KB connections from its listener
-(fd 4) to an echo server at the port given as its argument, half-closes included. Exit 0 when
-all of that holds, 1 with what did not."""
-import os, select, signal, socket, subprocess, sys, threading
+(fd 4) to an echo server at the port given as its argument, half-closes included. The logger:
+says ready, is named `pod-logger`, copies its pipe (fd 4) to its log (fd 5) in its directory
+(fd 6), rotating at the limit it is given, and exits 0 at the pipe's end. Exit 0 when all of
+that holds, 1 with what did not."""
+import fcntl, os, select, signal, socket, subprocess, sys, threading
 
 directory, arch = sys.argv[1], sys.argv[2]
 runner = sys.argv[3:]
 failures = []
 
 
-def start(program, args, listener=None):
+def start(program, args, listener=None, fds=None):
+    """`fds`: descriptors to give the program, by the number it gets (4 and up)."""
     read_end, write_end = os.pipe()
+    given = dict(fds or {})
+    if listener is not None:
+        given[4] = listener.fileno()
     def child():
         signal.pthread_sigmask(signal.SIG_SETMASK, [])  # not the mask of the thread that ran us
+        # Copied above every target first, so that no dup2 overwrites a source still to come.
+        moved = {target: fcntl.fcntl(source, fcntl.F_DUPFD, 100) for target, source in given.items()}
         os.dup2(write_end, 3)
-        if listener is not None:
-            os.dup2(listener.fileno(), 4)
+        for target in given:
+            os.dup2(moved[target], target)
         # dup2 onto itself keeps close-on-exec: say it again whatever the numbers were.
-        for fd in (3, 4) if listener is not None else (3,):
+        for fd in [3] + list(given):
             os.set_inheritable(fd, True)
     process = subprocess.Popen(runner + [os.path.join(directory, f"{program}-{arch}")] + args,
                                preexec_fn=child, close_fds=False,
@@ -106,6 +114,37 @@ if len(good) != 20:
 status = stop(forwarder)
 if status != -signal.SIGTERM:
     failures.append(f"forwarder: {status} on SIGTERM (the default action ends it)")
+
+import tempfile
+logs = tempfile.mkdtemp()
+data = os.urandom(2500)
+pipe_read, pipe_write = os.pipe()
+log = os.open(os.path.join(logs, "1.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
+directory_fd = os.open(logs, os.O_RDONLY | os.O_DIRECTORY)
+logger = start("logger", ["1000", "1.log"], fds={4: pipe_read, 5: log, 6: directory_fd})
+for fd in (pipe_read, log, directory_fd):
+    os.close(fd)
+if name(logger) != "pod-logger":
+    failures.append(f"logger: comm is {name(logger)!r}")
+for at in range(0, len(data), 300):
+    os.write(pipe_write, data[at:at + 300])
+os.close(pipe_write)
+try:
+    status = logger.wait(20)
+except subprocess.TimeoutExpired:
+    logger.kill()
+    status = "none: it did not end at the pipe's end"
+if status != 0:
+    failures.append(f"logger: exit {status} at the pipe's end")
+def contents(name):
+    with open(os.path.join(logs, name), "rb") as f:
+        return f.read()
+kept = contents("1.log.1") + contents("1.log")
+if kept != data[1000:] or len(contents("1.log.1")) != 1000:
+    failures.append(f"logger: kept {len(contents('1.log.1'))} + {len(contents('1.log'))} bytes, not the last 1000 + 500 written")
+for entry in os.listdir(logs):
+    os.unlink(os.path.join(logs, entry))
+os.rmdir(logs)
 
 for failure in failures:
     print(failure)

@@ -102,6 +102,8 @@ struct LinuxStateCommandTests {
                              { name = "d", image = "host", command = { "sleep", "3600" } } } }
             local beta = pod.run{ name = "beta", containers = { { name = "c", image = "host", command = { "sleep", "3600" } } } }
             assert(alpha:wait("Running") and beta:wait("Running"))
+            -- Its log shim writes what came through the pipe a moment after the container did.
+            while not alpha:logs("c"):find("err") do pod.sleep(0.01) end
             beta:detach()
             pod.sleep(0.2)
             print("ready")

@@ -1,4 +1,4 @@
-/* Raw Linux system calls for the freestanding infra programs (pause.c, forwarder.c): no libc,
+/* Raw Linux system calls for the freestanding infra programs (pause.c, forwarder.c, logger.c): no libc,
  * x86-64 and arm64. Each program starts in `_start`, which hands the initial stack pointer
  * (argc, argv...) to `infra_main`. */
 #ifndef INFRA_SYS_H
@@ -16,7 +16,8 @@ typedef unsigned short uint16_t;
     X(connect, 42, 203) X(accept4, 288, 242) X(sendto, 44, 206) X(recvfrom, 45, 207) \
     X(shutdown, 48, 210) X(setsockopt, 54, 208) X(getsockopt, 55, 209) X(wait4, 61, 260) \
     X(prctl, 157, 167) X(exit_group, 231, 94) X(epoll_ctl, 233, 21) X(epoll_pwait, 281, 22) \
-    X(signalfd4, 289, 74) X(epoll_create1, 291, 20)
+    X(signalfd4, 289, 74) X(epoll_create1, 291, 20) X(write, 1, 64) X(lseek, 8, 62) X(openat, 257, 56) \
+    X(renameat2, 316, 276) X(ftruncate, 77, 46)
 #if defined(__x86_64__)
 #define INFRA_NR(name, x86_64, arm64) NR_##name = x86_64,
 #elif defined(__aarch64__)

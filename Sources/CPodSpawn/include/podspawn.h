@@ -161,6 +161,16 @@ int podspawn_listen_tcp(int port, int *error);
 pid_t podspawn_forwarder(pid_t sandbox, const podspawn_forward *forwards, int count, const char *const *cgroup_procs,
                          int cgroup_count, podspawn_error *error);
 
+/* The log shim of a container run: the embedded program Tools/infra/logger.c executed from a
+ * memfd after a setup in the caller's memory (named `pod-logger`, in a session of its own, in
+ * the `cgroup_procs` cgroups, stdio on /dev/null). It reads a new pipe, whose write end (close-
+ * on-exec: the container's stdout and stderr) is left in `*write_end`, and appends what comes
+ * to `dir`/`name` (created 0640 if it is not there), rotating it to `name`.1 when it reaches
+ * `limit` bytes; it ends once every writer has closed the pipe. Returns its pid once it is
+ * ready, or -1 with `error` (and no pipe). */
+pid_t podspawn_logger(const char *dir, const char *name, long limit, const char *const *cgroup_procs,
+                      int cgroup_count, int *write_end, podspawn_error *error);
+
 /* Swaps two paths atomically (renameat2 RENAME_EXCHANGE); -1 with errno. */
 int podspawn_exchange(const char *a, const char *b);
 

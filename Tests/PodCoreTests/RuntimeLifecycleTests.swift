@@ -320,6 +320,27 @@ struct RuntimeLifecycleTests {
         }
     }
 
+    /// A crash loop keeps the logs `logs` can ask for — the current or last run and the one
+    /// before — and no older one: a long loop must not hold every run's log.
+    @Test func aCrashLoopKeepsTwoFinishedLogs() throws {
+        let runtime = PodRuntime()
+        // Each run prints one more line than the one before.
+        var app = Self.c("app", "sh", "-c", "echo x >> /s/n; cat /s/n; exit 1")
+        app.volumeMounts = [VolumeMount(name: "s", mountPath: "/s")]
+        var spec = Self.pod(name: "crash", [app])
+        spec.volumes = [VolumeSpec(name: "s", source: .emptyDir(EmptyDirVolumeSource()))]
+        let pod = try runtime.run(spec)
+        #expect(try pod.wait(timeout: 3600) { ($0.containers.first?.restartCount ?? 0) >= 8 } == .satisfied)
+        let record = try runtime.record("crash")
+        #expect(record.containers[0].finishedLogs.count <= ContainerRecord.keptFinishedLogs)
+        let history = try pod.status().containers[0].history
+        #expect(history.count >= 8)
+        let last = try pod.logs("app")
+        let previous = try pod.logs("app", previous: true)
+        #expect(last.count == previous.count + 2 && last.hasPrefix(previous), "\(previous) then \(last)")
+        try pod.remove()
+    }
+
     @Test func detachedPodsAreNotSupervisedAndOutliveTheRuntime() throws {
         let backend = SimBackend()
         do {

@@ -79,8 +79,11 @@ struct ContainerRecord {
     var process: ProcessID?
     /// How many runs were started (the restart count is this minus one).
     var runCount = 0
-    /// Logs of the finished runs, oldest first.
+    /// Logs of the last two finished runs, oldest first: what `logs` and `logs(previous:)`
+    /// can ask for (kubelet keeps the previous run's log, no older one). A crash loop must not
+    /// hold every run's log (up to 20 MiB each on linux).
     var finishedLogs: [String] = []
+    static let keptFinishedLogs = 2
     var started = false
     var completed = false
     var restartAt: Double?

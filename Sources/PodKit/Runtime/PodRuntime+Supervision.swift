@@ -279,6 +279,7 @@ extension PodRuntime {
             c.status.state = .terminated(termination)
             c.status.history.append(termination)
             c.finishedLogs.append(log)
+            if c.finishedLogs.count > ContainerRecord.keptFinishedLogs { c.finishedLogs.removeFirst() }
             c.process = nil
             c.pendingCause = nil
             if c.kind == .initContainer && termination.exitCode == 0 { c.completed = true }

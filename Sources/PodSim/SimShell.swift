@@ -4,7 +4,7 @@ import PodKit
 /// quoting with '...', "..." and backslash; `$VAR`, `${VAR}`, `$?`, `$$`, `$0`-`$9`, `$#` and
 /// `$(command)`; redirections `>`, `>>`, `2>`, `2>>`, `2>&1`, `>&2` and `<`; `NAME=value`
 /// assignments (alone, or before a command for its environment); the builtins `exit [N]`, `:`,
-/// `cd`, `export`, `echo`, `pwd`, `test`/`[` and `kill` (builtins in ash too, so their errors
+/// `cd`, `export`, `echo`, `pwd`, `test`/`[`, `kill` and `exec` (builtins in ash too, so their errors
 /// read "sh: ...").
 /// Each command runs as a child process the shell waits for. Other syntax (pipes, background
 /// jobs, subshells, backquotes) is refused with a message naming it.
@@ -133,6 +133,17 @@ enum SimShell {
             state.status = 0
             return nil
         }
+        // `exec CMD...` (a builtin in ash): CMD replaces the shell, which runs nothing after it;
+        // `exec` alone does nothing here (it would only apply its redirections to the shell).
+        var replacesShell = false
+        if words[0] == "exec" {
+            words.removeFirst()
+            if words.isEmpty {
+                state.status = 0
+                return nil
+            }
+            replacesShell = true
+        }
 
         // Redirections: open the files first, as the shell does before running anything.
         // Without `<`, a command reads the shell's own standard input (every reader gets all of
@@ -202,7 +213,7 @@ enum SimShell {
             return code
         }
 
-        switch words[0] {
+        switch replacesShell ? "" : words[0] {
         case "exit":
             guard words.count > 1 else { return .exit(state.status) }
             guard let code = Int32(words[1]) else {
@@ -261,6 +272,10 @@ enum SimShell {
             break
         }
         guard ctx.programExists(words[0]) else {
+            if replacesShell {
+                report("sh: exec: line 0: \(words[0]): not found\n")
+                return .exit(127)
+            }
             report("sh: \(words[0]): not found\n")
             state.status = 127
             return nil
@@ -271,12 +286,13 @@ enum SimShell {
         } catch {
             // execve's E2BIG, as ash reports a failed exec.
             report("sh: \(words[0]): \(error)\n")
+            if replacesShell { return .exit(126) }
             state.status = 126
             return nil
         }
         // ash runs the last command of `sh -c` in its own process (no fork): `ps` shows the
-        // command, not the shell, and signals reach it directly.
-        if isLast && redirections.isEmpty { return .exec(words, env: env) }
+        // command, not the shell, and signals reach it directly. So does `exec`.
+        if (isLast || replacesShell) && redirections.isEmpty { return .exec(words, env: env) }
         switch ctx.spawn(words, env: env, stdin: stdin, output: output) {
         case .failure(let error):
             // An error ash raises: a non-interactive shell ends with 2.
@@ -285,6 +301,8 @@ enum SimShell {
         case .success(let pid):
             let before = state
             return .waitChild(pid) { ctx, exit in
+                // An exec with redirections runs as a child here; the shell ends with it.
+                if replacesShell { return .exit(exit?.code ?? 127) }
                 var after = before
                 after.status = exit?.code ?? 127
                 return then(ctx, after)

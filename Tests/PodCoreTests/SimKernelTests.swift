@@ -127,6 +127,14 @@ struct SimKernelTests {
         #expect(try run("kill -9 99999") == (1, "sh: can't kill pid 99999: No such process\n"))
         #expect(try run("kill -FOO 1") == (1, "sh: bad signal name 'FOO'\n"))
         #expect(try run("sleep x") == (1, "sleep: invalid number 'x'\n"))
+        // exec (an ash builtin): the command replaces the shell, nothing after it runs.
+        #expect(try run("exec nosuch; exit 3") == (127, "sh: exec: line 0: nosuch: not found\n"))
+        #expect(try run("exec; exit 4") == (4, ""))
+        #expect(try run("exec false; exit 0") == (1, ""))
+        #expect(try run("exec false > /tmp/x; exit 0") == (1, ""))
+        let replaced = try Self.spawn(kernel, ["sh", "-c", "exec sleep 50; exit 9"], in: pause)
+        kernel.run(until: kernel.clock.nanos + SimClock.nanos(1)) { false }
+        #expect(replaced.argv == ["sleep", "50"] && replaced.exitStatus == nil, "the shell became sleep, same pid")
     }
 
     @Test func killFromInsideSeesOnlyItsNamespace() throws {

@@ -197,7 +197,7 @@ extension LinuxBackend {
         pending.removeAll { event in
             switch event {
             case .processExited(let process, _): return ids.contains(process)
-            case .infraExited(let s, _): return s == id
+            case .infraExited(let s, _), .sandboxEvicted(let s, _): return s == id
             }
         }
         finishedCommands.removeAll { ids.contains($0) }

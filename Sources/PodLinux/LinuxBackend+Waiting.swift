@@ -168,10 +168,37 @@ extension LinuxBackend {
         pending = Array(pending[..<before]) + found.filter(isOOM) + found.filter { !isOOM($0) }
     }
 
+    /// How often kubelet's eviction manager would look at the disk emptyDirs, at the most (it
+    /// looks every 10 s; tests and scripts wait for the eviction as a condition).
+    static let volumeCheckInterval = 1.0
+
+    /// kubelet's eviction of a pod whose disk emptyDir holds more than its sizeLimit (its
+    /// `emptyDirLimitEviction`): measured at most once per `volumeCheckInterval`, and never more
+    /// than a tenth of the time (a tree of a million files takes a while to walk); a pod is
+    /// reported once, for the first volume found over.
+    func checkVolumeLimits() {
+        let started = now
+        guard started >= nextVolumeCheck else { return }
+        for sandbox in sandboxes.values.sorted(by: { $0.id.rawValue < $1.id.rawValue })
+        where !sandbox.volumes.sizeLimited.isEmpty && !sandbox.detached && !sandbox.evicted {
+            for volume in sandbox.volumes.sizeLimited {
+                let limit = volume.limit.value
+                guard LinuxSystem.diskUsage(volume.path, stoppingAbove: limit) > limit else { continue }
+                sandbox.evicted = true
+                pending.append(
+                    .sandboxEvicted(sandbox.id, message: BackendEvent.emptyDirEvictionMessage(volume: volume.name, limit: volume.limit)))
+                break
+            }
+        }
+        volumeChecks += 1
+        nextVolumeCheck = now + max(Self.volumeCheckInterval, 10 * (now - started))
+    }
+
     /// Returns what was observed; waits (up to a second at a time) only when nothing was.
     public func poll(until deadline: Double?) -> [BackendEvent] {
         flushRecords()
         while true {
+            checkVolumeLimits()
             sweep()
             if !pending.isEmpty || deadline == nil {
                 let out = pending

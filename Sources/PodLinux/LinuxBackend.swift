@@ -102,7 +102,7 @@ public final class LinuxBackend: InspectableBackend {
         pending.removeAll { event in
             switch event {
             case .processExited(let process, _): return sandbox.processes.contains(process)
-            case .infraExited(let s, _): return s == id
+            case .infraExited(let s, _), .sandboxEvicted(let s, _): return s == id
             }
         }
     }
@@ -197,6 +197,8 @@ public final class LinuxBackend: InspectableBackend {
             cgroup: "", cgroupVersion: "")
         /// Kept after its owner (`detach`): never removed by this backend, its exits not reported.
         var detached = false
+        /// Reported evicted (once).
+        var evicted = false
         /// Container entries changed since the record was last written (they are written when
         /// the owner next polls: a crash before that loses only what `ps` shows, since gc finds
         /// every container through the pod's cgroups).
@@ -224,6 +226,10 @@ public final class LinuxBackend: InspectableBackend {
     /// exit; older ones are forgotten.
     var finishedCommands: [ProcessID] = []
     static let keptCommandOutputs = 256
+    /// When the disk emptyDirs' usage is next measured (`checkVolumeLimits`), and how many
+    /// times it was (for tests that wait for a check).
+    var nextVolumeCheck = 0.0
+    var volumeChecks = 0
 
     func makeID() -> Int {
         nextID += 1

@@ -107,6 +107,32 @@ enum LinuxSystem {
         return n < 0 ? errno : nil
     }
 
+    /// The disk usage of the tree at `path` as kubelet's `DiskUsage` counts it for an emptyDir:
+    /// the blocks (`st_blocks` × 512) of every file and directory, a hard-linked file once,
+    /// nothing on another file system (a mount point inside is skipped), symlinks not followed.
+    /// It stops as soon as the sum passes `limit` (which is then all the caller needs); what
+    /// cannot be read counts nothing, as in kubelet's walk. Iterative: any depth of tree.
+    static func diskUsage(_ path: String, stoppingAbove limit: Int64) -> Int64 {
+        var root = stat()
+        guard lstat(path, &root) == 0 else { return 0 }
+        var total = Int64(root.st_blocks) * 512
+        var seen = Set<[UInt64]>()
+        var pending = [path]
+        while let dir = pending.popLast(), total <= limit {
+            for entry in entries(of: dir) {
+                let child = dir + "/" + entry.name
+                var info = stat()
+                guard lstat(child, &info) == 0, info.st_dev == root.st_dev else { continue }
+                let isDirectory = (info.st_mode & S_IFMT) == S_IFDIR
+                if !isDirectory && info.st_nlink > 1 && !seen.insert([UInt64(info.st_dev), UInt64(info.st_ino)]).inserted { continue }
+                total += Int64(info.st_blocks) * 512
+                if isDirectory { pending.append(child) }
+                if total > limit { break }
+            }
+        }
+        return total
+    }
+
     /// The names in a directory (without `.` and `..`), with whether each is a directory
     /// (from `d_type`); empty when it cannot be read.
     static func entries(of path: String) -> [(name: String, isDirectory: Bool)] {

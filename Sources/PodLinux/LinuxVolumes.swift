@@ -26,6 +26,9 @@ struct LinuxVolumes {
     private(set) var volumes: [String: Volume] = [:]
     /// tmpfs mounts made on the host (Memory emptyDirs), to unmount at removal.
     private(set) var mounts: [String] = []
+    /// Disk emptyDirs with a sizeLimit, which kubelet's eviction manager watches (a Memory one
+    /// is a tmpfs of that size: it cannot hold more).
+    private(set) var sizeLimited: [(name: String, path: String, limit: Quantity)] = []
 
     /// Prepares every volume of `spec` below `podDir`; on a failure, undoes what it made.
     static func make(
@@ -56,6 +59,8 @@ struct LinuxVolumes {
                     throw fail(call("mount", "tmpfs, \(dir), \(options)", errno))
                 }
                 mounts.append(dir)
+            } else if let limit = source.sizeLimit, limit > .zero {
+                sizeLimited.append((volume.name, dir, limit))
             }
             volumes[volume.name] = Volume(name: volume.name, path: dir, forcedReadOnly: false, writable: true, allowed: nil)
         case .configMap(let source):

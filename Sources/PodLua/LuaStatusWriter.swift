@@ -9,11 +9,12 @@ struct LuaStatusWriter {
     let call: LuaCall
 
     func push(_ status: PodStatus) {
-        call.pushTable(fieldCount: 7) { t in
+        call.pushTable(fieldCount: 8) { t in
             t.set("phase", status.phase.rawValue)
             t.set("qosClass", status.qosClass.rawValue)
             t.set("hostname", status.hostname)
             t.set("message", status.message)
+            t.set("reason", status.reason)
             t.set("infra") {
                 call.pushTable(fieldCount: 2) { infra in
                     infra.set("state", status.infra.state)

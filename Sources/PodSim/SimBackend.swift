@@ -113,6 +113,7 @@ public final class SimBackend: InspectableBackend {
         }
         let id = SandboxID(makeID())
         let infraID = track(infra, sandbox: id, isInfra: true)
+        for volume in volumes.values where volume.evictions != nil { volume.sandbox = id }
         let sandbox = Sandbox(
             id: id, request: request, infra: infra, infraID: infraID, namespaces: namespaces, cgroup: cgroup,
             volumes: volumes)
@@ -166,7 +167,7 @@ public final class SimBackend: InspectableBackend {
         case .emptyDir(let source):
             return SimVolume(
                 name: volume.name, root: .dir(SimDir()), medium: source.medium == .memory ? .memory : .disk,
-                sizeLimit: source.sizeLimit?.value)
+                limit: source.sizeLimit, evictions: source.medium == .memory ? nil : kernel.evictions)
         case .configMap(let source):
             return SimVolume(name: volume.name, root: .dir(SimDir(source.data.mapValues { .file(SimFile($0)) })))
         case .hostPath(let source):
@@ -333,14 +334,15 @@ public final class SimBackend: InspectableBackend {
         let now = kernel.clock.nanos
         let forever = deadline == .infinity
         let limit = forever ? Int64.max : max(now, deadline.map(SimClock.nanos) ?? now)
-        if kernel.exits.isEmpty {
-            kernel.run(until: limit, advanceClock: !forever) { !kernel.exits.isEmpty }
+        let evictions = kernel.evictions
+        if kernel.exits.isEmpty && evictions.volumes.isEmpty {
+            kernel.run(until: limit, advanceClock: !forever) { !kernel.exits.isEmpty || !evictions.volumes.isEmpty }
         } else {
             kernel.run(until: now) { false }
         }
         let exits = kernel.exits
         kernel.exits = []
-        return exits.compactMap { exit in
+        var events = exits.compactMap { exit -> BackendEvent? in
             let id = ProcessID(exit.backendID)
             guard let entry = tracked[id] else { return nil }
             let time = Double(exit.at) / 1e9
@@ -356,6 +358,18 @@ public final class SimBackend: InspectableBackend {
             if entry.isInfra, let sandbox = entry.sandbox { return .infraExited(sandbox, status) }
             return .processExited(id, status)
         }
+        if !evictions.volumes.isEmpty {
+            // Reported once per pod, for its first volume past the limit (kubelet's check stops
+            // at the first too).
+            var evicted = Set<SandboxID>()
+            for volume in evictions.volumes {
+                guard let id = volume.sandbox, sandboxes[id] != nil, let limit = volume.limit, evicted.insert(id).inserted
+                else { continue }
+                events.append(.sandboxEvicted(id, message: BackendEvent.emptyDirEvictionMessage(volume: volume.name, limit: limit)))
+            }
+            evictions.volumes = []
+        }
+        return events
     }
 
     public func output(of process: ProcessID) -> ProcessOutput {

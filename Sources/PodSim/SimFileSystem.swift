@@ -70,12 +70,33 @@ final class SimVolume {
     let name: String
     let root: SimNode
     let medium: Medium
+    /// `sizeLimit`, as given and in bytes.
+    let limit: Quantity?
     let sizeLimit: Int64?
     var usage: Int64 = 0
+    /// A disk volume past its sizeLimit is reported here once (kubelet's eviction manager sees
+    /// it); the sandbox it belongs to, for the report.
+    let evictions: SimEvictions?
+    var sandbox: SandboxID?
+    private var reported = false
 
-    init(name: String, root: SimNode, medium: Medium = .disk, sizeLimit: Int64? = nil) {
-        (self.name, self.root, self.medium, self.sizeLimit) = (name, root, medium, sizeLimit)
+    init(name: String, root: SimNode, medium: Medium = .disk, limit: Quantity? = nil, evictions: SimEvictions? = nil) {
+        (self.name, self.root, self.medium, self.limit, self.evictions) = (name, root, medium, limit, evictions)
+        sizeLimit = limit?.value
     }
+
+    /// Called after a write that left more than sizeLimit in it.
+    func exceededLimit() {
+        guard !reported, let evictions else { return }
+        reported = true
+        evictions.volumes.append(self)
+    }
+}
+
+/// Disk volumes that went past their sizeLimit, oldest first, for the backend to report as
+/// evictions (a real disk takes the writes; kubelet then evicts the pod).
+final class SimEvictions {
+    var volumes: [SimVolume] = []
 }
 
 /// A mount: a volume's tree (or a part of it, for subPath) at a path of a mount namespace.
@@ -211,9 +232,13 @@ struct SimFileSystem {
         let newContent = append ? file.content + data : data
         let delta = Int64(newContent.utf8.count) - file.size
         if let volume = parent.mount?.volume {
-            if let limit = volume.sizeLimit, delta > 0, volume.usage + delta > limit { return .ENOSPC }
+            // A Memory emptyDir is a tmpfs of that size: the write fails. A disk takes it, and
+            // the pod is evicted.
+            let over = volume.sizeLimit.map { delta > 0 && volume.usage + delta > $0 } ?? false
+            if over && volume.medium == .memory { return .ENOSPC }
             if volume.medium == .memory, !charge(file, Int64(newContent.utf8.count)) { return .ENOMEM }
             volume.usage += delta
+            if over { volume.exceededLimit() }
         }
         file.content = newContent
         if file.ledger == nil { file.ledger = ledger }

@@ -63,6 +63,8 @@ public final class SimKernel {
 
     /// What the kernel holds of the owner's memory for files and output.
     let ledger = SimLedger()
+    /// Disk volumes past their sizeLimit, not yet reported.
+    let evictions = SimEvictions()
 
     /// The host's hostname.
     public static let hostHostname = "sim-host"

@@ -32,6 +32,37 @@ struct PlannerTests {
             startedAt: 0, finishedAt: time)
     }
 
+    /// Evicted: kill everything at once (grace 0), under any restart policy, then end the pause
+    /// and fail the pod with reason Evicted; once it has, nothing more.
+    @Test func anEvictedPodIsKilledAndFailsWithoutRestarting() {
+        let message = "Usage of EmptyDir volume \"v\" exceeds the limit \"10Mi\"."
+        let running = Self.container("a", state: .running(startedAt: 1, pid: 10), started: true)
+        let crashed = Self.exited(1, at: 5)
+        let waiting = Self.container("b", state: .terminated(crashed), last: crashed, started: true, restartAt: 15)
+        var view = Self.view([running, waiting], phase: .running)
+        view.evicted = message
+        #expect(
+            PodPlanner.plan(view, now: 6).actions == [
+                PodPlanner.Action(.signalContainer("a", .kill, .evicted(message)), "the pod was evicted: \(message)")
+            ])
+        let killed = Termination(
+            exitCode: 137, signal: 9, reason: .error, cause: .evicted(message), startedAt: 1, finishedAt: 6)
+        view.containers[0] = Self.container("a", state: .terminated(killed), last: killed, started: true, restartAt: 16)
+        #expect(
+            PodPlanner.plan(view, now: 20).actions == [
+                PodPlanner.Action(.stopInfra, "the pod was evicted"),
+                PodPlanner.Action(.setEvicted(message: message), "the pod was evicted; nothing restarts"),
+            ])
+        view.phase = .failed
+        view.infra = .stopped
+        #expect(PodPlanner.plan(view, now: 30).actions == [])
+        // A stop under way is overtaken: no grace period.
+        var stopping = Self.view([running], phase: .running, stopping: 0)
+        stopping.evicted = message
+        #expect(PodPlanner.plan(stopping, now: 1).actions.map(\.kind) == [.signalContainer("a", .kill, .evicted(message))])
+        #expect(TerminationMapping.explains(.evicted(message), .kill))
+    }
+
     @Test func aNewPodGetsASandboxFirst() {
         let plan = PodPlanner.plan(Self.view([Self.container("a")], infra: .none), now: 0)
         #expect(plan.actions == [PodPlanner.Action(.createSandbox, "the pod has no sandbox")])

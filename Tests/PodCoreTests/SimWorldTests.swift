@@ -291,9 +291,40 @@ struct SimWorldTests {
         #expect(termination.reason == .oomKilled)
     }
 
-    @Test func sizeLimitBoundsAnEmptyDir() throws {
+    /// A disk emptyDir takes writes past its sizeLimit, as a real disk does; kubelet's
+    /// eviction manager then evicts the pod: every container killed at once, Failed with reason
+    /// Evicted and kubelet's message, and nothing restarts under restartPolicy Always.
+    @Test func aDiskEmptyDirPastItsSizeLimitGetsThePodEvicted() throws {
         let runtime = PodRuntime()
         let small = VolumeSpec(name: "s", source: .emptyDir(EmptyDirVolumeSource(sizeLimit: try Quantity(parsing: "1Ki"))))
+        let pod = try runtime.run(Self.pod("p", volumes: [small], [Self.mounting("w", "s"), Self.idle("other")]))
+        let big = String(repeating: "z", count: 2000)
+        #expect(try pod.exec("w", ["sh", "-c", "echo \(big) > /data/b"]).exitCode == 0)
+        #expect(try pod.wait(phase: .failed) == .satisfied)
+        let message = "Usage of EmptyDir volume \"s\" exceeds the limit \"1Ki\"."
+        let status = try pod.status()
+        #expect(status.reason == "Evicted" && status.message == message)
+        for container in status.containers {
+            let ended = try #require(container.state.termination)
+            #expect(ended.exitCode == 137 && ended.cause == .evicted(message), "\(ended)")
+        }
+        #expect(try pod.events().contains { $0.type == .warning && $0.reason == "Evicted" && $0.message == message })
+        runtime.sleep(600)
+        let later = try pod.status()
+        #expect(later.phase == .failed && later.containers.allSatisfy { $0.restartCount == 0 })
+        // Below the limit, nothing happens.
+        let roomy = VolumeSpec(name: "s", source: .emptyDir(EmptyDirVolumeSource(sizeLimit: try Quantity(parsing: "1Mi"))))
+        let fine = try runtime.run(Self.pod("q", volumes: [roomy], [Self.mounting("w", "s")]))
+        #expect(try fine.exec("w", ["sh", "-c", "echo \(big) > /data/b"]).exitCode == 0)
+        runtime.sleep(60)
+        #expect(try fine.status().phase == .running && fine.status().reason == nil)
+    }
+
+    /// A Memory emptyDir with a sizeLimit is a tmpfs of that size: the write past it fails.
+    @Test func aMemoryEmptyDirIsATmpfsOfItsSizeLimit() throws {
+        let runtime = PodRuntime()
+        let small = VolumeSpec(
+            name: "s", source: .emptyDir(EmptyDirVolumeSource(medium: .memory, sizeLimit: try Quantity(parsing: "1Ki"))))
         let pod = try runtime.run(Self.pod("p", volumes: [small], [Self.mounting("w", "s")]))
         let big = String(repeating: "z", count: 2000)
         // The shell creates the file; the write into it fails (echo is a builtin of ash).
@@ -302,6 +333,7 @@ struct SimWorldTests {
                 == ExecResult(
                     exitCode: 1, stdout: "", stderr: "sh: write error: No space left on device\n"))
         #expect(try pod.exec("w", ["sh", "-c", "echo small > /data/a"]).exitCode == 0)
+        #expect(try pod.status().phase == .running)
     }
 
     @Test func pidsMaxMakesForkFail() throws {

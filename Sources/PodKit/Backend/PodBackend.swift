@@ -169,6 +169,15 @@ public enum BackendEvent: Sendable, Equatable {
     /// A process the sandbox needs ended: its infra (pause), or its port forwarder (the exit's
     /// `program` says which). Either way the sandbox is broken and is re-created.
     case infraExited(SandboxID, ProcessExit)
+    /// The node evicts the pod, as kubelet's eviction manager does, `message` saying why in
+    /// kubelet's words (`Usage of EmptyDir volume "cache" exceeds the limit "10Mi".`): its
+    /// containers are killed, it fails with reason `Evicted`, and nothing restarts.
+    case sandboxEvicted(SandboxID, message: String)
+
+    /// kubelet's message for a pod evicted because an emptyDir holds more than its sizeLimit.
+    public static func emptyDirEvictionMessage(volume: String, limit: Quantity) -> String {
+        "Usage of EmptyDir volume \"\(volume)\" exceeds the limit \"\(limit.canonical)\"."
+    }
 }
 
 /// Captured output of a process.

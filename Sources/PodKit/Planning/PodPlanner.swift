@@ -49,6 +49,8 @@ public enum PodPlanner {
         /// When a stop (asked for, or the pod's completion) began, and its grace period.
         public var stoppingSince: Double?
         public var stopGrace: Int64
+        /// Why the node evicted the pod, once it did.
+        public var evicted: String? = nil
     }
 
     /// One thing to do, and why.
@@ -65,6 +67,8 @@ public enum PodPlanner {
             /// End the pause process once no container runs.
             case stopInfra
             case setPhase(PodPhase, message: String?)
+            /// The pod failed with reason Evicted and this message (kubelet's eviction).
+            case setEvicted(message: String)
             /// Begin winding the pod down (sidecars, then infra), as after a stop.
             case beginStop
         }
@@ -91,6 +95,18 @@ public enum PodPlanner {
     public static func plan(_ view: View, now: Double) -> Plan {
         var plan = Plan()
         let anyRunning = view.containers.contains { $0.state.isRunning }
+
+        // Evicted (kubelet's eviction manager kills the pod with a grace period of 0): every
+        // running container is killed, the pause ended, the pod Failed; nothing restarts.
+        if let message = view.evicted {
+            for c in view.containers where c.state.isRunning && !c.killSent {
+                plan.add(.signalContainer(c.name, .kill, .evicted(message)), "the pod was evicted: \(message)")
+            }
+            if anyRunning { return plan }
+            if view.infra == .running { plan.add(.stopInfra, "the pod was evicted") }
+            if !view.phase.isTerminal { plan.add(.setEvicted(message: message), "the pod was evicted; nothing restarts") }
+            return plan
+        }
 
         if case .dead(let why) = view.infra {
             for c in view.containers where c.state.isRunning && !c.killSent {

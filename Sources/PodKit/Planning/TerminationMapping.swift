@@ -37,7 +37,7 @@ public enum TerminationMapping {
     public static func explains(_ cause: TerminationCause, _ signal: Signal) -> Bool {
         switch cause {
         case .signaled(let sent, _): return sent == signal
-        case .gracePeriodExpired, .infraDeath: return signal == .kill
+        case .gracePeriodExpired, .infraDeath, .evicted: return signal == .kill
         default: return false
         }
     }

@@ -6,6 +6,10 @@ final class PodRecord {
     let order: Int
     var phase: PodPhase = .pending
     var message: String?
+    /// `status.reason` (`Evicted`).
+    var reason: String?
+    /// Why the node evicted it, once it did (the planner winds it down).
+    var evicted: String?
     var sandbox: SandboxInfo?
     var infra: PodPlanner.View.Infra = .none
     var infraStopRequested = false
@@ -52,7 +56,7 @@ final class PodRecord {
                     completed: $0.completed, restartAt: $0.restartAt, backoffDelay: $0.backoffDelay,
                     termSent: $0.termSent, killSent: $0.killSent)
             },
-            stoppingSince: stoppingSince, stopGrace: stopGrace)
+            stoppingSince: stoppingSince, stopGrace: stopGrace, evicted: evicted)
     }
 
     var status: PodStatus {
@@ -66,7 +70,7 @@ final class PodRecord {
             phase: phase, qosClass: spec.qosClass, hostname: spec.effectiveHostname, infra: infraStatus,
             containers: containers.filter { $0.kind == .app }.map(\.status),
             initContainers: containers.filter { $0.kind != .app }.map(\.status),
-            message: message)
+            message: message, reason: reason)
     }
 }
 

@@ -192,6 +192,10 @@ extension PodRuntime {
                 record.message = message
                 emit(record, .warning, "Failed", nil, message)
             }
+        case .setEvicted(let message):
+            record.phase = .failed
+            record.reason = "Evicted"
+            record.message = message
         case .beginStop:
             if record.stoppingSince == nil {
                 record.stoppingSince = now
@@ -231,6 +235,11 @@ extension PodRuntime {
             }
             guard let record = owners.removeValue(forKey: process), let index = record.index(of: process) else { return }
             recordExit(record, index, exit)
+            markDirty(record)
+        case .sandboxEvicted(let sandbox, let message):
+            guard let record = sandboxOwners[sandbox], !record.phase.isTerminal, record.evicted == nil else { return }
+            record.evicted = message
+            emit(record, .warning, "Evicted", nil, message)
             markDirty(record)
         case .infraExited(let sandbox, let exit):
             guard let record = sandboxOwners[sandbox] else { return }

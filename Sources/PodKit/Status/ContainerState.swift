@@ -79,6 +79,8 @@ public enum TerminationCause: Sendable, Equatable, CustomStringConvertible {
     case infraDeath
     /// The command could not be executed.
     case startFailure(String)
+    /// The node evicted the pod (the message says why) and killed its containers.
+    case evicted(String)
 
     public var description: String {
         switch self {
@@ -88,6 +90,7 @@ public enum TerminationCause: Sendable, Equatable, CustomStringConvertible {
         case .gracePeriodExpired(let seconds): return "killed by SIGKILL after the grace period of \(seconds) s"
         case .infraDeath: return "killed because the pod's infra container died"
         case .startFailure(let message): return "could not start: \(message)"
+        case .evicted(let message): return "killed because the pod was evicted: \(message)"
         }
     }
 }

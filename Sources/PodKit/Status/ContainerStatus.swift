@@ -34,8 +34,11 @@ public struct PodStatus: Sendable, Equatable {
     /// Init containers (sidecars included), in spec order.
     public var initContainers: [ContainerStatus]
     /// Why the pod ended, when it ended for a reason of its own (infra death under Never, a
-    /// failed init container).
+    /// failed init container, an eviction).
     public var message: String?
+    /// Kubernetes' `status.reason`, a word for that: `Evicted` when the node evicted the pod
+    /// (kubelet's eviction manager: a disk emptyDir over its sizeLimit).
+    public var reason: String? = nil
 
     /// The container named `name`, app or init.
     public func container(_ name: String) -> ContainerStatus? {

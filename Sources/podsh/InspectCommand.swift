@@ -39,7 +39,7 @@ struct InspectCommand: ParsableCommand {
         let containers = r.containers.map { c in
             (
                 c.name, c.run, c.process.map { String($0.pid) } ?? "-", (!c.exited && (c.process?.isAlive ?? false)) ? "running" : "exited",
-                c.cgroup
+                c.cgroup, c.logger.flatMap { $0.isAlive ? String($0.pid) : nil }
             )
         }
         if global.json {
@@ -52,7 +52,7 @@ struct InspectCommand: ParsableCommand {
             out +=
                 "\"containers\":["
                 + containers.map { c in
-                    "{\"name\":\(SpecNode.jsonQuoted(c.0)),\"run\":\(c.1),\"pid\":\(c.2 == "-" ? "null" : c.2),\"state\":\(SpecNode.jsonQuoted(c.3)),\"cgroup\":\(SpecNode.jsonQuoted(c.4))}"
+                    "{\"name\":\(SpecNode.jsonQuoted(c.0)),\"run\":\(c.1),\"pid\":\(c.2 == "-" ? "null" : c.2),\"state\":\(SpecNode.jsonQuoted(c.3)),\"cgroup\":\(SpecNode.jsonQuoted(c.4)),\"logger\":\(c.5 ?? "null")}"
                 }.joined(separator: ",") + "],"
             out +=
                 "\"namespaces\":{" + namespaces.map { "\(SpecNode.jsonQuoted($0.0)):\(SpecNode.jsonQuoted($0.1))" }.joined(separator: ",")
@@ -69,7 +69,9 @@ struct InspectCommand: ParsableCommand {
         text += "Forwarder:  \(r.forwarder.map { "\($0.pid)\($0.isAlive ? "" : " (dead)")" } ?? "-")\n"
         text += "Ports:      \(r.published.isEmpty ? "-" : r.published.joined(separator: ", "))\n"
         text += "Directory:  \(dir)\nContainers:\n"
-        for c in containers { text += "  \(c.0) (run \(c.1)): pid \(c.2), \(c.3), cgroup \(c.4)\n" }
+        for c in containers {
+            text += "  \(c.0) (run \(c.1)): pid \(c.2), \(c.3), cgroup \(c.4)\(c.5.map { ", log shim pid \($0)" } ?? "")\n"
+        }
         text += "Namespaces:\n" + namespaces.map { "  \($0.0): \($0.1)\n" }.joined()
         text += "Cgroups (\(r.cgroupVersion)):\n" + cgroups.map { "  \($0)\n" }.joined()
         text += "Mounts:\n" + mounts.map { "  \($0)\n" }.joined()

@@ -122,8 +122,10 @@ struct LinuxStateCommandTests {
         let json = try Self.podsh(["inspect", "alpha", "--json"] + scratch.flags)
         #expect(json.status == 0 && json.stdout.contains("\"name\":\"alpha\"") && json.stdout.contains("\"net\":\"net:["), "\(json.stdout)")
         #expect(json.stdout.contains("\"mounts\":[\"") && json.stdout.contains("kind: Pod"), "\(json.stdout)")
+        #expect(json.stdout.contains("\"logger\":") && !json.stdout.contains("\"logger\":null"), "a running run's log shim: \(json.stdout)")
         let text = try Self.podsh(["inspect", "beta"] + scratch.flags)
         #expect(text.stdout.contains("Owner:      detached"), "\(text.stdout)")
+        #expect(text.stdout.contains(", log shim pid "), "\(text.stdout)")
         #expect(try Self.podsh(["inspect", "nosuch"] + scratch.flags).stderr.contains("no pod \"nosuch\""))
         // The owner dies without a word.
         kill(owner.processIdentifier, SIGKILL)

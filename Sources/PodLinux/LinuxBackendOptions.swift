@@ -80,7 +80,8 @@ extension LinuxBackendOptions {
                 let limit: Int64?
                 switch entry.node.value {
                 case .number(let text): limit = Int64(text)
-                case .string(let text): limit = (try? Quantity(parsing: text)).flatMap { $0.nanoValue % 1_000_000_000 == 0 ? $0.value : nil }
+                case .string(let text):
+                    limit = (try? Quantity(parsing: text)).flatMap { $0.nanoValue % 1_000_000_000 == 0 ? $0.value : nil }
                 default: limit = nil
                 }
                 guard let limit, limit >= 4096, limit <= 1 << 40 else {

@@ -116,7 +116,12 @@ extension RealLinux {
                 PodSpec(
                     name: "trunc", restartPolicy: .never,
                     containers: [
-                        env.box("c", ["sh", "-c", "echo before; : > /proc/self/fd/1; echo after; readlink /proc/self/fd/1; readlink /proc/self/fd/2"])
+                        env.box(
+                            "c",
+                            [
+                                "sh", "-c",
+                                "echo before; : > /proc/self/fd/1; echo after; readlink /proc/self/fd/1; readlink /proc/self/fd/2",
+                            ])
                     ]))
             #expect(try pod.wait(phase: .succeeded) == .satisfied)
             let log = try pod.logs("c")

@@ -198,6 +198,7 @@ extension LinuxBackend {
             switch event {
             case .processExited(let process, _): return ids.contains(process)
             case .infraExited(let s, _), .sandboxEvicted(let s, _): return s == id
+            case .imagePulled: return false
             }
         }
         finishedCommands.removeAll { ids.contains($0) }

@@ -103,6 +103,7 @@ public final class LinuxBackend: InspectableBackend {
             switch event {
             case .processExited(let process, _): return sandbox.processes.contains(process)
             case .infraExited(let s, _), .sandboxEvicted(let s, _): return s == id
+            case .imagePulled: return false
             }
         }
     }

@@ -59,8 +59,19 @@ final class PodModule {
                 t.set(name) { host.pushFunction(L, id) }
             }
             let program = host.register { [unowned programs] call in programs.register(call) }
+            let images = ImageFunctions(module: self)
+            let simImage = host.register { call in images.simImage(call) }
             t.set("sim") {
-                call.pushTable(fieldCount: 1) { sim in sim.set("program") { self.host.pushFunction(L, program) } }
+                call.pushTable(fieldCount: 2) { sim in
+                    sim.set("program") { self.host.pushFunction(L, program) }
+                    sim.set("image") { self.host.pushFunction(L, simImage) }
+                }
+            }
+            let imageFunctions = images.functions().map { ($0.0, host.register($0.1)) }
+            t.set("image") {
+                call.pushTable(fieldCount: Int32(imageFunctions.count)) { image in
+                    for (name, id) in imageFunctions { image.set(name) { self.host.pushFunction(L, id) } }
+                }
             }
         }
     }

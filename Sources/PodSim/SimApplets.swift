@@ -7,7 +7,7 @@ enum SimApplets {
     static func install(in kernel: SimKernel) {
         let applets: [String: SimProgram] = [
             "pause": pause, "true": { _ in .exit(0) }, "false": { _ in .exit(1) }, "sleep": sleep, "echo": echo,
-            "kill": kill, "hostname": hostname, "ps": ps, "test": testProgram, "[": testProgram, "pwd": pwd,
+            "kill": kill, "hostname": hostname, "id": id, "ps": ps, "test": testProgram, "[": testProgram, "pwd": pwd,
             "cat": SimFileApplets.cat, "ls": SimFileApplets.ls, "mkdir": SimFileApplets.mkdir,
             "touch": SimFileApplets.touch, "rm": SimFileApplets.rm,
             "httpd": SimNetApplets.httpd, "wget": SimNetApplets.wget,
@@ -229,6 +229,20 @@ enum SimApplets {
     /// `pwd`.
     static func pwd(_ ctx: SimContext) -> SimStep {
         ctx.write(ctx.absolutePath(".") + "\n")
+        return .exit(0)
+    }
+
+    /// `id [-u|-g]`: the process's credentials.
+    static func id(_ ctx: SimContext) -> SimStep {
+        let (uid, gid) = (ctx.process.uid, ctx.process.gid)
+        switch ctx.args.dropFirst().first {
+        case nil: ctx.write("uid=\(uid) gid=\(gid)\n")
+        case "-u": ctx.write("\(uid)\n")
+        case "-g": ctx.write("\(gid)\n")
+        case let option?:
+            ctx.writeError("id: unrecognized option '\(option)' (-u, -g)\n")
+            return .exit(1)
+        }
         return .exit(0)
     }
 

@@ -60,6 +60,16 @@ public final class SimBackend: InspectableBackend {
         let isInfra: Bool
     }
 
+    /// The images `pod.sim.image` registered, and the store they are pulled into.
+    public let imageRegistry = SimImages()
+    /// Pulls that ended, for the next `poll`.
+    var finishedPulls: [BackendEvent] = []
+    private var pullCount = 0
+    func nextPull() -> Int {
+        pullCount += 1
+        return pullCount
+    }
+
     @exclusivity(unchecked) private var sandboxes: [SandboxID: Sandbox] = [:]
     @exclusivity(unchecked) private var tracked: [ProcessID: Tracked] = [:]
     private var nextID = 0
@@ -287,6 +297,18 @@ public final class SimBackend: InspectableBackend {
             cgroup = target.cgroup
             sandboxID = id
         }
+        var user: (uid: Int, gid: Int)?
+        var startError: String?
+        switch request.context {
+        case .container(_, let container):
+            if let name = container.user {
+                // As runc's user lookup fails in the container's init: a start failure.
+                user = Self.credentials(name)
+                if user == nil { startError = "unable to find user \(name): no matching entries in passwd file" }
+            }
+        case .exec(_, let container): user = tracked[container].map { ($0.process.uid, $0.process.gid) }
+        case .host: user = nil
+        }
         let cwd = request.workingDir ?? "/"
         if let workingDir = request.workingDir, case .container = request.context {
             _ = SimFileSystem(namespace: namespaces.mnt, cwd: "/").mkdir(workingDir, parents: true)
@@ -306,7 +328,7 @@ public final class SimBackend: InspectableBackend {
             let process = try kernel.spawn(
                 argv: request.argv, env: env, cwd: cwd, namespaces: namespaces,
                 parent: kernel.supervisor, output: SimOutput(), stdin: request.stdin ?? "",
-                cgroup: .some(cgroup), backendID: makeID())
+                cgroup: .some(cgroup), backendID: makeID(), user: user, startError: startError)
             let id = track(process, sandbox: sandboxID, isInfra: false)
             sandboxObject?.processes.append(id)
             return SpawnedProcess(id: id, pid: process.hostPid, startedAt: Double(process.startedAt) / 1e9)
@@ -335,8 +357,10 @@ public final class SimBackend: InspectableBackend {
         let forever = deadline == .infinity
         let limit = forever ? Int64.max : max(now, deadline.map(SimClock.nanos) ?? now)
         let evictions = kernel.evictions
-        if kernel.exits.isEmpty && evictions.volumes.isEmpty {
-            kernel.run(until: limit, advanceClock: !forever) { !kernel.exits.isEmpty || !evictions.volumes.isEmpty }
+        if kernel.exits.isEmpty && evictions.volumes.isEmpty && finishedPulls.isEmpty {
+            kernel.run(until: limit, advanceClock: !forever) {
+                !kernel.exits.isEmpty || !evictions.volumes.isEmpty || !finishedPulls.isEmpty
+            }
         } else {
             kernel.run(until: now) { false }
         }
@@ -368,6 +392,10 @@ public final class SimBackend: InspectableBackend {
                 events.append(.sandboxEvicted(id, message: BackendEvent.emptyDirEvictionMessage(volume: volume.name, limit: limit)))
             }
             evictions.volumes = []
+        }
+        if !finishedPulls.isEmpty {
+            events += finishedPulls
+            finishedPulls = []
         }
         return events
     }

@@ -147,7 +147,8 @@ public final class SimKernel {
     /// `maxSynchronousSpawnDepth` nested spawns; deeper, it starts from the kernel's loop).
     func spawn(
         argv: [String], env: [EnvVar], cwd: String, namespaces: SimNamespaces, parent: SimProcess,
-        output: SimOutput, stdin: String = "", cgroup: SimCgroup?? = nil, backendID: Int = 0
+        output: SimOutput, stdin: String = "", cgroup: SimCgroup?? = nil, backendID: Int = 0,
+        user: (uid: Int, gid: Int)? = nil, startError: String? = nil
     ) throws(SimErrno) -> SimProcess {
         try SimKernel.checkArgumentSizes(argv, env)
         let inner = namespaces.pid === host.pid ? nil : namespaces.pid
@@ -173,13 +174,15 @@ public final class SimKernel {
             hostPid: hostPid, argv: argv, env: env, cwd: cwd, namespaces: namespaces, innerPid: innerPid,
             parentPid: parent.hostPid, startedAt: clock.nanos, output: output, stdin: stdin, cgroup: group)
         process.backendID = backendID
+        (process.uid, process.gid) = user ?? (parent.uid, parent.gid)
         if output.ledger == nil { output.ledger = ledger }
         processes[hostPid] = process
         if parent !== supervisor { parent.children.insert(hostPid) }
 
-        guard let program = programs[process.programName] else {
+        guard startError == nil, let program = programs[process.programName] else {
             let what = argv.first ?? ""
-            let startError = what.isEmpty ? "exec: no command given" : "exec: \"\(what)\": executable file not found in $PATH"
+            let startError =
+                startError ?? (what.isEmpty ? "exec: no command given" : "exec: \"\(what)\": executable file not found in $PATH")
             process.exitDetail = SimExitDetail(startError: startError)
             process.output.write("\(startError)\n", error: true)
             exit(process, .exited(127))

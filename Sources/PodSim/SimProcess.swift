@@ -167,6 +167,9 @@ final class SimProcess {
     var exitDetail: SimExitDetail?
     /// The backend's handle of this process (0: none).
     var backendID = 0
+    /// Credentials (`id`): a container's come from its image's User; children inherit them.
+    var uid = 0
+    var gid = 0
     /// Run when the process exits (a program's host resources, such as a Lua coroutine).
     var atExit: [() -> Void]?
     let startedAt: Int64

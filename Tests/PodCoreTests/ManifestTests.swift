@@ -129,13 +129,14 @@ struct ManifestTests {
             spec:
               dnsPolicy: ClusterFirst
               containers:
-              - {name: c, command: ["true"], imagePullPolicy: Always, colour: blue}
+              - {name: c, command: ["true"], imagePullPolicy: Always, tty: true, colour: blue}
             """
         let decoded = try Manifest.decodePod(yaml, lenient: true)
         #expect(decoded.spec.containers[0].name == "c")
+        #expect(decoded.spec.containers[0].imagePullPolicy == .always)
         #expect(
             decoded.warnings.map(\.path.description) == [
-                "metadata.namespace", "spec.dnsPolicy", "spec.containers[0].imagePullPolicy", "spec.containers[0].colour",
+                "metadata.namespace", "spec.dnsPolicy", "spec.containers[0].tty", "spec.containers[0].colour",
             ])
         #expect(decoded.warnings.map(\.kind) == [.unsupportedField, .unsupportedField, .unsupportedField, .unknownField])
         #expect(throws: ManifestError.self) { try Manifest.decodePod(yaml) }

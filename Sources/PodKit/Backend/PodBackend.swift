@@ -173,6 +173,8 @@ public enum BackendEvent: Sendable, Equatable {
     /// kubelet's words (`Usage of EmptyDir volume "cache" exceeds the limit "10Mi".`): its
     /// containers are killed, it fails with reason `Evicted`, and nothing restarts.
     case sandboxEvicted(SandboxID, message: String)
+    /// A pull started with `ImageBackend.startPull` ended.
+    case imagePulled(PullID, PullOutcome)
 
     /// kubelet's message for a pod evicted because an emptyDir holds more than its sizeLimit.
     public static func emptyDirEvictionMessage(volume: String, limit: Quantity) -> String {

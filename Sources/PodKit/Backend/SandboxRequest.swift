@@ -170,6 +170,9 @@ public struct ContainerRequest: Sendable, Equatable {
     public var env: [EnvVar]
     /// The container cgroup's values (`ResourceMath.containerCgroup`).
     public var cgroup: CgroupValues
+    /// The user to run as, from the image's `User` (`uid`, `uid:gid`, `name`, `name:group`);
+    /// nil for root.
+    public var user: String?
     /// The container's memory request: with the pod's QoS class (`SandboxRequest.qosClass`),
     /// what kubelet's `oom_score_adj` is computed from.
     public var memoryRequest: Int64

@@ -38,6 +38,11 @@ public enum PodPlanner {
             /// Signals already sent to the current run.
             public var termSent: Bool
             public var killSent: Bool
+            /// Its image is being pulled: nothing starts it until the pull ends.
+            public var pullingImage: Bool = false
+            /// When its image may be tried again (after ErrImagePull, ErrImageNeverPull or
+            /// InvalidImageName; kubelet's image backoff for pulls).
+            public var imageRetryAt: Double? = nil
         }
 
         public var podName: String
@@ -64,6 +69,8 @@ public enum PodPlanner {
             case signalContainer(String, Signal, TerminationCause?)
             /// Wait in CrashLoopBackOff until the given time.
             case backOff(String, until: Double)
+            /// Wait in ImagePullBackOff until the given time (after ErrImagePull).
+            case imageBackOff(String, until: Double)
             /// End the pause process once no container runs.
             case stopInfra
             case setPhase(PodPhase, message: String?)
@@ -158,7 +165,7 @@ public enum PodPlanner {
                 startOrBackOff(c, view, now: now, into: &plan, reason: "init container \(c.name) failed")
                 return plan
             }
-            plan.add(.startContainer(c.name), "init container \(c.name) is next")
+            start(c, now: now, into: &plan, reason: "init container \(c.name) is next")
             return plan
         }
 
@@ -173,10 +180,7 @@ public enum PodPlanner {
             }
             guard c.started, let termination = c.lastTermination else {
                 allTerminated = false
-                if !c.started {
-                    plan.add(.startContainer(c.name), "init containers are done")
-                    startingApp = true
-                }
+                if !c.started && start(c, now: now, into: &plan, reason: "init containers are done") { startingApp = true }
                 continue
             }
             if shouldRestart(termination, view.restartPolicy) {
@@ -191,7 +195,7 @@ public enum PodPlanner {
         if allTerminated && !restarting && !startingApp {
             plan.add(.setPhase(finalPhase(view), message: nil), "every app container has terminated and none restarts")
             plan.add(.beginStop, "the pod is complete: stop sidecars and infra")
-        } else if view.phase == .pending && (appsStarted || startingApp) {
+        } else if view.phase == .pending && appsStarted {
             plan.add(.setPhase(.running, message: nil), "the app containers have been started")
         }
         return plan
@@ -239,7 +243,24 @@ public enum PodPlanner {
             plan.wake(at: at)
             return
         }
+        start(c, now: now, into: &plan, reason: reason)
+    }
+
+    /// Starts `c` unless its image holds it back: a pull under way, or a retry time after an
+    /// image failure (ErrImagePull turns into ImagePullBackOff until then). True when the start
+    /// was planned.
+    @discardableResult
+    static func start(_ c: View.Container, now: Double, into plan: inout Plan, reason: String) -> Bool {
+        if c.pullingImage { return false }
+        if let at = c.imageRetryAt, at > now {
+            if case .waiting(let why, _) = c.state, why == "ErrImagePull" {
+                plan.add(.imageBackOff(c.name, until: at), "\(reason); its image failed to pull")
+            }
+            plan.wake(at: at)
+            return false
+        }
         plan.add(.startContainer(c.name), reason)
+        return true
     }
 
     static func shouldRestart(_ termination: Termination, _ policy: RestartPolicy) -> Bool {

@@ -54,7 +54,8 @@ final class PodRecord {
                     name: $0.name, kind: $0.kind, state: $0.status.state,
                     lastTermination: $0.status.history.last, started: $0.started,
                     completed: $0.completed, restartAt: $0.restartAt, backoffDelay: $0.backoffDelay,
-                    termSent: $0.termSent, killSent: $0.killSent)
+                    termSent: $0.termSent, killSent: $0.killSent, pullingImage: $0.pull != nil,
+                    imageRetryAt: $0.imageRetryAt)
             },
             stoppingSince: stoppingSince, stopGrace: stopGrace, evicted: evicted)
     }
@@ -98,6 +99,15 @@ struct ContainerRecord {
     var killSent = false
     /// What the runtime did to the current run that explains a signal death.
     var pendingCause: TerminationCause?
+    /// The pull its start waits for.
+    var pull: PullID?
+    /// The image a finished pull brought, for the start that follows it (a pull per start).
+    var pulledImage: ImageInfo?
+    /// When its image may be tried again after a failure, and the last pull backoff delay.
+    var imageRetryAt: Double?
+    var imagePullDelay: Double?
+    /// What a graceful stop of the current run sends (the image's StopSignal, else SIGTERM).
+    var stopSignal: Signal = .term
 
     init(name: String, kind: PodPlanner.View.Container.Kind) {
         self.name = name

@@ -126,16 +126,30 @@ extension PodRuntime {
             record.infra = .running
         case .startContainer(let name):
             guard let index = record.index(of: name), let sandbox = record.sandbox else { return }
-            let spec = record.containerSpec(index)
+            var spec = record.containerSpec(index)
+            var image: ImageConfig?
+            if let images = imageStore, images.managesImage(spec.image) {
+                guard let info = prepareImage(record, index, spec, images) else { return }
+                image = info.config
+                // The image's Entrypoint and Cmd where the container sets no command or args.
+                spec.command = info.config.argv(command: spec.command, args: spec.args)
+                spec.args = []
+            }
             let spawned: SpawnedProcess
             do {
-                // `$(VAR)` references in command, args and env values, as kubelet expands them.
+                // `$(VAR)` references in command, args and env values, as kubelet expands them
+                // (from the container's own variables; the image's come first, unexpanded).
                 let mayExpand = spec.argv.contains { $0.utf8.contains(36) } || spec.env.contains { $0.value.utf8.contains(36) }
-                let (argv, env) = mayExpand ? EnvExpansion.resolve(spec) : (spec.argv, spec.env)
+                var (argv, env) = mayExpand ? EnvExpansion.resolve(spec) : (spec.argv, spec.env)
+                var request = ContainerRequest(spec)
+                if let image {
+                    env = image.environment(over: env)
+                    request.workingDir = spec.workingDir ?? image.workingDir.flatMap { $0.isEmpty ? nil : $0 }
+                    request.user = image.user.flatMap { $0.isEmpty ? nil : $0 }
+                }
                 spawned = try backend.spawn(
                     SpawnRequest(
-                        context: .container(sandbox.id, ContainerRequest(spec)), argv: argv,
-                        env: env, workingDir: spec.workingDir))
+                        context: .container(sandbox.id, request), argv: argv, env: env, workingDir: request.workingDir))
             } catch {
                 throw .backend(error)
             }
@@ -149,12 +163,15 @@ extension PodRuntime {
                 c.termSent = false
                 c.killSent = false
                 c.pendingCause = nil
+                c.stopSignal = image?.gracefulStopSignal ?? .term
                 c.status.state = .running(startedAt: spawned.startedAt - origin, pid: spawned.pid)
             }
             update(&record.containers[index])
             emit(record, .createdAndStarted, name)
-        case .signalContainer(let name, let signal, let cause):
+        case .signalContainer(let name, let planned, let cause):
             guard let index = record.index(of: name), let process = record.containers[index].process else { return }
+            // A graceful stop sends the image's StopSignal.
+            let signal = planned == .term && cause == nil ? record.containers[index].stopSignal : planned
             do {
                 try backend.signal(process, signal)
             } catch  where error.code == .noSuchProcess {
@@ -176,6 +193,9 @@ extension PodRuntime {
                 reason: "CrashLoopBackOff",
                 message: "back-off \(delay)s restarting failed container=\(name) pod=\(record.spec.name)")
             emit(record, .backOff, name)
+        case .imageBackOff(let name, let until):
+            guard let index = record.index(of: name) else { return }
+            imageBackOff(record, index, until: until)
         case .stopInfra:
             guard let sandbox = record.sandbox, record.infra == .running, !record.infraStopRequested else { return }
             record.infraStopRequested = true
@@ -236,6 +256,8 @@ extension PodRuntime {
             guard let record = owners.removeValue(forKey: process), let index = record.index(of: process) else { return }
             recordExit(record, index, exit)
             markDirty(record)
+        case .imagePulled(let id, let outcome):
+            pullFinished(id, outcome)
         case .sandboxEvicted(let sandbox, let message):
             guard let record = sandboxOwners[sandbox], !record.phase.isTerminal, record.evicted == nil else { return }
             record.evicted = message

@@ -9,6 +9,8 @@
 /// every pod not detached.
 public final class PodRuntime {
     public private(set) var backend: any PodBackend
+    /// The backend as an image store, when it is one (looked up once, not at every start).
+    private(set) var imageStore: (any ImageBackend)?
     /// The backend's clock reading when the runtime started: `now` counts from here.
     private(set) var origin: Double
     /// Live pods, in creation order, and indexes over them.
@@ -45,6 +47,11 @@ public final class PodRuntime {
         case exited(ProcessExit)
     }
     @exclusivity(unchecked) var commands: [ProcessID: Command] = [:]
+    /// Pulls under way, by id and by the reference they fetch (one pull serves every container
+    /// that needs it meanwhile), and the outcomes a `pullImage` caller waits for.
+    @exclusivity(unchecked) var pulls: [PullID: PullState] = [:]
+    var pullsByReference: [String: PullID] = [:]
+    var pullOutcomes: [PullID: PullOutcome] = [:]
     var closed = false
     /// Asked while the runtime waits (`sleep`, `wait`, `exec`, `stop`): true ends the wait early,
     /// as if it timed out (podsh's Ctrl-C on the linux backend, whose waits take real time).
@@ -55,6 +62,7 @@ public final class PodRuntime {
     /// A runtime on `backend` (the simulated kernel by default).
     public init(backend: any PodBackend) {
         self.backend = backend
+        self.imageStore = backend as? any ImageBackend
         self.origin = backend.now
     }
 
@@ -72,6 +80,7 @@ public final class PodRuntime {
         }
         let current = now
         backend = newBackend
+        imageStore = newBackend as? any ImageBackend
         origin = newBackend.now - current
     }
 

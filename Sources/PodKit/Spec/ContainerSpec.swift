@@ -2,8 +2,11 @@
 public struct ContainerSpec: Sendable, Equatable {
     /// `name`: a DNS-1123 label, unique among all containers and init containers of the pod.
     public var name: String
-    /// `image`: an imported image name, or `host` (the default when empty) on the linux backend.
+    /// `image`: a reference (`[host[:port]/]path[:tag][@sha256:digest]`, `ImageReference`); on
+    /// the linux backend also `host` (the host's root, with `allowHostImage`).
     public var image: String
+    /// `imagePullPolicy`; nil for Kubernetes' default (`ImageReference.defaultPullPolicy`).
+    public var imagePullPolicy: ImagePullPolicy?
     /// `command`: the entrypoint argv; replaces the image's entrypoint.
     public var command: [String]
     /// `args`: arguments appended to `command`.
@@ -31,7 +34,8 @@ public struct ContainerSpec: Sendable, Equatable {
         ports: [ContainerPort] = [],
         volumeMounts: [VolumeMount] = [],
         resources: ResourceRequirements = ResourceRequirements(),
-        restartPolicy: ContainerRestartPolicy? = nil
+        restartPolicy: ContainerRestartPolicy? = nil,
+        imagePullPolicy: ImagePullPolicy? = nil
     ) {
         self.name = name
         self.image = image
@@ -43,6 +47,7 @@ public struct ContainerSpec: Sendable, Equatable {
         self.volumeMounts = volumeMounts
         self.resources = resources
         self.restartPolicy = restartPolicy
+        self.imagePullPolicy = imagePullPolicy
     }
 
     /// Whether this (init) container is a sidecar: `restartPolicy: Always`.

@@ -27,10 +27,10 @@ package enum KubernetesFields {
 
     static let container: Set<String> = [
         "name", "image", "command", "args", "env", "workingDir", "ports", "volumeMounts", "resources",
-        "restartPolicy",
+        "restartPolicy", "imagePullPolicy",
     ]
     static let containerKnown: Set<String> = [
-        "envFrom", "imagePullPolicy", "lifecycle", "livenessProbe", "readinessProbe", "resizePolicy",
+        "envFrom", "lifecycle", "livenessProbe", "readinessProbe", "resizePolicy",
         "restartPolicyRules", "securityContext", "startupProbe", "stdin", "stdinOnce",
         "terminationMessagePath", "terminationMessagePolicy", "tty", "volumeDevices",
     ]

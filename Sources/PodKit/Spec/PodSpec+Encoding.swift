@@ -85,6 +85,7 @@ enum ManifestNodes {
                     })
             ),
             ("image", c.image.isEmpty ? nil : string(c.image)),
+            ("imagePullPolicy", c.imagePullPolicy.map { string($0.rawValue) }),
             ("name", string(c.name)),
             (
                 "ports",

@@ -98,6 +98,7 @@ extension PodSpecReader {
         .value("restartPolicy", \.restartPolicy) { r, n, p in
             r.decoder.enumeration(n, p, ContainerRestartPolicy.self)
         },
+        .value("imagePullPolicy", \.imagePullPolicy) { r, n, p in r.decoder.enumeration(n, p, ImagePullPolicy.self) },
     ]
 
     static let envFields: [FieldReader<EnvVar>] = [.string("name", \.name), .string("value", \.value)]

@@ -21,12 +21,16 @@ let package = Package(
         // pause and the port forwarder are programs of their own (Tools/infra, embedded as
         // infra_images.h by scripts/make-infra.sh).
         .target(name: "CPodSpawn"),
+        // The image store's C half: libarchive and libcrypto by dlopen at first use (a podsh
+        // that touches no image does not load them), and layer extraction that never writes
+        // outside its layer.
+        .target(name: "CImageLibs"),
         // The walls of PodCore.docc/Architecture.md (scripts/check-walls.py checks this graph in CI):
         // the core knows no backend, no Yams and no Lua; backends never import each other;
         // PodBackends is the one place that names backends.
         .target(name: "PodKit"),
         .target(name: "PodSim", dependencies: ["PodKit"]),
-        .target(name: "PodLinux", dependencies: ["PodKit", "CPodSpawn"]),
+        .target(name: "PodLinux", dependencies: ["PodKit", "CPodSpawn", "CImageLibs"]),
         .target(name: "PodManifests", dependencies: ["PodKit", .product(name: "Yams", package: "Yams")]),
         .target(name: "PodBackends", dependencies: ["PodKit", "PodSim", "PodLinux"]),
         // The umbrella users import: the core and the embedded default (the sim).

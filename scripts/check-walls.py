@@ -22,7 +22,7 @@ ALLOWED = {
     "PodKit": set(),
     # Backends: the core, and for linux its C; never each other.
     "PodSim": {"PodKit"},
-    "PodLinux": {"PodKit", "CPodSpawn"},
+    "PodLinux": {"PodKit", "CPodSpawn", "CImageLibs"},
     # Kubernetes manifests: the core and a YAML library.
     "PodManifests": {"PodKit", "Yams"},
     # The registry: the one place that names backends.
@@ -38,6 +38,8 @@ ALLOWED = {
     "PodshLine": {"CEditline"},
     "CLuaShim": {"CLua"},
     "CPodSpawn": set(),
+    # The image store's C: libarchive and libcrypto by dlopen, layer extraction.
+    "CImageLibs": set(),
     "CLua": set(),
     "CEditline": set(),
     # Helpers the test targets share (Foundation only).

@@ -2,7 +2,8 @@
 # Installs what building and testing swift-pods needs on a fresh Debian machine, only when it
 # is missing: Debian packages (Lua 5.4 headers and interpreter, libedit for the prompt, busybox-static
 # (the linux backend's test image), util-linux (ipcmk/ipcs, setpriv), tar (image import), python3-minimal
-# (the OOM and fork-bomb tests),
+# (the OOM and fork-bomb tests), libarchive-dev and libssl-dev (the image store: libarchive and
+# libcrypto are loaded at first use, so only their headers and libraries are needed),
 # pkg-config) and, with --validator, what the tests use: Graphviz, tmux (the prompt's tests), and the kubernetes-validate schema checker from
 # PyPI in .venv.
 # Idempotent and quiet when everything is there already.
@@ -17,7 +18,7 @@ for arg in "$@"; do
   esac
 done
 
-packages=(liblua5.4-dev lua5.4 libedit-dev pkg-config busybox-static util-linux tar python3-minimal)
+packages=(liblua5.4-dev lua5.4 libedit-dev pkg-config busybox-static util-linux tar python3-minimal libarchive-dev libssl-dev zstd)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

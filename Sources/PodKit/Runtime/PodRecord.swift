@@ -54,8 +54,8 @@ final class PodRecord {
                     name: $0.name, kind: $0.kind, state: $0.status.state,
                     lastTermination: $0.status.history.last, started: $0.started,
                     completed: $0.completed, restartAt: $0.restartAt, backoffDelay: $0.backoffDelay,
-                    termSent: $0.termSent, killSent: $0.killSent, pullingImage: $0.pull != nil,
-                    imageRetryAt: $0.imageRetryAt)
+                    termSent: $0.termSent, killSent: $0.killSent, pullingImage: $0.image?.pull != nil,
+                    imageRetryAt: $0.image?.retryAt)
             },
             stoppingSince: stoppingSince, stopGrace: stopGrace, evicted: evicted)
     }
@@ -99,13 +99,9 @@ struct ContainerRecord {
     var killSent = false
     /// What the runtime did to the current run that explains a signal death.
     var pendingCause: TerminationCause?
-    /// The pull its start waits for.
-    var pull: PullID?
-    /// The image a finished pull brought, for the start that follows it (a pull per start).
-    var pulledImage: ImageInfo?
-    /// When its image may be tried again after a failure, and the last pull backoff delay.
-    var imageRetryAt: Double?
-    var imagePullDelay: Double?
+    /// Where getting its image stands; made at its first start on a backend that keeps images
+    /// (a box: the sim's many pods without images pay one pointer).
+    var image: ImageProgress?
     /// What a graceful stop of the current run sends (the image's StopSignal, else SIGTERM).
     var stopSignal: Signal = .term
 
@@ -115,4 +111,14 @@ struct ContainerRecord {
         let reason = kind == .app ? "PodInitializing" : "ContainerCreating"
         self.status = ContainerStatus(name: name, state: .waiting(reason: reason, message: nil))
     }
+}
+
+/// A container's image on its way: the pull its start waits for, the image a finished pull
+/// brought (for the start that follows it), when to try again after a failure and the last
+/// pull backoff delay.
+final class ImageProgress {
+    var pull: PullID?
+    var pulled: ImageInfo?
+    var retryAt: Double?
+    var delay: Double?
 }

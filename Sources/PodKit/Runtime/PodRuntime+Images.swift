@@ -23,8 +23,10 @@ extension PodRuntime {
     /// began (or is under way), or the image cannot be had now (the container waits with
     /// kubelet's reason).
     func prepareImage(_ record: PodRecord, _ index: Int, _ spec: ContainerSpec, _ images: any ImageBackend) -> ImageInfo? {
-        if let pulled = record.containers[index].pulledImage {
-            record.containers[index].pulledImage = nil
+        let progress = record.containers[index].image ?? ImageProgress()
+        if record.containers[index].image == nil { record.containers[index].image = progress }
+        if let pulled = progress.pulled {
+            progress.pulled = nil
             return pulled
         }
         let name = spec.name
@@ -44,7 +46,7 @@ extension PodRuntime {
         // Nothing to pull a name without a registry from: Always acts as IfNotPresent.
         let local = reference.registry == nil
         if policy != .always || local, let present = images.localImage(reference) {
-            record.containers[index].imageRetryAt = nil
+            progress.retryAt = nil
             emit(record, .normal, "Pulled", name, "Container image \"\(image)\" already present on machine")
             return present
         }
@@ -63,8 +65,8 @@ extension PodRuntime {
             return nil
         }
         pulls[id]?.waiters.append((record, name, image))
-        record.containers[index].pull = id
-        record.containers[index].imageRetryAt = nil
+        progress.pull = id
+        progress.retryAt = nil
         if case .waiting(let why, _) = record.containers[index].status.state, why == "PodInitializing" {
             record.containers[index].status.state = .waiting(reason: "ContainerCreating", message: nil)
         }
@@ -90,14 +92,14 @@ extension PodRuntime {
         let seconds = (now - pull.startedAt).formatted3
         for waiter in pull.waiters {
             let record = waiter.record
-            guard !record.removed, let index = record.index(of: waiter.container), record.containers[index].pull == id else {
-                continue
-            }
-            record.containers[index].pull = nil
+            guard !record.removed, let index = record.index(of: waiter.container),
+                let progress = record.containers[index].image, progress.pull == id
+            else { continue }
+            progress.pull = nil
             switch outcome {
             case .pulled(let info):
-                record.containers[index].pulledImage = info
-                record.containers[index].imagePullDelay = nil
+                progress.pulled = info
+                progress.delay = nil
                 emit(
                     record, .normal, "Pulled", waiter.container,
                     "Successfully pulled image \"\(waiter.image)\" in \(seconds)s (\(seconds)s including waiting). Image size: \(info.size) bytes."
@@ -112,9 +114,10 @@ extension PodRuntime {
     /// ErrImagePull: the container waits, and the next try comes after the image backoff.
     func pullFailed(_ record: PodRecord, _ index: Int, image: String, message: String) {
         let name = record.containers[index].name
-        let delay =
-            record.containers[index].imagePullDelay.map { min($0 * 2, Self.imageBackoffMaximum) } ?? Self.imageBackoffInitial
-        record.containers[index].imagePullDelay = delay
+        let progress = record.containers[index].image ?? ImageProgress()
+        record.containers[index].image = progress
+        let delay = progress.delay.map { min($0 * 2, Self.imageBackoffMaximum) } ?? Self.imageBackoffInitial
+        progress.delay = delay
         wait(record, index, "ErrImagePull", message, retryAt: now + delay)
         emit(record, .warning, "Failed", name, "Failed to pull image \"\(image)\": \(message)")
         emit(record, .warning, "Failed", name, "Error: ErrImagePull")
@@ -124,7 +127,7 @@ extension PodRuntime {
     func imageBackOff(_ record: PodRecord, _ index: Int, until: Double) {
         let name = record.containers[index].name
         let image = record.containerSpec(index).image
-        let delay = (record.containers[index].imagePullDelay ?? Self.imageBackoffInitial).formatted3
+        let delay = (record.containers[index].image?.delay ?? Self.imageBackoffInitial).formatted3
         record.containers[index].status.state = .waiting(reason: "ImagePullBackOff", message: "Back-off pulling image \"\(image)\"")
         emit(record, .normal, "BackOff", name, "Back-off \(delay)s pulling image \"\(image)\"")
         emit(record, .warning, "Failed", name, "Error: ImagePullBackOff")
@@ -132,7 +135,9 @@ extension PodRuntime {
 
     private func wait(_ record: PodRecord, _ index: Int, _ reason: String, _ message: String, retryAt: Double) {
         record.containers[index].status.state = .waiting(reason: reason, message: message)
-        record.containers[index].imageRetryAt = retryAt
+        let progress = record.containers[index].image ?? ImageProgress()
+        record.containers[index].image = progress
+        progress.retryAt = retryAt
     }
 
     // MARK: Images for scripts and the CLI

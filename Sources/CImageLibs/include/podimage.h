@@ -1,0 +1,59 @@
+// The image store's C half: libarchive and libcrypto, loaded at first use (dlopen), so a podsh
+// that never touches an image pays nothing for them at start-up; and layer extraction, which
+// must never write outside its layer directory whatever the archive says.
+#ifndef PODIMAGE_H
+#define PODIMAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Loads libarchive (libarchive.so.13) and libcrypto (libcrypto.so.3) once. 0, or -1 with the
+/// loader's message in `error`.
+int podimage_load(char *error, size_t error_size);
+
+/// SHA-256, streaming: a context from podimage_sha256_new (NULL when libcrypto is missing),
+/// bytes, then the digest's 64 lowercase hex digits and a NUL into `hex` (65 bytes); finish
+/// frees the context.
+typedef struct podimage_sha256 podimage_sha256;
+podimage_sha256 *podimage_sha256_new(void);
+int podimage_sha256_update(podimage_sha256 *context, const void *bytes, size_t count);
+int podimage_sha256_finish(podimage_sha256 *context, char hex[65]);
+
+/// What an extraction saw.
+struct podimage_layer_result {
+    /// sha256 of the bytes read from `archive_fd` (the blob, compressed or not) and of the tar
+    /// stream they decompress to (the layer's diff id), 64 hex digits each.
+    char blob_digest[65];
+    char diff_digest[65];
+    uint64_t blob_bytes;
+    uint64_t diff_bytes;
+    uint64_t entries;
+    /// Bytes of file data written.
+    uint64_t file_bytes;
+};
+
+/// Unpacks the tar layer read from `archive_fd` (plain, gzip, zstd, xz or bzip2: libarchive
+/// tells) into the directory `layer_fd`, as an OCI layer: `.wh.NAME` becomes an overlay
+/// whiteout (a 0/0 character device NAME), `.wh..wh..opq` makes its directory opaque
+/// (trusted.overlay.opaque=y); owners, modes (setuid included), times, devices, fifos,
+/// hardlinks and symlinks as the archive says. Nothing is ever written outside `layer_fd`: an
+/// absolute path, a `..` component, a parent that is a symlink, a hardlink whose target is
+/// outside or missing, and a trusted.* xattr are refused, naming the entry. 0, or -1 with the
+/// reason in `error`; on failure the directory holds a partial layer the caller removes.
+int podimage_extract_layer(int archive_fd, int layer_fd, struct podimage_layer_result *result, char *error,
+                           size_t error_size);
+
+/// Opens `path` below `dir_fd` without following any symlink or leaving the directory
+/// (openat2 with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS). -1 and errno.
+int podimage_open_beneath(int dir_fd, const char *path, int flags, mode_t mode);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

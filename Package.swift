@@ -75,7 +75,7 @@ let package = Package(
                 "PodCore", "PodKit", "PodSim", "PodLinux", "PodManifests", "PodBackends", "CPodSpawn", "PodTestSupport",
             ]),
         .testTarget(name: "PodLuaTests", dependencies: ["PodLua", "PodKit", "PodSim", "CLua", "CLuaShim", "PodTestSupport"]),
-        .testTarget(name: "podshTests", dependencies: ["PodTestSupport"]),
+        .testTarget(name: "podshTests", dependencies: ["PodTestSupport", "PodLinux"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -4,6 +4,7 @@
 #include "podspawn_common.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/capability.h>
 #include <sched.h>
 #include <stdio.h>
@@ -226,6 +227,11 @@ static int container_main(void *p) {
     if (chdir(workdir) < 0) podspawn_fail(fd, "chdir", workdir);
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) podspawn_fail(fd, "prctl", "PR_SET_NO_NEW_PRIVS");
     if (!process->privileged) limit_capabilities(fd, podspawn_default_capabilities);
+    if (process->set_user) {
+        if (setgroups((size_t)process->group_count, process->groups) < 0) podspawn_fail(fd, "setgroups", NULL);
+        if (setresgid(process->gid, process->gid, process->gid) < 0) podspawn_fail(fd, "setresgid", NULL);
+        if (setresuid(process->uid, process->uid, process->uid) < 0) podspawn_fail(fd, "setresuid", NULL);
+    }
     exec_path(a->argv, a->envp);
     podspawn_fail(fd, "execve", a->argv[0]);
 }

@@ -36,8 +36,13 @@ extension LinuxBackend {
     func spawnContainer(_ request: SpawnRequest, sandboxID: SandboxID, container: ContainerRequest) throws(BackendError) -> SpawnedProcess {
         let operation = "spawn(\(container.name))"
         let sandbox = try liveSandbox(sandboxID, operation)
-        let lower: String
-        do { lower = try images.root(for: container.image) } catch { throw BackendError(error.code, operation, error.message) }
+        let lowerDirectories: [String]
+        do {
+            lowerDirectories = try store.lowerDirectories(for: container.image)
+        } catch {
+            throw BackendError(error.code, operation, error.message)
+        }
+        let lower = lowerDirectories.joined(separator: ":")
         let run = (sandbox.runs[container.name] ?? 0) + 1
         sandbox.runs[container.name] = run
         let runDir = sandbox.dir + "/runs/\(container.name)-\(run)"
@@ -66,9 +71,21 @@ extension LinuxBackend {
             LinuxSystem.removeTree(runDir)
             return startFailure(
                 id, kind: .container(container), sandbox: sandbox, argv: argv, pid: 0,
-                message: "exec: no command given (an imported image has no entrypoint: set command)",
+                message: "exec: no command given (the image has no Entrypoint or Cmd: set command)",
                 logPath: logPath)
         }
+        // The image's User, resolved in the image (runc's rules); a name it lacks fails the start.
+        var user: ImageUser?
+        if let name = container.user {
+            do {
+                user = try ImageUser.resolve(name, lower: lowerDirectories)
+            } catch {
+                LinuxSystem.removeTree(runDir)
+                return startFailure(
+                    id, kind: .container(container), sandbox: sandbox, argv: argv, pid: 0, message: error.message, logPath: logPath)
+            }
+        }
+        let groups = user?.groups ?? []
         // A cgroup per run, with kubelet's container values, joined before exec.
         let cgroup = sandbox.cgroup + "/\(container.name)-\(run)"
         do {
@@ -120,11 +137,15 @@ extension LinuxBackend {
                     cEnv.withPointer { e in
                         procs.withPointer { c in
                             c.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: Int(procsCount) + 1) { cgroupFiles in
-                                var process = podspawn_process(
-                                    argv: a, envp: e, workdir: s[4 + opened.count], in_fd: -1, out_fd: writeEnd,
-                                    err_fd: writeEnd, cgroup_procs: cgroupFiles, cgroup_count: procsCount,
-                                    privileged: 0, oom_score_adj: Int32(oomScoreAdj), oom_score_adj_set: 1)
-                                return podspawn_exec(sandbox.infraPid, join, newPID, &root, &process, &failure)
+                                groups.withUnsafeBufferPointer { groupList in
+                                    var process = podspawn_process(
+                                        argv: a, envp: e, workdir: s[4 + opened.count], in_fd: -1, out_fd: writeEnd,
+                                        err_fd: writeEnd, cgroup_procs: cgroupFiles, cgroup_count: procsCount,
+                                        privileged: 0, oom_score_adj: Int32(oomScoreAdj), oom_score_adj_set: 1,
+                                        set_user: user == nil ? 0 : 1, uid: user?.uid ?? 0, gid: user?.gid ?? 0,
+                                        groups: groupList.baseAddress, group_count: Int32(groupList.count))
+                                    return podspawn_exec(sandbox.infraPid, join, newPID, &root, &process, &failure)
+                                }
                             }
                         }
                     }
@@ -148,6 +169,7 @@ extension LinuxBackend {
         log.logger.run = id
         process.runDir = runDir
         process.cgroup = cgroup
+        process.user = user
         processes[id] = process
         sandbox.processes.append(id)
         sandbox.record.containers.removeAll { $0.name == container.name }
@@ -260,11 +282,16 @@ extension LinuxBackend {
                 workdir.withPointer { w in
                     procs.withPointer { c in
                         c.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: Int(procsCount) + 1) { cgroupFiles in
-                            var process = podspawn_process(
-                                argv: a, envp: e, workdir: w[0], in_fd: stdinFD, out_fd: outFD, err_fd: errFD,
-                                cgroup_procs: cgroupFiles, cgroup_count: procsCount, privileged: 0,
-                                oom_score_adj: Int32(oomScoreAdj), oom_score_adj_set: 1)
-                            return podspawn_exec(target.pid, join, 0, nil, &process, &failure)
+                            let user = target.user
+                            return (user?.groups ?? []).withUnsafeBufferPointer { groupList in
+                                var process = podspawn_process(
+                                    argv: a, envp: e, workdir: w[0], in_fd: stdinFD, out_fd: outFD, err_fd: errFD,
+                                    cgroup_procs: cgroupFiles, cgroup_count: procsCount, privileged: 0,
+                                    oom_score_adj: Int32(oomScoreAdj), oom_score_adj_set: 1,
+                                    set_user: user == nil ? 0 : 1, uid: user?.uid ?? 0, gid: user?.gid ?? 0,
+                                    groups: groupList.baseAddress, group_count: Int32(groupList.count))
+                                return podspawn_exec(target.pid, join, 0, nil, &process, &failure)
+                            }
                         }
                     }
                 }

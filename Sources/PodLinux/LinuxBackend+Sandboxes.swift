@@ -10,14 +10,8 @@ extension LinuxBackend {
 
     public func createSandbox(_ request: SandboxRequest) throws(BackendError) -> SandboxInfo {
         let operation = "createSandbox(\(request.podName))"
-        // Every image first: a pod that cannot start leaves nothing behind.
-        for container in request.images {
-            do {
-                _ = try images.root(for: container.image)
-            } catch {
-                throw BackendError(.unsupported, operation, "container \"\(container.container)\": \(error.message)")
-            }
-        }
+        // Images are not checked here: the runtime gets each before its container starts
+        // (pulling it, or waiting with ErrImagePull), as kubelet does after the sandbox exists.
         // Host ports: listening sockets made here, in the host's network namespace; a port
         // another program (or pod) holds is refused before anything exists.
         let listeners = try listen(request.hostPorts, operation: operation)

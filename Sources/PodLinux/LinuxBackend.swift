@@ -18,7 +18,7 @@ import Glibc
 /// or a host command's streams are captured apart in memory files. Confined to its owner's thread, like every backend.
 public final class LinuxBackend: InspectableBackend {
     public let options: LinuxBackendOptions
-    public let images: ImageStore
+    public let store: ImageStore
     /// The cgroup hierarchy's driver (v1 here, v2 on most distributions).
     public let cgroups: any CgroupDriver
     /// The state directory's records (what `podsh ps/rm/gc` read).
@@ -58,7 +58,7 @@ public final class LinuxBackend: InspectableBackend {
     public init(options: LinuxBackendOptions = LinuxBackendOptions()) throws(BackendError) {
         if let reason = Self.unavailableReason() { throw BackendError(.unavailable, "linux", reason) }
         self.options = options
-        self.images = ImageStore(directory: options.imageDir)
+        self.store = ImageStore(directory: options.imageDir)
         switch CgroupDrivers.detect() {
         case .success(let driver): cgroups = driver
         case .failure(let error): throw error
@@ -140,6 +140,8 @@ public final class LinuxBackend: InspectableBackend {
         var sentBecause: String?
         var runDir: String?
         var cgroup: String?
+        /// A container run's user (from its image), which its execs run as too.
+        var user: ImageUser?
         /// An exec's or host command's captured streams (memory files).
         var stdoutFD: Int32 = -1
         var stderrFD: Int32 = -1

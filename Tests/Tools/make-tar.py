@@ -20,9 +20,8 @@ TYPES = {
 }
 
 
-def main():
-    out = sys.argv[1]
-    entries = json.load(sys.stdin)
+def tar_bytes(entries):
+    """The uncompressed tar stream of `entries` (deterministic: fixed times unless given)."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
         for e in entries:
@@ -42,17 +41,28 @@ def main():
                 tar.addfile(info, io.BytesIO(data))
             else:
                 tar.addfile(info)
-    raw = buffer.getvalue()
-    if out.endswith(".gz"):
+    return buffer.getvalue()
+
+
+def compress(raw, how):
+    """`raw` compressed as "gz", "zst", "xz" or not at all."""
+    if how == "gz":
         import gzip
-        raw = gzip.compress(raw)
-    elif out.endswith(".xz"):
+        return gzip.compress(raw, mtime=0)
+    if how == "xz":
         import lzma
-        raw = lzma.compress(raw)
-    elif out.endswith(".zst"):
-        raw = subprocess.run(["zstd", "-q", "-c"], input=raw, stdout=subprocess.PIPE, check=True).stdout
+        return lzma.compress(raw)
+    if how == "zst":
+        return subprocess.run(["zstd", "-q", "-c"], input=raw, stdout=subprocess.PIPE, check=True).stdout
+    return raw
+
+
+def main():
+    out = sys.argv[1]
+    raw = tar_bytes(json.load(sys.stdin))
+    suffix = out.rsplit(".", 1)[-1] if "." in out else ""
     with open(out, "wb") as f:
-        f.write(raw)
+        f.write(compress(raw, suffix if suffix in ("gz", "xz", "zst") else ""))
 
 
 if __name__ == "__main__":

@@ -114,7 +114,18 @@ typedef struct podspawn_process {
      * the container before the pause for the OOM killer. `oom_score_adj_set` 0: leave it. */
     int oom_score_adj;
     int oom_score_adj_set;
+    /* With `set_user`, the process runs as `uid`:`gid` with the supplementary groups `groups`
+     * (`group_count` of them, at most PODSPAWN_MAX_GROUPS), set after the capabilities are
+     * limited and before exec (a non-root uid then has no effective capabilities, as in
+     * runc). */
+    int set_user;
+    uid_t uid;
+    gid_t gid;
+    const gid_t *groups;
+    int group_count;
 } podspawn_process;
+
+#define PODSPAWN_MAX_GROUPS 64
 
 /* Docker's default capability set as a mask (CapBnd of its containers: 00000000a80425fb). */
 extern const unsigned long long podspawn_default_capabilities;

@@ -144,6 +144,7 @@ extension PodRuntime {
                 var request = ContainerRequest(spec)
                 if let image {
                     env = image.environment(over: env)
+                    request.env = image.environment(over: request.env)
                     request.workingDir = spec.workingDir ?? image.workingDir.flatMap { $0.isEmpty ? nil : $0 }
                     request.user = image.user.flatMap { $0.isEmpty ? nil : $0 }
                 }

@@ -138,7 +138,7 @@ public struct ImageReference: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`.
-    static func isTag(_ text: Substring) -> Bool {
+    public static func isTag(_ text: Substring) -> Bool {
         let bytes = Array(text.utf8)
         guard let first = bytes.first, bytes.count <= 128 else { return false }
         func word(_ b: UInt8) -> Bool { isAlphanumeric(b) || (b >= 65 && b <= 90) || b == 95 }

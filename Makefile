@@ -32,7 +32,7 @@ format:
 	swift-format format --in-place --recursive --parallel Sources Tests Benchmarks Package.swift
 
 # Fuzzing (libFuzzer, with AddressSanitizer): each target SECONDS seconds (default 60, as CI).
-FUZZ_TARGETS = manifest quantity flat-spec sim-shell
+FUZZ_TARGETS = manifest quantity flat-spec sim-shell image-json layer-archive
 SECONDS ?= 60
 # The package's executable has its own entry point (SwiftPM's), so the fuzzer instrumentation
 # is asked of the frontend only and libFuzzer is linked without its main (pod-fuzz calls

@@ -64,7 +64,8 @@ let package = Package(
         .executableTarget(name: "sim-pod-bench", dependencies: ["PodCore"], path: "Benchmarks/SimPodBench"),
         .executableTarget(name: "lua-bridge-bench", dependencies: ["PodLua"], path: "Benchmarks/LuaBridgeBench"),
         // Fuzz targets (make fuzz): libFuzzer with -DFUZZING, a corpus replayer without.
-        .executableTarget(name: "pod-fuzz", dependencies: ["PodKit", "PodManifests", "PodSim", "PodLua"], path: "Fuzz/PodFuzz"),
+        .executableTarget(
+            name: "pod-fuzz", dependencies: ["PodKit", "PodManifests", "PodSim", "PodLua", "PodLinux"], path: "Fuzz/PodFuzz"),
         .executableTarget(name: "linux-pod-bench", dependencies: ["PodKit", "PodLinux"], path: "Benchmarks/LinuxPodBench"),
         .executableTarget(name: "lua-leak-check", dependencies: ["PodLua"], path: "Tests/Tools/LuaLeakCheck"),
         // What the test targets share: running programs, scratch directories, the package's layout.

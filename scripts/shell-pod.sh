@@ -6,7 +6,8 @@
 # less than the backend (no /dev, /tmp, /dev/shm, pivot_root, capability drop, state record), so
 # the comparison leans its way.
 #
-#     scripts/shell-pod.sh IMAGE_ROOT RUN_DIR CGROUP_NAME      (root; cgroup v1 memory/pids/cpu)
+#     scripts/shell-pod.sh LOWER_DIRS RUN_DIR CGROUP_NAME      (root; cgroup v1 memory/pids/cpu)
+# LOWER_DIRS: the overlay lower directories of the image, top first, colon-separated.
 set -e
 img=$1 run=$2 cg=$3
 target= holder=

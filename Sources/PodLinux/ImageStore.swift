@@ -449,7 +449,7 @@ public struct ImageStore: Sendable {
     // MARK: Documents
 
     /// The OCI config's `config` object as the runtime applies it.
-    static func runConfig(_ node: SpecNode) -> ImageConfig {
+    public static func runConfig(_ node: SpecNode) -> ImageConfig {
         let config = node["config"] ?? node["container_config"] ?? SpecNode(.null)
         func strings(_ key: String) -> [String] { config[key]?.arrayValue?.compactMap(\.stringValue) ?? [] }
         func text(_ key: String) -> String? { config[key]?.stringValue.flatMap { $0.isEmpty ? nil : $0 } }

@@ -6,7 +6,7 @@ import Testing
 /// replayed through the same target code without the fuzzer: each must run to its end.
 @Suite("Fuzz corpora and regressions")
 struct FuzzRegressionTests {
-    @Test("every seed and regression input runs through its target", arguments: ["manifest", "quantity", "flat-spec", "sim-shell"])
+    @Test("every seed and regression input runs through its target", arguments: ["manifest", "quantity", "flat-spec", "sim-shell", "image-json", "layer-archive"])
     func replay(target: String) throws {
         guard let fuzz = PackageLayout.builtProduct("pod-fuzz") else {
             try Test.cancel("pod-fuzz is not built next to the tests (swift build --build-tests builds it)")

@@ -1,6 +1,6 @@
 # `make demo` runs the main job (the seed article's pod on the sim backend), `make test` the
 # test suite; both install what they need first.
-.PHONY: demo demo-linux test build setup format fuzz fuzz-build kill-rounds
+.PHONY: demo demo-linux test build setup format fuzz fuzz-build kill-rounds image-kill-rounds
 
 setup:
 	scripts/setup.sh
@@ -52,3 +52,9 @@ ROUNDS ?= 500
 kill-rounds: setup
 	swift build --build-tests
 	POD_KILL_ROUNDS=$(ROUNDS) swift test --filter aHundredLifecyclesCutShortThenGcLeaveNothing
+
+# `podsh image load` and `import` SIGKILLed at random points ROUNDS times, each followed by
+# `image prune`: no staging, no half-made layer, no corrupt blob; nothing once all is removed.
+image-kill-rounds: setup
+	swift build --product podsh
+	scripts/image-kill-rounds.sh .build/debug/podsh $(ROUNDS)

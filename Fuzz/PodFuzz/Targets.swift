@@ -1,12 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 import PodKit
 import PodLinux
 import PodLua
 import PodManifests
 import PodSim
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The fuzz targets: each takes one input, must never crash or hang on it, and traps (which
 /// libFuzzer reports as a crash, with the input) when an invariant breaks.
@@ -100,7 +100,11 @@ enum Targets {
             switch n.value {
             case .string(let s): strings.append(s)
             case .array(let items): for item in items { collect(item, depth: depth + 1) }
-            case .map(let entries): for entry in entries { strings.append(entry.key); collect(entry.node, depth: depth + 1) }
+            case .map(let entries):
+                for entry in entries {
+                    strings.append(entry.key)
+                    collect(entry.node, depth: depth + 1)
+                }
             default: break
             }
         }

@@ -422,9 +422,13 @@ public struct ImageStore: Sendable {
                     liveBlobs.insert(layer.blob)
                 }
             }
+            // A layer a running container mounts stays, whatever references say: changing an
+            // overlay's lower directory under it is undefined (its image may have been removed
+            // since; the container keeps running, as it would under kubelet).
+            let mounted = layersInUse()
             for entry in LinuxSystem.entries(of: layersDir) {
                 let name = entry.name.hasSuffix(".json") ? String(entry.name.dropLast(5)) : entry.name
-                if name == "mountpoints" || liveLayers.contains(name) { continue }
+                if name == "mountpoints" || liveLayers.contains(name) || mounted.contains(name) { continue }
                 LinuxSystem.removeTree(layersDir + "/" + entry.name)
                 if !entry.name.hasSuffix(".json") { report.layers += 1 }
             }
@@ -444,6 +448,29 @@ public struct ImageStore: Sendable {
             }
             return report
         }
+    }
+
+    /// The layer directories (names below `layers/`) that an overlay of some process's mount
+    /// namespace has as a lower directory: every mount namespace on the host, read once each from
+    /// /proc/PID/mountinfo.
+    func layersInUse() -> Set<String> {
+        var seen = Set<String>()
+        var used = Set<String>()
+        let prefix = layersDir + "/"
+        for entry in LinuxSystem.entries(of: "/proc") where entry.name.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) {
+            guard let namespace = LinuxSystem.pathOf(link: "/proc/\(entry.name)/ns/mnt"), seen.insert(namespace).inserted else { continue }
+            let mountinfo = LinuxSystem.readFile("/proc/\(entry.name)/mountinfo")
+            guard mountinfo.contains(prefix) else { continue }
+            for line in mountinfo.split(separator: "\n") where line.contains(" - overlay ") {
+                guard let options = line.split(separator: " ").last else { continue }
+                for option in options.split(separator: ",") where option.hasPrefix("lowerdir=") {
+                    for dir in option.dropFirst(9).split(separator: ":") where dir.hasPrefix(prefix) {
+                        used.insert(String(dir.dropFirst(prefix.count)))
+                    }
+                }
+            }
+        }
+        return used
     }
 
     // MARK: Documents

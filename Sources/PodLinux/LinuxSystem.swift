@@ -170,9 +170,12 @@ enum LinuxSystem {
     }
 
     /// The target of a descriptor (`/proc/self/fd/N`).
-    static func pathOf(fd: Int32) -> String? {
+    static func pathOf(fd: Int32) -> String? { pathOf(link: "/proc/self/fd/\(fd)") }
+
+    /// The target of a symbolic link (`/proc/PID/ns/mnt` gives `mnt:[4026531841]`).
+    static func pathOf(link: String) -> String? {
         var buffer = [CChar](repeating: 0, count: 4097)
-        let n = readlink("/proc/self/fd/\(fd)", &buffer, 4096)
+        let n = readlink(link, &buffer, 4096)
         guard n > 0 else { return nil }
         return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }

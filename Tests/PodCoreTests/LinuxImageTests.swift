@@ -144,6 +144,61 @@ extension RealLinux {
             env.closeAndCheck()
         }
 
+        @Test func pruneKeepsTheLayersOfARunningContainerWhoseImageWasRemoved() throws {
+            let images = try Images()
+            let env = images.env
+            let (layout, _) = try images.make(
+                "oci", "doomed", ["ref": "doomed:1", "layers": [["tar": images.busyboxTar], [["name": "mark", "data": "still here\n"]]]])
+            try images.store.load(layout)
+            let pod = try env.runtime.run(
+                PodSpec(name: "doomed", containers: [ContainerSpec(name: "c", image: "doomed:1", command: ["sleep", "3600"])]))
+            #expect(try pod.wait(phase: .running) == .satisfied)
+            let top = try #require(try images.store.lowerDirectories(for: "doomed:1").dropFirst().first)
+            try images.store.remove("doomed:1")
+            try images.store.prune()
+            #expect(LinuxSystem.readFile(top + "/mark") == "still here\n")
+            #expect(try pod.exec("c", ["cat", "/mark"]).stdout == "still here\n")
+            try pod.remove()
+            // Once nothing mounts it, it goes (the busybox layer stays: the busybox image has it).
+            try images.store.prune()
+            #expect(access(top, F_OK) != 0)
+            #expect(images.store.image(for: env.image) != nil)
+            env.closeAndCheck()
+        }
+
+        /// Two processes loading one image at once: one layer directory, both tags, no staging left.
+        @Test func concurrentLoadsOfOneImageShareOneLayer() throws {
+            let images = try Images()
+            guard let podsh = PackageLayout.builtProduct("podsh") else {
+                print("skip: concurrent loads: podsh is not built next to the tests")
+                return
+            }
+            let content = [[["name": "concurrent", "data": String(repeating: "layer bytes ", count: 50_000)]]]
+            let one = try images.make("oci", "one", ["ref": "together:1", "layers": content])
+            let two = try images.make("oci", "two", ["ref": "together:2", "layers": content])
+            let before = Set(LinuxSystem.entries(of: images.store.layersDir).map(\.name))
+            // Two podsh processes started together (Foundation's Process: no shell in between).
+            let loads = [one.path, two.path].map { path -> Foundation.Process in
+                let process = Foundation.Process()
+                process.executableURL = URL(fileURLWithPath: podsh)
+                process.arguments = ["image", "load", path, "--image-dir", images.store.directory]
+                process.standardOutput = FileHandle.nullDevice
+                return process
+            }
+            for load in loads { try load.run() }
+            for load in loads { load.waitUntilExit() }
+            #expect(loads.allSatisfy { $0.terminationStatus == 0 })
+            defer {
+                try? images.store.remove("together:1")
+                try? images.store.remove("together:2")
+                _ = try? images.store.prune()
+            }
+            let added = Set(LinuxSystem.entries(of: images.store.layersDir).map(\.name)).subtracting(before)
+            #expect(added.count == 2, "\(added)")  // one directory and its record
+            #expect(images.store.image(for: "together:1")?.image.layers == images.store.image(for: "together:2")?.image.layers)
+            #expect(LinuxSystem.entries(of: images.store.tmpDir).isEmpty)
+        }
+
         @Test func dockerSaveAndOCIArchivesLoadAndAnIndexGivesThisMachinesPlatform() throws {
             let images = try Images()
             let docker = try images.make("docker-archive", "saved.tar", Self.layered(ref: "saved:2", base: images.busyboxTar))

@@ -47,8 +47,9 @@ for round in $(seq "$rounds"); do
     "$podsh" image import "imported:$round" "$work/rootfs.tar" --image-dir "$store" >/dev/null 2>&1 &
   fi
   pid=$!
-  # A random point in the first ~0.6 s (a whole load takes about that long here).
-  sleep "0.$(printf '%03d' $((RANDOM % 600)))"
+  # A random point in the first 1.5 s (a whole load takes about a second here, an import less).
+  delay=$((RANDOM % 1500))
+  sleep "$((delay / 1000)).$(printf "%03d" $((delay % 1000)))"
   kill -KILL "$pid" 2>/dev/null || true
   if wait "$pid" 2>/dev/null; then completed=$((completed + 1)); fi
   "$podsh" image prune --image-dir "$store" >/dev/null

@@ -626,15 +626,46 @@ extension ImageStore {
             } else if (info.st_mode & S_IFMT) != S_IFDIR {
                 throw BackendError(.unsupported, operation, "\(path) is neither a directory nor an archive")
             }
-            if access(root + "/index.json", F_OK) == 0 {
-                return try loadLayout(root, fallbackName: fallbackName, operation: operation)
-            }
-            if access(root + "/manifest.json", F_OK) == 0 {
-                return try loadDockerArchive(root, operation: operation)
+            // A refused load keeps nothing it stored: what it added that no image record names
+            // goes (an earlier image of the same archive, committed, stays).
+            let blobsBefore = Set(LinuxSystem.entries(of: blobsDir).map(\.name))
+            let layersBefore = Set(LinuxSystem.entries(of: layersDir).map(\.name))
+            do throws(BackendError) {
+                if access(root + "/index.json", F_OK) == 0 {
+                    return try loadLayout(root, fallbackName: fallbackName, operation: operation)
+                }
+                if access(root + "/manifest.json", F_OK) == 0 {
+                    return try loadDockerArchive(root, operation: operation)
+                }
+            } catch {
+                discardUnreferenced(blobsBefore: blobsBefore, layersBefore: layersBefore)
+                throw error
             }
             throw BackendError(
                 .unsupported, operation,
                 "\(path) is neither an OCI image layout (index.json) nor a docker save archive (manifest.json)")
+        }
+    }
+
+    /// Removes the blobs and layers that appeared since the snapshots and that no image record
+    /// names (the caller holds the lock).
+    func discardUnreferenced(blobsBefore: Set<String>, layersBefore: Set<String>) {
+        var blobs = Set<String>()
+        var layers = Set<String>()
+        for entry in LinuxSystem.entries(of: imagesDir) where entry.name.hasSuffix(".json") {
+            guard let image = image(id: "sha256:" + entry.name.dropLast(5)) else { continue }
+            blobs.insert(String(image.id.dropFirst(7)))
+            for layer in image.layers {
+                blobs.insert(String(layer.blob.dropFirst(7)))
+                layers.insert(layer.directory)
+            }
+        }
+        for entry in LinuxSystem.entries(of: blobsDir) where !blobsBefore.contains(entry.name) && !blobs.contains(entry.name) {
+            unlink(blobsDir + "/" + entry.name)
+        }
+        for entry in LinuxSystem.entries(of: layersDir) where !layersBefore.contains(entry.name) {
+            let name = entry.name.hasSuffix(".json") ? String(entry.name.dropLast(5)) : entry.name
+            if !layers.contains(name) { LinuxSystem.removeTree(layersDir + "/" + entry.name) }
         }
     }
 

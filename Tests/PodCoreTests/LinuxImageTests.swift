@@ -255,9 +255,8 @@ extension RealLinux {
                 #expect(text.contains("refused"), "\(text)")
             }
             #expect(images.store.image(for: "bad:1") == nil)
-            // What the refused load had stored already goes with the next prune; the staging at once.
-            #expect(LinuxSystem.entries(of: images.store.tmpDir).isEmpty)
-            _ = try images.store.prune()
+            // Nothing of the refused load is kept: not the good layer stored before the bad one,
+            // not its staging (no prune needed).
             #expect(images.contents() == before)
         }
     }

@@ -17,6 +17,8 @@ extension LinuxBackend {
     /// Returns what could not be removed.
     @discardableResult
     public static func removeOwnedPods() -> [String] {
+        StateLock.lock()
+        defer { StateLock.unlock() }
         let states = statesInUse.withLock { Array($0.values) }
         var left: [String] = []
         for state in states {
@@ -33,8 +35,42 @@ extension LinuxBackend {
         return left
     }
 
+    /// Waits for a change to the pods under way on another thread (the watchdog's removal) and
+    /// keeps every later one from starting: for a process about to exit, which would otherwise
+    /// cut it short and leave half a pod directory. The lock is never given back.
+    public static func holdRemovalsUntilExit() {
+        StateLock.lock()
+    }
+
     func registerState() {
         let state = self.state
         Self.statesInUse.withLock { $0[state.directory] = state }
+    }
+}
+
+/// Pod records and directories change under one lock, whichever thread changes them: the
+/// owner's (making, filling and removing a sandbox, writing its record), the watchdog's
+/// (`removeOwnedPods`, ending a process whose own thread is stuck), `gc`'s. Without it the
+/// watchdog could read a record in the instant it is replaced and miss the pod, or one thread
+/// could end the process while the other is halfway through a pod, leaving its directory (or a
+/// `.gone-` one) behind. Recursive: a removal takes it again for each part.
+enum StateLock {
+    nonisolated(unsafe) static let mutex: UnsafeMutablePointer<pthread_mutex_t> = {
+        let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        var attributes = pthread_mutexattr_t()
+        pthread_mutexattr_init(&attributes)
+        pthread_mutexattr_settype(&attributes, Int32(PTHREAD_MUTEX_RECURSIVE))
+        pthread_mutex_init(mutex, &attributes)
+        pthread_mutexattr_destroy(&attributes)
+        return mutex
+    }()
+
+    static func lock() { pthread_mutex_lock(mutex) }
+    static func unlock() { pthread_mutex_unlock(mutex) }
+
+    static func locked<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
+        lock()
+        defer { unlock() }
+        return try body()
     }
 }

@@ -9,6 +9,10 @@ extension LinuxBackend {
     // MARK: Processes
 
     public func spawn(_ request: SpawnRequest) throws(BackendError) -> SpawnedProcess {
+        try StateLock.locked { () throws(BackendError) -> SpawnedProcess in try spawnLocked(request) }
+    }
+
+    private func spawnLocked(_ request: SpawnRequest) throws(BackendError) -> SpawnedProcess {
         switch request.context {
         case .host:
             return try spawnOnHost(request)

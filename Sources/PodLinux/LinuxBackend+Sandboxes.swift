@@ -9,6 +9,10 @@ extension LinuxBackend {
     // MARK: Sandboxes
 
     public func createSandbox(_ request: SandboxRequest) throws(BackendError) -> SandboxInfo {
+        try StateLock.locked { () throws(BackendError) -> SandboxInfo in try createSandboxLocked(request) }
+    }
+
+    private func createSandboxLocked(_ request: SandboxRequest) throws(BackendError) -> SandboxInfo {
         let operation = "createSandbox(\(request.podName))"
         // Images are not checked here: the runtime gets each before its container starts
         // (pulling it, or waiting with ErrImagePull), as kubelet does after the sandbox exists.
@@ -162,6 +166,10 @@ extension LinuxBackend {
     }
 
     public func removeSandbox(_ id: SandboxID) throws(BackendError) {
+        try StateLock.locked { () throws(BackendError) in try removeSandboxLocked(id) }
+    }
+
+    private func removeSandboxLocked(_ id: SandboxID) throws(BackendError) {
         guard let sandbox = sandboxes[id] else { return }
         // Containers and execs, then the pause: SIGKILL, and every one reaped before the pause is
         // waited for (a dying PID 1 waits until its namespace's members are reaped).

@@ -210,13 +210,16 @@ public struct LinuxState: Sendable {
 
     var podsDirectory: String { directory + "/pods" }
 
-    /// Writes a record atomically into its pod directory.
     /// Writes a record into its pod directory as a new file, `state.N` with N one more than the
     /// last (written as `state.N.partial`, then renamed), then unlinks the one before: a reader
     /// takes the highest whole N, so a crash at any point leaves a whole record, and no file is
     /// ever replaced in place (ext4 flushes data on a rename over an existing file: milliseconds
     /// per write).
     public func write(_ record: LinuxPodRecord, into directory: String? = nil) throws(BackendError) {
+        try StateLock.locked { () throws(BackendError) in try writeLocked(record, into: directory) }
+    }
+
+    private func writeLocked(_ record: LinuxPodRecord, into directory: String?) throws(BackendError) {
         let dir = directory ?? podsDirectory + "/" + record.id
         let previous = Self.latestState(in: dir)
         let next = (previous?.number ?? 0) + 1
@@ -245,9 +248,15 @@ public struct LinuxState: Sendable {
     /// A pod directory's record, or nil (none, or one that cannot be trusted: see
     /// `untrustworthy`).
     public func read(podDirectory dir: String) -> LinuxPodRecord? {
-        guard let latest = Self.latestState(in: dir), let record = LinuxPodRecord.parse(LinuxSystem.readFile(latest.path)) else {
-            return nil
+        // The newest file may be unlinked between listing and reading it (a writer has just put
+        // a newer one in place, in another process): then the listing is taken again.
+        var found: LinuxPodRecord?
+        var tried: Int?
+        while found == nil, let latest = Self.latestState(in: dir), latest.number != tried {
+            tried = latest.number
+            found = LinuxPodRecord.parse(LinuxSystem.readFile(latest.path))
         }
+        guard let record = found else { return nil }
         let name = dir.split(separator: "/").last.map(String.init) ?? ""
         return untrustworthy(record, directoryName: name) == nil ? record : nil
     }
@@ -329,6 +338,10 @@ public struct LinuxState: Sendable {
     /// directory. Returns what could not be removed (empty when nothing is left).
     @discardableResult
     public func remove(_ record: LinuxPodRecord) -> [String] {
+        StateLock.locked { removeLocked(record) }
+    }
+
+    private func removeLocked(_ record: LinuxPodRecord) -> [String] {
         var left: [String] = []
         for p in liveProcesses(record) { kill(p.pid, SIGKILL) }
         if !record.cgroup.isEmpty {
@@ -348,6 +361,10 @@ public struct LinuxState: Sendable {
     /// (gc removes what is left of a `.gone-` directory whose remover died).
     @discardableResult
     public func removePodDirectory(_ dir: String) -> Bool {
+        StateLock.locked { removePodDirectoryLocked(dir) }
+    }
+
+    private func removePodDirectoryLocked(_ dir: String) -> Bool {
         guard access(dir, F_OK) == 0 else { return true }
         let name = dir.split(separator: "/").last.map(String.init) ?? "pod"
         let gone = podsDirectory + "/.gone-\(name)-\(getpid())"

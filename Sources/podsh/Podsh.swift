@@ -115,23 +115,30 @@ struct Podsh: ParsableCommand {
         do {
             var command = try type.parseAsRoot(rest)
             try command.run()
-            if podsh_quit_requested() != 0 { Glibc.exit(Signals.exitStatus(0)) }
+            leave(Signals.exitStatus(0))
         } catch let code as ExitCode {
-            Glibc.exit(Signals.exitStatus(code.rawValue))
+            leave(Signals.exitStatus(code.rawValue))
         } catch {
             let code = type.exitCode(for: error)
             if code == .success {
                 print(type.fullMessage(for: error))
-                Glibc.exit(0)
+                leave(0)
             }
             if code.rawValue == ExitCode.validationFailure.rawValue {
                 let name = type == Podsh.self ? "podsh" : "podsh \(arguments[index])"
                 stderrWrite("podsh: \(type.message(for: error))\nUsage: see \(name) --help\n")
-                Glibc.exit(2)
+                leave(2)
             }
             stderrWrite("podsh: \(type.fullMessage(for: error))\n")
-            Glibc.exit(code.rawValue == 0 ? 1 : code.rawValue)
+            leave(code.rawValue == 0 ? 1 : code.rawValue)
         }
+    }
+
+    /// Exits once no pod removal is under way on another thread (the watchdog's): exiting in the
+    /// middle of one would leave half a pod directory.
+    static func leave(_ status: Int32) -> Never {
+        LinuxBackend.holdRemovalsUntilExit()
+        Glibc.exit(status)
     }
 
     /// The arguments after the script's name, taken out before parsing (nil: none were).

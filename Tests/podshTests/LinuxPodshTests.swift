@@ -191,7 +191,8 @@ struct LinuxPodshTests {
         let ended = play.finish()
         #expect(ended?.status == 128 + SIGTERM, "\(String(describing: ended))")
         #expect(ended?.stderr.contains("SIGTERM: removing the pods") == true, "\(String(describing: ended))")
-        #expect((try? FileManager.default.contentsOfDirectory(atPath: state + "/pods")) == [], "the pod went with play")
+        let left = try? FileManager.default.contentsOfDirectory(atPath: state + "/pods")
+        #expect(left == [], "the pod went with play: \(String(describing: left))")
     }
 
     @Test func withoutRootTheBackendSaysWhy() throws {

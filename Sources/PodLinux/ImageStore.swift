@@ -439,6 +439,19 @@ public struct ImageStore: Sendable {
             // Staging of this process's own work in progress has a pid in its name; a live
             // process's is kept (a pull under way in another process), a dead one's removed.
             for entry in LinuxSystem.entries(of: tmpDir) {
+                // A pull's partial layer is kept while a pull holds its flock (it is being
+                // fetched); a killed pull's goes (or the next pull resumes it, if it comes first).
+                if entry.name.hasPrefix("pull-") {
+                    let path = tmpDir + "/" + entry.name
+                    let fd = open(path, O_RDONLY | O_CLOEXEC)
+                    if fd >= 0 {
+                        defer { close(fd) }
+                        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { continue }
+                    }
+                    unlink(path)
+                    report.staging += 1
+                    continue
+                }
                 let parts = entry.name.split(separator: "-")
                 if parts.count >= 3, let pid = Int32(parts[parts.count - 2]), pid != getpid(), kill(pid, 0) == 0 || errno == EPERM {
                     continue

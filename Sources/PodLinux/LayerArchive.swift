@@ -88,4 +88,18 @@ public enum LayerArchive {
         _ = podimage_sha256_finish(hasher, &hexDigits)
         return ("sha256:" + String(decoding: hexDigits.prefix(64).map { UInt8(bitPattern: $0) }, as: UTF8.self), total)
     }
+
+    /// `sha256:<hex>` of bytes in memory (OpenSSL; the pure-Swift `SHA256` when it cannot be loaded).
+    public static func digest(of bytes: [UInt8]) -> String {
+        var loadError = [CChar](repeating: 0, count: 256)
+        guard podimage_load(&loadError, loadError.count) == 0, let hasher = podimage_sha256_new() else {
+            var fallback = SHA256()
+            fallback.update(bytes)
+            return "sha256:" + fallback.finish()
+        }
+        _ = bytes.withUnsafeBytes { podimage_sha256_update(hasher, $0.baseAddress, $0.count) }
+        var hexDigits = [CChar](repeating: 0, count: 65)
+        _ = podimage_sha256_finish(hasher, &hexDigits)
+        return "sha256:" + String(decoding: hexDigits.prefix(64).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
 }

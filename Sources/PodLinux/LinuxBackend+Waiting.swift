@@ -131,9 +131,11 @@ extension LinuxBackend {
         }
     }
 
-    /// Sleeps until one of `live` may have exited (its pidfd is readable) or `timeout` seconds.
-    func waitForAny(_ live: [Process], timeout: Double) {
+    /// Sleeps until one of `live` may have exited (its pidfd is readable), `extra` is readable (a
+    /// pull ended), or `timeout` seconds.
+    func waitForAny(_ live: [Process], timeout: Double, alsoWatching extra: Int32 = -1) {
         var fds = live.compactMap { $0.pidfd >= 0 ? pollfd(fd: $0.pidfd, events: Int16(POLLIN), revents: 0) : nil }
+        if extra >= 0 { fds.append(pollfd(fd: extra, events: Int16(POLLIN), revents: 0)) }
         let milliseconds = timeout.isInfinite ? -1 : Int32(min(max(0, (timeout * 1000).rounded(.up)), 1_000_000))
         if fds.isEmpty {
             if milliseconds > 0 { usleep(UInt32(min(milliseconds, 1000)) * 1000) }
@@ -199,6 +201,7 @@ extension LinuxBackend {
         flushRecords()
         while true {
             checkVolumeLimits()
+            collectPulls()
             sweep()
             if !pending.isEmpty || deadline == nil {
                 let out = pending
@@ -208,11 +211,12 @@ extension LinuxBackend {
             let remaining = deadline! - now
             if remaining <= 0 { return [] }
             let live = processes.values.filter { $0.exit == nil && $0.pid > 0 }
-            if live.isEmpty && remaining.isInfinite { return [] }
+            if live.isEmpty && pullsRunning.isEmpty && remaining.isInfinite { return [] }
             // Wake at least once a second: a process whose pidfd could not be made is polled, and
             // the caller gets to check its own interruption (Ctrl-C in podsh) — a return without
             // events is allowed, the runtime polls again.
-            waitForAny(live, timeout: min(remaining, 1))
+            waitForAny(live, timeout: min(remaining, 1), alsoWatching: pullsRunning.isEmpty ? -1 : pullMailbox.fd)
+            collectPulls()
             sweep()
             let out = pending
             pending = []

@@ -81,6 +81,7 @@ public final class LinuxBackend: InspectableBackend {
     }
 
     deinit {
+        stopPulls()
         for (id, sandbox) in sandboxes where !sandbox.detached { try? removeSandbox(id) }
         for process in processes.values where process.exit == nil && process.sandbox == nil {
             kill(process.pid, SIGKILL)
@@ -233,6 +234,9 @@ public final class LinuxBackend: InspectableBackend {
     /// times it was (for tests that wait for a check).
     var nextVolumeCheck = 0.0
     var volumeChecks = 0
+    /// Pulls under way, each on a thread of its own; their outcomes come through `pullMailbox`.
+    var pullsRunning: [PullID: (thread: LinuxThread, cancel: ImageStore.PullCancel)] = [:]
+    let pullMailbox = PullMailbox()
 
     func makeID() -> Int {
         nextID += 1

@@ -15,6 +15,13 @@ public struct LinuxBackendOptions: Sendable, Hashable {
     /// kubelet's `containerLogMaxSize`: a container run's log is rotated when it reaches this
     /// many bytes (to `<run>.log.1`, replacing the one before: at most twice this on disk).
     public var containerLogMaxSize: Int
+    /// The registry an image without a registry host is pulled from (`docker.io` as kubelet's
+    /// runtimes do); nil: such a name is an image of the store only (load or import it).
+    public var defaultRegistry: String?
+    /// Registries reached over plain HTTP (hosts, with their ports: `127.0.0.1:5000`).
+    public var insecureRegistries: [String]
+    /// The auth file pulls take credentials from (nil: `RegistryAuthFile.searchPaths`).
+    public var authFile: String?
 
     public static let defaultStateDir = "/run/swift-pods"
     public static let defaultImageDir = "/var/lib/swift-pods/images"
@@ -29,15 +36,21 @@ public struct LinuxBackendOptions: Sendable, Hashable {
         (self.stateDir, self.imageDir, self.allowHostPaths, self.podPidsLimit, self.cgroupParent) =
             (stateDir, imageDir, allowHostPaths, podPidsLimit, cgroupParent)
         self.containerLogMaxSize = containerLogMaxSize
+        defaultRegistry = nil
+        insecureRegistries = []
+        authFile = nil
     }
 }
 
 extension LinuxBackendOptions {
     /// The option names `pod.use("linux", {...})` takes.
-    public static let names = ["stateDir", "imageDir", "allowHostPaths", "podPidsLimit", "cgroupParent", "containerLogMaxSize"]
+    public static let names = [
+        "stateDir", "imageDir", "allowHostPaths", "podPidsLimit", "cgroupParent", "containerLogMaxSize", "defaultRegistry",
+        "insecureRegistries", "authFile",
+    ]
 
     /// Decodes `{ stateDir =, imageDir =, allowHostPaths = {...}, podPidsLimit =, cgroupParent =,
-    /// containerLogMaxSize = }`
+    /// containerLogMaxSize =, defaultRegistry =, insecureRegistries = {...}, authFile = }`
     /// over the defaults; an unknown option or a wrong value is `unsupported`, naming it.
     public init(_ options: BackendOptions) throws(BackendError) {
         self.init()
@@ -88,9 +101,41 @@ extension LinuxBackendOptions {
                     throw fail("options.containerLogMaxSize must be a size from 4096 bytes to 1Ti (like \"10Mi\" or 65536)")
                 }
                 containerLogMaxSize = Int(limit)
+            case "defaultRegistry":
+                guard case .string(let text) = entry.node.value, Self.isRegistryHost(text) else {
+                    throw fail("options.defaultRegistry must be a registry host (like \"docker.io\" or \"127.0.0.1:5000\")")
+                }
+                defaultRegistry = text
+            case "insecureRegistries":
+                var hosts: [String] = []
+                switch entry.node.value {
+                case .array(let items):
+                    for (i, item) in items.enumerated() {
+                        guard case .string(let text) = item.value, Self.isRegistryHost(text) else {
+                            throw fail("options.insecureRegistries[\(i + 1)] must be a registry host (like \"127.0.0.1:5000\")")
+                        }
+                        hosts.append(text)
+                    }
+                case .string(let text) where Self.isRegistryHost(text): hosts = [text]
+                case .map(let entries) where entries.isEmpty: break
+                default: throw fail("options.insecureRegistries must be a list of registry hosts")
+                }
+                insecureRegistries += hosts
+            case "authFile": authFile = try path("authFile", entry.node)
             default:
                 throw fail("unknown option '\(entry.key)' (\(Self.names.joined(separator: ", ")))")
             }
         }
     }
+}
+
+extension LinuxBackendOptions {
+    /// `host`, `host:port`, `[v6]:port`: what a reference's registry part may be.
+    public static func isRegistryHost(_ text: String) -> Bool {
+        guard !text.isEmpty, !text.contains("/"), let parsed = try? ImageReference(parsing: text + "/x") else { return false }
+        return parsed.registry == text
+    }
+
+    /// Whether `registry` is reached over plain HTTP.
+    public func isInsecure(_ registry: String) -> Bool { insecureRegistries.contains(registry) }
 }

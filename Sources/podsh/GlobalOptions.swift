@@ -14,7 +14,9 @@ import Glibc
 struct GlobalOptions: ParsableArguments {
     /// The long names of the options that take a value, and of the flags, for moving them from
     /// before a command's name to after it.
-    static let valued: Set<String> = ["--backend", "--state-dir", "--image-dir", "--cgroup-parent", "--timeout"]
+    static let valued: Set<String> = [
+        "--backend", "--state-dir", "--image-dir", "--cgroup-parent", "--timeout", "--default-registry", "--insecure-registry",
+    ]
     static let flags: Set<String> = ["--unsafe", "--json"]
 
     @Option(
@@ -28,6 +30,12 @@ struct GlobalOptions: ParsableArguments {
 
     @Option(help: "Where the linux backend's imported images live.")
     var imageDir: String = LinuxBackendOptions.defaultImageDir
+
+    @Option(help: "The registry images without a registry host are pulled from (like docker.io); none by default: such names are images of the store.")
+    var defaultRegistry: String?
+
+    @Option(help: "A registry reached over plain HTTP (like 127.0.0.1:5000); may be given more than once.")
+    var insecureRegistry: [String] = []
 
     @Option(help: "The cgroup the linux backend's pods go below.")
     var cgroupParent: String = "swift-pods"
@@ -62,6 +70,10 @@ struct GlobalOptions: ParsableArguments {
         options.set("stateDir", stateDir)
         options.set("imageDir", imageDir)
         options.set("cgroupParent", cgroupParent)
+        if let defaultRegistry { options.set("defaultRegistry", defaultRegistry) }
+        if !insecureRegistry.isEmpty {
+            options.entries.append(SpecNode.Entry("insecureRegistries", SpecNode(.array(insecureRegistry.map { SpecNode(.string($0)) }))))
+        }
         return options
     }
 

@@ -8,13 +8,21 @@ import PodManifests
 import Glibc
 #endif
 
-/// `podsh image import | load | ls | inspect | rm | prune`: the linux backend's image store.
+/// `podsh image pull | login | logout | import | load | ls | inspect | rm | prune`: the linux
+/// backend's image store and the registries it pulls from.
 /// Listing and inspecting need no root; the others write the store.
 struct ImageCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "image",
         abstract: "Manage the linux backend's images.",
         discussion: """
+            podsh image pull REF [--creds USER:PASSWORD] [--authfile FILE] [--tls-verify=false] [-q]
+                                               from a registry (REF names it, or --default-registry);
+                                               credentials from --creds, else the auth file
+            podsh image login REGISTRY [-u USER] [-p PASSWORD | --password-stdin] [--authfile FILE]
+                                               checks the credentials with the registry and keeps
+                                               them in the auth file (containers-auth.json)
+            podsh image logout REGISTRY [--authfile FILE]
             podsh image import NAME[:TAG] SRC  SRC: a root file system directory, or a tarball (.tar,
                                                .tar.gz, .tar.zst...): a one-layer image
             podsh image load FILE|DIR [--name NAME]
@@ -33,16 +41,51 @@ struct ImageCommand: ParsableCommand {
     @Option(name: .long, help: "load: the name for images whose layout gives only a tag.")
     var name: String?
 
-    @Argument(help: "import, load, ls, inspect, rm or prune, then its arguments.")
+    @Option(help: "pull: USER:PASSWORD for the registry.")
+    var creds: String?
+
+    @Option(help: "pull, login, logout: the auth file (default $REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json or /run/containers/UID/auth.json).")
+    var authfile: String?
+
+    @Option(name: .customLong("tls-verify"), help: "pull, login: false reaches the registry over plain HTTP.")
+    var tlsVerify: Bool?
+
+    @Flag(name: [.customShort("q"), .long], help: "pull: print only the image at the end.")
+    var quiet = false
+
+    @Option(name: [.customShort("u"), .long], help: "login: the user name (asked on a terminal when missing).")
+    var username: String?
+
+    @Option(name: [.customShort("p"), .long], help: "login: the password (prefer --password-stdin).")
+    var password: String?
+
+    @Flag(help: "login: read the password from standard input.")
+    var passwordStdin = false
+
+    @Argument(help: "pull, login, logout, import, load, ls, inspect, rm or prune, then its arguments.")
     var words: [String] = []
 
     func run() throws {
         try global.requireLinux("image", "manages the linux backend's images; the %@ backend has none to manage")
         let store = ImageStore(directory: global.imageDir)
-        guard let verb = words.first else { throw ValidationError("missing subcommand: import, load, ls, inspect, rm or prune") }
+        guard let verb = words.first else {
+            throw ValidationError("missing subcommand: pull, login, logout, import, load, ls, inspect, rm or prune")
+        }
         let rest = Array(words.dropFirst())
         do {
             switch (verb, rest.count) {
+            case ("pull", 1):
+                try pull(rest[0], into: store)
+            case ("login", 1):
+                try login(rest[0])
+            case ("logout", 1):
+                let path = authfile ?? RegistryAuthFile.defaultPath
+                if try RegistryAuthFile.store(nil, registry: rest[0], path: path) {
+                    print("Removed login credentials for \(rest[0])")
+                } else {
+                    stderrWrite("podsh: not logged into \(rest[0]) (\(path))\n")
+                    throw ExitCode(1)
+                }
             case ("import", 2):
                 let image = try store.importImage(rest[0], from: rest[1])
                 print("imported \(image.reference) \(Self.shortID(image.id))")
@@ -76,13 +119,16 @@ struct ImageCommand: ParsableCommand {
                 let report = try store.prune()
                 print(
                     "removed \(report.images) images, \(report.layers) layers, \(report.blobs) blobs, \(report.staging) leftovers")
+            case ("pull", _): throw ValidationError("usage: podsh image pull REF")
+            case ("login", _): throw ValidationError("usage: podsh image login REGISTRY [-u USER] [--password-stdin]")
+            case ("logout", _): throw ValidationError("usage: podsh image logout REGISTRY")
             case ("import", _): throw ValidationError("usage: podsh image import NAME[:TAG] SRC")
             case ("load", _): throw ValidationError("usage: podsh image load FILE|DIR [--name NAME]")
             case ("rm", _): throw ValidationError("usage: podsh image rm REF")
             case ("inspect", _): throw ValidationError("usage: podsh image inspect REF [--json]")
             case ("ls", _): throw ValidationError("usage: podsh image ls [--json]")
             case ("prune", _): throw ValidationError("usage: podsh image prune")
-            default: throw ValidationError("unknown subcommand '\(verb)': import, load, ls, inspect, rm or prune")
+            default: throw ValidationError("unknown subcommand '\(verb)': pull, login, logout, import, load, ls, inspect, rm or prune")
             }
         } catch let error as BackendError {
             stderrWrite("podsh: \(error)\n")

@@ -8,7 +8,8 @@ image.json: {"ref": "app:1.0" (or a bare tag for an OCI layout), "config": {"Ent
 "Cmd": [...], "Env": [...], "WorkingDir": ..., "User": ..., "StopSignal": ...},
 "layers": [[tar entries as make-tar.py takes them] or {"tar": PATH of an uncompressed layer}, ...], "compression": "gz"|"zst"|"",
 "platforms": ["linux/amd64", "linux/arm64"] (an index with one manifest per platform, each
-with the same layers), "corrupt": "layer"|"config" (a blob whose bytes do not match its digest)}.
+with the same layers), "corrupt": "layer"|"config" (a blob whose bytes do not match its digest),
+"bareManifest": true (manifests without their own mediaType, as umoci writes them)}.
 Prints the config digest (the image id)."""
 import hashlib
 import importlib.util
@@ -69,6 +70,8 @@ def build(image):
         manifest = {"schemaVersion": 2, "mediaType": OCI_MANIFEST,
                     "config": {"mediaType": OCI_CONFIG, "digest": digest(config_bytes), "size": len(config_bytes)},
                     "layers": layer_descriptors}
+        if image.get("bareManifest"):
+            del manifest["mediaType"]  # as umoci writes them: the type only in the descriptor
         manifest_bytes = canonical(manifest)
         blobs[digest(manifest_bytes)] = manifest_bytes
         manifests.append({"mediaType": OCI_MANIFEST, "digest": digest(manifest_bytes), "size": len(manifest_bytes),

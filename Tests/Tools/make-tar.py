@@ -5,7 +5,7 @@ tool writes (absolute paths, `..`, links out, devices, whiteouts, xattrs).
 usage: make-tar.py OUT.tar[.gz|.zst|.xz] < entries.json
 
 Each entry: {"name": "a/b", "type": "file"|"dir"|"symlink"|"hardlink"|"char"|"block"|"fifo",
-"data": "text", "mode": 420, "uid": 0, "gid": 0, "target": "...", "major": 1, "minor": 3,
+"data": "text" (or "file": a path whose bytes are the data), "mode": 420, "uid": 0, "gid": 0, "target": "...", "major": 1, "minor": 3,
 "xattrs": {"user.k": "v"}, "mtime": 0}. The compression is chosen by the suffix (zstd via the
 zstd program)."""
 import io
@@ -36,6 +36,9 @@ def tar_bytes(entries):
             if "xattrs" in e:
                 info.pax_headers = {"SCHILY.xattr." + k: v for k, v in e["xattrs"].items()}
             data = e.get("data", "").encode()
+            if "file" in e:
+                with open(e["file"], "rb") as f:
+                    data = f.read()
             if info.type == tarfile.REGTYPE:
                 info.size = len(data)
                 tar.addfile(info, io.BytesIO(data))

@@ -1,4 +1,4 @@
-// The image store's C half: libarchive and libcrypto, loaded at first use (dlopen), so a podsh
+// The image store's C half: libarchive, libcrypto and libcurl, loaded at first use (dlopen), so a podsh
 // that never touches an image pays nothing for them at start-up; and layer extraction, which
 // must never write outside its layer directory whatever the archive says.
 #ifndef PODIMAGE_H
@@ -51,6 +51,51 @@ int podimage_extract_layer(int archive_fd, int layer_fd, struct podimage_layer_r
 /// Opens `path` below `dir_fd` without following any symlink or leaving the directory
 /// (openat2 with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS). -1 and errno.
 int podimage_open_beneath(int dir_fd, const char *path, int flags, mode_t mode);
+
+/// One HTTP request through libcurl (libcurl.so.4, loaded at first use): redirects followed
+/// (five at most; an Authorization header is not sent on to another host), TLS verified against
+/// the system's certificates, the proxy variables honoured, no signals used (safe on threads).
+typedef struct podimage_http_request {
+    const char *method;          /* "GET" (NULL) or "HEAD" */
+    const char *url;
+    const char *const *headers;  /* "Name: value" lines */
+    int header_count;
+    /* The body of a 200 or 206 goes to `body_fd` (appended) when it is >= 0, otherwise into
+     * memory, at most `memory_limit` bytes (more fails the request). Other statuses keep up
+     * to 64 KiB of their body in memory, for the error's words. */
+    int body_fd;
+    size_t memory_limit;
+    /* > 0: asks for the bytes from this offset on (Range); a 200 instead of a 206 truncates
+     * `body_fd` first, and `restarted` says so. */
+    long long range_from;
+    long connect_timeout_seconds;
+    /* The transfer fails when it moves less than a byte a second for this long (0: 60). */
+    long stall_seconds;
+    /* Non-zero: the transfer stops at its next progress callback. */
+    const volatile int *cancel;
+    /* Called as bytes come (may be NULL): received so far and the total (0: unknown). */
+    void (*progress)(void *context, long long received, long long total);
+    void *progress_context;
+} podimage_http_request;
+
+typedef struct podimage_http_response {
+    long status;
+    /* malloc'd (free with podimage_http_free): the body kept in memory, NUL-terminated. */
+    char *body;
+    size_t body_size;
+    /* Bytes written to body_fd. */
+    long long written;
+    int restarted;
+    /* The header lines of the last response (after redirects), NUL-terminated. */
+    char *headers;
+    size_t headers_size;
+} podimage_http_response;
+
+/// 0 when a response came (whatever its status), or -1 with curl's reason in `error` (no
+/// connection, TLS refused, a timeout, cancelled, a body over the limit, a write that failed).
+int podimage_http(const podimage_http_request *request, podimage_http_response *response, char *error,
+                  size_t error_size);
+void podimage_http_free(podimage_http_response *response);
 
 #ifdef __cplusplus
 }

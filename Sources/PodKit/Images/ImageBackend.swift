@@ -30,8 +30,30 @@ public struct PullID: Sendable, Hashable, CustomStringConvertible {
 public struct PullOptions: Sendable, Equatable {
     /// Plain HTTP is allowed for this registry.
     public var insecure: Bool
+    /// Who to be at the registry (from the pod's `imagePullSecrets`, `--creds`); nil: the
+    /// backend's own credentials (an auth file), or anonymous.
+    public var credentials: RegistryCredentials?
 
-    public init(insecure: Bool = false) { self.insecure = insecure }
+    public init(insecure: Bool = false, credentials: RegistryCredentials? = nil) {
+        (self.insecure, self.credentials) = (insecure, credentials)
+    }
+}
+
+/// A user name and password (or token) for a registry.
+public struct RegistryCredentials: Sendable, Equatable, CustomStringConvertible {
+    public var username: String
+    public var password: String
+
+    public init(username: String, password: String) { (self.username, self.password) = (username, password) }
+
+    /// `USER:PASSWORD` (`--creds`, an auth file's decoded `auth`): split at the first colon.
+    public init?(joined text: String) {
+        guard let colon = text.firstIndex(of: ":"), colon != text.startIndex else { return nil }
+        self.init(username: String(text[..<colon]), password: String(text[text.index(after: colon)...]))
+    }
+
+    /// Never the password.
+    public var description: String { "\(username):***" }
 }
 
 /// How a pull ended.

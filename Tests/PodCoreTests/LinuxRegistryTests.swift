@@ -1,0 +1,344 @@
+import Foundation
+import PodTestSupport
+import Testing
+
+@testable import PodKit
+@testable import PodLinux
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension RealLinux {
+    /// Pulls from Debian's docker-registry on 127.0.0.1 (TestRegistry): images pushed with
+    /// skopeo from layouts Tests/Tools/make-image.py writes; what the registry served read from
+    /// its access log.
+    @Suite("Linux pulls from a registry", .serialized)
+    struct LinuxRegistryTests {
+        /// A store of its own and a scratch directory for layouts.
+        final class Pulls {
+            let dir = LinuxTestSupport.scratch("pulls")
+            let store: ImageStore
+            let busyboxTar: String
+
+            init() throws {
+                _ = try LinuxPods.requirements(needsBusybox: true)
+                store = ImageStore(directory: dir + "/store")
+                let shared = ImageStore(directory: LinuxTestSupport.imageDir)
+                let (_, busybox) = try #require(shared.image(for: "busybox"))
+                busyboxTar = try #require(shared.blobPath(busybox.layers[0].blob))
+            }
+
+            deinit { LinuxTestSupport.remove(dir) }
+
+            /// An OCI layout of `description` (make-image.py) at `name`; its path.
+            func layout(_ name: String, _ description: [String: Any]) throws -> String {
+                let path = dir + "/" + name
+                let json = String(decoding: try JSONSerialization.data(withJSONObject: description), as: UTF8.self)
+                let made = try Command.run(
+                    "/usr/bin/env", ["python3", PackageLayout.root.path + "/Tests/Tools/make-image.py", "oci", path], stdin: json)
+                guard made.status == 0 else { throw TestRegistry.Failure("make-image.py: \(made.stderr)") }
+                return path
+            }
+
+            /// The layout's manifest (the first of its index) as JSON.
+            func manifest(_ layout: String) throws -> [String: Any] {
+                let index = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: layout + "/index.json"))) as? [String: Any]
+                let top = try #require((index?["manifests"] as? [[String: Any]])?.first?["digest"] as? String)
+                let node = try JSONSerialization.jsonObject(
+                    with: Data(contentsOf: URL(fileURLWithPath: layout + "/blobs/sha256/" + top.dropFirst(7)))) as? [String: Any]
+                return try #require(node)
+            }
+
+            func layerDigests(_ layout: String) throws -> [String] {
+                try (manifest(layout)["layers"] as? [[String: Any]] ?? []).compactMap { $0["digest"] as? String }
+            }
+
+            /// busybox and one small layer of its own, run with `command`.
+            func app(_ name: String, file: String, _ command: [String] = ["sh", "-c", "cat /app.txt"]) throws -> String {
+                try layout(
+                    name,
+                    [
+                        "ref": "latest", "compression": "gz",
+                        "layers": [["tar": busyboxTar], [["name": "app.txt", "data": file]]],
+                        "config": ["Cmd": command, "Env": ["PATH=/bin"]],
+                    ])
+            }
+
+            func staging() -> [String] { LinuxSystem.entries(of: store.tmpDir).map(\.name) }
+
+            func reference(_ text: String) throws -> ImageReference { try ImageReference(parsing: text) }
+        }
+
+        @Test func aPodPullsItsImageAndASecondTagFetchesOnlyItsOwnLayer() throws {
+            let pulls = try Pulls()
+            let registry = try TestRegistry()
+            let first = try pulls.app("first", file: "one\n")
+            let second = try pulls.app("second", file: "two\n")
+            try registry.push(first, as: "app:one")
+            try registry.push(second, as: "app:two")
+            let state = pulls.dir + "/state"
+            let backend = try LinuxBackend(
+                options: {
+                    var options = LinuxBackendOptions(stateDir: state, imageDir: pulls.store.directory)
+                    options.insecureRegistries = [registry.host]
+                    return options
+                }())
+            let runtime = PodRuntime(backend: backend)
+            defer {
+                runtime.close()
+                #expect(LinuxTestSupport.entries(below: state + "/pods") == [], "state left")
+            }
+            let pod = try runtime.run(
+                PodSpec(
+                    name: "pulled", restartPolicy: .never,
+                    containers: [ContainerSpec(name: "c", image: "\(registry.host)/app:one")]))
+            #expect(try pod.wait(timeout: 60) { $0.phase.isTerminal } == .satisfied)
+            let events = try pod.events()
+            #expect(try pod.status().phase == .succeeded, "\(events.map(\.message))")
+            #expect(try runtime.logs("pulled", container: "c") == "one\n")
+            let reasons = events.filter { $0.container == "c" }.map(\.reason)
+            #expect(Array(reasons.prefix(2)) == ["Pulling", "Pulled"], "\(reasons)")
+            let pulled = events.first { $0.reason == "Pulled" }?.message ?? ""
+            #expect(pulled.hasPrefix("Successfully pulled image \"\(registry.host)/app:one\" in "), "\(pulled)")
+            // The second tag shares busybox: only its own layer comes over.
+            let layers = try pulls.layerDigests(second)
+            let image = try pulls.store.pull(try pulls.reference("\(registry.host)/app:two"), settings: .init(insecure: true))
+            #expect(image.reference == "\(registry.host)/app:two")
+            #expect(registry.blobGets(layers[0]).count == 1, "busybox was fetched once: \(registry.blobGets(layers[0]))")
+            #expect(registry.blobGets(layers[1]).count == 1)
+            #expect(pulls.staging() == [], "nothing staged is left")
+        }
+
+        @Test func basicAuthTakesLoginCredentialsAnAuthFileAndCreds() throws {
+            let pulls = try Pulls()
+            guard let podsh = PackageLayout.builtProduct("podsh") else {
+                print("skip: registry login: podsh is not built next to the tests")
+                return
+            }
+            let registry = try TestRegistry(auth: .basic(user: "alice", password: "s3cret"))
+            try registry.push(try pulls.app("app", file: "basic\n"), as: "team/app:1", creds: "alice:s3cret")
+            let authfile = pulls.dir + "/auth/auth.json"
+            let common = ["image", "--image-dir", pulls.store.directory, "--insecure-registry", registry.host]
+            let anonymous = try Command.run(podsh, common + ["pull", "\(registry.host)/team/app:1", "--authfile", authfile])
+            #expect(anonymous.status == 1)
+            #expect(anonymous.stderr.contains("authentication required (podsh image login \(registry.host)"), "\(anonymous.stderr)")
+            let wrong = try Command.run(
+                podsh, common + ["login", registry.host, "-u", "alice", "--password-stdin", "--authfile", authfile], stdin: "nope\n")
+            #expect(wrong.status == 1)
+            #expect(wrong.stderr.contains("the credentials were refused"), "\(wrong.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: authfile), "a refused login writes nothing")
+            let login = try Command.run(
+                podsh, common + ["login", registry.host, "-u", "alice", "--password-stdin", "--authfile", authfile], stdin: "s3cret\n")
+            #expect(login.status == 0, "\(login.stderr)")
+            #expect(login.stdout == "Login Succeeded!\n")
+            let saved = try RegistryAuthFile.read(authfile)
+            #expect(saved.auths[registry.host] == RegistryCredentials(username: "alice", password: "s3cret"))
+            var info = stat()
+            #expect(stat(authfile, &info) == 0 && info.st_mode & 0o777 == 0o600)
+            let pulled = try Command.run(podsh, common + ["pull", "\(registry.host)/team/app:1", "--authfile", authfile])
+            #expect(pulled.status == 0, "\(pulled.stderr)")
+            #expect(pulled.stdout.hasPrefix("pulled \(registry.host)/team/app:1 "), "\(pulled.stdout)")
+            // --creds, into a store of its own.
+            let other = pulls.dir + "/other"
+            let creds = try Command.run(
+                podsh, ["image", "--image-dir", other, "pull", "\(registry.host)/team/app:1", "--tls-verify=false", "--creds", "alice:s3cret"])
+            #expect(creds.status == 0, "\(creds.stderr)")
+            let logout = try Command.run(podsh, common + ["logout", registry.host, "--authfile", authfile])
+            #expect(logout.status == 0 && logout.stdout.contains("Removed login credentials for \(registry.host)"), "\(logout.output)")
+            #expect(try RegistryAuthFile.read(authfile).auths.isEmpty)
+        }
+
+        @Test func theBearerTokenFlowGetsATokenWithTheCredentials() throws {
+            let pulls = try Pulls()
+            let registry = try TestRegistry(auth: .token(user: "bob", password: "tok3n"))
+            try registry.push(try pulls.app("app", file: "token\n"), as: "app:1", creds: "bob:tok3n")
+            let reference = try pulls.reference("\(registry.host)/app:1")
+            #expect {
+                try pulls.store.pull(reference, settings: .init(insecure: true))
+            } throws: { error in
+                "\(error)".contains("authentication required (podsh image login \(registry.host))")
+            }
+            #expect {
+                try pulls.store.pull(reference, settings: .init(insecure: true, credentials: RegistryCredentials(username: "bob", password: "x")))
+            } throws: { error in
+                "\(error)".contains("answered 401 (UNAUTHORIZED: bad credentials): the credentials were refused")
+            }
+            let image = try pulls.store.pull(
+                reference, settings: .init(insecure: true, credentials: RegistryCredentials(username: "bob", password: "tok3n")))
+            #expect(image.reference == "\(registry.host)/app:1")
+            #expect(pulls.staging() == [])
+        }
+
+        @Test func anIndexGivesThisMachinesPlatformAndBareZstdManifestsAreRead() throws {
+            let pulls = try Pulls()
+            let registry = try TestRegistry()
+            let layout = try pulls.layout(
+                "multi",
+                [
+                    "ref": "latest", "compression": "zst", "bareManifest": true,
+                    "platforms": ["linux/arm64", "linux/\(ImageStore.hostArchitecture)"],
+                    "layers": [["tar": pulls.busyboxTar], [["name": "which", "data": "zstd layer\n"]]],
+                    "config": ["Cmd": ["cat", "/which"]],
+                ])
+            try registry.push(layout, as: "multi:1", all: true)
+            let made = try Command.run(
+                "/usr/bin/env", ["python3", PackageLayout.root.path + "/Tests/Tools/make-image.py", "oci", pulls.dir + "/again"],
+                stdin: String(
+                    decoding: try JSONSerialization.data(withJSONObject: [
+                        "ref": "latest", "compression": "zst", "bareManifest": true,
+                        "platforms": ["linux/arm64", "linux/\(ImageStore.hostArchitecture)"],
+                        "layers": [["tar": pulls.busyboxTar], [["name": "which", "data": "zstd layer\n"]]],
+                        "config": ["Cmd": ["cat", "/which"]],
+                    ]), as: UTF8.self))
+            let hostConfig = made.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let image = try pulls.store.pull(try pulls.reference("\(registry.host)/multi:1"), settings: .init(insecure: true))
+            #expect(image.id == hostConfig, "the config of linux/\(ImageStore.hostArchitecture)")
+            let (_, stored) = try #require(pulls.store.image(for: "\(registry.host)/multi:1"))
+            let top = try #require(stored.layers.last)
+            #expect(LinuxSystem.readFile(pulls.store.layersDir + "/" + top.directory + "/which") == "zstd layer\n")
+            #expect(image.config.cmd == ["cat", "/which"])
+        }
+
+        @Test func aBlobWhoseBytesDoNotMatchItsDigestIsRefusedAndNothingStays() throws {
+            let pulls = try Pulls()
+            let registry = try TestRegistry()
+            let layout = try pulls.app("app", file: "honest\n")
+            try registry.push(layout, as: "app:1")
+            let layers = try pulls.layerDigests(layout)
+            // The registry serves what its disk holds: change the top layer's bytes there.
+            let file = registry.blobFile(layers[1])
+            var bytes = try Data(contentsOf: URL(fileURLWithPath: file))
+            bytes[bytes.count / 2] ^= 0xff
+            try bytes.write(to: URL(fileURLWithPath: file))
+            #expect {
+                try pulls.store.pull(try pulls.reference("\(registry.host)/app:1"), settings: .init(insecure: true))
+            } throws: { error in
+                "\(error)".contains("layer \(layers[1]) has the digest sha256:") && "\(error)".contains("refused")
+            }
+            #expect(pulls.staging() == [], "no partial blob is kept")
+            #expect(pulls.store.image(for: "\(registry.host)/app:1") == nil)
+            #expect(pulls.store.blobPath(layers[1]) == nil)
+            // A missing tag names what is missing, in the registry's words.
+            #expect {
+                try pulls.store.pull(try pulls.reference("\(registry.host)/app:nope"), settings: .init(insecure: true))
+            } throws: { error in
+                "\(error)".contains("\(registry.host)/app: manifest nope: not found (MANIFEST_UNKNOWN: manifest unknown)")
+            }
+        }
+
+        @Test func aMissingImageIsErrImagePullWithTheRegistrysWords() throws {
+            let pulls = try Pulls()
+            let registry = try TestRegistry()
+            let state = pulls.dir + "/state"
+            var options = LinuxBackendOptions(stateDir: state, imageDir: pulls.store.directory)
+            options.insecureRegistries = [registry.host]
+            options.defaultRegistry = registry.host
+            let backend = try LinuxBackend(options: options)
+            let runtime = PodRuntime(backend: backend)
+            defer { runtime.close() }
+            // No registry host in the name: the backend's defaultRegistry.
+            let pod = try runtime.run(PodSpec(name: "missing", containers: [ContainerSpec(name: "c", image: "nothere:1")]))
+            // The failure's event and reason (ImagePullBackOff follows at once, until the retry).
+            let outcome = try pod.wait(timeout: 60) { _ in
+                (try? pod.events())?.contains { $0.message == "Error: ErrImagePull" } == true
+            }
+            #expect(outcome == .satisfied)
+            let failed = try pod.events().filter { $0.reason == "Failed" }.map(\.message)
+            let message = failed.first { $0.hasPrefix("Failed to pull image \"nothere:1\": ") }
+            #expect(
+                message?.contains("\(registry.host)/nothere: manifest 1: not found (MANIFEST_UNKNOWN: manifest unknown)") == true, "\(failed)")
+            guard case .waiting(let reason, _)? = try pod.status().containers.first?.state else {
+                Issue.record("not waiting: \(String(describing: try? pod.status()))")
+                return
+            }
+            #expect(reason == "ErrImagePull" || reason == "ImagePullBackOff", "\(reason)")
+            #expect(try pod.events().contains { $0.reason == "Failed" && $0.message == "Error: ErrImagePull" })
+        }
+
+        @Test func aKilledPullResumesItsPartialLayerWithARange() throws {
+            let pulls = try Pulls()
+            guard let podsh = PackageLayout.builtProduct("podsh") else {
+                print("skip: pull resume: podsh is not built next to the tests")
+                return
+            }
+            let registry = try TestRegistry()
+            // 8 MiB that do not compress (gzip'd, so skopeo pushes the blob as it is), behind a
+            // relay sending 2 MiB a second.
+            var random = [UInt8](repeating: 0, count: 8 << 20)
+            let urandom = open("/dev/urandom", O_RDONLY)
+            _ = random.withUnsafeMutableBytes { read(urandom, $0.baseAddress, $0.count) }
+            close(urandom)
+            let big = pulls.dir + "/big.bin"
+            try Data(random).write(to: URL(fileURLWithPath: big))
+            let layout = try pulls.layout(
+                "big",
+                ["ref": "latest", "compression": "gz", "layers": [[["name": "big.bin", "file": big]]], "config": ["Cmd": ["true"]]])
+            try registry.push(layout, as: "big:1")
+            let layer = try #require(try pulls.layerDigests(layout).first)
+            let size = try #require((try pulls.manifest(layout)["layers"] as? [[String: Any]])?.first?["size"] as? Int)
+            let slow = try registry.startHelper("slow-proxy.py", [String(registry.port), String(2 << 20)])
+            let reference = "127.0.0.1:\(slow)/big:1"
+            let arguments = ["image", "--image-dir", pulls.store.directory, "pull", reference, "--tls-verify=false"]
+            let first = Process()
+            first.executableURL = URL(fileURLWithPath: podsh)
+            first.arguments = arguments
+            first.standardOutput = FileHandle.nullDevice
+            first.standardError = FileHandle.nullDevice
+            try first.run()
+            // Killed once a quarter of the layer is in its partial file.
+            let partial = pulls.store.partialPath(layer)
+            let deadline = Date().addingTimeInterval(120)
+            while first.isRunning && Date() < deadline {
+                var info = stat()
+                if stat(partial, &info) == 0 && Int(info.st_size) > size / 4 { break }
+                usleep(10_000)
+            }
+            kill(first.processIdentifier, SIGKILL)
+            first.waitUntilExit()
+            var info = stat()
+            #expect(stat(partial, &info) == 0, "the partial layer stays for the next pull")
+            let kept = Int(info.st_size)
+            #expect(kept > 0 && kept < size, "\(kept) of \(size)")
+            let second = try Command.run(podsh, arguments)
+            #expect(second.status == 0, "\(second.stderr)")
+            #expect(second.stderr.contains("Copying blob \(layer.dropFirst(7).prefix(12)) done (resumed at \(kept) bytes, \(size - kept) fetched)"), "\(second.stderr)")
+            let gets = registry.blobGets(layer)
+            #expect(gets.last?.status == 206, "the second GET asked for a Range: \(gets)")
+            #expect(gets.last?.bytes == size - kept, "\(gets)")
+            #expect(pulls.staging() == [], "the partial became the blob")
+            #expect(pulls.store.image(for: reference) != nil)
+        }
+
+        @Test func twoProcessesPullingOneImageFetchEachLayerOnce() throws {
+            let pulls = try Pulls()
+            guard let podsh = PackageLayout.builtProduct("podsh") else {
+                print("skip: concurrent pulls: podsh is not built next to the tests")
+                return
+            }
+            let registry = try TestRegistry()
+            let layout = try pulls.app("app", file: "twice\n")
+            try registry.push(layout, as: "app:1")
+            let processes = (0..<2).map { _ in
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: podsh)
+                process.arguments = ["image", "--image-dir", pulls.store.directory, "pull", "\(registry.host)/app:1", "--tls-verify=false", "-q"]
+                process.standardOutput = FileHandle.nullDevice
+                process.standardError = FileHandle.nullDevice
+                return process
+            }
+            for process in processes { try process.run() }
+            for process in processes {
+                process.waitUntilExit()
+                #expect(process.terminationStatus == 0)
+            }
+            for layer in try pulls.layerDigests(layout) {
+                #expect(registry.blobGets(layer).count == 1, "\(layer): \(registry.blobGets(layer))")
+            }
+            let (_, image) = try #require(pulls.store.image(for: "\(registry.host)/app:1"))
+            let dirs = LinuxSystem.entries(of: pulls.store.layersDir).map(\.name).filter { !$0.hasSuffix(".json") && $0 != "mountpoints" }
+            #expect(dirs.sorted() == image.layers.map(\.directory).sorted(), "one directory per layer")
+            #expect(pulls.staging() == [])
+        }
+    }
+}

@@ -33,26 +33,11 @@ public struct RegistryAuthFile: Sendable, Equatable {
 
     /// Parses the text of an auth file (or of a `.dockerconfigjson`); `place` names it in errors.
     public static func parse(_ text: String, place: String) throws(BackendError) -> [String: RegistryCredentials] {
-        let node: SpecNode
         do {
-            node = try JSONReader.parse(text)
+            return try RegistryAuths.parse(text, place: place)
         } catch {
-            throw BackendError(.unsupported, "auth", "\(place): not JSON: \(error)")
+            throw BackendError(.unsupported, "auth", error.description)
         }
-        guard case .map = node.value else { throw BackendError(.unsupported, "auth", "\(place): not a JSON object") }
-        var out: [String: RegistryCredentials] = [:]
-        guard let auths = node["auths"] else { return out }
-        guard case .map(let entries) = auths.value else { throw BackendError(.unsupported, "auth", "\(place): auths is not an object") }
-        for entry in entries {
-            if let auth = entry.node["auth"]?.stringValue, !auth.isEmpty {
-                guard let bytes = Base64.decode(auth), let credentials = RegistryCredentials(joined: String(decoding: bytes, as: UTF8.self))
-                else { throw BackendError(.unsupported, "auth", "\(place): auths[\"\(entry.key)\"].auth is not base64 of USER:PASSWORD") }
-                out[entry.key] = credentials
-            } else if let user = entry.node["username"]?.stringValue, let password = entry.node["password"]?.stringValue {
-                out[entry.key] = RegistryCredentials(username: user, password: password)
-            }
-        }
-        return out
     }
 
     /// The file at `path`; a missing file has no entries.
@@ -62,27 +47,12 @@ public struct RegistryAuthFile: Sendable, Equatable {
         return RegistryAuthFile(path: path, auths: try parse(LinuxSystem.readFile(path), place: path))
     }
 
-    /// The key a registry host is written under, as podman and docker agree: docker.io's is
-    /// docker's historical URL.
-    static func keys(for registry: String) -> [String] {
-        if registry == "docker.io" || registry == "index.docker.io" || registry == "registry-1.docker.io" {
-            return ["docker.io", "index.docker.io", "https://index.docker.io/v1/", "registry-1.docker.io"]
-        }
-        return [registry, "https://" + registry, "http://" + registry, "https://" + registry + "/v1/", "https://" + registry + "/v2/"]
-    }
+    static func keys(for registry: String) -> [String] { RegistryAuths.keys(for: registry) }
 
-    /// The credentials for `repository` at `registry`: the longest `REGISTRY/NAMESPACE` key that
-    /// holds the repository, else the registry's own.
     public static func credentials(
         in auths: [String: RegistryCredentials], registry: String, repository: String
     ) -> RegistryCredentials? {
-        var parts = repository.split(separator: "/").map(String.init)
-        while !parts.isEmpty {
-            if let found = auths[registry + "/" + parts.joined(separator: "/")] { return found }
-            parts.removeLast()
-        }
-        for key in keys(for: registry) { if let found = auths[key] { return found } }
-        return nil
+        RegistryAuths.credentials(in: auths, registry: registry, repository: repository)
     }
 
     /// The credentials for `reference` from the first search path that has an entry.

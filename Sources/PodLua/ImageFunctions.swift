@@ -16,12 +16,13 @@ struct ImageFunctions {
         ]
     }
 
-    /// `pod.image.pull(ref [, {insecure = true}])`: the image, or `nil, message`.
+    /// `pod.image.pull(ref [, {insecure = true, creds = "user:password"}])`: the image, or `nil, message`.
     func pull(_ call: LuaCall) -> LuaHost.Outcome {
         guard let reference = call.string(1) else {
             return .error("pod.image.pull: the reference must be a string, got \(call.typeName(1))")
         }
         var insecure = false
+        var credentials: RegistryCredentials?
         switch LuaArgs.optionEntries(call, 2, function: "pod.image.pull") {
         case .failure(let message): return .error(message.text)
         case .success(let entries):
@@ -30,12 +31,19 @@ struct ImageFunctions {
                 case ("insecure", .bool(let value)): insecure = value
                 case ("insecure", _):
                     return .error("pod.image.pull: options.insecure must be a boolean, got \(entry.node.typeName)")
-                default: return .error("pod.image.pull: unknown option '\(entry.key)' (insecure)")
+                case ("creds", .string(let text)):
+                    guard let parsed = RegistryCredentials(joined: text) else {
+                        return .error("pod.image.pull: options.creds must be \"USER:PASSWORD\"")
+                    }
+                    credentials = parsed
+                case ("creds", _):
+                    return .error("pod.image.pull: options.creds must be a string, got \(entry.node.typeName)")
+                default: return .error("pod.image.pull: unknown option '\(entry.key)' (insecure, creds)")
                 }
             }
         }
         do {
-            let info = try module.runtime.pullImage(reference, insecure: insecure)
+            let info = try module.runtime.pullImage(reference, insecure: insecure, credentials: credentials)
             Self.push(call, info)
             return .values(1)
         } catch {
@@ -129,6 +137,7 @@ struct ImageFunctions {
         var config = ImageConfig()
         var size: Int64?
         var pullSeconds: Double = 0
+        var credentials: RegistryCredentials?
         func strings(_ node: SpecNode, _ key: String) -> Result<[String], LuaArgs.Message> {
             if case .string(let word) = node.value { return .success([word]) }
             guard case .array(let items) = node.value else {
@@ -175,11 +184,16 @@ struct ImageFunctions {
                         "\(function): pullSeconds \(PodRuntime.durationProblem(Double(text) ?? .nan) ?? "is invalid"), got \(text)")
                 }
                 pullSeconds = value
-            case ("name", _), ("workingDir", _), ("user", _), ("stopSignal", _), ("size", _), ("pullSeconds", _):
+            case ("credentials", .string(let text)):
+                guard let parsed = RegistryCredentials(joined: text) else {
+                    return .error("\(function): credentials must be \"USER:PASSWORD\"")
+                }
+                credentials = parsed
+            case ("name", _), ("workingDir", _), ("user", _), ("stopSignal", _), ("size", _), ("pullSeconds", _), ("credentials", _):
                 return .error("\(function): \(key) has the wrong type (\(entry.node.typeName))")
             default:
                 return .error(
-                    "\(function): unknown field '\(key)' (name, entrypoint, cmd, env, workingDir, user, stopSignal, size, pullSeconds)")
+                    "\(function): unknown field '\(key)' (name, entrypoint, cmd, env, workingDir, user, stopSignal, size, pullSeconds, credentials)")
             }
         }
         guard let name else { return .error("\(function): name (the image reference) is required") }
@@ -187,7 +201,8 @@ struct ImageFunctions {
             return .error("\(function): env entry \"\(variable)\" is not NAME=value")
         }
         do {
-            let info = try sim.imageRegistry.register(name, config: config, size: size, pullSeconds: pullSeconds)
+            let info = try sim.imageRegistry.register(
+                name, config: config, size: size, pullSeconds: pullSeconds, credentials: credentials)
             Self.push(call, info)
             return .values(1)
         } catch {

@@ -67,6 +67,10 @@ final class PodModule {
                     sim.set("image") { self.host.pushFunction(L, simImage) }
                 }
             }
+            let secrets = SecretFunctions(module: self)
+            let removeSecret = host.register { call in secrets.remove(call) }
+            let createSecret = host.register { call in secrets.create(call, removeID: removeSecret) }
+            t.set("secret") { host.pushFunction(L, createSecret) }
             let imageFunctions = images.functions().map { ($0.0, host.register($0.1)) }
             t.set("image") {
                 call.pushTable(fieldCount: Int32(imageFunctions.count)) { image in
@@ -196,12 +200,14 @@ final class PodModule {
             ("toyaml", { [unowned self] call in self.toYAML(call) }),
             (
                 "fromyaml",
-                { call in
+                { [runtime] call in
                     guard let text = call.string(1) else {
                         return .error("pod.fromyaml: the manifest must be a string, got \(call.typeName(1))")
                     }
                     do {
                         let decoded = try Manifest.decodePod(text)
+                        // The stream's Secrets are created as pod.secret would (the table names them).
+                        for secret in decoded.spec.imagePullSecrets.compactMap(\.secret) { runtime.secrets[secret.name] = secret }
                         LuaSpecWriter(call: call).push(decoded.spec)
                         return .values(1)
                     } catch {

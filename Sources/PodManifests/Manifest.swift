@@ -31,6 +31,8 @@ public enum Manifest {
         var configMaps: [String: [String: String]] = [:]
         var configMapLines: [(name: String, line: Int?)] = []
         var podDocuments: [SpecNode] = []
+        var secrets: [String: Secret] = [:]
+        var secretLines: [(name: String, line: Int?)] = []
 
         for document in documents where document.value != .null {
             var decoder = SpecDecoder(lenient: lenient)
@@ -57,13 +59,24 @@ public enum Manifest {
                         configMapLines.append((name, decoder.line(for: FieldPath("metadata").child("name"))))
                     }
                 }
+            case .string("Secret"):
+                if let secret = readSecret(document, &decoder) {
+                    if secrets[secret.name] != nil {
+                        decoder.fail(
+                            .duplicate, FieldPath("metadata").child("name"), document,
+                            value: FieldError.quoted(secret.name), detail: "another Secret of the stream has this name")
+                    } else {
+                        secrets[secret.name] = secret
+                        secretLines.append((secret.name, decoder.line(for: FieldPath("metadata").child("name"))))
+                    }
+                }
             case nil:
-                decoder.fail(.required, FieldPath("kind"), document, detail: "every document needs kind: Pod or ConfigMap")
+                decoder.fail(.required, FieldPath("kind"), document, detail: "every document needs kind: Pod, ConfigMap or Secret")
             default:
                 if let kind {
                     decoder.fail(
                         .unsupportedValue, FieldPath("kind"), kind, value: kind.shortDescription,
-                        detail: "supported values: \"ConfigMap\", \"Pod\"")
+                        detail: "supported values: \"ConfigMap\", \"Pod\", \"Secret\"")
                 }
             }
             errors += decoder.errors
@@ -76,7 +89,11 @@ public enum Manifest {
             var reader = PodSpecReader(lenient: lenient, form: .manifest(configMaps: configMaps))
             let spec = reader.readPodDocument(document)
             do {
-                let decoded = try reader.finish(spec)
+                var decoded = try reader.finish(spec)
+                // The Secrets its imagePullSecrets name, when the stream holds them.
+                for i in decoded.spec.imagePullSecrets.indices {
+                    decoded.spec.imagePullSecrets[i].secret = secrets[decoded.spec.imagePullSecrets[i].name]
+                }
                 pods.append(decoded.spec)
                 warnings += decoded.warnings
             } catch {
@@ -97,6 +114,13 @@ public enum Manifest {
             let unused = FieldError(
                 .invalid, FieldPath("metadata").child("name"), value: FieldError.quoted(name),
                 detail: "no Pod of the stream mounts this ConfigMap", line: line)
+            if lenient { warnings.append(unused) } else { errors.append(unused) }
+        }
+        let named = Set(pods.flatMap { $0.imagePullSecrets.map(\.name) })
+        for (name, line) in secretLines where !named.contains(name) {
+            let unused = FieldError(
+                .invalid, FieldPath("metadata").child("name"), value: FieldError.quoted(name),
+                detail: "no Pod of the stream names this Secret in imagePullSecrets", line: line)
             if lenient { warnings.append(unused) } else { errors.append(unused) }
         }
         guard errors.isEmpty else {
@@ -150,6 +174,55 @@ public enum Manifest {
         var data: [String: String] = [:]
         if let dataNode = fields["data"], let map = decoder.stringMap(dataNode, FieldPath("data")) { data = map }
         return (name, data)
+    }
+
+    /// `metadata.name`, `type` (Opaque by default) and the bytes of `data` (base64) and
+    /// `stringData` (text, over `data` key by key, as the API server merges them) of a Secret.
+    static func readSecret(_ document: SpecNode, _ decoder: inout SpecDecoder) -> Secret? {
+        guard
+            let fields = decoder.object(
+                document, FieldPath(""), supported: KubernetesFields.secretTop, known: KubernetesFields.secretTopKnown)
+        else { return nil }
+        checkAPIVersion(fields, document, &decoder)
+        let metadataPath = FieldPath("metadata")
+        guard let metadataNode = fields["metadata"] else {
+            decoder.fail(.required, metadataPath.child("name"), document)
+            return nil
+        }
+        guard
+            let metadata = decoder.object(
+                metadataNode, metadataPath, supported: ["name"], known: KubernetesFields.metadataKnown.union(["labels"]),
+                ignoredIfEmpty: ["creationTimestamp"])
+        else { return nil }
+        guard let nameNode = metadata["name"], let name = decoder.string(nameNode, metadataPath.child("name")) else {
+            if metadata["name"] == nil { decoder.fail(.required, metadataPath.child("name"), metadataNode) }
+            return nil
+        }
+        for problem in KubernetesNames.dns1123SubdomainErrors(name) {
+            decoder.fail(.invalid, metadataPath.child("name"), nameNode, value: FieldError.quoted(name), detail: problem)
+        }
+        var secret = Secret(name: name)
+        if let typeNode = fields["type"], let type = decoder.string(typeNode, FieldPath("type")) { secret.type = type.isEmpty ? Secret.opaque : type }
+        if let dataNode = fields["data"], let map = decoder.stringMap(dataNode, FieldPath("data")) {
+            for (key, value) in map {
+                guard let bytes = Base64.decode(value) else {
+                    decoder.fail(
+                        .invalid, FieldPath("data").key(key), dataNode, value: "<secret contents redacted>",
+                        detail: "illegal base64 data")
+                    continue
+                }
+                secret.data[key] = bytes
+            }
+        }
+        if let stringNode = fields["stringData"], let map = decoder.stringMap(stringNode, FieldPath("stringData")) {
+            for (key, value) in map { secret.data[key] = Array(value.utf8) }
+        }
+        if secret.type == Secret.dockerConfigJSON, secret.data[".dockerconfigjson"] == nil {
+            decoder.fail(.required, FieldPath("data").key(".dockerconfigjson"), document)
+        } else if case .failure(let problem)? = secret.registryCredentials() {
+            decoder.fail(.invalid, FieldPath("data").key(".dockerconfigjson"), document, detail: problem.description)
+        }
+        return secret
     }
 
     static func checkAPIVersion(_ fields: [String: SpecNode], _ document: SpecNode, _ decoder: inout SpecDecoder) {

@@ -3,12 +3,15 @@ import PodKit
 /// The sim's images (DESIGN §8.2): `pod.sim.image{...}` registers one with an OCI config. A
 /// reference without a registry host is an image of the local store at once; one with a
 /// registry host is in that (simulated) registry until a pull brings it into the store, which
-/// takes `pullSeconds` of virtual time. Until a first image is registered the sim manages no
+/// takes `pullSeconds` of virtual time (an image registered with `credentials` is pulled only
+/// with them: a pod's `imagePullSecrets`, `pod.image.pull`'s `creds`). Until a first image is registered the sim manages no
 /// image at all (any name runs, `command` is required), as it always did.
 public final class SimImages {
     struct Entry {
         var info: ImageInfo
         var pullSeconds: Double
+        /// The credentials its registry asks for (nil: anyone may pull).
+        var credentials: RegistryCredentials?
     }
 
     /// Every registered image, by normalized reference.
@@ -25,7 +28,8 @@ public final class SimImages {
     /// digest of its OCI config document, as for real images.
     @discardableResult
     public func register(
-        _ reference: String, config: ImageConfig, size: Int64? = nil, pullSeconds: Double = 0
+        _ reference: String, config: ImageConfig, size: Int64? = nil, pullSeconds: Double = 0,
+        credentials: RegistryCredentials? = nil
     ) throws(ImageReferenceError) -> ImageInfo {
         let parsed = try ImageReference(parsing: reference)
         let document = SpecNode(
@@ -38,7 +42,7 @@ public final class SimImages {
         let info = ImageInfo(
             reference: parsed.normalized, id: SHA256.digest(of: document), size: size ?? Int64(document.utf8.count),
             config: config)
-        registered[parsed.normalized] = Entry(info: info, pullSeconds: pullSeconds)
+        registered[parsed.normalized] = Entry(info: info, pullSeconds: pullSeconds, credentials: credentials)
         if parsed.registry == nil { store[parsed.normalized] = info } else { store[parsed.normalized] = nil }
         return info
     }
@@ -46,7 +50,7 @@ public final class SimImages {
     func local(_ reference: ImageReference) -> ImageInfo? { store[reference.normalized] }
 
     /// What a pull of `reference` gives, and after how long.
-    func pull(_ reference: ImageReference) -> (outcome: PullOutcome, seconds: Double) {
+    func pull(_ reference: ImageReference, as credentials: RegistryCredentials?) -> (outcome: PullOutcome, seconds: Double) {
         let key = reference.normalized
         guard reference.registry != nil else {
             // A local name: there is nothing to pull it from.
@@ -54,6 +58,15 @@ public final class SimImages {
         }
         guard let entry = registered[key] else {
             return (.failed("failed to resolve reference \"\(key)\": \(key): not found"), 0)
+        }
+        if let required = entry.credentials, required != credentials {
+            // A real registry's words (distribution's 401), after the round trip.
+            let registry = reference.registry ?? ""
+            let why =
+                credentials == nil
+                ? "\(registry): unauthorized: authentication required (podsh image login \(registry), or --creds)"
+                : "\(registry): unauthorized (UNAUTHORIZED: authentication required): the credentials were refused"
+            return (.failed(why), min(entry.pullSeconds, 1))
         }
         return (.pulled(entry.info), entry.pullSeconds)
     }
@@ -72,7 +85,7 @@ extension SimBackend: ImageBackend {
 
     public func startPull(_ reference: ImageReference, options: PullOptions) throws(BackendError) -> PullID {
         let id = PullID(nextPull())
-        let (outcome, seconds) = imageRegistry.pull(reference)
+        let (outcome, seconds) = imageRegistry.pull(reference, as: options.credentials)
         kernel.schedule(after: seconds) { [weak self] in
             guard let self else { return }
             if case .pulled(let info) = outcome { self.imageRegistry.stored(info) }

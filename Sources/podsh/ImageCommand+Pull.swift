@@ -26,6 +26,7 @@ extension ImageCommand {
     }
 
     func isInsecure(_ registry: String) -> Bool {
+        if insecure { return true }
         if let tlsVerify { return !tlsVerify }
         return global.insecureRegistry.contains(registry)
     }

@@ -16,7 +16,7 @@ struct ImageCommand: ParsableCommand {
         commandName: "image",
         abstract: "Manage the linux backend's images.",
         discussion: """
-            podsh image pull REF [--creds USER:PASSWORD] [--authfile FILE] [--tls-verify=false] [-q]
+            podsh image pull REF [--creds USER:PASSWORD] [--authfile FILE] [--insecure] [-q]
                                                from a registry (REF names it, or --default-registry);
                                                credentials from --creds, else the auth file
             podsh image login REGISTRY [-u USER] [-p PASSWORD | --password-stdin] [--authfile FILE]
@@ -49,6 +49,9 @@ struct ImageCommand: ParsableCommand {
 
     @Option(name: .customLong("tls-verify"), help: "pull, login: false reaches the registry over plain HTTP.")
     var tlsVerify: Bool?
+
+    @Flag(help: "pull, login: reach the registry over plain HTTP (as --tls-verify=false).")
+    var insecure = false
 
     @Flag(name: [.customShort("q"), .long], help: "pull: print only the image at the end.")
     var quiet = false

@@ -66,6 +66,52 @@ struct ManifestTests {
         #expect(documents[2].contains("configMap:\n      name: every-field-config"))
     }
 
+    /// A `kubernetes.io/dockerconfigjson` Secret of the stream goes with the pod that names it
+    /// in imagePullSecrets, and comes out again before the Pod.
+    @Test func imagePullSecretsTakeTheSecretOfTheStream() throws {
+        let config = #"{"auths":{"registry.test:5000":{"auth":"YWxpY2U6czNjcmV0"}}}"#
+        let text = """
+            apiVersion: v1
+            kind: Secret
+            metadata: {name: regcred}
+            type: kubernetes.io/dockerconfigjson
+            data: {.dockerconfigjson: \(Base64.encode(config))}
+            ---
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: private}
+            spec:
+              imagePullSecrets: [{name: regcred}, {name: elsewhere}]
+              containers: [{name: c, image: registry.test:5000/app:1}]
+            """
+        let spec = try Manifest.decodePod(text).spec
+        #expect(spec.imagePullSecrets.map(\.name) == ["regcred", "elsewhere"])
+        let secret = try #require(spec.imagePullSecrets[0].secret)
+        #expect(secret.type == Secret.dockerConfigJSON)
+        #expect(try secret.registryCredentials()?.get()["registry.test:5000"] == RegistryCredentials(username: "alice", password: "s3cret"))
+        #expect(spec.imagePullSecrets[1].secret == nil, "not in the stream: the runtime's Secrets are looked in")
+        let again = Manifest.encode(spec)
+        #expect(again.components(separatedBy: "---\n").count == 2 && again.hasPrefix("apiVersion: v1\ndata:"), "\(again)")
+        #expect(try Manifest.decodePod(again).spec == spec)
+    }
+
+    @Test func aSecretThatCannotBeReadNamesItsField() throws {
+        func errors(_ text: String) -> String {
+            do {
+                _ = try Manifest.decode(text)
+                return ""
+            } catch {
+                return "\(error)"
+            }
+        }
+        let pod = "\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  imagePullSecrets: [{name: s}]\n  containers: [{name: c, image: x}]\n"
+        #expect(errors("apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata: {k: '!!'}" + pod).contains("data[k]: Invalid value: <secret contents redacted>: illegal base64 data"))
+        #expect(errors("apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ntype: kubernetes.io/dockerconfigjson\nstringData: {a: b}" + pod).contains("data[.dockerconfigjson]: Required value"))
+        #expect(errors("apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ntype: kubernetes.io/dockerconfigjson\nstringData: {.dockerconfigjson: '{'}" + pod).contains("not JSON"))
+        #expect(errors("apiVersion: v1\nkind: Secret\nmetadata: {name: unused}\nstringData: {a: b}" + pod).contains("no Pod of the stream names this Secret in imagePullSecrets"))
+        #expect(errors("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  imagePullSecrets: [{}]\n  containers: [{name: c, image: x}]\n").contains("spec.imagePullSecrets[0].name: Required value"))
+    }
+
     @Test func seedManifestDecodesValidatesAndReencodes() throws {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("../../scripts/seed-pod.yaml").standardized
@@ -209,7 +255,7 @@ struct ManifestTests {
             "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n---\napiVersion: v2\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c}]}\n"
         #expect(
             manifestErrors(yaml) == [
-                "kind: Unsupported value: \"Deployment\": supported values: \"ConfigMap\", \"Pod\" (line 2)",
+                "kind: Unsupported value: \"Deployment\": supported values: \"ConfigMap\", \"Pod\", \"Secret\" (line 2)",
                 "apiVersion: Unsupported value: \"v2\": supported values: \"v1\" (line 5)",
             ])
     }

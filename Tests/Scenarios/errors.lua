@@ -40,7 +40,7 @@ test("arguments of the module's functions", function()
   fails("pod.exec: argv[2] must be a string, got number", pod.exec, { "echo", 1 })
   fails("pod.exec: unknown option 'stdn' (stdin, timeout, env)", pod.exec, "true", { stdn = "x" })
   fails("pod.fromyaml: the manifest must be a string, got table", pod.fromyaml, {})
-  fails("pod.fromyaml: kind: Required value: every document needs kind: Pod or ConfigMap (line 1)", pod.fromyaml, "a: b")
+  fails("pod.fromyaml: kind: Required value: every document needs kind: Pod, ConfigMap or Secret (line 1)", pod.fromyaml, "a: b")
   fails("pod.toyaml: expected a spec table or a Pod, got number", pod.toyaml, 3)
   fails("pod.create: spec: Invalid type: a table mixing list entries and named fields", pod.create, { "x", name = "y" })
   fails("pod.create: spec.containers[0].command[0]: Invalid type: a function cannot be part of a spec",

@@ -208,3 +208,58 @@ test("a bad user is a start failure naming the user", function()
   assert(app.reason == "StartError" and app.message:find("unable to find user www-data", 1, true), app.message)
   p:remove()
 end)
+
+-- A registry that asks who pulls: imagePullSecrets name a kubernetes.io/dockerconfigjson Secret.
+pod.sim.image{ name = "private.test/team/app:1", cmd = { "echo", "private" }, credentials = "alice:pw", pullSeconds = 2 }
+
+local function dockerconfig(registry, user, password)
+  -- base64 of "alice:pw" and "alice:wrong", as docker writes config.json.
+  local auth = ({ ["alice:pw"] = "YWxpY2U6cHc=", ["alice:wrong"] = "YWxpY2U6d3Jvbmc=" })[user .. ":" .. password]
+  return '{"auths":{"' .. registry .. '":{"auth":"' .. auth .. '"}}}'
+end
+
+test("a private image pulls with its pod's imagePullSecrets and fails without them", function()
+  local anonymous = pod.run{ name = "anon", restartPolicy = "Never",
+    containers = { { name = "c", image = "private.test/team/app:1" } } }
+  assert(anonymous:wait(function(s) return s.containers.c.reason == "ImagePullBackOff" end, 5))
+  assert(messages(anonymous, "Failed"):find("private.test: unauthorized: authentication required", 1, true),
+    messages(anonymous, "Failed"))
+  anonymous:remove()
+  local wrong = pod.secret{ name = "wrong", type = "kubernetes.io/dockerconfigjson",
+    stringData = { [".dockerconfigjson"] = dockerconfig("private.test", "alice", "wrong") } }
+  local refused = pod.run{ name = "refused", restartPolicy = "Never", imagePullSecrets = { { name = "wrong" } },
+    containers = { { name = "c", image = "private.test/team/app:1" } } }
+  assert(refused:wait(function(s) return s.containers.c.reason == "ImagePullBackOff" end, 5))
+  assert(messages(refused, "Failed"):find("the credentials were refused", 1, true), messages(refused, "Failed"))
+  refused:remove()
+  -- data holds base64, as in a manifest; the Secret may hold other registries too.
+  local good = pod.secret{ name = "regcred", type = "kubernetes.io/dockerconfigjson",
+    stringData = { [".dockerconfigjson"] = '{"auths":{"other.test":{"auth":"eDp5"},"private.test/team":{"auth":"YWxpY2U6cHc="}}}' } }
+  assert(good.name == "regcred" and good.type == "kubernetes.io/dockerconfigjson")
+  local p = pod.run{ name = "private", restartPolicy = "Never",
+    imagePullSecrets = { { name = "missing" }, { name = "regcred" } },
+    containers = { { name = "c", image = "private.test/team/app:1" } } }
+  assert(p:wait("Succeeded", 10))
+  assert(p:logs("c") == "private\n", p:logs("c"))
+  assert(messages(p, "FailedToRetrieveImagePullSecret") ==
+    "Unable to retrieve some image pull secrets (missing); attempting to pull the image may not succeed.",
+    messages(p, "FailedToRetrieveImagePullSecret"))
+  p:remove()
+  assert(good:remove() == true and good:remove() == false)
+  assert(wrong:remove() == true)
+end)
+
+test("pod.secret refuses what a Secret cannot hold", function()
+  local ok, err = pcall(pod.secret, { name = "x", data = { k = "not base64!" } })
+  assert(not ok and err:find("data.k: illegal base64 data", 1, true), err)
+  ok, err = pcall(pod.secret, { name = "x", type = "kubernetes.io/dockerconfigjson", stringData = { a = "b" } })
+  assert(not ok and err:find("has no .dockerconfigjson key", 1, true), err)
+  ok, err = pcall(pod.secret, { name = "x", type = "kubernetes.io/dockerconfigjson", stringData = { [".dockerconfigjson"] = "{" } })
+  assert(not ok and err:find("not JSON", 1, true), err)
+  ok, err = pcall(pod.secret, { data = {} })
+  assert(not ok and err:find("name is required", 1, true), err)
+  ok, err = pcall(pod.secret, { name = "Bad_Name" })
+  assert(not ok and err:find('name "Bad_Name"', 1, true), err)
+  ok, err = pcall(pod.secret, { name = "x", colour = "red" })
+  assert(not ok and err:find("unknown field 'colour'", 1, true), err)
+end)

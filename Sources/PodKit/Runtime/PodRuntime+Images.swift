@@ -59,7 +59,7 @@ extension PodRuntime {
         }
         let id: PullID
         do {
-            id = try beginPull(reference, images)
+            id = try beginPull(reference, images, credentials: pullCredentials(record, reference, container: name))
         } catch {
             pullFailed(record, index, image: image, message: error.message)
             return nil
@@ -74,11 +74,36 @@ extension PodRuntime {
         return nil
     }
 
-    /// The pull of `reference` under way, or a new one.
-    func beginPull(_ reference: ImageReference, _ images: any ImageBackend, insecure: Bool = false) throws(BackendError) -> PullID {
-        let key = reference.normalized
+    /// The credentials the pod's `imagePullSecrets` give for `reference` (the first Secret that
+    /// has an entry for its registry, as kubelet tries them in order); a Secret that cannot be
+    /// found is kubelet's `FailedToRetrieveImagePullSecret` warning, and the pull goes on.
+    func pullCredentials(_ record: PodRecord, _ reference: ImageReference, container: String) -> RegistryCredentials? {
+        guard let registry = reference.registry else { return nil }
+        var missing: [String] = []
+        var found: RegistryCredentials?
+        for pullSecret in record.spec.imagePullSecrets {
+            guard let secret = pullSecret.secret ?? secrets[pullSecret.name] else {
+                missing.append(pullSecret.name)
+                continue
+            }
+            guard found == nil, case .success(let auths)? = secret.registryCredentials() else { continue }
+            found = RegistryAuths.credentials(in: auths, registry: registry, repository: reference.repository)
+        }
+        if !missing.isEmpty {
+            emit(
+                record, .warning, "FailedToRetrieveImagePullSecret", container,
+                "Unable to retrieve some image pull secrets (\(missing.joined(separator: ", "))); attempting to pull the image may not succeed.")
+        }
+        return found
+    }
+
+    /// The pull of `reference` (as `credentials`) under way, or a new one.
+    func beginPull(
+        _ reference: ImageReference, _ images: any ImageBackend, insecure: Bool = false, credentials: RegistryCredentials? = nil
+    ) throws(BackendError) -> PullID {
+        let key = reference.normalized + (credentials.map { " as " + $0.username } ?? "")
         if let id = pullsByReference[key] { return id }
-        let id = try images.startPull(reference, options: PullOptions(insecure: insecure))
+        let id = try images.startPull(reference, options: PullOptions(insecure: insecure, credentials: credentials))
         pulls[id] = PullState(reference: key, startedAt: now)
         pullsByReference[key] = id
         return id
@@ -152,7 +177,9 @@ extension PodRuntime {
 
     /// Pulls `image` (even when present, as `podman pull` does) and waits for it, supervising
     /// the pods meanwhile; a pull the runtime already runs for a container is shared.
-    public func pullImage(_ image: String, insecure: Bool = false, timeout: Double = 3600) throws(RuntimeError) -> ImageInfo {
+    public func pullImage(
+        _ image: String, insecure: Bool = false, credentials: RegistryCredentials? = nil, timeout: Double = 3600
+    ) throws(RuntimeError) -> ImageInfo {
         try ensureOpen()
         let images = try imageBackend("pull")
         let reference: ImageReference
@@ -163,7 +190,7 @@ extension PodRuntime {
         }
         let id: PullID
         do {
-            id = try beginPull(reference, images, insecure: insecure)
+            id = try beginPull(reference, images, insecure: insecure, credentials: credentials)
         } catch {
             throw .backend(error)
         }

@@ -52,6 +52,9 @@ public final class PodRuntime {
     @exclusivity(unchecked) var pulls: [PullID: PullState] = [:]
     var pullsByReference: [String: PullID] = [:]
     var pullOutcomes: [PullID: PullOutcome] = [:]
+    /// The Secrets pods name (`imagePullSecrets`) when their manifest did not bring them: what
+    /// `pod.secret{...}` creates, by name.
+    public var secrets: [String: Secret] = [:]
     var closed = false
     /// Asked while the runtime waits (`sleep`, `wait`, `exec`, `stop`): true ends the wait early,
     /// as if it timed out (podsh's Ctrl-C on the linux backend, whose waits take real time).

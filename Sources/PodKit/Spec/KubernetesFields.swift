@@ -14,16 +14,18 @@ package enum KubernetesFields {
 
     package static let podSpec: Set<String> = [
         "hostname", "shareProcessNamespace", "hostNetwork", "hostPID", "hostIPC", "restartPolicy",
-        "terminationGracePeriodSeconds", "volumes", "initContainers", "containers", "resources",
+        "terminationGracePeriodSeconds", "volumes", "initContainers", "containers", "resources", "imagePullSecrets",
     ]
     package static let podSpecKnown: Set<String> = [
         "activeDeadlineSeconds", "affinity", "automountServiceAccountToken", "dnsConfig", "dnsPolicy",
         "enableServiceLinks", "ephemeralContainers", "hostAliases", "hostUsers", "hostnameOverride",
-        "imagePullSecrets", "nodeName", "nodeSelector", "os", "overhead", "preemptionPolicy", "priority",
+        "nodeName", "nodeSelector", "os", "overhead", "preemptionPolicy", "priority",
         "priorityClassName", "readinessGates", "resourceClaims", "runtimeClassName", "schedulerName",
         "schedulingGates", "securityContext", "serviceAccount", "serviceAccountName", "setHostnameAsFQDN",
         "subdomain", "tolerations", "topologySpreadConstraints", "workloadRef",
     ]
+
+    static let localObjectReference: Set<String> = ["name"]
 
     static let container: Set<String> = [
         "name", "image", "command", "args", "env", "workingDir", "ports", "volumeMounts", "resources",
@@ -68,4 +70,6 @@ package enum KubernetesFields {
 
     package static let configMapTop: Set<String> = ["apiVersion", "kind", "metadata", "data"]
     package static let configMapTopKnown: Set<String> = ["binaryData", "immutable"]
+    package static let secretTop: Set<String> = ["apiVersion", "kind", "metadata", "data", "stringData", "type"]
+    package static let secretTopKnown: Set<String> = ["immutable"]
 }

@@ -112,6 +112,12 @@ package struct PodSpecReader {
         return port
     }
 
+    mutating func readPullSecret(_ node: SpecNode, _ path: FieldPath) -> ImagePullSecret {
+        var secret = ImagePullSecret(name: "")
+        read(node, path, KubernetesFields.localObjectReference, [], Self.pullSecretFields, into: &secret)
+        return secret
+    }
+
     mutating func readMount(_ node: SpecNode, _ path: FieldPath) -> VolumeMount {
         var mount = VolumeMount(name: "", mountPath: "")
         read(node, path, KubernetesFields.volumeMount, KubernetesFields.volumeMountKnown, Self.mountFields, into: &mount)

@@ -4,9 +4,9 @@
 /// (false booleans, empty lists) are left out, as the API server writes them.
 extension PodSpec {
     /// The manifest documents of this pod: a `ConfigMap` per distinct inline configMap volume,
-    /// then the `v1.Pod`.
+    /// a `Secret` per imagePullSecret that came with its Secret, then the `v1.Pod`.
     public var manifestDocuments: [SpecNode] {
-        ManifestNodes.configMapDocuments(self) + [ManifestNodes.podDocument(self)]
+        ManifestNodes.configMapDocuments(self) + ManifestNodes.secretDocuments(self) + [ManifestNodes.podDocument(self)]
     }
 
     /// The spec in the flat form Lua scripts write (`name`, `labels` and the `spec` fields side
@@ -49,6 +49,20 @@ enum ManifestNodes {
         return out
     }
 
+    static func secretDocuments(_ spec: PodSpec) -> [SpecNode] {
+        var seen: Set<String> = []
+        return spec.imagePullSecrets.compactMap { reference -> SpecNode? in
+            guard let secret = reference.secret, seen.insert(secret.name).inserted else { return nil }
+            return map([
+                ("apiVersion", string(apiVersion)),
+                ("data", secret.data.isEmpty ? nil : SpecNode(.map(secret.data.keys.sorted().map { .init($0, string(Base64.encode(secret.data[$0] ?? []))) }))),
+                ("kind", string("Secret")),
+                ("metadata", map([("name", string(secret.name))])),
+                ("type", string(secret.type)),
+            ])
+        }
+    }
+
     static func podDocument(_ spec: PodSpec) -> SpecNode {
         var metadata: [(String, SpecNode?)] = [("name", string(spec.name))]
         if !spec.labels.isEmpty { metadata.append(("labels", stringMap(spec.labels))) }
@@ -58,6 +72,7 @@ enum ManifestNodes {
             ("hostNetwork", flag(spec.hostNetwork)),
             ("hostPID", flag(spec.hostPID)),
             ("hostname", spec.hostname.map(string)),
+            ("imagePullSecrets", list(spec.imagePullSecrets.map { map([("name", string($0.name))]) })),
             ("initContainers", list(spec.initContainers.map(container))),
             ("resources", spec.resources.flatMap(resources)),
             ("restartPolicy", string(spec.restartPolicy.rawValue)),

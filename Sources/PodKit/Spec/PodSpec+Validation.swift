@@ -40,6 +40,9 @@ struct SpecValidator {
             }
         }
         if let hostname = spec.hostname { checkLabel(hostname, path.child("hostname"), required: true) }
+        for (i, secret) in spec.imagePullSecrets.enumerated() where secret.name.isEmpty {
+            add(.required, path.child("imagePullSecrets").index(i).child("name"))
+        }
         if spec.terminationGracePeriodSeconds < 0 {
             add(
                 .invalid, path.child("terminationGracePeriodSeconds"), value: String(spec.terminationGracePeriodSeconds),

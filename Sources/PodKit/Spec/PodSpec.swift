@@ -28,6 +28,8 @@ public struct PodSpec: Sendable, Equatable {
     public var containers: [ContainerSpec] { didSet { validation = ValidationMark() } }
     /// `spec.resources`: pod-level requests and limits (KEP-2837), nil when not set.
     public var resources: ResourceRequirements? { didSet { validation = ValidationMark() } }
+    /// `spec.imagePullSecrets`: the Secrets whose registry credentials pulls use.
+    public var imagePullSecrets: [ImagePullSecret] = [] { didSet { validation = ValidationMark() } }
     /// Whether this spec passed validation unchanged since (`validated()`, the decoders): the
     /// runtime validates a spec once. Any change to a field clears it.
     package var isValidated: Bool { validation.done }

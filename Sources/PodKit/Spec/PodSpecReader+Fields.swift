@@ -88,7 +88,10 @@ extension PodSpecReader {
         .value("terminationGracePeriodSeconds", \.terminationGracePeriodSeconds) { $0.decoder.integer($1, $2) },
         .list("volumes", \.volumes) { $0.readVolume($1, $2) }, .list("initContainers", \.initContainers) { $0.readContainer($1, $2) },
         .list("containers", \.containers) { $0.readContainer($1, $2) }, .value("resources", \.resources) { $0.readResources($1, $2) },
+        .list("imagePullSecrets", \.imagePullSecrets) { $0.readPullSecret($1, $2) },
     ]
+
+    static let pullSecretFields: [FieldReader<ImagePullSecret>] = [.string("name", \.name)]
 
     static let containerFields: [FieldReader<ContainerSpec>] = [
         .string("name", \.name), .string("image", \.image), .strings("command", \.command), .strings("args", \.args),

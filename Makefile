@@ -1,6 +1,6 @@
 # `make demo` runs the main job (the seed article's pod on the sim backend), `make test` the
 # test suite; both install what they need first.
-.PHONY: demo demo-linux test build setup format fuzz fuzz-build kill-rounds image-kill-rounds
+.PHONY: demo demo-linux test build setup format fuzz fuzz-build kill-rounds image-kill-rounds pull-kill-rounds
 
 setup:
 	scripts/setup.sh
@@ -58,3 +58,7 @@ kill-rounds: setup
 image-kill-rounds: setup
 	swift build --product podsh
 	scripts/image-kill-rounds.sh .build/debug/podsh $(ROUNDS)
+
+pull-kill-rounds: setup
+	swift build --product podsh
+	scripts/pull-kill-rounds.sh .build/debug/podsh $(ROUNDS)

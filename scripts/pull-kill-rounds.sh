@@ -19,17 +19,10 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
 store=$work/store
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cat > "$work/config.yml" <<YML
-version: 0.1
-log: {level: warn, accesslog: {disabled: false}}
-storage: {filesystem: {rootdirectory: $work/data}}
-http: {addr: 127.0.0.1:$port}
-YML
-docker-registry serve "$work/config.yml" > "$work/registry.log" 2>&1 &
-pids+=($!)
-disown
-until python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',$port))" 2>/dev/null; do sleep 0.05; done
+. scripts/local-registry.sh
+start_registry "$work"
+port=$registry_port
+pids+=($registry_pid)
 head -c $((24 << 20)) /dev/urandom > "$work/big.bin"
 python3 - "$work" <<'PY'
 import json, subprocess, sys

@@ -111,6 +111,27 @@ extension RealLinux {
             #expect(pulls.staging() == [], "nothing staged is left")
         }
 
+        /// The layered image of the load tests (a whiteout, an opaque directory, the config's
+        /// user, env, working directory), pulled instead of loaded, runs the same.
+        @Test func aPulledImageWithAWhiteoutAndAnOpaqueDirectoryRunsItsConfig() throws {
+            let pulls = try Pulls()
+            let registry = try TestRegistry()
+            try registry.push(try pulls.layout("layered", LinuxImageTests.layered(ref: "latest", base: pulls.busyboxTar)), as: "layered:1.0")
+            var options = LinuxBackendOptions(stateDir: pulls.dir + "/state", imageDir: pulls.store.directory)
+            options.insecureRegistries = [registry.host]
+            let runtime = PodRuntime(backend: try LinuxBackend(options: options))
+            defer { runtime.close() }
+            let image = "\(registry.host)/layered:1.0"
+            _ = try runtime.run(
+                PodSpec(name: "layered", containers: [ContainerSpec(name: "app", image: image, env: [EnvVar(name: "MODE", value: "container")])]))
+            let ready = try runtime.wait("layered", timeout: 60) { _ in
+                (try? runtime.logs("layered", container: "app"))?.contains("ready") == true
+            }
+            #expect(ready == .satisfied)
+            let log = try runtime.logs("layered", container: "app")
+            #expect(log == "c\nremoved-gone\nfrom-image container\n/work\n1000\n1001\nready\n", "\(log)")
+        }
+
         @Test func basicAuthTakesLoginCredentialsAnAuthFileAndCreds() throws {
             let pulls = try Pulls()
             guard let podsh = PackageLayout.builtProduct("podsh") else {
@@ -145,6 +166,16 @@ extension RealLinux {
             let creds = try Command.run(
                 podsh, ["image", "--image-dir", other, "pull", "\(registry.host)/team/app:1", "--tls-verify=false", "--creds", "alice:s3cret"])
             #expect(creds.status == 0, "\(creds.stderr)")
+            // A pod pulls with the login's credentials too (the backend's authFile).
+            var options = LinuxBackendOptions(stateDir: pulls.dir + "/state", imageDir: pulls.dir + "/pod-store")
+            options.insecureRegistries = [registry.host]
+            options.authFile = authfile
+            let runtime = PodRuntime(backend: try LinuxBackend(options: options))
+            let pod = try runtime.run(
+                PodSpec(name: "logged-in", restartPolicy: .never, containers: [ContainerSpec(name: "c", image: "\(registry.host)/team/app:1")]))
+            #expect(try pod.wait(timeout: 60) { $0.phase.isTerminal } == .satisfied)
+            #expect(try runtime.logs("logged-in", container: "c") == "basic\n")
+            runtime.close()
             let logout = try Command.run(podsh, common + ["logout", registry.host, "--authfile", authfile])
             #expect(logout.status == 0 && logout.stdout.contains("Removed login credentials for \(registry.host)"), "\(logout.output)")
             #expect(try RegistryAuthFile.read(authfile).auths.isEmpty)
@@ -301,10 +332,21 @@ extension RealLinux {
                 return
             }
             #expect(reason == "ErrImagePull" || reason == "ImagePullBackOff", "\(reason)")
+            // kubelet's image backoff, as the runtime planned it in its events: 10 s, then 20 s
+            // after the second failure (waited for as the condition, not timed).
+            let twice = try pod.wait(timeout: 120) { _ in
+                ((try? pod.events()) ?? []).filter { $0.reason == "BackOff" }.count >= 2
+            }
+            #expect(twice == .satisfied)
+            let planned = try pod.events().filter { $0.reason == "BackOff" }.map(\.message)
+            #expect(
+                Array(planned.prefix(2)) == ["Back-off 10s pulling image \"nothere:1\"", "Back-off 20s pulling image \"nothere:1\""],
+                "\(planned)")
+            #expect(try pod.events().filter { $0.reason == "Pulling" }.count >= 2, "pulled again after the first delay")
             #expect(try pod.events().contains { $0.reason == "Failed" && $0.message == "Error: ErrImagePull" })
         }
 
-        @Test func aKilledPullResumesItsPartialLayerWithARange() throws {
+        @Test func aPullKilledHalfwayResumesItsPartialLayerWithARange() throws {
             let pulls = try Pulls()
             guard let podsh = PackageLayout.builtProduct("podsh") else {
                 print("skip: pull resume: podsh is not built next to the tests")
@@ -334,12 +376,12 @@ extension RealLinux {
             first.standardOutput = FileHandle.nullDevice
             first.standardError = FileHandle.nullDevice
             try first.run()
-            // Killed once a quarter of the layer is in its partial file.
+            // Killed once half the layer is in its partial file.
             let partial = pulls.store.partialPath(layer)
             let deadline = Date().addingTimeInterval(120)
             while first.isRunning && Date() < deadline {
                 var info = stat()
-                if stat(partial, &info) == 0 && Int(info.st_size) > size / 4 { break }
+                if stat(partial, &info) == 0 && Int(info.st_size) > size / 2 { break }
                 usleep(10_000)
             }
             kill(first.processIdentifier, SIGKILL)

@@ -1,6 +1,6 @@
 # `make demo` runs the main job (the seed article's pod on the sim backend), `make test` the
 # test suite; both install what they need first.
-.PHONY: demo demo-linux test build setup format fuzz fuzz-build kill-rounds image-kill-rounds pull-kill-rounds
+.PHONY: demo demo-linux test build setup format fuzz fuzz-build kill-rounds image-kill-rounds pull-kill-rounds seed-linux
 
 setup:
 	scripts/setup.sh
@@ -62,3 +62,9 @@ image-kill-rounds: setup
 pull-kill-rounds: setup
 	swift build --product podsh
 	scripts/pull-kill-rounds.sh .build/debug/podsh $(ROUNDS)
+
+# The seed's pod on images built from Debian packages, pushed to a local registry and pulled
+# (root, network access to the Debian mirror): scripts/seed-linux.sh.
+seed-linux: setup
+	swift build --product podsh
+	scripts/seed-linux.sh .build/debug/podsh

@@ -109,6 +109,18 @@ enum Targets {
             }
         }
         collect(node, depth: 0)
+        // An auth file or a .dockerconfigjson: entries or an error, and their lookups.
+        if let auths = try? RegistryAuths.parse(text, place: "fuzz") {
+            for key in auths.keys.prefix(8) { _ = RegistryAuths.credentials(in: auths, registry: key, repository: "a/b") }
+        }
+        for string in strings {
+            // Base64 gives back what it was given; a WWW-Authenticate value parses or is nil.
+            if Base64.decode(Base64.encode(string)) != Array(string.utf8) {
+                fatalError("base64 of \"\(string)\" does not decode to it")
+            }
+            _ = RegistryClient.parseChallenge(string)
+            _ = Base64.decode(string)
+        }
         for string in strings {
             guard let reference = try? ImageReference(parsing: string) else { continue }
             guard let printed = try? ImageReference(parsing: reference.description), printed == reference else {

@@ -9,7 +9,7 @@ import Glibc
 /// blobs by `GET /v2/<name>/...`, with the two ways registries ask who is calling — Basic, and
 /// the bearer-token flow (a 401 naming a token service's `realm`, `service` and `scope`; the
 /// token fetched there, with the credentials when there are any, then sent as `Bearer`).
-final class RegistryClient: Sendable {
+public final class RegistryClient: Sendable {
     let registry: String
     let repository: String
     /// `https://host` (`http://host` for an insecure registry); docker.io's API is at registry-1.
@@ -97,7 +97,7 @@ final class RegistryClient: Sendable {
     }
 
     /// `Bearer realm="...",service="...",scope="..."` → ("bearer", parameters).
-    static func parseChallenge(_ text: String) -> (scheme: String, parameters: [String: String])? {
+    public static func parseChallenge(_ text: String) -> (scheme: String, parameters: [String: String])? {
         let trimmed = text.trimmingSpaces
         guard let space = trimmed.firstIndex(of: " ") else { return trimmed.isEmpty ? nil : (trimmed.lowercased(), [:]) }
         let scheme = String(trimmed[..<space]).lowercased()

@@ -83,6 +83,42 @@ static void mount_at(int fd, const char *source, const char *target, const char 
     if (mount(source, target, type, flags, options) < 0) podspawn_fail(fd, "mount", what);
 }
 
+/* The overlay at root->merged. mount(2) takes its options in one page, which holds some 60
+ * lower directories of the store's length; more go one by one through the new mount API
+ * (fsconfig's lowerdir+, Linux 6.8 and later). Nothing is allocated: the paths are copied into
+ * a buffer on the stack. */
+static void mount_overlay(int fd, const podspawn_root *root, const char *options, const char *what) {
+    if (strlen(options) < 4000) {
+        mount_at(fd, "overlay", root->merged, "overlay", 0, options, what);
+        return;
+    }
+    int fs = fsopen("overlay", FSOPEN_CLOEXEC);
+    if (fs < 0) podspawn_fail(fd, "fsopen", "overlay (more lower directories than mount options hold)");
+    char path[4096];
+    for (const char *p = root->lower; *p; ) {
+        const char *end = strchr(p, ':');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len >= sizeof path) {
+            errno = ENAMETOOLONG;
+            podspawn_fail(fd, "fsconfig", "lowerdir+ (a path too long)");
+        }
+        memcpy(path, p, len);
+        path[len] = 0;
+        if (fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir+", path, 0) < 0) podspawn_fail(fd, "fsconfig", path);
+        if (!end) break;
+        p = end + 1;
+    }
+    if (fsconfig(fs, FSCONFIG_SET_STRING, "upperdir", root->upper, 0) < 0) podspawn_fail(fd, "fsconfig", root->upper);
+    if (fsconfig(fs, FSCONFIG_SET_STRING, "workdir", root->work, 0) < 0) podspawn_fail(fd, "fsconfig", root->work);
+    if (fsconfig(fs, FSCONFIG_SET_FLAG, "volatile", NULL, 0) < 0) podspawn_fail(fd, "fsconfig", "volatile");
+    if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) podspawn_fail(fd, "fsconfig", what);
+    int mnt = fsmount(fs, FSMOUNT_CLOEXEC, 0);
+    if (mnt < 0) podspawn_fail(fd, "fsmount", what);
+    if (move_mount(mnt, "", AT_FDCWD, root->merged, MOVE_MOUNT_F_EMPTY_PATH) < 0) podspawn_fail(fd, "move_mount", what);
+    close(mnt);
+    close(fs);
+}
+
 /* The container's root: the overlay, pivot_root, /proc, /dev, /tmp and the volumes. */
 static void enter_root(int fd, const podspawn_root *root, const char *overlay_options, const char *overlay_target) {
     char path[4096];
@@ -103,7 +139,7 @@ static void enter_root(int fd, const podspawn_root *root, const char *overlay_op
     if (unshare(CLONE_NEWNS) < 0) podspawn_fail(fd, "unshare", "CLONE_NEWNS");
     /* Private first: / is shared on systemd hosts, and our mounts must not leak out. */
     mount_at(fd, NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL, "/, MS_REC | MS_PRIVATE");
-    mount_at(fd, "overlay", root->merged, "overlay", 0, overlay_options, overlay_target);
+    mount_overlay(fd, root, overlay_options, overlay_target);
     if (chdir(root->merged) < 0) podspawn_fail(fd, "chdir", root->merged);
     if (syscall(SYS_pivot_root, ".", ".") < 0) podspawn_fail(fd, "pivot_root", root->merged);
     if (umount2(".", MNT_DETACH) < 0) podspawn_fail(fd, "umount2", "the old root");
@@ -267,7 +303,7 @@ pid_t podspawn_exec(pid_t target, int join, int new_pid, const podspawn_root *ro
         return -1;
     }
     /* Built before the clone: the children may not allocate or format. */
-    char overlay_options[8192];
+    char overlay_options[32768];  /* up to a few hundred lower directories (mount_overlay) */
     char overlay_target[PODSPAWN_TARGET_MAX];
     if (root) {
         int n = snprintf(overlay_options, sizeof overlay_options, "lowerdir=%s,upperdir=%s,workdir=%s,volatile",

@@ -476,10 +476,18 @@ public struct ImageStore: Sendable {
             guard mountinfo.contains(prefix) else { continue }
             for line in mountinfo.split(separator: "\n") where line.contains(" - overlay ") {
                 guard let options = line.split(separator: " ").last else { continue }
-                for option in options.split(separator: ",") where option.hasPrefix("lowerdir=") {
-                    for dir in option.dropFirst(9).split(separator: ":") where dir.hasPrefix(prefix) {
-                        used.insert(String(dir.dropFirst(prefix.count)))
+                // `lowerdir=a:b:c` (mount(2)), or `lowerdir+=a` once per layer (fsconfig: an
+                // overlay of more layers than one page of options holds).
+                for option in options.split(separator: ",") {
+                    let dirs: [Substring]
+                    if option.hasPrefix("lowerdir=") {
+                        dirs = option.dropFirst(9).split(separator: ":")
+                    } else if option.hasPrefix("lowerdir+=") {
+                        dirs = [option.dropFirst(10)]
+                    } else {
+                        continue
                     }
+                    for dir in dirs where dir.hasPrefix(prefix) { used.insert(String(dir.dropFirst(prefix.count))) }
                 }
             }
         }

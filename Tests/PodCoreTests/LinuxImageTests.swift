@@ -166,6 +166,41 @@ extension RealLinux {
             env.closeAndCheck()
         }
 
+        /// 120 layers: more lower directories than one page of mount(2) options holds, so the
+        /// overlay is made with fsconfig's lowerdir+ (Linux 6.8+); prune reads those mounts too.
+        @Test func anImageOfAHundredAndTwentyLayersMountsAndPruneKeepsThem() throws {
+            var name = utsname()
+            uname(&name)
+            let release = withUnsafeBytes(of: name.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let version = release.split(separator: ".").prefix(2).compactMap { Int($0.prefix { $0.isNumber }) }
+            guard version.count == 2, (version[0], version[1]) >= (6, 8) else {
+                print("skip: 120 layers: Linux \(release) has no fsconfig lowerdir+ (6.8+)")
+                return
+            }
+            let images = try Images()
+            let env = images.env
+            var layers: [Any] = [["tar": images.busyboxTar]]
+            for i in 1..<120 { layers.append([["name": "f\(i)", "data": "\(i)\n"]]) }
+            let (layout, _) = try images.make("oci", "many", ["ref": "many:1", "layers": layers])
+            try images.store.load(layout)
+            let lower = try images.store.lowerDirectories(for: "many:1")
+            #expect(lower.count == 121, "the mount-point layer and 120")
+            let pod = try env.runtime.run(
+                PodSpec(name: "many", containers: [ContainerSpec(name: "c", image: "many:1", command: ["sleep", "3600"])]))
+            guard try pod.wait(phase: .running) == .satisfied else {
+                Issue.record("not running: \(try pod.events().map(\.message))")
+                return
+            }
+            #expect(try pod.exec("c", ["cat", "/f1", "/f60", "/f119"]).stdout == "1\n60\n119\n")
+            try images.store.remove("many:1")
+            try images.store.prune()
+            #expect(lower.allSatisfy { access($0, F_OK) == 0 }, "a running container's layers stay")
+            try pod.remove()
+            try images.store.prune()
+            #expect(lower.dropFirst().dropLast().allSatisfy { access($0, F_OK) != 0 }, "then they go (busybox's stays: the busybox image has it)")
+            env.closeAndCheck()
+        }
+
         /// Two processes loading one image at once: one layer directory, both tags, no staging left.
         @Test func concurrentLoadsOfOneImageShareOneLayer() throws {
             let images = try Images()

@@ -26,18 +26,12 @@ image = {"ref": "killed:1", "compression": "gz", "config": {"Cmd": ["sh"]}, "lay
 subprocess.run(["python3", "Tests/Tools/make-image.py", "oci-archive", work + "/image.tar"], input=json.dumps(image).encode(),
                check=True, stdout=subprocess.DEVNULL)
 PY
+. scripts/store-checks.sh
 check() {
   local tmp
   tmp=$(ls -A "$store/tmp" 2>/dev/null | wc -l)
   [ "$tmp" -eq 0 ] || { echo "round $1: $tmp staging entries left after prune" >&2; ls -la "$store/tmp" >&2; exit 1; }
-  for dir in "$store"/layers/*/; do
-    name=$(basename "$dir")
-    [ "$name" = mountpoints ] || [ -f "$store/layers/$name.json" ] || { echo "round $1: layer $name has no record" >&2; exit 1; }
-  done
-  for blob in "$store"/blobs/sha256/*; do
-    [ -e "$blob" ] || continue
-    [ "$(sha256sum "$blob" | cut -c1-64)" = "$(basename "$blob")" ] || { echo "round $1: blob $blob is corrupt" >&2; exit 1; }
-  done
+  check_store "$store" "round $1"
 }
 completed=0
 for round in $(seq "$rounds"); do

@@ -46,17 +46,8 @@ idx=json.load(open('$work/layout/index.json'))
 m=json.load(open('$work/layout/blobs/sha256/'+idx['manifests'][0]['digest'][7:]))
 l=m['layers'][1]; print(l['digest'], l['size'])")
 digest=${big% *}; size=${big#* }
-check() {
-  for dir in "$store"/layers/*/; do
-    [ -d "$dir" ] || continue
-    name=$(basename "$dir")
-    [ "$name" = mountpoints ] || [ -f "$store/layers/$name.json" ] || { echo "round $1: layer $name has no record" >&2; exit 1; }
-  done
-  for blob in "$store"/blobs/sha256/*; do
-    [ -e "$blob" ] || continue
-    [ "$(sha256sum "$blob" | cut -c1-64)" = "$(basename "$blob")" ] || { echo "round $1: blob $blob is corrupt" >&2; exit 1; }
-  done
-}
+. scripts/store-checks.sh
+check() { check_store "$store" "round $1"; }
 completed=0
 for round in $(seq "$rounds"); do
   "$podsh" image pull "$ref" --insecure --image-dir "$store" >/dev/null 2>&1 &

@@ -179,22 +179,9 @@ extension ImageStore {
 
     /// The digest of this machine's platform's manifest in an index.
     static func platformEntry(_ index: SpecNode, place: String, operation: String) throws(BackendError) -> String {
-        let arch = hostArchitecture
-        let entries = index["manifests"]?.arrayValue ?? []
-        let matching = entries.filter {
-            $0["platform"]?["os"]?.stringValue == "linux" && $0["platform"]?["architecture"]?.stringValue == arch
-        }
-        // arm64 images may say variant v8 or nothing; either does.
-        guard let chosen = matching.first, let digest = chosen["digest"]?.stringValue else {
-            let platforms = entries.compactMap { e -> String? in
-                guard let os = e["platform"]?["os"]?.stringValue, let a = e["platform"]?["architecture"]?.stringValue else { return nil }
-                return os + "/" + a
-            }
-            throw BackendError(
-                .unsupported, operation,
-                "\(place): no manifest for linux/\(arch) (the index has \(platforms.isEmpty ? "none" : platforms.joined(separator: ", ")))")
-        }
-        try checkDigestSyntax(digest, "the index entry for linux/\(arch)", operation: operation)
+        let chosen = try platformDescriptor(index, place: place, operation: operation)
+        let digest = chosen["digest"]?.stringValue ?? ""
+        try checkDigestSyntax(digest, "the index entry for linux/\(hostArchitecture)", operation: operation)
         return digest
     }
 
@@ -236,7 +223,15 @@ extension ImageStore {
             if let existing = layer(diffID: diffID) { return existing }
             usleep(20_000)
         }
-        defer { close(fd) }
+        defer {
+            // A fetch that failed before its first byte leaves no empty partial file behind.
+            // (Only while `path` is still this file: another pull may have made a new one.)
+            var mine = stat(), named = stat()
+            if fstat(fd, &mine) == 0, mine.st_size == 0, stat(path, &named) == 0, named.st_ino == mine.st_ino, named.st_dev == mine.st_dev {
+                unlink(path)
+            }
+            close(fd)
+        }
         if let existing = layer(diffID: diffID) {
             unlink(path)
             events?(.layerDone(digest: digest, fetched: 0, resumedFrom: 0))
@@ -285,8 +280,8 @@ extension ImageStore {
         }
         let layer = try locked(operation) { () throws(BackendError) -> Layer in
             if blobPath(digest) == nil {
-                // Moved in (it is in tmp/); the digest is checked once more as it goes.
-                try addBlob(file: path, expected: digest, operation: operation)
+                // Moved in (it is in tmp/); its digest was checked as it came, and is again as it is unpacked.
+                try addBlob(file: path, expected: digest, checked: true, operation: operation)
             } else {
                 unlink(path)
             }

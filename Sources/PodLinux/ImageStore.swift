@@ -162,10 +162,21 @@ public struct ImageStore: Sendable {
     }
 
     /// Stores the blob in the file `path` under its digest (checked against `expected` when
-    /// given); the file is moved in when it is in `tmp/`, copied otherwise.
+    /// given, unless `checked` says the caller just did); the file is moved in when it is in
+    /// `tmp/`, copied otherwise.
     @discardableResult
-    func addBlob(file path: String, expected: String?, operation: String) throws(BackendError) -> (digest: String, size: Int64) {
-        let (digest, size) = try LayerArchive.digest(ofFile: path)
+    func addBlob(
+        file path: String, expected: String?, checked: Bool = false, operation: String
+    ) throws(BackendError) -> (digest: String, size: Int64) {
+        let digest: String
+        let size: Int64
+        var info = stat()
+        if checked, let expected, stat(path, &info) == 0 {
+            // The caller has just hashed the file (a pull, as it fetched it).
+            (digest, size) = (expected, Int64(info.st_size))
+        } else {
+            (digest, size) = try LayerArchive.digest(ofFile: path)
+        }
         if let expected, expected != digest {
             throw BackendError(.unsupported, operation, "blob \(expected) has the digest \(digest): refused")
         }
@@ -789,21 +800,27 @@ extension ImageStore {
         }
         guard depth < 4 else { throw BackendError(.unsupported, operation, "\(place): indexes nested deeper than 4") }
         let arch = Self.hostArchitecture
-        let entries = node["manifests"]?.arrayValue ?? []
-        guard
-            let chosen = entries.first(where: {
-                $0["platform"]?["os"]?.stringValue == "linux" && $0["platform"]?["architecture"]?.stringValue == arch
-            })
-        else {
-            let platforms = entries.compactMap { e -> String? in
-                guard let os = e["platform"]?["os"]?.stringValue, let a = e["platform"]?["architecture"]?.stringValue else { return nil }
-                return os + "/" + a
-            }
-            throw BackendError(
-                .unsupported, operation,
-                "\(place): no manifest for linux/\(arch) (the index has \(platforms.isEmpty ? "none" : platforms.joined(separator: ", ")))")
-        }
+        let chosen = try Self.platformDescriptor(node, place: place, operation: operation)
         return try resolveManifest(root, chosen, place + " (linux/\(arch))", depth: depth + 1, operation: operation)
+    }
+
+    /// The entry of this machine's platform (linux/<arch>) in an index or manifest list; a
+    /// failure lists the platforms the index has.
+    static func platformDescriptor(_ index: SpecNode, place: String, operation: String) throws(BackendError) -> SpecNode {
+        let arch = hostArchitecture
+        let entries = index["manifests"]?.arrayValue ?? []
+        if let chosen = entries.first(where: {
+            $0["platform"]?["os"]?.stringValue == "linux" && $0["platform"]?["architecture"]?.stringValue == arch
+        }) {
+            return chosen
+        }
+        let platforms = entries.compactMap { e -> String? in
+            guard let os = e["platform"]?["os"]?.stringValue, let a = e["platform"]?["architecture"]?.stringValue else { return nil }
+            return os + "/" + a
+        }
+        throw BackendError(
+            .unsupported, operation,
+            "\(place): no manifest for linux/\(arch) (the index has \(platforms.isEmpty ? "none" : platforms.joined(separator: ", ")))")
     }
 
     func checkDigest(_ path: String, _ digest: String, _ place: String, operation: String) throws(BackendError) {

@@ -47,19 +47,11 @@ public struct RegistryAuthFile: Sendable, Equatable {
         return RegistryAuthFile(path: path, auths: try parse(LinuxSystem.readFile(path), place: path))
     }
 
-    static func keys(for registry: String) -> [String] { RegistryAuths.keys(for: registry) }
-
-    public static func credentials(
-        in auths: [String: RegistryCredentials], registry: String, repository: String
-    ) -> RegistryCredentials? {
-        RegistryAuths.credentials(in: auths, registry: registry, repository: repository)
-    }
-
     /// The credentials for `reference` from the first search path that has an entry.
     public static func lookup(registry: String, repository: String, paths: [String]) throws(BackendError) -> RegistryCredentials? {
         for path in paths {
             let file = try read(path)
-            if let found = credentials(in: file.auths, registry: registry, repository: repository) { return found }
+            if let found = RegistryAuths.credentials(in: file.auths, registry: registry, repository: repository) { return found }
         }
         return nil
     }
@@ -79,7 +71,7 @@ public struct RegistryAuthFile: Sendable, Equatable {
                 if case .map(let old)? = node["auths"]?.value { entries = old }
             }
         }
-        let keys = Set(keys(for: registry))
+        let keys = Set(RegistryAuths.keys(for: registry))
         let existed = entries.contains { keys.contains($0.key) }
         entries.removeAll { keys.contains($0.key) }
         if let credentials {

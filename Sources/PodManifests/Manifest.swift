@@ -148,29 +148,9 @@ public enum Manifest {
     /// `apiVersion`, `metadata.name` and `data` of a ConfigMap document.
     static func readConfigMap(_ document: SpecNode, _ decoder: inout SpecDecoder) -> (String, [String: String])? {
         guard
-            let fields = decoder.object(
-                document, FieldPath(""), supported: KubernetesFields.configMapTop,
-                known: KubernetesFields.configMapTopKnown)
+            let (fields, name) = readObject(
+                document, supported: KubernetesFields.configMapTop, known: KubernetesFields.configMapTopKnown, &decoder)
         else { return nil }
-        checkAPIVersion(fields, document, &decoder)
-        let metadataPath = FieldPath("metadata")
-        guard let metadataNode = fields["metadata"] else {
-            decoder.fail(.required, metadataPath.child("name"), document)
-            return nil
-        }
-        guard
-            let metadata = decoder.object(
-                metadataNode, metadataPath, supported: ["name"],
-                known: KubernetesFields.metadataKnown.union(["labels"]),
-                ignoredIfEmpty: ["creationTimestamp"])
-        else { return nil }
-        guard let nameNode = metadata["name"], let name = decoder.string(nameNode, metadataPath.child("name")) else {
-            if metadata["name"] == nil { decoder.fail(.required, metadataPath.child("name"), metadataNode) }
-            return nil
-        }
-        for problem in KubernetesNames.dns1123SubdomainErrors(name) {
-            decoder.fail(.invalid, metadataPath.child("name"), nameNode, value: FieldError.quoted(name), detail: problem)
-        }
         var data: [String: String] = [:]
         if let dataNode = fields["data"], let map = decoder.stringMap(dataNode, FieldPath("data")) { data = map }
         return (name, data)
@@ -180,27 +160,9 @@ public enum Manifest {
     /// `stringData` (text, over `data` key by key, as the API server merges them) of a Secret.
     static func readSecret(_ document: SpecNode, _ decoder: inout SpecDecoder) -> Secret? {
         guard
-            let fields = decoder.object(
-                document, FieldPath(""), supported: KubernetesFields.secretTop, known: KubernetesFields.secretTopKnown)
+            let (fields, name) = readObject(
+                document, supported: KubernetesFields.secretTop, known: KubernetesFields.secretTopKnown, &decoder)
         else { return nil }
-        checkAPIVersion(fields, document, &decoder)
-        let metadataPath = FieldPath("metadata")
-        guard let metadataNode = fields["metadata"] else {
-            decoder.fail(.required, metadataPath.child("name"), document)
-            return nil
-        }
-        guard
-            let metadata = decoder.object(
-                metadataNode, metadataPath, supported: ["name"], known: KubernetesFields.metadataKnown.union(["labels"]),
-                ignoredIfEmpty: ["creationTimestamp"])
-        else { return nil }
-        guard let nameNode = metadata["name"], let name = decoder.string(nameNode, metadataPath.child("name")) else {
-            if metadata["name"] == nil { decoder.fail(.required, metadataPath.child("name"), metadataNode) }
-            return nil
-        }
-        for problem in KubernetesNames.dns1123SubdomainErrors(name) {
-            decoder.fail(.invalid, metadataPath.child("name"), nameNode, value: FieldError.quoted(name), detail: problem)
-        }
         var secret = Secret(name: name)
         if let typeNode = fields["type"], let type = decoder.string(typeNode, FieldPath("type")) { secret.type = type.isEmpty ? Secret.opaque : type }
         if let dataNode = fields["data"], let map = decoder.stringMap(dataNode, FieldPath("data")) {
@@ -223,6 +185,33 @@ public enum Manifest {
             decoder.fail(.invalid, FieldPath("data").key(".dockerconfigjson"), document, detail: problem.description)
         }
         return secret
+    }
+
+    /// The top-level fields and `metadata.name` (a DNS subdomain) of a ConfigMap or Secret
+    /// document; nil, with the errors recorded, when they cannot be read.
+    static func readObject(
+        _ document: SpecNode, supported: Set<String>, known: Set<String>, _ decoder: inout SpecDecoder
+    ) -> ([String: SpecNode], String)? {
+        guard let fields = decoder.object(document, FieldPath(""), supported: supported, known: known) else { return nil }
+        checkAPIVersion(fields, document, &decoder)
+        let metadataPath = FieldPath("metadata")
+        guard let metadataNode = fields["metadata"] else {
+            decoder.fail(.required, metadataPath.child("name"), document)
+            return nil
+        }
+        guard
+            let metadata = decoder.object(
+                metadataNode, metadataPath, supported: ["name"], known: KubernetesFields.metadataKnown.union(["labels"]),
+                ignoredIfEmpty: ["creationTimestamp"])
+        else { return nil }
+        guard let nameNode = metadata["name"], let name = decoder.string(nameNode, metadataPath.child("name")) else {
+            if metadata["name"] == nil { decoder.fail(.required, metadataPath.child("name"), metadataNode) }
+            return nil
+        }
+        for problem in KubernetesNames.dns1123SubdomainErrors(name) {
+            decoder.fail(.invalid, metadataPath.child("name"), nameNode, value: FieldError.quoted(name), detail: problem)
+        }
+        return (fields, name)
     }
 
     static func checkAPIVersion(_ fields: [String: SpecNode], _ document: SpecNode, _ decoder: inout SpecDecoder) {

@@ -6,7 +6,8 @@
 # the first is in: the bytes the registry served for it (from its access log) against the
 # image's size. The image: busybox, three layers of 2,000 files each and one of 16 MiB that does
 # not compress (gzip). Everything on a tmpfs. Target: podsh at least 2x faster. Root,
-# docker-registry, skopeo, umoci.
+# docker-registry, skopeo, umoci; `podman pull` is measured too when podman is installed (a
+# root and run root of its own on the tmpfs, the overlay driver, into a fresh store each run).
 #     scripts/bench-pull.sh [RUNS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,8 +22,13 @@ work=$(mktemp -d)
 # before each) would otherwise be most of what is measured, and vary from run to run.
 mount -t tmpfs -o size=2g swift-pods-bench "$work"
 registry_pid=
+# Mounts below a directory, deepest first (podman's storage mounts its overlay directory).
+umount_below() {
+  awk -v p="$1" 'index($5, p) == 1 {print $5}' /proc/self/mountinfo | sort -r | while read -r m; do umount "$m" || true; done
+}
 cleanup() {
   if [ -n "$registry_pid" ]; then kill -KILL "$registry_pid" 2>/dev/null || true; fi
+  umount_below "$work/podman"
   umount "$work" 2>/dev/null || true
   rm -rf "$work"
 }
@@ -52,8 +58,21 @@ now() { date +%s%N; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 ours=()
 theirs=()
+podmans=()
+podman=$(command -v podman || true)
+podman_pull() {
+  "$podman" --root "$work/podman" --runroot "$work/podman-run" --storage-driver overlay \
+    pull -q --tls-verify=false "docker://$ref" >/dev/null
+}
 for run in $(seq "$runs"); do
   rm -rf "$work/store" "$work/oci" "$work/bundle"
+  if [ -n "$podman" ]; then
+    umount_below "$work/podman"
+    rm -rf "$work/podman" "$work/podman-run"
+    start=$(now)
+    podman_pull
+    podmans+=($(( ($(now) - start) / 1000000 )))
+  fi
   start=$(now)
   "$podsh" image pull "$ref" --insecure -q --image-dir "$work/store" >/dev/null
   ours+=($(( ($(now) - start) / 1000000 )))
@@ -74,4 +93,10 @@ size=$(du -sb "$work/data/docker/registry/v2/blobs" | cut -f1)
 echo "podsh image pull: ${ours_ms} ms (median of $runs: ${ours[*]})"
 echo "skopeo copy + umoci unpack: ${theirs_ms} ms (median of $runs: ${theirs[*]})"
 echo "ratio: $(awk "BEGIN { printf \"%.2f\", $theirs_ms / $ours_ms }")x faster (target >= 2x)"
+if [ -n "$podman" ]; then
+  podman_ms=$(printf '%s\n' "${podmans[@]}" | median)
+  echo "podman pull: ${podman_ms} ms (median of $runs: ${podmans[*]}); podsh $(awk "BEGIN { printf \"%.2f\", $podman_ms / $ours_ms }")x faster"
+else
+  echo "podman pull: not measured (podman is not installed)"
+fi
 echo "second tag (one new layer): ${second_ms} ms, $served bytes served of the registry's $size bytes of blobs"

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <linux/openat2.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -30,8 +31,60 @@ int podimage_open_beneath(int dir_fd, const char *path, int flags, mode_t mode) 
     return (int)syscall(SYS_openat2, dir_fd, path, &how, sizeof how);
 }
 
+struct podimage_follow {
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    long long size;
+    int finished, aborted;
+};
+
+podimage_follow *podimage_follow_new(void) {
+    podimage_follow *follow = calloc(1, sizeof *follow);
+    if (!follow) return NULL;
+    pthread_mutex_init(&follow->lock, NULL);
+    pthread_cond_init(&follow->changed, NULL);
+    return follow;
+}
+
+void podimage_follow_free(podimage_follow *follow) {
+    if (!follow) return;
+    pthread_cond_destroy(&follow->changed);
+    pthread_mutex_destroy(&follow->lock);
+    free(follow);
+}
+
+static void follow_update(podimage_follow *follow, long long size, int finished, int aborted) {
+    pthread_mutex_lock(&follow->lock);
+    if (size > follow->size) follow->size = size;
+    if (finished) follow->finished = 1;
+    if (aborted) follow->aborted = 1;
+    pthread_cond_broadcast(&follow->changed);
+    pthread_mutex_unlock(&follow->lock);
+}
+
+void podimage_follow_advance(podimage_follow *follow, long long size) { follow_update(follow, size, 0, 0); }
+void podimage_follow_finish(podimage_follow *follow) { follow_update(follow, 0, 1, 0); }
+void podimage_follow_abort(podimage_follow *follow) { follow_update(follow, 0, 0, 1); }
+
+int podimage_follow_aborted(podimage_follow *follow) {
+    pthread_mutex_lock(&follow->lock);
+    int aborted = follow->aborted;
+    pthread_mutex_unlock(&follow->lock);
+    return aborted;
+}
+
+/// Waits until the file holds more than `offset` bytes: 1, 0 at the end (finished), -1 aborted.
+static int follow_wait(podimage_follow *follow, long long offset) {
+    pthread_mutex_lock(&follow->lock);
+    while (follow->size <= offset && !follow->finished && !follow->aborted) pthread_cond_wait(&follow->changed, &follow->lock);
+    int answer = follow->aborted ? -1 : follow->size > offset ? 1 : 0;
+    pthread_mutex_unlock(&follow->lock);
+    return answer;
+}
+
 struct source {
     int fd;
+    podimage_follow *follow;
     podimage_sha256 *blob_hash;
     uint64_t blob_bytes;
     char buffer[CHUNK];
@@ -42,8 +95,22 @@ static la_ssize_t read_blob(struct archive *a, void *data, const void **out) {
     (void)a;
     struct source *source = data;
     ssize_t n;
-    do n = read(source->fd, source->buffer, sizeof source->buffer);
-    while (n < 0 && errno == EINTR);
+    for (;;) {
+        if (source->follow && podimage_follow_aborted(source->follow)) {
+            source->failed_errno = ECANCELED;
+            return -1;
+        }
+        do n = read(source->fd, source->buffer, sizeof source->buffer);
+        while (n < 0 && errno == EINTR);
+        if (n != 0 || !source->follow) break;
+        // At the end of what is written so far: wait for more, or the end.
+        int more = follow_wait(source->follow, (long long)source->blob_bytes);
+        if (more < 0) {
+            source->failed_errno = ECANCELED;
+            return -1;
+        }
+        if (more == 0) break;  // finished, and all of it read
+    }
     if (n < 0) {
         source->failed_errno = errno;
         return -1;
@@ -78,6 +145,12 @@ static la_ssize_t read_tar(struct archive *a, void *data, const void **out) {
     }
     *out = stream->buffer;
     return n;
+}
+
+/// libarchive's reason for its last failure (it may have none: a callback below it failed).
+static const char *archive_reason(struct archive *a) {
+    const char *reason = podimage_archive.archive_error_string(a);
+    return reason ? reason : "the stream below it failed";
 }
 
 struct job {
@@ -223,7 +296,7 @@ static int write_file(struct job *job, struct archive *tar, struct archive_entry
     }
     if (r != ARCHIVE_EOF) {
         close(fd);
-        return refuse(job, "reading its data: %s", podimage_archive.archive_error_string(tar));
+        return refuse(job, "reading its data: %s", archive_reason(tar));
     }
     // Sparse files end in a hole.
     la_int64_t length = podimage_archive.archive_entry_size(entry);
@@ -369,8 +442,8 @@ static int extract_entry(struct job *job, struct archive *tar, struct archive_en
     return status;
 }
 
-int podimage_extract_layer(int archive_fd, int layer_fd, struct podimage_layer_result *result, char *error,
-                           size_t error_size) {
+int podimage_extract_layer(int archive_fd, podimage_follow *follow, int layer_fd, struct podimage_layer_result *result,
+                           char *error, size_t error_size) {
     memset(result, 0, sizeof *result);
     struct job job = {.layer_fd = layer_fd, .error = error, .error_size = error_size, .entry = NULL};
     if (podimage_load(error, error_size) != 0) return -1;
@@ -383,6 +456,7 @@ int podimage_extract_layer(int archive_fd, int layer_fd, struct podimage_layer_r
         goto done;
     }
     source->fd = archive_fd;
+    source->follow = follow;
     source->blob_hash = podimage_sha256_new();
     stream->diff_hash = podimage_sha256_new();
     if (!source->blob_hash || !stream->diff_hash) {
@@ -399,21 +473,21 @@ int podimage_extract_layer(int archive_fd, int layer_fd, struct podimage_layer_r
     podimage_archive.archive_read_support_format_raw(outer);
     if (podimage_archive.archive_read_open(outer, source, NULL, read_blob, NULL) != ARCHIVE_OK) {
         snprintf(error, error_size, "the layer is not an archive: %s",
-                 source->failed_errno ? strerror(source->failed_errno) : podimage_archive.archive_error_string(outer));
+                 source->failed_errno ? strerror(source->failed_errno) : archive_reason(outer));
         goto done;
     }
     struct archive_entry *raw;
     if (podimage_archive.archive_read_next_header(outer, &raw) != ARCHIVE_OK) {
-        snprintf(error, error_size, "the layer is empty or unreadable: %s", podimage_archive.archive_error_string(outer));
+        snprintf(error, error_size, "the layer is empty or unreadable: %s", archive_reason(outer));
         goto done;
     }
     stream->outer = outer;
     podimage_archive.archive_read_support_format_tar(tar);
     if (podimage_archive.archive_read_open(tar, stream, NULL, read_tar, NULL) != ARCHIVE_OK) {
         if (stream->failed)
-            snprintf(error, error_size, "the layer's compressed stream is broken: %s", podimage_archive.archive_error_string(outer));
+            snprintf(error, error_size, "the layer's compressed stream is broken: %s", archive_reason(outer));
         else
-            snprintf(error, error_size, "the layer is not a tar archive: %s", podimage_archive.archive_error_string(tar));
+            snprintf(error, error_size, "the layer is not a tar archive: %s", archive_reason(tar));
         goto done;
     }
     struct archive_entry *entry;
@@ -430,7 +504,7 @@ int podimage_extract_layer(int archive_fd, int layer_fd, struct podimage_layer_r
     if (r != ARCHIVE_EOF) {
         snprintf(error, error_size, "the layer's tar stream is broken after %llu entries: %s",
                  (unsigned long long)result->entries,
-                 stream->failed ? podimage_archive.archive_error_string(outer) : podimage_archive.archive_error_string(tar));
+                 stream->failed ? archive_reason(outer) : archive_reason(tar));
         goto done;
     }
     // The rest of the stream (the tar's end padding) and of the blob count in the digests.
@@ -440,7 +514,7 @@ int podimage_extract_layer(int archive_fd, int layer_fd, struct podimage_layer_r
         stream->diff_bytes += (uint64_t)n;
     }
     if (n < 0) {
-        snprintf(error, error_size, "the layer's compressed stream is broken: %s", podimage_archive.archive_error_string(outer));
+        snprintf(error, error_size, "the layer's compressed stream is broken: %s", archive_reason(outer));
         goto done;
     }
     const void *ignored;
@@ -451,6 +525,10 @@ int podimage_extract_layer(int archive_fd, int layer_fd, struct podimage_layer_r
     }
     status = 0;
 done:
+    if (status != 0 && source && source->failed_errno == ECANCELED) {
+        // The writer of a followed file gave up on it: that, not what the readers made of it.
+        snprintf(error, error_size, "cancelled: the layer's bytes stopped coming");
+    }
     if (tar) podimage_archive.archive_read_free(tar);
     if (outer) podimage_archive.archive_read_free(outer);
     if (source && source->blob_hash) {

@@ -1,6 +1,8 @@
 // HTTP for registry pulls: libcurl's easy interface, loaded by dlopen at the first request (a
 // podsh that never pulls pays nothing for it). Each request has an easy handle of its own, so
-// requests may run on several threads at once.
+// requests may run on several threads at once; they share one connection pool (and DNS and TLS
+// session caches) through a share handle, so a pull's requests to one registry reuse their
+// connections instead of connecting (and shaking hands) for each.
 #define _GNU_SOURCE
 #include "podimage.h"
 
@@ -23,7 +25,25 @@ static struct {
     const char *(*curl_easy_strerror)(CURLcode);
     struct curl_slist *(*curl_slist_append)(struct curl_slist *, const char *);
     void (*curl_slist_free_all)(struct curl_slist *);
+    CURLSH *(*curl_share_init)(void);
+    CURLSHcode (*curl_share_setopt)(CURLSH *, CURLSHoption, ...);
 } api;
+
+static CURLSH *share;
+static pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
+
+static void share_lock(CURL *handle, curl_lock_data data, curl_lock_access access, void *context) {
+    (void)handle;
+    (void)access;
+    (void)context;
+    if ((int)data >= 0 && data < CURL_LOCK_DATA_LAST) pthread_mutex_lock(&share_locks[data]);
+}
+
+static void share_unlock(CURL *handle, curl_lock_data data, void *context) {
+    (void)handle;
+    (void)context;
+    if ((int)data >= 0 && data < CURL_LOCK_DATA_LAST) pthread_mutex_unlock(&share_locks[data]);
+}
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static char load_error[256];
@@ -54,11 +74,24 @@ static void load_once(void) {
     LOOKUP(curl_easy_strerror);
     LOOKUP(curl_slist_append);
     LOOKUP(curl_slist_free_all);
+    LOOKUP(curl_share_init);
+    LOOKUP(curl_share_setopt);
     // Once, before any handle, as curl requires of threaded programs.
     CURLcode code = api.curl_global_init(CURL_GLOBAL_DEFAULT);
     if (code != CURLE_OK) {
         snprintf(load_error, sizeof load_error, "curl_global_init: %s", api.curl_easy_strerror(code));
         return;
+    }
+    // The shared caches (none when the share cannot be made: every request then connects anew).
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++) pthread_mutex_init(&share_locks[i], NULL);
+    share = api.curl_share_init();
+    if (share) {
+        api.curl_share_setopt(share, CURLSHOPT_LOCKFUNC, share_lock);
+        api.curl_share_setopt(share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+        api.curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+        api.curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+        // libcurl 7.57 and later (an older one refuses this and still shares the rest).
+        api.curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
     }
     loaded = 0;
 }
@@ -124,7 +157,8 @@ static size_t on_body(char *bytes, size_t size, size_t count, void *context) {
             t->body.limit = 64 * 1024;  // an error's body, for its words
         }
         if (t->to_fd && status == 200 && t->request->range_from > 0) {
-            // The server sent everything: start the file over.
+            // The server sent everything: start the file over (what followed it is void).
+            if (t->request->follow) podimage_follow_abort(t->request->follow);
             if (ftruncate(t->request->body_fd, 0) != 0 || lseek(t->request->body_fd, 0, SEEK_SET) < 0) {
                 t->write_errno = errno;
                 return 0;
@@ -151,6 +185,7 @@ static size_t on_body(char *bytes, size_t size, size_t count, void *context) {
         done += (size_t)w;
     }
     t->written += (long long)n;
+    if (t->request->follow) podimage_follow_advance(t->request->follow, (t->restarted ? 0 : t->request->range_from) + t->written);
     return n;
 }
 
@@ -189,6 +224,7 @@ int podimage_http(const podimage_http_request *request, podimage_http_response *
     for (int i = 0; i < request->header_count; i++) headers = api.curl_slist_append(headers, request->headers[i]);
     char range[64];
     api.curl_easy_setopt(curl, CURLOPT_URL, request->url);
+    if (share) api.curl_easy_setopt(curl, CURLOPT_SHARE, share);
     api.curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     api.curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, curl_error);
     api.curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);

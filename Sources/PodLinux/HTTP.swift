@@ -46,6 +46,8 @@ enum HTTP {
         var memoryLimit = 4 << 20
         var rangeFrom: Int64 = 0
         var cancel: UnsafePointer<Int32>?
+        /// A `podimage_follow` told of every byte written to `bodyFD` (a layer unpacked as it comes).
+        var follow: OpaquePointer?
         var progress: ((Int64, Int64) -> Void)?
     }
 
@@ -68,6 +70,7 @@ enum HTTP {
                         r.connect_timeout_seconds = 30
                         r.stall_seconds = 60
                         r.cancel = request.cancel
+                        r.follow = request.follow
                         r.progress = progress
                         r.progress_context = context
                         return podimage_http(&r, &response, &error, error.count)

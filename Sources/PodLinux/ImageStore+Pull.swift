@@ -1,3 +1,4 @@
+import CImageLibs
 import PodKit
 import Synchronization
 
@@ -239,18 +240,22 @@ extension ImageStore {
         }
         var fetched: Int64 = 0
         var resumedFrom: Int64 = 0
+        // The layer is unpacked as its blob comes: a thread reads the partial file as it grows.
+        var stream: LayerStream?
+        defer { stream?.abort() }
         if blobPath(digest) == nil {
             var info = stat()
             fstat(fd, &info)
             var have = Int64(info.st_size)
             resumedFrom = have
+            stream = LayerStream.start(partial: path, directory: unpackPath(digest), operation: operation)
             var attempts = 0
             while true {
                 attempts += 1
                 lseek(fd, 0, SEEK_END)
                 let already = have
                 let response = try client.get(
-                    "blobs", digest, bodyFD: fd, rangeFrom: have, cancel: UnsafePointer(stop.flag),
+                    "blobs", digest, bodyFD: fd, rangeFrom: have, cancel: UnsafePointer(stop.flag), follow: stream?.follow,
                     progress: { received, total in
                         events?(.progress(digest: digest, received: already + received, total: size > 0 ? size : already + total))
                     }, operation: operation)
@@ -264,8 +269,18 @@ extension ImageStore {
                 if response.restarted { resumedFrom = 0 }
                 fstat(fd, &info)
                 have = Int64(info.st_size)
-                let actual = try LayerArchive.digest(ofFile: path).digest
+                // The stream's reading of the whole file gives its digest; without one (it
+                // stopped, or the file was started over under it), the file is read again.
+                let actual: String
+                if let streamed = stream?.finish(), streamed.blobBytes == have {
+                    actual = streamed.blobDigest
+                } else {
+                    stream?.abort()
+                    actual = try LayerArchive.digest(ofFile: path).digest
+                }
                 if actual == digest { break }
+                stream?.abort()
+                stream = nil
                 // A resumed file that does not add up is fetched once more from the start.
                 if resumedFrom > 0 && attempts == 1 {
                     _ = ftruncate(fd, 0)
@@ -280,16 +295,118 @@ extension ImageStore {
         }
         let layer = try locked(operation) { () throws(BackendError) -> Layer in
             if blobPath(digest) == nil {
-                // Moved in (it is in tmp/); its digest was checked as it came, and is again as it is unpacked.
+                // Moved in (it is in tmp/); its digest was checked as it came.
                 try addBlob(file: path, expected: digest, checked: true, operation: operation)
             } else {
                 unlink(path)
+            }
+            if let stream, let result = stream.result {
+                // Unpacked as it came: the directory becomes the layer (or, when it does not
+                // hold what the config says, is removed and the blob unpacked as a stored one
+                // would be, for the reason in the usual words).
+                if let layer = try? adoptLayer(stream.directory, result, blob: digest, diffID: diffID, operation: operation) {
+                    stream.adopted()
+                    return layer
+                }
+                stream.abort()
             }
             return try unpackLayer(blob: digest, diffID: diffID, operation: operation)
         }
         events?(.layerDone(digest: digest, fetched: fetched, resumedFrom: resumedFrom))
         return layer
     }
+
+    /// Where a pull unpacks a layer while it fetches its blob.
+    func unpackPath(_ digest: String) -> String { tmpDir + "/pull-" + digest.dropFirst(7) + ".unpack" }
+}
+
+/// A layer unpacked from its blob's partial file while the blob is still being fetched: a thread
+/// runs the extractor, which waits at the end of what has come so far (`podimage_follow`). Its
+/// directory is `tmp/pull-<hex>.unpack`, flocked while it is in use (so `prune` leaves it; a
+/// killed pull's is removed by `prune` or the next pull of the blob, which holds the partial
+/// file's lock when it makes a new one).
+final class LayerStream: @unchecked Sendable {
+    let follow: OpaquePointer
+    let directory: String
+    private let lockFD: Int32
+    private let archiveFD: Int32
+    private var thread: LinuxThread?
+    /// Set by the thread; read after `join`.
+    private var outcome: LayerArchive.Result?
+    private(set) var aborted = false
+    private var done = false
+
+    private init(follow: OpaquePointer, directory: String, lockFD: Int32, archiveFD: Int32) {
+        (self.follow, self.directory, self.lockFD, self.archiveFD) = (follow, directory, lockFD, archiveFD)
+    }
+
+    /// Starts unpacking `partial` into `directory` (a leftover there removed first); nil when it
+    /// cannot (the pull then unpacks the blob once it has it).
+    static func start(partial: String, directory: String, operation: String) -> LayerStream? {
+        LinuxSystem.removeTree(directory)
+        guard mkdir(directory, 0o755) == 0 else { return nil }
+        let lockFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        let archiveFD = open(partial, O_RDONLY | O_CLOEXEC)
+        guard lockFD >= 0, archiveFD >= 0, flock(lockFD, LOCK_EX | LOCK_NB) == 0, let follow = podimage_follow_new() else {
+            if lockFD >= 0 { close(lockFD) }
+            if archiveFD >= 0 { close(archiveFD) }
+            LinuxSystem.removeTree(directory)
+            return nil
+        }
+        let stream = LayerStream(follow: follow, directory: directory, lockFD: lockFD, archiveFD: archiveFD)
+        stream.thread = LinuxThread.start {
+            stream.outcome = try? LayerArchive.extract(fd: archiveFD, into: directory, follow: stream.follow, operation: operation)
+        }
+        return stream
+    }
+
+    /// No more bytes come: waits for the extraction; what it read (nil: it failed, or what it
+    /// read was void — the transfer started the file over under it).
+    func finish() -> LayerArchive.Result? {
+        guard !aborted else { return nil }
+        if !done {
+            podimage_follow_finish(follow)
+            join()
+            if podimage_follow_aborted(follow) != 0 { outcome = nil }
+        }
+        return outcome
+    }
+
+    /// The extraction's result once finished (nil while running, when it failed or was aborted).
+    var result: LayerArchive.Result? { done && !aborted ? outcome : nil }
+
+    /// Stops the extraction (if it runs) and removes its directory; idempotent.
+    func abort() {
+        guard !aborted else { return }
+        aborted = true
+        podimage_follow_abort(follow)
+        join()
+        LinuxSystem.removeTree(directory)
+        release()
+    }
+
+    /// The directory became a layer (renamed away): only the lock and the fds are left to close.
+    func adopted() {
+        aborted = true
+        release()
+    }
+
+    private func join() {
+        guard !done else { return }
+        thread?.join()
+        done = true
+    }
+
+    private var released = false
+    private func release() {
+        guard !released else { return }
+        released = true
+        close(archiveFD)
+        close(lockFD)
+        podimage_follow_free(follow)
+    }
+
+    deinit { abort() }
 }
 
 /// The layers of one pull, shared by its worker threads.

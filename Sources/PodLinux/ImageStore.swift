@@ -221,6 +221,18 @@ public struct ImageStore: Sendable {
         var kept = false
         defer { if !kept { LinuxSystem.removeTree(dir) } }
         let result = try LayerArchive.extract(path, into: dir)
+        let layer = try adoptLayer(dir, result, blob: blob, diffID: expected, operation: operation)
+        kept = true
+        return layer
+    }
+
+    /// Makes the unpacked layer in `dir` (below `tmp/`; `result` is what its extraction read)
+    /// the store's layer of its diff id, once its digests are the ones expected; the layer. When
+    /// the store has that layer already (another writer was first), `dir` is removed. The
+    /// caller holds the store's lock; on a failure it removes `dir`.
+    func adoptLayer(
+        _ dir: String, _ result: LayerArchive.Result, blob: String, diffID expected: String?, operation: String
+    ) throws(BackendError) -> Layer {
         guard result.blobDigest == blob else {
             throw BackendError(.unsupported, operation, "blob \(blob) has the digest \(result.blobDigest) as read: refused")
         }
@@ -228,7 +240,10 @@ public struct ImageStore: Sendable {
             throw BackendError(
                 .unsupported, operation, "layer \(blob) has the diff id \(result.diffID), the config says \(expected): refused")
         }
-        if let existing = layer(diffID: result.diffID) { return existing }
+        if let existing = layer(diffID: result.diffID) {
+            LinuxSystem.removeTree(dir)
+            return existing
+        }
         let hex = result.diffID.dropFirst(7)
         var name = String(hex.prefix(16))
         if let other = layerRecord(name), other.diffID != result.diffID { name = String(hex) }
@@ -249,10 +264,12 @@ public struct ImageStore: Sendable {
         }
         let target = layersDir + "/" + name
         if rename(dir, target) != 0 {
-            if errno == EEXIST || errno == ENOTEMPTY { return layer }  // another writer was first
+            if errno == EEXIST || errno == ENOTEMPTY {  // another writer was first
+                LinuxSystem.removeTree(dir)
+                return layer
+            }
             throw SystemCall.failure("rename", "\(dir), \(target)", errno, operation: operation)
         }
-        kept = true
         return layer
     }
 
@@ -450,16 +467,17 @@ public struct ImageStore: Sendable {
             // Staging of this process's own work in progress has a pid in its name; a live
             // process's is kept (a pull under way in another process), a dead one's removed.
             for entry in LinuxSystem.entries(of: tmpDir) {
-                // A pull's partial layer is kept while a pull holds its flock (it is being
-                // fetched); a killed pull's goes (or the next pull resumes it, if it comes first).
+                // A pull's partial layer blob and the directory it is unpacked into as it comes
+                // are kept while a pull holds their flock (they are being fetched); a killed
+                // pull's go (or the next pull resumes the blob, if it comes first).
                 if entry.name.hasPrefix("pull-") {
                     let path = tmpDir + "/" + entry.name
-                    let fd = open(path, O_RDONLY | O_CLOEXEC)
+                    let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
                     if fd >= 0 {
                         defer { close(fd) }
                         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { continue }
                     }
-                    unlink(path)
+                    LinuxSystem.removeTree(path)
                     report.staging += 1
                     continue
                 }

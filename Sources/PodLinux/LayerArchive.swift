@@ -31,14 +31,17 @@ public enum LayerArchive {
         return try extract(fd: fd, into: directory, operation: operation)
     }
 
-    /// Unpacks the layer read from `fd` (from its current offset to its end).
-    public static func extract(fd: Int32, into directory: String, operation: String) throws(BackendError) -> Result {
+    /// Unpacks the layer read from `fd` (from its current offset to its end; with `follow`, a
+    /// file still being written, whose end is waited for).
+    public static func extract(
+        fd: Int32, into directory: String, follow: OpaquePointer? = nil, operation: String
+    ) throws(BackendError) -> Result {
         let layer = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)
         guard layer >= 0 else { throw SystemCall.failure("open", directory, errno, operation: operation) }
         defer { close(layer) }
         var result = podimage_layer_result()
         var error = [CChar](repeating: 0, count: 1024)
-        let status = podimage_extract_layer(fd, layer, &result, &error, error.count)
+        let status = podimage_extract_layer(fd, follow, layer, &result, &error, error.count)
         guard status == 0 else {
             throw BackendError(
                 .unsupported, operation, String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))

@@ -36,14 +36,15 @@ public final class RegistryClient: Sendable {
     /// answered once (a token fetched, or Basic), then any response is returned.
     func get(
         _ kind: String, _ reference: String, accept: [String] = [], bodyFD: Int32 = -1, memoryLimit: Int = ImageStore.documentLimit,
-        rangeFrom: Int64 = 0, cancel: UnsafePointer<Int32>? = nil, progress: ((Int64, Int64) -> Void)? = nil,
-        operation: String
+        rangeFrom: Int64 = 0, cancel: UnsafePointer<Int32>? = nil, follow: OpaquePointer? = nil,
+        progress: ((Int64, Int64) -> Void)? = nil, operation: String
     ) throws(BackendError) -> HTTPResponse {
         var request = HTTP.Request(url: kind.isEmpty ? "\(endpoint)/v2/" : "\(endpoint)/v2/\(repository)/\(kind)/\(reference)")
         request.bodyFD = bodyFD
         request.memoryLimit = memoryLimit
         request.rangeFrom = rangeFrom
         request.cancel = cancel
+        request.follow = follow
         request.progress = progress
         let acceptHeader = accept.isEmpty ? [] : ["Accept: " + accept.joined(separator: ", ")]
         var tried = false

@@ -3,6 +3,7 @@ import PodTestSupport
 import Testing
 
 @testable import PodLinux
+import CImageLibs
 
 #if canImport(Glibc)
 import Glibc
@@ -263,4 +264,73 @@ struct LayerArchiveTests {
         #expect(throws: (any Error).self) { try LayerArchive.extract(empty, into: host.layer) }
         #expect(host.strays() == [])
     }
+
+    /// A layer file still being written (a pull's partial blob) is unpacked as it grows: the
+    /// first entry is out before the second half is written, and the digests are the whole
+    /// file's; an abort stops the extraction with an error, writing nothing outside.
+    @Test func aGrowingFileIsUnpackedAsItComesAndAnAbortStopsIt() throws {
+        try Self.require()
+        let host = try Host()
+        defer { host.remove() }
+        var random = [UInt8](repeating: 0, count: 1 << 20)
+        for i in random.indices { random[i] = UInt8(truncatingIfNeeded: (i &* 2_654_435_761) >> 13) }
+        let noise = host.archives + "/noise"
+        try Data(random).write(to: URL(fileURLWithPath: noise))
+        let whole = try host.archive("growing.tar.gz", [["name": "first", "data": "first\n"], ["name": "noise", "file": noise]])
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: whole)))
+        for aborting in [false, true] {
+            LinuxSystem.removeTree(host.layer)
+            try FileManager.default.createDirectory(atPath: host.layer, withIntermediateDirectories: true)
+            let growing = host.archives + "/growing-\(aborting)"
+            let writer = open(growing, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+            let reader = open(growing, O_RDONLY | O_CLOEXEC)
+            defer { close(writer); close(reader) }
+            let follow = try #require(podimage_follow_new())
+            defer { podimage_follow_free(follow) }
+            let first = host.layer + "/first"
+            let half = bytes.count / 2
+            let box = FollowBox(follow)
+            let thread = Thread {
+                func write(_ range: Range<Int>) {
+                    _ = bytes[range].withUnsafeBytes { Glibc.write(writer, $0.baseAddress, $0.count) }
+                    podimage_follow_advance(box.follow, Int64(range.upperBound))
+                }
+                write(0..<half)
+                // The first entry comes out of the first half alone.
+                while access(first, F_OK) != 0 { usleep(1000) }
+                if aborting {
+                    podimage_follow_abort(box.follow)
+                    return
+                }
+                var at = half
+                while at < bytes.count {
+                    write(at..<min(bytes.count, at + 65_536))
+                    at += 65_536
+                }
+                podimage_follow_finish(box.follow)
+            }
+            thread.start()
+            if aborting {
+                do {
+                    _ = try LayerArchive.extract(fd: reader, into: host.layer, follow: follow, operation: "test")
+                    Issue.record("an aborted layer was accepted")
+                } catch {
+                    #expect(error.message.contains("cancelled: the layer's bytes stopped coming"), "\(error.message)")
+                }
+            } else {
+                let result = try LayerArchive.extract(fd: reader, into: host.layer, follow: follow, operation: "test")
+                #expect(result.blobDigest == (try LayerArchive.digest(ofFile: whole)).digest)
+                #expect(result.blobBytes == Int64(bytes.count))
+                #expect((try? Data(contentsOf: URL(fileURLWithPath: host.layer + "/noise"))) == Data(random))
+            }
+            #expect(access(first, F_OK) == 0)
+            #expect(host.strays() == [])
+        }
+    }
+}
+
+/// A follow handle handed to a writer thread.
+private final class FollowBox: @unchecked Sendable {
+    let follow: OpaquePointer
+    init(_ follow: OpaquePointer) { self.follow = follow }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import PodTestSupport
+import Synchronization
 import Testing
 
 @testable import PodKit
@@ -398,6 +399,68 @@ extension RealLinux {
             #expect(gets.last?.bytes == size - kept, "\(gets)")
             #expect(pulls.staging() == [], "the partial became the blob")
             #expect(pulls.store.image(for: reference) != nil)
+        }
+
+        /// The layer is unpacked as its blob comes: with the blob held half way by the relay, the
+        /// layer's first file is already there (its blob not yet in the store), and the directory
+        /// it was unpacked into becomes the layer (same inode: nothing unpacked twice).
+        @Test func aLayerIsUnpackedWhileItsBlobIsStillComing() throws {
+            let pulls = try Pulls()
+            let registry = try TestRegistry()
+            var random = [UInt8](repeating: 0, count: 6 << 20)
+            let urandom = open("/dev/urandom", O_RDONLY)
+            _ = random.withUnsafeMutableBytes { read(urandom, $0.baseAddress, $0.count) }
+            close(urandom)
+            let big = pulls.dir + "/big.bin"
+            try Data(random).write(to: URL(fileURLWithPath: big))
+            let layout = try pulls.layout(
+                "stream",
+                [
+                    "ref": "latest", "compression": "gz",
+                    "layers": [[["name": "first.txt", "data": "first\n"], ["name": "big.bin", "file": big]]],
+                    "config": ["Cmd": ["true"]],
+                ])
+            try registry.push(layout, as: "stream:1")
+            let layer = try #require(try pulls.layerDigests(layout).first)
+            let size = try #require((try pulls.manifest(layout)["layers"] as? [[String: Any]])?.first?["size"] as? Int)
+            let gate = pulls.dir + "/gate"
+            let relay = try registry.startHelper("slow-proxy.py", [String(registry.port), String(64 << 20), String(2 << 20), gate])
+            let reference = try pulls.reference("127.0.0.1:\(relay)/stream:1")
+            let store = pulls.store
+            let finished = DispatchSemaphore(value: 0)
+            let outcome = Mutex<Result<ImageInfo, BackendError>?>(nil)
+            Thread.detachNewThread {
+                let result = Result { () throws(BackendError) in try store.pull(reference, settings: .init(insecure: true)) }
+                outcome.withLock { $0 = result }
+                finished.signal()
+            }
+            defer {
+                // Whatever happened, the relay lets the pull end.
+                FileManager.default.createFile(atPath: gate, contents: nil)
+                finished.wait()
+            }
+            let unpack = store.unpackPath(layer)
+            let deadline = Date().addingTimeInterval(120)
+            while access(unpack + "/first.txt", F_OK) != 0 && outcome.withLock({ $0 == nil }) && Date() < deadline { usleep(10_000) }
+            var directory = stat(), partial = stat()
+            try #require(access(unpack + "/first.txt", F_OK) == 0, "first.txt was unpacked before the blob was whole")
+            #expect(stat(unpack, &directory) == 0)
+            #expect(store.blobPath(layer) == nil, "the blob is still coming")
+            #expect(stat(store.partialPath(layer), &partial) == 0 && Int(partial.st_size) < size, "\(partial.st_size) of \(size)")
+            FileManager.default.createFile(atPath: gate, contents: nil)
+            finished.wait()
+            finished.signal()  // for the defer
+            let info = try outcome.withLock { $0 }!.get()
+            let (_, image) = try #require(store.image(for: info.reference))
+            var adopted = stat()
+            #expect(stat(store.layersDir + "/" + image.layers[0].directory, &adopted) == 0)
+            #expect(adopted.st_ino == directory.st_ino, "the directory unpacked as the blob came is the layer")
+            #expect(LinuxSystem.readFile(store.layersDir + "/" + image.layers[0].directory + "/first.txt") == "first\n")
+            #expect(store.blobPath(layer) != nil)
+            #expect(pulls.staging() == [], "nothing staged is left")
+            // Its requests (the manifest, the config, the blob, one after another) shared one connection.
+            let requests = registry.requests.filter { $0.path.hasPrefix("/v2/stream/") }.count
+            #expect(requests >= 3 && registry.connections(throughHelper: relay) == 1, "\(requests) requests")
         }
 
         @Test func twoProcessesPullingOneImageFetchEachLayerOnce() throws {

@@ -23,6 +23,7 @@ final class TestRegistry {
     var host: String { "127.0.0.1:\(port)" }
     private let process = Process()
     private var helpers: [Process] = []
+    private var helperPortFiles: [Int: String] = [:]
     let logPath: String
 
     /// The tools a registry test needs, or why it is skipped.
@@ -201,6 +202,14 @@ final class TestRegistry {
         helper.arguments = ["python3", PackageLayout.root.path + "/Tests/Tools/" + script, portFile] + arguments
         try helper.run()
         helpers.append(helper)
-        return try Self.waitForPortFile(portFile, helper)
+        let port = try Self.waitForPortFile(portFile, helper)
+        helperPortFiles[port] = portFile
+        return port
+    }
+
+    /// The connections the relay helper on `port` has accepted (slow-proxy.py counts them).
+    func connections(throughHelper port: Int) -> Int {
+        guard let file = helperPortFiles[port] else { return 0 }
+        return ((try? String(contentsOfFile: file + ".connections", encoding: .utf8)) ?? "").split(separator: "\n").count
     }
 }

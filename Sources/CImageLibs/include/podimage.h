@@ -37,6 +37,21 @@ struct podimage_layer_result {
     uint64_t file_bytes;
 };
 
+/// A file that grows while it is read: a pull's HTTP transfer appends a layer blob to it and
+/// says how far it got; the extraction reading it waits at its end for more, until the writer
+/// finishes (the end is the end) or aborts (the reader fails with ECANCELED). Thread-safe.
+typedef struct podimage_follow podimage_follow;
+podimage_follow *podimage_follow_new(void);
+void podimage_follow_free(podimage_follow *follow);
+/// The file now holds `size` bytes.
+void podimage_follow_advance(podimage_follow *follow, long long size);
+/// No more bytes come.
+void podimage_follow_finish(podimage_follow *follow);
+/// What the file holds no longer counts (restarted, cancelled, failed): the reader stops.
+void podimage_follow_abort(podimage_follow *follow);
+/// 1 once podimage_follow_abort was called.
+int podimage_follow_aborted(podimage_follow *follow);
+
 /// Unpacks the tar layer read from `archive_fd` (plain, gzip, zstd, xz or bzip2: libarchive
 /// tells) into the directory `layer_fd`, as an OCI layer: `.wh.NAME` becomes an overlay
 /// whiteout (a 0/0 character device NAME), `.wh..wh..opq` makes its directory opaque
@@ -45,7 +60,8 @@ struct podimage_layer_result {
 /// absolute path, a `..` component, a parent that is a symlink, a hardlink whose target is
 /// outside or missing, and a trusted.* xattr are refused, naming the entry. 0, or -1 with the
 /// reason in `error`; on failure the directory holds a partial layer the caller removes.
-int podimage_extract_layer(int archive_fd, int layer_fd, struct podimage_layer_result *result, char *error,
+/// With `follow` (may be NULL), `archive_fd` is a file still being written: its end is waited at.
+int podimage_extract_layer(int archive_fd, podimage_follow *follow, int layer_fd, struct podimage_layer_result *result, char *error,
                            size_t error_size);
 
 /// Opens `path` below `dir_fd` without following any symlink or leaving the directory
@@ -76,6 +92,8 @@ typedef struct podimage_http_request {
     /* Called as bytes come (may be NULL): received so far and the total (0: unknown). */
     void (*progress)(void *context, long long received, long long total);
     void *progress_context;
+    /* May be NULL: told of every byte written to `body_fd`, aborted when a 200 restarts it. */
+    podimage_follow *follow;
 } podimage_http_request;
 
 typedef struct podimage_http_response {

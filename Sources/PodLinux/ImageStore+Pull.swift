@@ -1,4 +1,3 @@
-import CImageLibs
 import PodKit
 import Synchronization
 
@@ -255,7 +254,7 @@ extension ImageStore {
                 lseek(fd, 0, SEEK_END)
                 let already = have
                 let response = try client.get(
-                    "blobs", digest, bodyFD: fd, rangeFrom: have, cancel: UnsafePointer(stop.flag), follow: stream?.follow,
+                    "blobs", digest, bodyFD: fd, rangeFrom: have, cancel: UnsafePointer(stop.flag), follow: stream?.follow.handle,
                     progress: { received, total in
                         events?(.progress(digest: digest, received: already + received, total: size > 0 ? size : already + total))
                     }, operation: operation)
@@ -326,7 +325,7 @@ extension ImageStore {
 /// killed pull's is removed by `prune` or the next pull of the blob, which holds the partial
 /// file's lock when it makes a new one).
 final class LayerStream: @unchecked Sendable {
-    let follow: OpaquePointer
+    let follow: LayerArchive.Follow
     let directory: String
     private let lockFD: Int32
     private let archiveFD: Int32
@@ -336,7 +335,7 @@ final class LayerStream: @unchecked Sendable {
     private(set) var aborted = false
     private var done = false
 
-    private init(follow: OpaquePointer, directory: String, lockFD: Int32, archiveFD: Int32) {
+    private init(follow: LayerArchive.Follow, directory: String, lockFD: Int32, archiveFD: Int32) {
         (self.follow, self.directory, self.lockFD, self.archiveFD) = (follow, directory, lockFD, archiveFD)
     }
 
@@ -347,7 +346,7 @@ final class LayerStream: @unchecked Sendable {
         guard mkdir(directory, 0o755) == 0 else { return nil }
         let lockFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         let archiveFD = open(partial, O_RDONLY | O_CLOEXEC)
-        guard lockFD >= 0, archiveFD >= 0, flock(lockFD, LOCK_EX | LOCK_NB) == 0, let follow = podimage_follow_new() else {
+        guard lockFD >= 0, archiveFD >= 0, flock(lockFD, LOCK_EX | LOCK_NB) == 0, let follow = LayerArchive.Follow() else {
             if lockFD >= 0 { close(lockFD) }
             if archiveFD >= 0 { close(archiveFD) }
             LinuxSystem.removeTree(directory)
@@ -365,9 +364,9 @@ final class LayerStream: @unchecked Sendable {
     func finish() -> LayerArchive.Result? {
         guard !aborted else { return nil }
         if !done {
-            podimage_follow_finish(follow)
+            follow.finish()
             join()
-            if podimage_follow_aborted(follow) != 0 { outcome = nil }
+            if follow.isAborted { outcome = nil }
         }
         return outcome
     }
@@ -379,7 +378,7 @@ final class LayerStream: @unchecked Sendable {
     func abort() {
         guard !aborted else { return }
         aborted = true
-        podimage_follow_abort(follow)
+        follow.abort()
         join()
         LinuxSystem.removeTree(directory)
         release()
@@ -403,7 +402,6 @@ final class LayerStream: @unchecked Sendable {
         released = true
         close(archiveFD)
         close(lockFD)
-        podimage_follow_free(follow)
     }
 
     deinit { abort() }

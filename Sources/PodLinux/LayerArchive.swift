@@ -31,17 +31,35 @@ public enum LayerArchive {
         return try extract(fd: fd, into: directory, operation: operation)
     }
 
+    /// A file that grows while it is unpacked (`podimage_follow`): its writer says how far it
+    /// got, then that it finished, or aborts (the extraction then fails). Thread-safe.
+    public final class Follow: @unchecked Sendable {
+        let handle: OpaquePointer
+        public init?() {
+            guard let handle = podimage_follow_new() else { return nil }
+            self.handle = handle
+        }
+        deinit { podimage_follow_free(handle) }
+        /// The file now holds `size` bytes.
+        public func advance(to size: Int64) { podimage_follow_advance(handle, size) }
+        /// No more bytes come.
+        public func finish() { podimage_follow_finish(handle) }
+        /// What the file holds no longer counts: the extraction stops.
+        public func abort() { podimage_follow_abort(handle) }
+        public var isAborted: Bool { podimage_follow_aborted(handle) != 0 }
+    }
+
     /// Unpacks the layer read from `fd` (from its current offset to its end; with `follow`, a
     /// file still being written, whose end is waited for).
     public static func extract(
-        fd: Int32, into directory: String, follow: OpaquePointer? = nil, operation: String
+        fd: Int32, into directory: String, follow: Follow? = nil, operation: String
     ) throws(BackendError) -> Result {
         let layer = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)
         guard layer >= 0 else { throw SystemCall.failure("open", directory, errno, operation: operation) }
         defer { close(layer) }
         var result = podimage_layer_result()
         var error = [CChar](repeating: 0, count: 1024)
-        let status = podimage_extract_layer(fd, follow, layer, &result, &error, error.count)
+        let status = podimage_extract_layer(fd, follow?.handle, layer, &result, &error, error.count)
         guard status == 0 else {
             throw BackendError(
                 .unsupported, operation, String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))

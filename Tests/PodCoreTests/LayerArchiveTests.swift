@@ -3,7 +3,6 @@ import PodTestSupport
 import Testing
 
 @testable import PodLinux
-import CImageLibs
 
 #if canImport(Glibc)
 import Glibc
@@ -285,21 +284,19 @@ struct LayerArchiveTests {
             let writer = open(growing, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
             let reader = open(growing, O_RDONLY | O_CLOEXEC)
             defer { close(writer); close(reader) }
-            let follow = try #require(podimage_follow_new())
-            defer { podimage_follow_free(follow) }
+            let follow = try #require(LayerArchive.Follow())
             let first = host.layer + "/first"
             let half = bytes.count / 2
-            let box = FollowBox(follow)
             let thread = Thread {
                 func write(_ range: Range<Int>) {
                     _ = bytes[range].withUnsafeBytes { Glibc.write(writer, $0.baseAddress, $0.count) }
-                    podimage_follow_advance(box.follow, Int64(range.upperBound))
+                    follow.advance(to: Int64(range.upperBound))
                 }
                 write(0..<half)
                 // The first entry comes out of the first half alone.
                 while access(first, F_OK) != 0 { usleep(1000) }
                 if aborting {
-                    podimage_follow_abort(box.follow)
+                    follow.abort()
                     return
                 }
                 var at = half
@@ -307,7 +304,7 @@ struct LayerArchiveTests {
                     write(at..<min(bytes.count, at + 65_536))
                     at += 65_536
                 }
-                podimage_follow_finish(box.follow)
+                follow.finish()
             }
             thread.start()
             if aborting {
@@ -327,10 +324,4 @@ struct LayerArchiveTests {
             #expect(host.strays() == [])
         }
     }
-}
-
-/// A follow handle handed to a writer thread.
-private final class FollowBox: @unchecked Sendable {
-    let follow: OpaquePointer
-    init(_ follow: OpaquePointer) { self.follow = follow }
 }

@@ -87,9 +87,10 @@ static void mount_at(int fd, const char *source, const char *target, const char 
  * lower directories of the store's length; more go one by one through the new mount API
  * (fsconfig's lowerdir+, Linux 6.8 and later). Nothing is allocated: the paths are copied into
  * a buffer on the stack. */
-static void mount_overlay(int fd, const podspawn_root *root, const char *options, const char *what) {
+static void mount_overlay(int fd, const podspawn_root *root, const char *options, const char *what, int privileged) {
+    /* nodev: a device node an image carries (any major and minor its author chose) never opens. */
     if (strlen(options) < 4000) {
-        mount_at(fd, "overlay", root->merged, "overlay", 0, options, what);
+        mount_at(fd, "overlay", root->merged, "overlay", privileged ? 0 : MS_NODEV, options, what);
         return;
     }
     int fs = fsopen("overlay", FSOPEN_CLOEXEC);
@@ -112,15 +113,50 @@ static void mount_overlay(int fd, const podspawn_root *root, const char *options
     if (fsconfig(fs, FSCONFIG_SET_STRING, "workdir", root->work, 0) < 0) podspawn_fail(fd, "fsconfig", root->work);
     if (fsconfig(fs, FSCONFIG_SET_FLAG, "volatile", NULL, 0) < 0) podspawn_fail(fd, "fsconfig", "volatile");
     if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) podspawn_fail(fd, "fsconfig", what);
-    int mnt = fsmount(fs, FSMOUNT_CLOEXEC, 0);
+    int mnt = fsmount(fs, FSMOUNT_CLOEXEC, privileged ? 0 : MOUNT_ATTR_NODEV);
     if (mnt < 0) podspawn_fail(fd, "fsmount", what);
     if (move_mount(mnt, "", AT_FDCWD, root->merged, MOVE_MOUNT_F_EMPTY_PATH) < 0) podspawn_fail(fd, "move_mount", what);
     close(mnt);
     close(fs);
 }
 
-/* The container's root: the overlay, pivot_root, /proc, /dev, /tmp and the volumes. */
-static void enter_root(int fd, const podspawn_root *root, const char *overlay_options, const char *overlay_target) {
+/* What Docker, containerd and Podman hide and freeze in /proc and /sys (moby's lists): files and
+ * directories that tell about the host's hardware and kernel, or change them. */
+static const char *const masked_paths[] = {
+    "/proc/acpi", "/proc/asound", "/proc/interrupts", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+    "/proc/sched_debug", "/proc/scsi", "/proc/timer_list", "/proc/timer_stats", "/sys/firmware",
+    "/sys/devices/virtual/powercap",
+};
+static const char *const read_only_paths[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
+
+/* A masked path reads as nothing: a directory gets an empty read-only tmpfs, a file /dev/null. */
+static void mask_path(int fd, const char *path) {
+    struct stat st;
+    if (lstat(path, &st) < 0) {
+        if (errno == ENOENT || errno == ENOTDIR) return;
+        podspawn_fail(fd, "lstat", path);
+    }
+    if (S_ISDIR(st.st_mode))
+        mount_at(fd, "tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0,mode=0555", path);
+    else
+        mount_at(fd, "/dev/null", path, NULL, MS_BIND, NULL, path);
+}
+
+/* A read-only path: bound onto itself, then that bind made read-only. */
+static void freeze_path(int fd, const char *path) {
+    struct stat st;
+    if (lstat(path, &st) < 0) {
+        if (errno == ENOENT) return;
+        podspawn_fail(fd, "lstat", path);
+    }
+    mount_at(fd, path, path, NULL, MS_BIND | MS_REC, NULL, path);
+    mount_at(fd, NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, path);
+}
+
+/* The container's root: the overlay, pivot_root, /proc, /sys, /dev, /tmp and the volumes; then,
+ * unless `privileged`, the masked and read-only paths. */
+static void enter_root(int fd, const podspawn_root *root, const char *overlay_options, const char *overlay_target,
+                       int privileged) {
     char path[4096];
     /* Volumes are cloned as detached mount trees while this process is still in the caller's
      * mount namespace (a bind from another namespace is EINVAL), and moved into place once the
@@ -139,7 +175,7 @@ static void enter_root(int fd, const podspawn_root *root, const char *overlay_op
     if (unshare(CLONE_NEWNS) < 0) podspawn_fail(fd, "unshare", "CLONE_NEWNS");
     /* Private first: / is shared on systemd hosts, and our mounts must not leak out. */
     mount_at(fd, NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL, "/, MS_REC | MS_PRIVATE");
-    mount_overlay(fd, root, overlay_options, overlay_target);
+    mount_overlay(fd, root, overlay_options, overlay_target, privileged);
     if (chdir(root->merged) < 0) podspawn_fail(fd, "chdir", root->merged);
     if (syscall(SYS_pivot_root, ".", ".") < 0) podspawn_fail(fd, "pivot_root", root->merged);
     if (umount2(".", MNT_DETACH) < 0) podspawn_fail(fd, "umount2", "the old root");
@@ -148,6 +184,10 @@ static void enter_root(int fd, const podspawn_root *root, const char *overlay_op
     memcpy(path, "/proc", 6);
     make_dirs(fd, path);
     mount_at(fd, "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, "proc, /proc");
+    /* sysfs of the pod's network namespace; read-only unless privileged (as Docker does). */
+    memcpy(path, "/sys", 5);
+    make_dirs(fd, path);
+    mount_at(fd, "sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | (privileged ? 0 : MS_RDONLY), NULL, "sysfs, /sys");
     memcpy(path, "/dev", 5);
     make_dirs(fd, path);
     mount_at(fd, "tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=65536k", "tmpfs, /dev");
@@ -160,6 +200,12 @@ static void enter_root(int fd, const podspawn_root *root, const char *overlay_op
             podspawn_fail(fd, "mknod", devices[i].name);
         if (chmod(devices[i].name, 0666) < 0) podspawn_fail(fd, "chmod", devices[i].name);  /* past the umask */
     }
+    /* A devpts of its own (newinstance): the container's ptys, not the host's. */
+    if (mkdir("/dev/pts", 0755) < 0) podspawn_fail(fd, "mkdir", "/dev/pts");
+    mount_at(fd, "devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5", "devpts, /dev/pts");
+    if (symlink("pts/ptmx", "/dev/ptmx") < 0) podspawn_fail(fd, "symlink", "/dev/ptmx");
+    if (mkdir("/dev/mqueue", 0755) < 0) podspawn_fail(fd, "mkdir", "/dev/mqueue");
+    mount_at(fd, "mqueue", "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, "mqueue, /dev/mqueue");
     if (mkdir("/dev/shm", 01777) < 0) podspawn_fail(fd, "mkdir", "/dev/shm");
     mount_at(fd, "shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k", "tmpfs, /dev/shm");
     static const char *const links[][2] = {
@@ -196,13 +242,18 @@ static void enter_root(int fd, const podspawn_root *root, const char *overlay_op
         close(trees[i]);
         if (m->read_only) mount_at(fd, NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL, m->target);
     }
+    /* Last, so that no volume mounted below /proc or /sys uncovers them. */
+    if (!privileged) {
+        for (size_t i = 0; i < sizeof masked_paths / sizeof masked_paths[0]; i++) mask_path(fd, masked_paths[i]);
+        for (size_t i = 0; i < sizeof read_only_paths / sizeof read_only_paths[0]; i++) freeze_path(fd, read_only_paths[i]);
+    }
 }
 
 const unsigned long long podspawn_default_capabilities =
     (1ULL << CAP_CHOWN) | (1ULL << CAP_DAC_OVERRIDE) | (1ULL << CAP_FOWNER) | (1ULL << CAP_FSETID) |
     (1ULL << CAP_KILL) | (1ULL << CAP_SETGID) | (1ULL << CAP_SETUID) | (1ULL << CAP_SETPCAP) |
     (1ULL << CAP_NET_BIND_SERVICE) | (1ULL << CAP_NET_RAW) | (1ULL << CAP_SYS_CHROOT) |
-    (1ULL << CAP_MKNOD) | (1ULL << CAP_AUDIT_WRITE) | (1ULL << CAP_SETFCAP);
+    (1ULL << CAP_AUDIT_WRITE) | (1ULL << CAP_SETFCAP);
 
 /* Keeps only `keep` in the bounding, permitted, effective and inheritable sets. */
 static void limit_capabilities(int fd, unsigned long long keep) {
@@ -258,7 +309,7 @@ static int container_main(void *p) {
     podspawn_join_cgroups(fd, a->procs, process->cgroup_procs, a->procs_count);
     podspawn_stdio_to(fd, process->in_fd, process->out_fd, process->err_fd);
     if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) podspawn_fail(fd, "close_range", NULL);
-    if (a->root) enter_root(fd, a->root, a->overlay_options, a->overlay_target);
+    if (a->root) enter_root(fd, a->root, a->overlay_options, a->overlay_target, process->privileged);
     if (a->root && workdir[0] == '/' && workdir[1]) make_dirs(fd, workdir);
     if (chdir(workdir) < 0) podspawn_fail(fd, "chdir", workdir);
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) podspawn_fail(fd, "prctl", "PR_SET_NO_NEW_PRIVS");

@@ -16,7 +16,7 @@ import Glibc
 ///   short name: the overlay's mount data is one page), with `layers/<16 hex>.json` saying
 ///   which diff id and blob it holds; shared as an overlay lower directory by every image and
 ///   container that uses it. `layers/mountpoints` is the top lower directory of every container:
-///   `/proc`, `/dev`, `/tmp` to mount on, so a container's writable layer holds only its writes.
+///   `/proc`, `/sys`, `/dev`, `/tmp` to mount on, so a container's writable layer holds only its writes.
 /// - `images/<config hex>.json`: an image: its config digest (its id), its layers bottom first,
 ///   its size; `refs.json` maps references (`busybox:latest`) to image ids, so tags and digests
 ///   never appear in mount options.
@@ -41,7 +41,7 @@ public struct ImageStore: Sendable {
     var refsFile: String { directory + "/refs.json" }
     var mountPointsLayer: String { layersDir + "/mountpoints" }
 
-    static let mountPoints: [(String, mode_t)] = [("proc", 0o555), ("dev", 0o755), ("tmp", 0o1777)]
+    static let mountPoints: [(String, mode_t)] = [("proc", 0o555), ("sys", 0o555), ("dev", 0o755), ("tmp", 0o1777)]
 
     // MARK: Reading
 
@@ -140,6 +140,12 @@ public struct ImageStore: Sendable {
                 chmod(staging + "/" + point, mode)
             }
             if rename(staging, mountPointsLayer) != 0 { LinuxSystem.removeTree(staging) }
+        }
+        // A store made before a mount point was added (sys) gets it; adding a directory to a
+        // lower directory changes nothing for the overlays already mounted on it.
+        for (point, mode) in Self.mountPoints where access(mountPointsLayer + "/" + point, F_OK) != 0 {
+            mkdir(mountPointsLayer + "/" + point, mode)
+            chmod(mountPointsLayer + "/" + point, mode)
         }
     }
 

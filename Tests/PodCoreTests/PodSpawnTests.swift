@@ -261,7 +261,7 @@ extension RealLinux {
             let visible = Int(lines.dropFirst().first ?? "") ?? 0
             #expect((2...5).contains(visible), "\(visible) processes in the container's /proc")
             #expect(
-                lines.dropFirst(2).first == "fd full null random shm stderr stdin stdout tty urandom zero ",
+                lines.dropFirst(2).first == "fd full mqueue null ptmx pts random shm stderr stdin stdout tty urandom zero ",
                 "\(ran.output)")
             #expect(ran.output.contains("from the host\nfrom the host\n"), "directory and file volumes")
             #expect(ran.output.contains("Read-only file system"), "a read-only volume refuses writes")
@@ -292,8 +292,8 @@ extension RealLinux {
             defer { _ = Self.stop(pause) }
             let status = "grep -E '^(CapBnd|CapEff|NoNewPrivs):' /proc/self/status | tr -s '\\t' ' '"
             let confined = try Self.run(pause, joinPID: true, ["sh", "-c", status]).get()
-            #expect(confined.output == "CapEff: 00000000a80425fb\nCapBnd: 00000000a80425fb\nNoNewPrivs: 1\n")
-            #expect(podspawn_default_capabilities == 0xa80425fb)
+            #expect(confined.output == "CapEff: 00000000a00425fb\nCapBnd: 00000000a00425fb\nNoNewPrivs: 1\n")
+            #expect(podspawn_default_capabilities == 0xa00425fb)
             let privileged = try Self.run(pause, joinPID: true, ["sh", "-c", status], privileged: true).get()
             let own = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
             let ownBounding = own.split(separator: "\n").first { $0.hasPrefix("CapBnd:") }.map {

@@ -127,7 +127,8 @@ typedef struct podspawn_process {
 
 #define PODSPAWN_MAX_GROUPS 64
 
-/* Docker's default capability set as a mask (CapBnd of its containers: 00000000a80425fb). */
+/* Docker's default capability set without CAP_MKNOD (as Podman 4 drops it), as a mask
+ * (CapBnd: 00000000a00425fb; Docker's is 00000000a80425fb). */
 extern const unsigned long long podspawn_default_capabilities;
 
 /* Starts `process` in the namespaces `join` (NS bits) of the process `target` — setns in the

@@ -82,13 +82,19 @@ struct LinuxVolumes {
             func typeFail(_ what: String) -> BackendError { fail("hostPath type check failed: \(path) \(what)") }
             switch source.type {
             case .directoryOrCreate where !exists, .unset where !exists:
-                if let code = LinuxSystem.makeDirectories(path, mode: 0o755) {
+                if let allowed = allowHostPaths {
+                    try Self.createBeneath(path, allowed: allowed, file: false, fail: typeFail)
+                } else if let code = LinuxSystem.makeDirectories(path, mode: 0o755) {
                     throw typeFail("cannot be created: \(call("mkdir", path, code))")
                 }
             case .fileOrCreate where !exists:
-                let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
-                guard fd >= 0 else { throw typeFail("cannot be created: \(call("open", path, errno))") }
-                close(fd)
+                if let allowed = allowHostPaths {
+                    try Self.createBeneath(path, allowed: allowed, file: true, fail: typeFail)
+                } else {
+                    let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+                    guard fd >= 0 else { throw typeFail("cannot be created: \(call("open", path, errno))") }
+                    close(fd)
+                }
             case .directory where !exists, .file where !exists:
                 throw typeFail("does not exist")
             case .directory where !isDir, .directoryOrCreate where !isDir:
@@ -109,6 +115,41 @@ struct LinuxVolumes {
                 name: volume.name, path: path, forcedReadOnly: false, writable: true,
                 allowed: resolvedPrefixes)
         }
+    }
+
+    /// Creates the missing hostPath `path` — its directories, or (`file`) an empty file in a
+    /// directory that exists, as kubelet's FileOrCreate — below the allowed prefix that holds
+    /// it, resolved one component at a time with `openat2` (RESOLVE_BENEATH): a symlink or `..`
+    /// on the way that leads out of the prefix creates nothing (checking the resolved path only
+    /// afterwards would have created it already).
+    static func createBeneath(
+        _ path: String, allowed: [String], file: Bool, fail: (String) -> BackendError
+    ) throws(BackendError) {
+        guard let prefix = allowed.first(where: { LinuxSystem.isWithin(path, $0) }) else {
+            throw fail("is outside the allowed prefixes")
+        }
+        let base = LinuxSystem.realPath(prefix) ?? prefix
+        let root = Glibc.open(base, podspawn_o_path() | O_DIRECTORY | O_CLOEXEC)
+        guard root >= 0 else { throw fail("cannot be created: \(call("open", base, errno))") }
+        defer { close(root) }
+        var relative = String(path.dropFirst(prefix.count))
+        while relative.hasPrefix("/") { relative.removeFirst() }
+        while relative.hasSuffix("/") { relative.removeLast() }
+        let escape = "leads out of the allowed prefix \(prefix)"
+        if !file {
+            guard !relative.isEmpty else { return }
+            close(try openBeneath(root, relative, create: true, what: "hostPath", escape: escape, fail: fail))
+            return
+        }
+        let slash = relative.lastIndex(of: "/")
+        let name = slash.map { String(relative[relative.index(after: $0)...]) } ?? relative
+        let parentPath = slash.map { String(relative[..<$0]) } ?? ""
+        guard !name.isEmpty, name != ".", name != ".." else { throw fail("cannot be created: it names no file") }
+        let parent = parentPath.isEmpty ? dup(root) : try openBeneath(root, parentPath, create: false, what: "hostPath", escape: escape, fail: fail)
+        defer { close(parent) }
+        let fd = openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644)
+        if fd < 0 && errno != EEXIST { throw fail("cannot be created: \(call("openat", path, errno))") }
+        if fd >= 0 { close(fd) }
     }
 
     /// Unmounts what was mounted on the host.
@@ -174,12 +215,15 @@ struct LinuxVolumes {
 
     /// `path` below the directory `root`, never out of it; missing directories made one level at a
     /// time (each `mkdirat` names one entry of a directory already checked to be inside).
-    static func openBeneath(_ root: Int32, _ path: String, create: Bool, fail: (String) -> BackendError) throws(BackendError) -> Int32 {
+    static func openBeneath(
+        _ root: Int32, _ path: String, create: Bool, what: String = "subPath", escape: String = "escapes the volume",
+        fail: (String) -> BackendError
+    ) throws(BackendError) -> Int32 {
         let flags = podspawn_o_path()
         let whole = podspawn_open_beneath(root, path, flags)
         if whole >= 0 { return whole }
-        if errno == EXDEV || errno == ELOOP { throw fail("subPath \(path) escapes the volume") }
-        guard errno == ENOENT, create else { throw fail(call("openat2", "subPath \(path)", errno)) }
+        if errno == EXDEV || errno == ELOOP { throw fail("\(what) \(path) \(escape)") }
+        guard errno == ENOENT, create else { throw fail(call("openat2", "\(what) \(path)", errno)) }
         var current = dup(root)
         var prefix = ""
         for part in path.split(separator: "/") where part != "." {
@@ -189,15 +233,15 @@ struct LinuxVolumes {
                 if mkdirat(current, String(part), 0o755) != 0 && errno != EEXIST {
                     let code = errno
                     close(current)
-                    throw fail(call("mkdirat", "subPath \(path), \(prefix)", code))
+                    throw fail(call("mkdirat", "\(what) \(path), \(prefix)", code))
                 }
                 next = podspawn_open_beneath(root, prefix, flags)
             }
             guard next >= 0 else {
                 let code = errno
                 close(current)
-                if code == EXDEV || code == ELOOP { throw fail("subPath \(path) escapes the volume") }
-                throw fail(call("openat2", "subPath \(path), \(prefix)", code))
+                if code == EXDEV || code == ELOOP { throw fail("\(what) \(path) \(escape)") }
+                throw fail(call("openat2", "\(what) \(path), \(prefix)", code))
             }
             close(current)
             current = next

@@ -431,6 +431,42 @@ extension RealLinux {
             } catch {
                 #expect("\(error)".contains("resolves to /etc"), "\(error)")
             }
+            // FileOrCreate and DirectoryOrCreate through a symlink out of the prefix create
+            // nothing outside it (the check used to come after the file was made).
+            let outside = LinuxTestSupport.scratch("outside")
+            defer { LinuxTestSupport.remove(outside) }
+            try FileManager.default.createSymbolicLink(atPath: allowed + "/link-out", withDestinationPath: outside)
+            for (type, name) in [(HostPathVolumeSource.PathType.fileOrCreate, "x"), (.directoryOrCreate, "d/e")] {
+                do {
+                    _ = try env.runtime.run(
+                        PodSpec(
+                            name: "made",
+                            volumes: [VolumeSpec(name: "h", source: .hostPath(HostPathVolumeSource(path: allowed + "/link-out/" + name, type: type)))],
+                            containers: [ContainerSpec(name: "c", command: ["true"], volumeMounts: [VolumeMount(name: "h", mountPath: "/h")])]))
+                    Issue.record("a \(type) hostPath through a symlink out of the prefix was accepted")
+                } catch {
+                    #expect("\(error)".contains("leads out of the allowed prefix"), "\(error)")
+                }
+                #expect(LinuxTestSupport.entries(below: outside) == [], "\(type) created \(LinuxTestSupport.entries(below: outside))")
+            }
+            // Inside the prefix they are made, as kubelet makes them.
+            let made = try env.runtime.run(
+                PodSpec(
+                    name: "made", restartPolicy: .never,
+                    volumes: [
+                        VolumeSpec(name: "f", source: .hostPath(HostPathVolumeSource(path: allowed + "/new-file", type: .fileOrCreate))),
+                        VolumeSpec(name: "d", source: .hostPath(HostPathVolumeSource(path: allowed + "/new/dir", type: .directoryOrCreate))),
+                    ],
+                    containers: [
+                        ContainerSpec(
+                            name: "c", command: ["true"],
+                            volumeMounts: [VolumeMount(name: "f", mountPath: "/f"), VolumeMount(name: "d", mountPath: "/d")])
+                    ]))
+            #expect(try made.wait(timeout: 60) { $0.phase.isTerminal } == .satisfied)
+            var info = stat()
+            #expect(stat(allowed + "/new-file", &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG && info.st_mode & 0o777 == 0o644)
+            #expect(stat(allowed + "/new/dir", &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR)
+            try made.remove()
             // Type checks.
             do {
                 _ = try env.runtime.run(

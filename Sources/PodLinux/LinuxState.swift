@@ -273,6 +273,14 @@ public struct LinuxState: Sendable {
         guard isPlainName(record.id), record.id == directoryName else {
             return "its id \"\(record.id)\" is not its directory's name \"\(directoryName)\""
         }
+        // Names reach terminals (ps, rm, stop, gc): one a runtime made is a DNS-1123 name, so
+        // control characters (an ANSI escape that rewrites the screen) mean a forged record.
+        func hasControl(_ text: String) -> Bool {
+            text.unicodeScalars.contains { $0.value < 0x20 || (0x7f...0x9f).contains($0.value) }
+        }
+        if hasControl(record.name) || record.containers.contains(where: { hasControl($0.name) }) {
+            return "its name \(String(reflecting: record.name)) or a container's holds control characters"
+        }
         if !record.cgroup.isEmpty {
             // PARENT/ID, whichever --cgroup-parent made it: relative, no `.` or `..`, named by the id.
             let parts = record.cgroup.split(separator: "/", omittingEmptySubsequences: false).map(String.init)

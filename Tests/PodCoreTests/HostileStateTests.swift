@@ -115,6 +115,10 @@ struct HostileStateTests {
             ("a huge record", "pod-r", record(id: "pod-r", scene: scene) + String(repeating: "mount /\n", count: 200_000)),
             ("mount lines naming the host", "pod-s", record(id: "pod-s", extra: "mount /\nmount /proc\nmount \(scene.victimDirectory)", scene: scene)),
             ("escapes that decode to a path", "pod-t", record(id: "%2e%2e%2f%2e%2e%2fvictim", scene: scene)),
+            ("an ANSI escape in its name", "pod-u",
+                record(id: "pod-u", scene: scene).replacingOccurrences(of: "name web", with: "name %1B[2J%1B]0;owned%07web")),
+            ("an ANSI escape in a container's name", "pod-v",
+                record(id: "pod-v", extra: "container c%1B[31m 0 - - \(scene.parent)/pod-v/c-0 0", scene: scene)),
         ]
     }
 
@@ -151,5 +155,7 @@ struct HostileStateTests {
         #expect(good.map { state.untrustworthy($0, directoryName: "pod-z") } == .some(nil))
         let otherParent = LinuxPodRecord.parse(Self.record(id: "pod-y", cgroup: "another-parent/pod-y", scene: scene))
         #expect(otherParent.map { state.untrustworthy($0, directoryName: "pod-y") } == .some(nil), "made with another --cgroup-parent")
+        let escaped = LinuxPodRecord.parse(Self.record(id: "pod-x", scene: scene).replacingOccurrences(of: "name web", with: "name %1B[2Jweb"))
+        #expect(escaped.flatMap { state.untrustworthy($0, directoryName: "pod-x") }?.contains("holds control characters") == true)
     }
 }

@@ -125,6 +125,7 @@ public struct ImageStore: Sendable {
 
     /// Makes the store's directories (0700) and the mount-point layer.
     func prepare(_ operation: String) throws(BackendError) {
+        if let why = LinuxState.untrustedDirectory(directory, what: "image directory") { throw BackendError(.unavailable, operation, why) }
         for dir in [directory, blobsDir, layersDir, imagesDir, tmpDir] {
             if let code = LinuxSystem.makeDirectories(dir, mode: 0o700) {
                 throw SystemCall.failure("mkdir", dir, code, operation: operation)

@@ -71,6 +71,9 @@ public final class LinuxBackend: InspectableBackend {
         guard options.podPidsLimit > 0 else {
             throw BackendError(.unsupported, "linux", "podPidsLimit must be positive, got \(options.podPidsLimit)")
         }
+        for (path, what) in [(options.stateDir, "state directory"), (options.stateDir + "/pods", "state directory"), (options.imageDir, "image directory")] {
+            if let why = LinuxState.untrustedDirectory(path, what: what) { throw BackendError(.unavailable, "linux", why) }
+        }
         if let code = LinuxSystem.makeDirectories(options.stateDir + "/pods", mode: 0o711) {
             throw BackendError(
                 .unavailable, "linux",

@@ -191,6 +191,24 @@ public struct LinuxState: Sendable {
         (self.directory, self.cgroups, self.cgroupParent) = (directory, cgroups, cgroupParent)
     }
 
+    /// Why the existing directory `path` (a state or image directory) must not be used, or nil
+    /// (it is ours, or it does not exist yet): gc and rm act as root on what it holds, so one
+    /// another user owns, or that group or others may write, could hold records made to steer
+    /// them.
+    public static func untrustedDirectory(_ path: String, what: String) -> String? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        guard (info.st_mode & S_IFMT) == S_IFDIR else { return "the \(what) \(path) is not a directory" }
+        if info.st_uid != geteuid() {
+            return "the \(what) \(path) is owned by uid \(info.st_uid), not by this user (uid \(geteuid())): refused"
+        }
+        if info.st_mode & 0o022 != 0 {
+            let mode = String(info.st_mode & 0o7777, radix: 8)
+            return "the \(what) \(path) may be written by its group or others (mode 0\(mode)): refused (chmod go-w \(path))"
+        }
+        return nil
+    }
+
     /// This boot's id.
     public static let bootID: String = {
         let text = LinuxSystem.readFile("/proc/sys/kernel/random/boot_id")

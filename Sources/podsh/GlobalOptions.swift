@@ -114,6 +114,12 @@ struct GlobalOptions: ParsableArguments {
     func state(for command: String) throws -> LinuxState {
         try requireLinux(
             command, "reads the linux backend's state directory; the %@ backend keeps no pods outside the program that runs them")
+        for path in [stateDir, stateDir + "/pods"] {
+            if let why = LinuxState.untrustedDirectory(path, what: "state directory") {
+                stderrWrite("podsh: \(why)\n")
+                throw ExitCode(1)
+            }
+        }
         switch CgroupDrivers.detect() {
         case .success(let driver):
             return LinuxState(directory: stateDir, cgroups: driver, cgroupParent: cgroupParent)

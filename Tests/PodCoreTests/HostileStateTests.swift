@@ -158,4 +158,31 @@ struct HostileStateTests {
         let escaped = LinuxPodRecord.parse(Self.record(id: "pod-x", scene: scene).replacingOccurrences(of: "name web", with: "name %1B[2Jweb"))
         #expect(escaped.flatMap { state.untrustworthy($0, directoryName: "pod-x") }?.contains("holds control characters") == true)
     }
+
+    @Test("a state or image directory another user owns or others may write is refused")
+    func untrustedDirectories() throws {
+        let root = Scratch.directory("untrusted-dirs")
+        defer { Scratch.remove(root) }
+        let open = root + "/open", foreign = root + "/foreign", mine = root + "/mine"
+        for dir in [open, foreign, mine] { mkdir(dir, 0o700) }
+        chmod(open, 0o777)
+        #expect(LinuxState.untrustedDirectory(mine, what: "state directory") == nil)
+        #expect(LinuxState.untrustedDirectory(root + "/not-yet", what: "state directory") == nil, "made later, by us")
+        #expect(
+            LinuxState.untrustedDirectory(open, what: "state directory")
+                == "the state directory \(open) may be written by its group or others (mode 0777): refused (chmod go-w \(open))")
+        if geteuid() == 0 {
+            chown(foreign, 65534, 65534)
+            #expect(LinuxState.untrustedDirectory(foreign, what: "image directory")?.contains("is owned by uid 65534") == true)
+        } else {
+            print("skip: a directory owned by another user: needs root to chown")
+        }
+        // The backend and the store refuse them before reading anything there.
+        if LinuxBackend.unavailableReason() == nil {
+            #expect(throws: BackendError.self) { try LinuxBackend(options: LinuxBackendOptions(stateDir: open, imageDir: mine + "/images")) }
+            #expect(throws: BackendError.self) { try ImageStore(directory: open).prune() }
+        } else {
+            print("skip: the backend's refusal: \(LinuxBackend.unavailableReason() ?? "")")
+        }
+    }
 }

@@ -190,7 +190,10 @@ struct LinuxPodshTests {
         kill(play.process.processIdentifier, SIGTERM)
         let ended = play.finish()
         #expect(ended?.status == 128 + SIGTERM, "\(String(describing: ended))")
-        #expect(ended?.stderr.contains("SIGTERM: removing the pods") == true, "\(String(describing: ended))")
+        // The main thread says so; on a machine too busy for it to get there within the
+        // watchdog's second, the watchdog does (and removes the pods itself): either way the pod goes.
+        let said = ended?.stderr ?? ""
+        #expect(said.contains("SIGTERM: removing the pods") || said.contains("removing its pods and leaving"), "\(String(describing: ended))")
         let left = try? FileManager.default.contentsOfDirectory(atPath: state + "/pods")
         #expect(left == [], "the pod went with play: \(String(describing: left))")
     }

@@ -154,9 +154,9 @@ static void freeze_path(int fd, const char *path) {
 }
 
 /* The container's root: the overlay, pivot_root, /proc, /sys, /dev, /tmp and the volumes; then,
- * unless `privileged`, the masked and read-only paths. */
+ * unless `unmasked`, the masked and read-only paths. */
 static void enter_root(int fd, const podspawn_root *root, const char *overlay_options, const char *overlay_target,
-                       int privileged) {
+                       int privileged, int unmasked) {
     char path[4096];
     /* Volumes are cloned as detached mount trees while this process is still in the caller's
      * mount namespace (a bind from another namespace is EINVAL), and moved into place once the
@@ -187,7 +187,12 @@ static void enter_root(int fd, const podspawn_root *root, const char *overlay_op
     /* sysfs of the pod's network namespace; read-only unless privileged (as Docker does). */
     memcpy(path, "/sys", 5);
     make_dirs(fd, path);
-    mount_at(fd, "sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | (privileged ? 0 : MS_RDONLY), NULL, "sysfs, /sys");
+    /* The pod's containers share one sysfs superblock (one per network namespace): it is made
+     * read-write, and each container's mount of it is made read-only, so that a privileged
+     * container of the pod still gets it writable. */
+    mount_at(fd, "sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, "sysfs, /sys");
+    if (!privileged)
+        mount_at(fd, NULL, "/sys", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, "sysfs, /sys (read-only)");
     memcpy(path, "/dev", 5);
     make_dirs(fd, path);
     mount_at(fd, "tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=65536k", "tmpfs, /dev");
@@ -243,10 +248,18 @@ static void enter_root(int fd, const podspawn_root *root, const char *overlay_op
         if (m->read_only) mount_at(fd, NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL, m->target);
     }
     /* Last, so that no volume mounted below /proc or /sys uncovers them. */
-    if (!privileged) {
+    if (!unmasked) {
         for (size_t i = 0; i < sizeof masked_paths / sizeof masked_paths[0]; i++) mask_path(fd, masked_paths[i]);
         for (size_t i = 0; i < sizeof read_only_paths / sizeof read_only_paths[0]; i++) freeze_path(fd, read_only_paths[i]);
     }
+}
+
+/* readOnlyRootFilesystem: the root mount alone (the mounts on it keep their own flags), once
+ * the working directory is made, as runc does. */
+static void freeze_root(int fd) {
+    struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
+    if (syscall(SYS_mount_setattr, AT_FDCWD, "/", 0, &attr, sizeof attr) < 0)
+        podspawn_fail(fd, "mount_setattr", "/ (readOnlyRootFilesystem)");
 }
 
 const unsigned long long podspawn_default_capabilities =
@@ -309,11 +322,13 @@ static int container_main(void *p) {
     podspawn_join_cgroups(fd, a->procs, process->cgroup_procs, a->procs_count);
     podspawn_stdio_to(fd, process->in_fd, process->out_fd, process->err_fd);
     if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) podspawn_fail(fd, "close_range", NULL);
-    if (a->root) enter_root(fd, a->root, a->overlay_options, a->overlay_target, process->privileged);
+    if (a->root) enter_root(fd, a->root, a->overlay_options, a->overlay_target, process->privileged,
+                            process->privileged || process->unmasked);
     if (a->root && workdir[0] == '/' && workdir[1]) make_dirs(fd, workdir);
+    if (a->root && a->root->read_only) freeze_root(fd);
     if (chdir(workdir) < 0) podspawn_fail(fd, "chdir", workdir);
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) podspawn_fail(fd, "prctl", "PR_SET_NO_NEW_PRIVS");
-    if (!process->privileged) limit_capabilities(fd, podspawn_default_capabilities);
+    if (process->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) podspawn_fail(fd, "prctl", "PR_SET_NO_NEW_PRIVS");
+    limit_capabilities(fd, process->capabilities);
     if (process->set_user) {
         if (setgroups((size_t)process->group_count, process->groups) < 0) podspawn_fail(fd, "setgroups", NULL);
         if (setresgid(process->gid, process->gid, process->gid) < 0) podspawn_fail(fd, "setresgid", NULL);

@@ -70,3 +70,44 @@ struct ImageUser: Equatable {
         return []
     }
 }
+
+extension ImageUser {
+    /// What a container runs as: the image's `User` (nil: root), overridden by `runAsUser` (its
+    /// gid then from the image's passwd entry for that uid, 0 without one, as containerd does)
+    /// and `runAsGroup`, with the groups the image's /etc/group gives the user, then the pod's
+    /// `supplementalGroups` and `fsGroup`. nil when all of it is root with no groups to set.
+    static func effective(_ container: ContainerRequest, lower: [String]) throws(BackendError) -> ImageUser? {
+        let security = container.security
+        var user: ImageUser?
+        if let name = container.user { user = try resolve(name, lower: lower) }
+        if let uid = security.runAsUser {
+            // The passwd entry of that uid, if the image has one, gives its gid and groups.
+            let entry = table("etc/passwd", lower).first { $0.count > 3 && $0[2] == String(uid) }
+            user = try resolve(entry.map { $0[0] } ?? String(uid), lower: lower)
+            user?.uid = uid_t(uid)
+        }
+        if let gid = security.runAsGroup {
+            var resolved = user ?? ImageUser(uid: 0, gid: 0, groups: [])
+            resolved.groups.removeAll { $0 == resolved.gid }
+            resolved.gid = gid_t(gid)
+            resolved.groups.insert(resolved.gid, at: 0)
+            user = resolved
+        }
+        if !security.supplementalGroups.isEmpty {
+            var resolved = user ?? ImageUser(uid: 0, gid: 0, groups: [0])
+            for group in security.supplementalGroups where !resolved.groups.contains(gid_t(group)) {
+                resolved.groups.append(gid_t(group))
+            }
+            resolved.groups = Array(resolved.groups.prefix(Int(PODSPAWN_MAX_GROUPS)))
+            user = resolved
+        }
+        return user
+    }
+}
+
+extension ContainerSecurity {
+    /// The capabilities kept, as the bit mask of capability.h.
+    var capabilityMask: UInt64 {
+        capabilities.reduce(0) { mask, name in LinuxCapability.number(name).map { mask | (1 << UInt64($0)) } ?? mask }
+    }
+}

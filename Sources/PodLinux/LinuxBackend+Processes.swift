@@ -78,17 +78,17 @@ extension LinuxBackend {
                 message: "exec: no command given (the image has no Entrypoint or Cmd: set command)",
                 logPath: logPath)
         }
-        // The image's User, resolved in the image (runc's rules); a name it lacks fails the start.
-        var user: ImageUser?
-        if let name = container.user {
-            do {
-                user = try ImageUser.resolve(name, lower: lowerDirectories)
-            } catch {
-                LinuxSystem.removeTree(runDir)
-                return startFailure(
-                    id, kind: .container(container), sandbox: sandbox, argv: argv, pid: 0, message: error.message, logPath: logPath)
-            }
+        // The image's User, resolved in the image (runc's rules), and runAsUser and friends; a
+        // name the image lacks fails the start.
+        let user: ImageUser?
+        do {
+            user = try ImageUser.effective(container, lower: lowerDirectories)
+        } catch {
+            LinuxSystem.removeTree(runDir)
+            return startFailure(
+                id, kind: .container(container), sandbox: sandbox, argv: argv, pid: 0, message: error.message, logPath: logPath)
         }
+        let security = container.security
         let groups = user?.groups ?? []
         // A cgroup per run, with kubelet's container values, joined before exec.
         let cgroup = sandbox.cgroup + "/\(container.name)-\(run)"
@@ -136,7 +136,7 @@ extension LinuxBackend {
             return mounts.withUnsafeBufferPointer { buffer in
                 var root = podspawn_root(
                     lower: s[0], upper: s[1], work: s[2], merged: s[3], mounts: buffer.baseAddress,
-                    mount_count: Int32(buffer.count))
+                    mount_count: Int32(buffer.count), read_only: security.readOnlyRootFilesystem ? 1 : 0)
                 return cArgv.withPointer { a in
                     cEnv.withPointer { e in
                         procs.withPointer { c in
@@ -145,9 +145,11 @@ extension LinuxBackend {
                                     var process = podspawn_process(
                                         argv: a, envp: e, workdir: s[4 + opened.count], in_fd: -1, out_fd: writeEnd,
                                         err_fd: writeEnd, cgroup_procs: cgroupFiles, cgroup_count: procsCount,
-                                        privileged: 0, oom_score_adj: Int32(oomScoreAdj), oom_score_adj_set: 1,
-                                        set_user: user == nil ? 0 : 1, uid: user?.uid ?? 0, gid: user?.gid ?? 0,
-                                        groups: groupList.baseAddress, group_count: Int32(groupList.count))
+                                        privileged: security.privileged ? 1 : 0, oom_score_adj: Int32(oomScoreAdj),
+                                        oom_score_adj_set: 1, set_user: user == nil ? 0 : 1, uid: user?.uid ?? 0,
+                                        gid: user?.gid ?? 0, groups: groupList.baseAddress, group_count: Int32(groupList.count),
+                                        capabilities: security.capabilityMask, no_new_privs: security.noNewPrivileges ? 1 : 0,
+                                        unmasked: security.unmaskedProc ? 1 : 0)
                                     return podspawn_exec(sandbox.infraPid, join, newPID, &root, &process, &failure)
                                 }
                             }
@@ -290,10 +292,12 @@ extension LinuxBackend {
                             return (user?.groups ?? []).withUnsafeBufferPointer { groupList in
                                 var process = podspawn_process(
                                     argv: a, envp: e, workdir: w[0], in_fd: stdinFD, out_fd: outFD, err_fd: errFD,
-                                    cgroup_procs: cgroupFiles, cgroup_count: procsCount, privileged: 0,
-                                    oom_score_adj: Int32(oomScoreAdj), oom_score_adj_set: 1,
-                                    set_user: user == nil ? 0 : 1, uid: user?.uid ?? 0, gid: user?.gid ?? 0,
-                                    groups: groupList.baseAddress, group_count: Int32(groupList.count))
+                                    cgroup_procs: cgroupFiles, cgroup_count: procsCount,
+                                    privileged: spec.security.privileged ? 1 : 0, oom_score_adj: Int32(oomScoreAdj),
+                                    oom_score_adj_set: 1, set_user: user == nil ? 0 : 1, uid: user?.uid ?? 0,
+                                    gid: user?.gid ?? 0, groups: groupList.baseAddress, group_count: Int32(groupList.count),
+                                    capabilities: spec.security.capabilityMask,
+                                    no_new_privs: spec.security.noNewPrivileges ? 1 : 0, unmasked: 0)
                                 return podspawn_exec(target.pid, join, 0, nil, &process, &failure)
                             }
                         }

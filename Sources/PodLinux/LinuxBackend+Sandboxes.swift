@@ -45,7 +45,8 @@ extension LinuxBackend {
         do throws(BackendError) {
             try state.write(record, into: staging)
             try SystemCall.check("rename", "\(staging), \(dir)", operation: operation) { rename(staging, dir) }
-            volumes = try LinuxVolumes.make(request.volumes, podDir: dir, allowHostPaths: options.allowHostPaths, operation: operation)
+            volumes = try LinuxVolumes.make(
+                request.volumes, podDir: dir, allowHostPaths: options.allowHostPaths, fsGroup: request.fsGroup, operation: operation)
             record.mounts = volumes.mounts
             // The manifest stream as JSON documents (JSON is YAML): `podsh inspect` shows it.
             _ = LinuxSystem.writeFile(

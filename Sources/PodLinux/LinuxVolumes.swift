@@ -23,6 +23,23 @@ struct LinuxVolumes {
         let allowed: [String]?
     }
 
+    /// Gives the tree at `path` (made by the pod, so no symlink leads out of it) to `group`.
+    static func own(_ path: String, group: gid_t, writable: Bool, volume: String, operation: String) throws(BackendError) {
+        func visit(_ path: String) throws(BackendError) {
+            var info = stat()
+            guard lstat(path, &info) == 0 else { return }
+            let isDirectory = info.st_mode & S_IFMT == S_IFDIR
+            let added: mode_t = isDirectory ? (writable ? 0o2070 : 0o2050) : (writable ? 0o060 : 0o040)
+            guard lchown(path, uid_t.max, group) == 0, info.st_mode & S_IFMT == S_IFLNK || chmod(path, (info.st_mode & 0o7777) | added) == 0
+            else {
+                throw BackendError(.unsupported, operation, "volume \"\(volume)\": fsGroup \(group): \(call("chown", path, errno))")
+            }
+            guard isDirectory else { return }
+            for entry in LinuxSystem.entries(of: path) { try visit(path + "/" + entry.name) }
+        }
+        try visit(path)
+    }
+
     private(set) var volumes: [String: Volume] = [:]
     /// tmpfs mounts made on the host (Memory emptyDirs), to unmount at removal.
     private(set) var mounts: [String] = []
@@ -31,12 +48,21 @@ struct LinuxVolumes {
     private(set) var sizeLimited: [(name: String, path: String, limit: Quantity)] = []
 
     /// Prepares every volume of `spec` below `podDir`; on a failure, undoes what it made.
+    /// With `fsGroup`, the emptyDir and configMap volumes belong to that group as kubelet's
+    /// `SetVolumeOwnership` makes them: set-group-ID directories (files made in them get the
+    /// group), group-writable (emptyDir) or group-readable (configMap).
     static func make(
-        _ volumes: [VolumeSpec], podDir: String, allowHostPaths: [String]?, operation: String
+        _ volumes: [VolumeSpec], podDir: String, allowHostPaths: [String]?, fsGroup: Int64? = nil, operation: String
     ) throws(BackendError) -> LinuxVolumes {
         var made = LinuxVolumes()
         do {
-            for volume in volumes { try made.add(volume, podDir: podDir, allowHostPaths: allowHostPaths, operation: operation) }
+            for volume in volumes {
+                try made.add(volume, podDir: podDir, allowHostPaths: allowHostPaths, operation: operation)
+                if case .hostPath = volume.source { continue }
+                if let fsGroup, let made = made.volumes[volume.name] {
+                    try Self.own(made.path, group: gid_t(fsGroup), writable: made.writable, volume: volume.name, operation: operation)
+                }
+            }
         } catch {
             made.release()
             throw error

@@ -234,24 +234,39 @@ enum SimApplets {
 
     /// `id [-u|-g]`: the process's credentials.
     static func id(_ ctx: SimContext) -> SimStep {
-        let (uid, gid) = (ctx.process.uid, ctx.process.gid)
+        let credentials = ctx.process.credentials
+        let (uid, gid) = (credentials.uid, credentials.gid)
+        // The groups only when there is more than the primary one (busybox prints them always;
+        // the sim keeps its shorter `uid=N gid=M` for the common case).
+        let extra = !credentials.groups.isEmpty && credentials.groups != [gid]
+        let groups = extra ? credentials.groups.map(String.init).joined(separator: ",") : ""
         switch ctx.args.dropFirst().first {
-        case nil: ctx.write("uid=\(uid) gid=\(gid)\n")
+        case nil: ctx.write("uid=\(uid) gid=\(gid)" + (groups.isEmpty ? "" : " groups=\(groups)") + "\n")
         case "-u": ctx.write("\(uid)\n")
         case "-g": ctx.write("\(gid)\n")
+        case "-G": ctx.write((groups.isEmpty ? "\(gid)" : credentials.groups.map(String.init).joined(separator: " ")) + "\n")
         case let option?:
-            ctx.writeError("id: unrecognized option '\(option)' (-u, -g)\n")
+            ctx.writeError("id: unrecognized option '\(option)' (-u, -g, -G)\n")
             return .exit(1)
         }
         return .exit(0)
     }
 
-    /// `hostname`: prints the UTS hostname. Setting it needs CAP_SYS_ADMIN, which containers
-    /// do not have.
+    /// `hostname [NAME]`: prints the UTS hostname, or sets it, which needs CAP_SYS_ADMIN
+    /// (not in a container's default set; `capabilities.add` or `privileged` give it) and at
+    /// most 64 bytes.
     static func hostname(_ ctx: SimContext) -> SimStep {
         if ctx.args.count > 1 {
-            ctx.writeError("hostname: sethostname: Operation not permitted\n")
-            return .exit(1)
+            guard ctx.process.credentials.has("SYS_ADMIN") else {
+                ctx.writeError("hostname: sethostname: Operation not permitted\n")
+                return .exit(1)
+            }
+            guard ctx.args[1].utf8.count <= 64 else {
+                ctx.writeError("hostname: sethostname: Invalid argument\n")
+                return .exit(1)
+            }
+            ctx.process.namespaces.uts.hostname = ctx.args[1]
+            return .exit(0)
         }
         ctx.write(ctx.hostname() + "\n")
         return .exit(0)

@@ -98,7 +98,7 @@ public final class SimBackend: InspectableBackend {
         let ports = try reservePorts(request.hostPorts, operation: operation)
         var volumes: [String: SimVolume] = [:]
         do {
-            for volume in request.volumes { volumes[volume.name] = try makeVolume(volume, pod: request.podName) }
+            for volume in request.volumes { volumes[volume.name] = try makeVolume(volume, pod: request.podName, fsGroup: request.fsGroup) }
         } catch {
             release(ports)
             throw error
@@ -172,14 +172,20 @@ public final class SimBackend: InspectableBackend {
 
     /// A volume's tree: a fresh directory (emptyDir), the host's (hostPath, after Kubernetes'
     /// type checks), or the configMap's files.
-    private func makeVolume(_ volume: VolumeSpec, pod: String) throws(BackendError) -> SimVolume {
+    /// An emptyDir is 0777, as kubelet makes it; with `fsGroup` it and a configMap's files
+    /// belong to that group (set-group-ID, group-writable or group-readable).
+    private func makeVolume(_ volume: VolumeSpec, pod: String, fsGroup: Int64?) throws(BackendError) -> SimVolume {
+        let group = fsGroup.map { Int($0) } ?? 0
+        let setgid = fsGroup == nil ? 0 : 0o2000
         switch volume.source {
         case .emptyDir(let source):
             return SimVolume(
-                name: volume.name, root: .dir(SimDir()), medium: source.medium == .memory ? .memory : .disk,
+                name: volume.name, root: .dir(SimDir(owner: SimOwner(gid: group, mode: 0o777 | setgid))),
+                medium: source.medium == .memory ? .memory : .disk,
                 limit: source.sizeLimit, evictions: source.medium == .memory ? nil : kernel.evictions)
         case .configMap(let source):
-            return SimVolume(name: volume.name, root: .dir(SimDir(source.data.mapValues { .file(SimFile($0)) })))
+            let files = source.data.mapValues { SimNode.file(SimFile($0, owner: SimOwner(gid: group, mode: 0o644))) }
+            return SimVolume(name: volume.name, root: .dir(SimDir(files, owner: SimOwner(gid: group, mode: 0o755 | setgid))))
         case .hostPath(let source):
             let fs = SimFileSystem(namespace: kernel.host.mnt, cwd: "/")
             func operation() -> String { "createSandbox(\(pod))" }
@@ -230,7 +236,7 @@ public final class SimBackend: InspectableBackend {
                     if let next = dir.entries[String(part)] {
                         node = next
                     } else {
-                        let created = SimNode.dir(SimDir())
+                        let created = SimNode.dir(SimDir(owner: SimCredentials.root.owner(creatingIn: dir.owner, isDirectory: true)))
                         dir.entries[String(part)] = created
                         node = created
                     }
@@ -277,6 +283,13 @@ public final class SimBackend: InspectableBackend {
                 }
             }
             mount.mounts = planned
+            if container.security.readOnlyRootFilesystem {
+                // The root read-only; /tmp stays writable (a tmpfs, as the linux backend and
+                // Podman's --read-only give).
+                if let workingDir = request.workingDir { _ = fs.mkdir(workingDir, parents: true) }
+                mount.rootReadOnly = true
+                mount.mounts.insert(SimMount(path: ["tmp"], node: .dir(SimDir(owner: SimOwner(mode: 0o1777))), readOnly: false, volume: nil), at: 0)
+            }
             namespaces.mnt = mount
             if sandbox.hostPID { sandbox.mountNamespaces.append(ObjectIdentifier(mount)) }
             // A container with a memory limit gets a cgroup of its own below the pod's; one without
@@ -297,16 +310,18 @@ public final class SimBackend: InspectableBackend {
             cgroup = target.cgroup
             sandboxID = id
         }
-        var user: (uid: Int, gid: Int)?
+        var user: SimCredentials?
         var startError: String?
         switch request.context {
         case .container(_, let container):
+            var image: (uid: Int, gid: Int)?
             if let name = container.user {
                 // As runc's user lookup fails in the container's init: a start failure.
-                user = Self.credentials(name)
-                if user == nil { startError = "unable to find user \(name): no matching entries in passwd file" }
+                image = Self.credentials(name)
+                if image == nil { startError = "unable to find user \(name): no matching entries in passwd file" }
             }
-        case .exec(_, let container): user = tracked[container].map { ($0.process.uid, $0.process.gid) }
+            user = SimCredentials(image: image, security: container.security)
+        case .exec(_, let container): user = tracked[container]?.process.credentials
         case .host: user = nil
         }
         let cwd = request.workingDir ?? "/"

@@ -8,17 +8,18 @@ import PodKit
 /// that never writes to its root costs nothing).
 final class SimDir {
     var entries: [String: SimNode] = [:]
+    var owner: SimOwner
 
-    init(_ entries: [String: SimNode] = [:]) { self.entries = entries }
+    init(_ entries: [String: SimNode] = [:], owner: SimOwner = SimOwner()) { (self.entries, self.owner) = (entries, owner) }
 
     func deepCopy() -> SimDir {
         SimDir(
             entries.mapValues { node in
                 switch node {
                 case .dir(let dir): return .dir(dir.deepCopy())
-                case .file(let file): return .file(SimFile(file.content))
+                case .file(let file): return .file(SimFile(file.content, owner: file.owner))
                 }
-            })
+            }, owner: owner)
     }
 }
 
@@ -40,9 +41,11 @@ final class SimFile {
         }
     }
     private(set) var size: Int64
+    var owner: SimOwner
 
-    init(_ content: String) {
+    init(_ content: String, owner: SimOwner = SimOwner(mode: 0o644)) {
         self.content = content
+        self.owner = owner
         size = Int64(content.utf8.count)
     }
 
@@ -56,6 +59,13 @@ enum SimNode {
     var isDirectory: Bool {
         if case .dir = self { return true }
         return false
+    }
+
+    var owner: SimOwner {
+        switch self {
+        case .dir(let dir): return dir.owner
+        case .file(let file): return file.owner
+        }
     }
 }
 
@@ -112,6 +122,8 @@ struct SimMount {
 struct SimFileSystem {
     let namespace: SimMountNamespace
     let cwd: String
+    /// Whose writes these are: permission bits are checked against them.
+    var credentials = SimCredentials.root
 
     /// The components of `path` made absolute against the working directory, with `.` and
     /// `..` resolved lexically.
@@ -189,6 +201,7 @@ struct SimFileSystem {
         guard !parts.isEmpty else { return .failure(.EEXIST) }
         var located = locate(Array(parts.dropLast()))
         if let mount = located.mount, mount.readOnly { return .failure(.EROFS) }
+        if located.mount == nil && namespace.rootReadOnly { return .failure(.EROFS) }
         if located.mount == nil && namespace.rootShared {
             namespace.root = namespace.root.deepCopy()
             namespace.rootShared = false
@@ -198,7 +211,7 @@ struct SimFileSystem {
         case .failure(let error): return .failure(error)
         case .success(.file): return .failure(.ENOTDIR)
         case .success(.dir(let dir)):
-            // A file mounted in place of the target (hostPath of type File).
+            guard credentials.mayWrite(dir.owner) else { return .failure(.EACCES) }
             return .success((dir, located.mount))
         }
     }
@@ -215,6 +228,7 @@ struct SimFileSystem {
         let located = locate(parts)
         if located.rest.isEmpty, let mount = located.mount, case .file(let file) = mount.node {
             if mount.readOnly { return .EROFS }
+            if !credentials.mayWrite(file.owner) { return .EACCES }
             file.content = append ? file.content + data : data
             if file.ledger == nil { file.ledger = ledger }
             return nil
@@ -228,7 +242,13 @@ struct SimFileSystem {
         let existing = parent.dir.entries[name]
         if case .dir = existing { return .EISDIR }
         var file: SimFile
-        if case .file(let old) = existing { file = old } else { file = SimFile("") }
+        if case .file(let old) = existing {
+            // Writing an existing file takes its own write permission, not the directory's.
+            guard credentials.mayWrite(old.owner) else { return .EACCES }
+            file = old
+        } else {
+            file = SimFile("", owner: credentials.owner(creatingIn: parent.dir.owner, isDirectory: false))
+        }
         let newContent = append ? file.content + data : data
         let delta = Int64(newContent.utf8.count) - file.size
         if let volume = parent.mount?.volume {
@@ -273,7 +293,7 @@ struct SimFileSystem {
         case .success(let parent):
             let name = parts[parts.count - 1]
             if parent.dir.entries[name] != nil { return .EEXIST }
-            parent.dir.entries[name] = .dir(SimDir())
+            parent.dir.entries[name] = .dir(SimDir(owner: credentials.owner(creatingIn: parent.dir.owner, isDirectory: true)))
             return nil
         }
     }
@@ -296,6 +316,7 @@ struct SimFileSystem {
         case .success(let found): parent = found
         }
         let name = parts[parts.count - 1]
+        if let entry = parent.dir.entries[name], !credentials.mayUnlink(entry.owner, in: parent.dir.owner) { return .EPERM }
         guard let node = parent.dir.entries.removeValue(forKey: name) else { return .ENOENT }
         var freed: Int64 = 0
         func release(_ node: SimNode) {
@@ -319,7 +340,8 @@ enum SimTrees {
     static func image() -> SimDir {
         SimDir([
             "bin": .dir(SimDir()), "dev": .dir(SimDir()), "home": .dir(SimDir()), "proc": .dir(SimDir()),
-            "root": .dir(SimDir()), "sys": .dir(SimDir()), "tmp": .dir(SimDir()), "usr": .dir(SimDir()),
+            "root": .dir(SimDir(owner: SimOwner(mode: 0o700))), "sys": .dir(SimDir()),
+            "tmp": .dir(SimDir(owner: SimOwner(mode: 0o1777))), "usr": .dir(SimDir()),
             "var": .dir(SimDir()),
             "etc": .dir(
                 SimDir([

@@ -148,7 +148,7 @@ public final class SimKernel {
     func spawn(
         argv: [String], env: [EnvVar], cwd: String, namespaces: SimNamespaces, parent: SimProcess,
         output: SimOutput, stdin: String = "", cgroup: SimCgroup?? = nil, backendID: Int = 0,
-        user: (uid: Int, gid: Int)? = nil, startError: String? = nil
+        user: SimCredentials? = nil, startError: String? = nil
     ) throws(SimErrno) -> SimProcess {
         try SimKernel.checkArgumentSizes(argv, env)
         let inner = namespaces.pid === host.pid ? nil : namespaces.pid
@@ -174,7 +174,7 @@ public final class SimKernel {
             hostPid: hostPid, argv: argv, env: env, cwd: cwd, namespaces: namespaces, innerPid: innerPid,
             parentPid: parent.hostPid, startedAt: clock.nanos, output: output, stdin: stdin, cgroup: group)
         process.backendID = backendID
-        (process.uid, process.gid) = user ?? (parent.uid, parent.gid)
+        process.credentials = user ?? parent.credentials
         if output.ledger == nil { output.ledger = ledger }
         processes[hostPid] = process
         if parent !== supervisor { parent.children.insert(hostPid) }
@@ -443,6 +443,8 @@ public final class SimKernel {
         guard target.isAlive else { return .ESRCH }
         if let sender, target.pid(in: sender.pidNamespace) == nil { return .ESRCH }
         if target === initProcess || target === supervisor { return .EPERM }
+        // Another user's process takes CAP_KILL.
+        if let sender, sender.uid != target.uid, !sender.credentials.has("KILL") { return .EPERM }
         if signal != .kill, let handler = target.handler(for: signal) {
             schedule(after: 0) { [unowned self] in
                 guard target.isAlive else { return }
@@ -504,6 +506,8 @@ public final class SimKernel {
     func listen(_ process: SimProcess, port: Int, handler: @escaping SimHandler) -> SimErrno? {
         let net = process.namespaces.net
         guard (1...65535).contains(port) else { return .EINVAL }
+        // Ports below 1024 take CAP_NET_BIND_SERVICE (a non-root uid has no capabilities).
+        if port < 1024, !process.credentials.has("NET_BIND_SERVICE") { return .EACCES }
         if net.listeners[port] != nil { return .EADDRINUSE }
         if net === host.net && published[port] != nil { return .EADDRINUSE }
         net.listeners[port] = SimListener(process: process, port: port, handler: handler)
@@ -557,6 +561,7 @@ public enum SimErrno: Int32, Error, Sendable, CustomStringConvertible {
     case ECHILD = 10
     case EAGAIN = 11
     case ENOMEM = 12
+    case EACCES = 13
     case EBUSY = 16
     case EEXIST = 17
     case ENOTDIR = 20
@@ -578,6 +583,7 @@ public enum SimErrno: Int32, Error, Sendable, CustomStringConvertible {
         case .ECHILD: return "No child processes"
         case .EAGAIN: return "Resource temporarily unavailable"
         case .ENOMEM: return "Cannot allocate memory"
+        case .EACCES: return "Permission denied"
         case .EBUSY: return "Device or resource busy"
         case .EEXIST: return "File exists"
         case .ENOTDIR: return "Not a directory"

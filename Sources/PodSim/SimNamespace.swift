@@ -94,6 +94,8 @@ final class SimMountNamespace: SimNamespace {
     /// The root tree; shared with the image until the first write (copy-on-write).
     var root: SimDir
     var rootShared: Bool
+    /// readOnlyRootFilesystem: writes to the root tree fail with EROFS (mounts stay writable).
+    var rootReadOnly = false
     /// Mounts, in the order made (a later mount on the same path hides an earlier one).
     var mounts: [SimMount] = []
 

@@ -167,9 +167,11 @@ final class SimProcess {
     var exitDetail: SimExitDetail?
     /// The backend's handle of this process (0: none).
     var backendID = 0
-    /// Credentials (`id`): a container's come from its image's User; children inherit them.
-    var uid = 0
-    var gid = 0
+    /// Credentials (`id`, file permissions, capabilities): a container's come from its
+    /// image's User and its security context; children inherit them.
+    var credentials = SimCredentials.root
+    var uid: Int { credentials.uid }
+    var gid: Int { credentials.gid }
     /// Run when the process exits (a program's host resources, such as a Lua coroutine).
     var atExit: [() -> Void]?
     let startedAt: Int64
@@ -247,7 +249,7 @@ final class SimProcess {
         return String(first[first.utf8.index(after: slash)...])
     }
 
-    var fileSystem: SimFileSystem { SimFileSystem(namespace: namespaces.mnt, cwd: cwd) }
+    var fileSystem: SimFileSystem { SimFileSystem(namespace: namespaces.mnt, cwd: cwd, credentials: credentials) }
 }
 
 /// The bytes of the owner's memory a simulated kernel holds for what it was asked: file

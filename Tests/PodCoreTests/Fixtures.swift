@@ -132,9 +132,28 @@ enum Fixtures {
                 resources: ResourceRequirements(limits: ResourceList(cpu: q("1"), memory: q("1024Mi"))))
         ])
 
+    /// Every securityContext field, pod and container level.
+    static let secured: PodSpec = {
+        var spec = PodSpec(
+            name: "secured", volumes: [VolumeSpec(name: "data", source: .emptyDir(EmptyDirVolumeSource()))],
+            containers: [
+                ContainerSpec(name: "app", image: "busybox", command: ["sleep", "3600"], volumeMounts: [VolumeMount(name: "data", mountPath: "/data")]),
+                ContainerSpec(name: "root-helper", image: "busybox", command: ["sleep", "3600"]),
+            ])
+        spec.securityContext = PodSecurityContext(
+            runAsUser: 1000, runAsGroup: 3000, runAsNonRoot: true, supplementalGroups: [4000, 5000], fsGroup: 2000,
+            fsGroupChangePolicy: .onRootMismatch)
+        spec.containers[0].securityContext = SecurityContext(
+            capabilities: Capabilities(add: ["NET_BIND_SERVICE"], drop: ["ALL"]), readOnlyRootFilesystem: true,
+            allowPrivilegeEscalation: false, procMount: .default)
+        spec.containers[1].securityContext = SecurityContext(
+            runAsUser: 0, runAsGroup: 0, runAsNonRoot: false, capabilities: Capabilities(add: ["SYS_TIME"]), privileged: true)
+        return spec
+    }()
+
     /// Every spec the tests encode; the kubernetes-validate test checks the manifest of each.
     static let all: [(String, PodSpec)] = [
         ("seed", seed), ("everyField", everyField), ("hostNamespaces", hostNamespaces), ("minimal", minimal),
-        ("ambiguousStrings", ambiguousStrings),
+        ("ambiguousStrings", ambiguousStrings), ("secured", secured),
     ]
 }

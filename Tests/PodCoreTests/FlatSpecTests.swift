@@ -94,6 +94,54 @@ struct FlatSpecTests {
             ])
     }
 
+    @Test func securityContextsDecodeAndUnimplementedPartsAreNamed() throws {
+        let node = Self.m([
+            "name": Self.s("p"),
+            "securityContext": Self.m([
+                "runAsUser": Self.n("1000"), "fsGroup": Self.n("2000"), "supplementalGroups": Self.a([Self.n("4")]),
+            ]),
+            "containers": Self.a([
+                Self.m([
+                    "name": Self.s("c"),
+                    "securityContext": Self.m([
+                        "runAsNonRoot": Self.b(true), "readOnlyRootFilesystem": Self.b(true),
+                        "capabilities": Self.m(["drop": Self.a([Self.s("ALL")]), "add": Self.a([Self.s("NET_RAW")])]),
+                    ]),
+                ])
+            ]),
+        ])
+        let spec = try PodSpec(flat: node)
+        #expect(spec.securityContext == PodSecurityContext(runAsUser: 1000, supplementalGroups: [4], fsGroup: 2000))
+        #expect(
+            spec.containers[0].securityContext
+                == SecurityContext(
+                    runAsNonRoot: true, capabilities: Capabilities(add: ["NET_RAW"], drop: ["ALL"]), readOnlyRootFilesystem: true))
+        let security = ContainerSecurity(spec.containers[0].securityContext, pod: spec.securityContext)
+        #expect(security.capabilities == ["NET_RAW"] && security.runAsUser == 1000 && security.supplementalGroups == [4, 2000])
+        #expect(try PodSpec(flat: spec.flatNode) == spec, "the flat form round-trips")
+        let unsupported = Self.m([
+            "name": Self.s("p"),
+            "securityContext": Self.m(["sysctls": Self.a([]), "seLinuxOptions": Self.m([:])]),
+            "containers": Self.a([
+                Self.m([
+                    "name": Self.s("c"),
+                    "securityContext": Self.m([
+                        "seccompProfile": Self.m(["type": Self.s("RuntimeDefault")]), "privileged": Self.s("yes"),
+                        "capabilities": Self.m(["remove": Self.a([])]),
+                    ]),
+                ])
+            ]),
+        ])
+        #expect(
+            flatErrors(unsupported) == [
+                "spec.containers[0].securityContext.seccompProfile: Unsupported field: swift-pods does not implement this Kubernetes field",
+                "spec.containers[0].securityContext.capabilities.remove: unknown field 'remove'",
+                "spec.containers[0].securityContext.privileged: Invalid type: expected a boolean, got string \"yes\"",
+                "spec.securityContext.sysctls: Unsupported field: swift-pods does not implement this Kubernetes field",
+                "spec.securityContext.seLinuxOptions: Unsupported field: swift-pods does not implement this Kubernetes field",
+            ])
+    }
+
     @Test func quantityErrorsNameTheField() {
         let node = Self.m([
             "name": Self.s("p"),

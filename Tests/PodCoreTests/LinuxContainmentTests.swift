@@ -83,6 +83,61 @@ extension RealLinux {
             env.closeAndCheck()
         }
 
+        /// securityContext for real: the user and groups, capabilities added and dropped (none
+        /// for a non-root uid), no_new_privs, a read-only root, fsGroup on the host's files, and
+        /// privileged lifting the masks, the device rule and the bounding set.
+        @Test func securityContextsApplyForReal() throws {
+            let env = try LinuxPods()
+            var spec = PodSpec(
+                name: "secured", volumes: [VolumeSpec(name: "data", source: .emptyDir(EmptyDirVolumeSource()))],
+                containers: ["main", "nnp", "admin", "priv", "frozen"].map {
+                    env.box($0, ["sleep", "3600"], mounts: [VolumeMount(name: "data", mountPath: "/data")])
+                })
+            spec.securityContext = PodSecurityContext(runAsUser: 1000, runAsGroup: 3000, supplementalGroups: [4000], fsGroup: 2000)
+            spec.containers[1].securityContext = SecurityContext(allowPrivilegeEscalation: false)
+            spec.containers[2].securityContext = SecurityContext(
+                runAsUser: 0, capabilities: Capabilities(add: ["SYS_ADMIN"], drop: ["NET_RAW"]))
+            spec.containers[3].securityContext = SecurityContext(runAsUser: 0, privileged: true)
+            spec.containers[4].securityContext = SecurityContext(readOnlyRootFilesystem: true)
+            let pod = try env.runtime.run(spec)
+            #expect(try pod.wait(phase: .running) == .satisfied)
+            func shell(_ container: String, _ script: String) throws -> String {
+                try pod.exec(container, ["sh", "-c", "{ " + script + "; } 2>&1"]).stdout
+            }
+            func status(_ container: String) throws -> String {
+                try shell(container, "grep -E '^(CapEff|CapBnd|NoNewPrivs)' /proc/self/status | tr -s '\\t' ' '")
+            }
+            #expect(try shell("main", "id") == "uid=1000 gid=3000 groups=2000,3000,4000\n")
+            #expect(try status("main") == "CapEff: 0000000000000000\nCapBnd: 00000000a00425fb\nNoNewPrivs: 0\n", "a non-root uid has no capabilities")
+            #expect(try status("nnp").hasSuffix("NoNewPrivs: 1\n"))
+            // 0xa00425fb + SYS_ADMIN (bit 21) - NET_RAW (bit 13).
+            #expect(try status("admin") == "CapEff: 00000000a02405fb\nCapBnd: 00000000a02405fb\nNoNewPrivs: 0\n")
+            #expect(try shell("admin", "mkdir -p /mnt/t && mount -t tmpfs t /mnt/t && echo mounted") == "mounted\n")
+            let own = try String(contentsOfFile: "/proc/self/status", encoding: .utf8).lines.first { $0.hasPrefix("CapBnd:") }
+            #expect(try status("priv").contains((own ?? "?").replacingOccurrences(of: "\t", with: " ")), "privileged: the caller's set")
+            #expect(try shell("main", "mknod /tmp/null c 1 3 && echo MADE || echo refused").contains("refused"))
+            #expect(try shell("priv", "mknod /tmp/null c 1 3 && echo MADE") == "MADE\n")
+            #expect(try Self.writable(pod, "/proc/sys/kernel/core_pattern").contains("refused"))
+            #expect(try shell("priv", "if true 1<>/proc/sys/kernel/core_pattern; then echo WRITABLE; fi") == "WRITABLE\n")
+            let privMounts = try shell("priv", "cat /proc/mounts").lines
+            #expect(!privMounts.contains { $0.contains(" /proc/keys ") || $0.contains(" /proc/sys ") }, "privileged: no masks")
+            #expect(privMounts.contains { $0.hasPrefix("sysfs /sys sysfs rw,") }, "\(privMounts)")
+            // A read-only root; its volumes, /tmp and /dev/shm stay writable.
+            #expect(try shell("frozen", "touch /x || echo refused").contains("Read-only file system"))
+            #expect(try shell("frozen", "touch /data/ok /tmp/ok /dev/shm/ok && echo written") == "written\n")
+            #expect(try shell("frozen", "cat /proc/mounts").lines.first { $0.hasPrefix("overlay / ") }?.hasPrefix("overlay / overlay ro,") == true)
+            // fsGroup: the emptyDir on the host is the group's, set-group-ID; what a container
+            // makes in it is the group's.
+            #expect(try shell("main", "echo x > /data/made && echo ok") == "ok\n")
+            let pods = try FileManager.default.contentsOfDirectory(atPath: env.stateDir + "/pods")
+            let volume = try #require(
+                pods.map { env.stateDir + "/pods/" + $0 + "/volumes/data" }.first { FileManager.default.fileExists(atPath: $0) })
+            var info = stat()
+            #expect(stat(volume, &info) == 0 && info.st_gid == 2000 && info.st_mode & 0o7777 == 0o2777, "\(String(info.st_mode, radix: 8))")
+            #expect(stat(volume + "/made", &info) == 0 && info.st_uid == 1000 && info.st_gid == 2000)
+            env.closeAndCheck()
+        }
+
         /// A device node an image carries (here /dev/null's numbers, as a hostile image would
         /// carry /dev/kvm's or a disk's) is in the container's root but never opens.
         @Test func aDeviceNodeInAnImageNeverOpens() throws {

@@ -158,10 +158,10 @@ extension RealLinux {
                 PodSpec(name: "jail", shareProcessNamespace: true, containers: [env.box("c", ["sleep", "3600"])]))
             #expect(try pod.wait(phase: .running) == .satisfied)
             func run(_ script: String) throws -> ExecResult { try pod.exec("c", ["sh", "-c", script]) }
-            // Docker's capabilities and no_new_privs.
+            // Docker's capabilities; no_new_privs only with allowPrivilegeEscalation: false.
             let status = try run("grep -E '^(CapEff|CapPrm|CapBnd|NoNewPrivs)' /proc/self/status").stdout
             #expect(
-                status == "CapPrm:\t00000000a00425fb\nCapEff:\t00000000a00425fb\nCapBnd:\t00000000a00425fb\nNoNewPrivs:\t1\n", "\(status)")
+                status == "CapPrm:\t00000000a00425fb\nCapEff:\t00000000a00425fb\nCapBnd:\t00000000a00425fb\nNoNewPrivs:\t0\n", "\(status)")
             // No CAP_SYS_ADMIN: no mounts, no hostname changes, no way back to the host's root.
             let mount = try run("mkdir -p /mnt; mount -t tmpfs t /mnt")
             #expect(mount.exitCode != 0 && mount.stderr.contains("ermission denied") || mount.stderr.contains("not permitted"), "\(mount)")

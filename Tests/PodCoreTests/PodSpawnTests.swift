@@ -51,7 +51,8 @@ extension RealLinux {
         /// Runs `argv` joined to `sandbox`; its output and exit status, or the spawn error.
         static func run(
             _ sandbox: pid_t, joinPID: Bool, root: UnsafePointer<podspawn_root>? = nil, _ argv: [String],
-            env: [String] = ["PATH=/usr/bin:/bin"], cgroups: [String] = [], privileged: Bool = false
+            env: [String] = ["PATH=/usr/bin:/bin"], cgroups: [String] = [], privileged: Bool = false,
+            noNewPrivileges: Bool = false
         )
             -> Result<Ran, SpawnFailure>
         {
@@ -73,7 +74,8 @@ extension RealLinux {
                             argv: argvBuffer.baseAddress, envp: envBuffer.baseAddress, workdir: nil, in_fd: -1, out_fd: fds[1],
                             err_fd: fds[1], cgroup_procs: cgroupBuffer.baseAddress, cgroup_count: Int32(cgroupBuffer.count),
                             privileged: privileged ? 1 : 0, oom_score_adj: 0, oom_score_adj_set: 0, set_user: 0, uid: 0, gid: 0,
-                            groups: nil, group_count: 0)
+                            groups: nil, group_count: 0, capabilities: privileged ? ~0 : podspawn_default_capabilities,
+                            no_new_privs: noNewPrivileges ? 1 : 0, unmasked: 0)
                         let join = PodSpawnTests.podNamespaces | (joinPID ? Int32(PODSPAWN_NS_PID) : 0)
                         return podspawn_exec(sandbox, join, joinPID ? 0 : 1, root, &process, &failure)
                     }
@@ -252,7 +254,7 @@ extension RealLinux {
             let ran: Ran = try mounts.withUnsafeBufferPointer { buffer throws -> Ran in
                 var root = podspawn_root(
                     lower: paths[0], upper: paths[1], work: paths[2], merged: paths[3],
-                    mounts: buffer.baseAddress, mount_count: Int32(buffer.count))
+                    mounts: buffer.baseAddress, mount_count: Int32(buffer.count), read_only: 0)
                 return try Self.run(pause, joinPID: true, root: &root, ["sh", "-c", script]).get()
             }
             let lines = ran.output.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
@@ -277,7 +279,7 @@ extension RealLinux {
             defer { free(missing) }
             var broken = podspawn_root(
                 lower: missing, upper: paths[1], work: paths[2], merged: paths[3],
-                mounts: nil, mount_count: 0)
+                mounts: nil, mount_count: 0, read_only: 0)
             #expect(
                 Self.run(pause, joinPID: true, root: &broken, ["true"]).failureValue
                     == SpawnFailure(step: "mount", target: "overlay, \(strings[3])", error: ENOENT))
@@ -291,8 +293,10 @@ extension RealLinux {
             try #require(pause > 0)
             defer { _ = Self.stop(pause) }
             let status = "grep -E '^(CapBnd|CapEff|NoNewPrivs):' /proc/self/status | tr -s '\\t' ' '"
-            let confined = try Self.run(pause, joinPID: true, ["sh", "-c", status]).get()
+            let confined = try Self.run(pause, joinPID: true, ["sh", "-c", status], noNewPrivileges: true).get()
             #expect(confined.output == "CapEff: 00000000a00425fb\nCapBnd: 00000000a00425fb\nNoNewPrivs: 1\n")
+            let escalating = try Self.run(pause, joinPID: true, ["sh", "-c", status]).get()
+            #expect(escalating.output.hasSuffix("NoNewPrivs: 0\n"), "no_new_privs only when asked: \(escalating.output)")
             #expect(podspawn_default_capabilities == 0xa00425fb)
             let privileged = try Self.run(pause, joinPID: true, ["sh", "-c", status], privileged: true).get()
             let own = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)

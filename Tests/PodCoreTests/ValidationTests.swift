@@ -262,6 +262,41 @@ struct ValidationTests {
                 $0.resources = ResourceRequirements(
                     requests: ResourceList(cpu: Fixtures.q("3")), limits: ResourceList(cpu: Fixtures.q("2")))
             }, ["spec.resources.requests.cpu: Invalid value: \"3\": must be less than or equal to cpu limit of 2"]
+        ),        (
+            "security context ids are between 0 and 2^31-1",
+            {
+                $0.securityContext = PodSecurityContext(runAsUser: -1, supplementalGroups: [5, 2_147_483_648], fsGroup: -2)
+                $0.containers[0].securityContext = SecurityContext(runAsGroup: -3)
+            },
+            [
+                "spec.containers[0].securityContext.runAsGroup: Invalid value: -3: must be between 0 and 2147483647, inclusive",
+                "spec.securityContext.runAsUser: Invalid value: -1: must be between 0 and 2147483647, inclusive",
+                "spec.securityContext.fsGroup: Invalid value: -2: must be between 0 and 2147483647, inclusive",
+                "spec.securityContext.supplementalGroups[1]: Invalid value: 2147483648: must be between 0 and 2147483647, inclusive",
+            ]
+        ),
+        (
+            "privileged or SYS_ADMIN with allowPrivilegeEscalation false",
+            {
+                $0.containers[0].securityContext = SecurityContext(
+                    capabilities: Capabilities(add: ["CAP_SYS_ADMIN"]), privileged: true, allowPrivilegeEscalation: false)
+            },
+            [
+                "spec.containers[0].securityContext: Invalid value: privileged: true: cannot set `allowPrivilegeEscalation` to false and `privileged` to true",
+                "spec.containers[0].securityContext: Invalid value: capabilities.add: SYS_ADMIN: cannot set `allowPrivilegeEscalation` to false and `capabilities.Add` CAP_SYS_ADMIN",
+            ]
+        ),
+        (
+            "capability names",
+            { $0.containers[0].securityContext = SecurityContext(capabilities: Capabilities(add: ["net_admin", "CAP_BPF", "FLY"], drop: ["all"])) },
+            [
+                "spec.containers[0].securityContext.capabilities.add[2]: Unsupported value: \"FLY\": not a Linux capability (a name such as NET_ADMIN or SYS_TIME, without CAP_; or ALL)"
+            ]
+        ),
+        (
+            "procMount Unmasked needs hostUsers false",
+            { $0.containers[0].securityContext = SecurityContext(procMount: .unmasked) },
+            ["spec.containers[0].securityContext.procMount: Invalid value: \"Unmasked\": `hostUsers` must be false to use `Unmasked`"]
         ),
     ]
 

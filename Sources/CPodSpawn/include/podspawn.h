@@ -90,15 +90,21 @@ typedef struct podspawn_root {
     const char *merged;
     const podspawn_mount *mounts;
     int mount_count;
+    /* readOnlyRootFilesystem: the overlay is made read-only once every mount is in place (the
+     * volumes and the /tmp, /dev and /proc mounts stay as they are). */
+    int read_only;
 } podspawn_root;
 
 /* What runs: argv[0] without a '/' is looked up in envp's PATH (or the default
  * /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin) with execve on each candidate,
  * inside the root. stdin, stdout and stderr come from `in_fd`, `out_fd`, `err_fd` (-1:
  * /dev/null). The process joins every `cgroup_procs` file (one per hierarchy, at most
- * PODSPAWN_MAX_CGROUPS; opened by the caller before any namespace is joined) before exec, runs
- * with no_new_privs and, unless `privileged`, with Docker's default capability set. `workdir`
- * (NULL: /) is made when missing if the process has a root of its own. */
+ * PODSPAWN_MAX_CGROUPS; opened by the caller before any namespace is joined) before exec, keeps
+ * only the capabilities of the mask `capabilities` (bounding, permitted, effective and
+ * inheritable sets), and runs with no_new_privs when `no_new_privs`. `privileged` lifts the
+ * root's nodev, read-only /sys and masked paths; `unmasked` only the masked and read-only /proc
+ * paths (procMount: Unmasked). `workdir` (NULL: /) is made when missing if the process has a
+ * root of its own. */
 typedef struct podspawn_process {
     char *const *argv;
     char *const *envp;
@@ -123,6 +129,9 @@ typedef struct podspawn_process {
     gid_t gid;
     const gid_t *groups;
     int group_count;
+    unsigned long long capabilities;
+    int no_new_privs;
+    int unmasked;
 } podspawn_process;
 
 #define PODSPAWN_MAX_GROUPS 64

@@ -16,6 +16,8 @@ public struct SandboxRequest: Sendable {
     public var limitsMemory: Bool
     /// The image of every container, init containers first (a backend may check them up front).
     public var images: [ContainerImage]
+    /// `securityContext.fsGroup`: the group that owns the pod's emptyDir and configMap volumes.
+    public var fsGroup: Int64?
 
     /// The pod cgroup's values, by kubelet's formulas (`ResourceMath.podCgroup`); its memory
     /// limit only when `limitsMemory`.
@@ -92,6 +94,7 @@ public struct SandboxRequest: Sendable {
         self.init(
             podName: spec.name, uid: uid, hostname: spec.effectiveHostname, namespaces: PodNamespaces(spec),
             volumes: spec.volumes, hostPorts: ports, limitsMemory: limitsMemory, images: images, derived: derived)
+        fsGroup = spec.securityContext?.fsGroup
     }
 }
 
@@ -171,8 +174,10 @@ public struct ContainerRequest: Sendable, Equatable {
     /// The container cgroup's values (`ResourceMath.containerCgroup`).
     public var cgroup: CgroupValues
     /// The user to run as, from the image's `User` (`uid`, `uid:gid`, `name`, `name:group`);
-    /// nil for root.
+    /// nil for root. `security.runAsUser` and `runAsGroup` win over it.
     public var user: String?
+    /// The resolved security settings (the container's and the pod's `securityContext`).
+    public var security = ContainerSecurity()
     /// The container's memory request: with the pod's QoS class (`SandboxRequest.qosClass`),
     /// what kubelet's `oom_score_adj` is computed from.
     public var memoryRequest: Int64

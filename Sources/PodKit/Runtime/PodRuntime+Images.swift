@@ -158,7 +158,7 @@ extension PodRuntime {
         emit(record, .warning, "Failed", name, "Error: ImagePullBackOff")
     }
 
-    private func wait(_ record: PodRecord, _ index: Int, _ reason: String, _ message: String, retryAt: Double) {
+    func wait(_ record: PodRecord, _ index: Int, _ reason: String, _ message: String, retryAt: Double) {
         record.containers[index].status.state = .waiting(reason: reason, message: message)
         let progress = record.containers[index].image ?? ImageProgress()
         record.containers[index].image = progress

@@ -135,6 +135,16 @@ extension PodRuntime {
                 spec.command = info.config.argv(command: spec.command, args: spec.args)
                 spec.args = []
             }
+            // kubelet's runAsNonRoot check, against the image's user: the container waits
+            // (CreateContainerConfigError) and is looked at again as kubelet does at each sync.
+            if let violation = ContainerSecurity.runAsNonRootViolation(
+                spec.securityContext, pod: record.spec.securityContext, imageUser: image?.user,
+                podName: "\(record.spec.name)_default(\(record.uid))", containerName: name)
+            {
+                wait(record, index, "CreateContainerConfigError", violation, retryAt: now + Self.imageRecheckSeconds)
+                emit(record, .warning, "Failed", name, "Error: \(violation)")
+                return
+            }
             let spawned: SpawnedProcess
             do {
                 // `$(VAR)` references in command, args and env values, as kubelet expands them
@@ -142,6 +152,7 @@ extension PodRuntime {
                 let mayExpand = spec.argv.contains { $0.utf8.contains(36) } || spec.env.contains { $0.value.utf8.contains(36) }
                 var (argv, env) = mayExpand ? EnvExpansion.resolve(spec) : (spec.argv, spec.env)
                 var request = ContainerRequest(spec)
+                request.security = ContainerSecurity(spec.securityContext, pod: record.spec.securityContext)
                 if let image {
                     env = image.environment(over: env)
                     request.env = image.environment(over: request.env)

@@ -23,6 +23,8 @@ public struct ContainerSpec: Sendable, Equatable {
     public var resources: ResourceRequirements
     /// `restartPolicy`: only on init containers; `Always` makes a sidecar.
     public var restartPolicy: ContainerRestartPolicy?
+    /// `securityContext`: the container's security settings, winning over the pod's.
+    public var securityContext: SecurityContext?
 
     public init(
         name: String,

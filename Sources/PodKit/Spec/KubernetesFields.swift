@@ -15,13 +15,14 @@ package enum KubernetesFields {
     package static let podSpec: Set<String> = [
         "hostname", "shareProcessNamespace", "hostNetwork", "hostPID", "hostIPC", "restartPolicy",
         "terminationGracePeriodSeconds", "volumes", "initContainers", "containers", "resources", "imagePullSecrets",
+        "securityContext",
     ]
     package static let podSpecKnown: Set<String> = [
         "activeDeadlineSeconds", "affinity", "automountServiceAccountToken", "dnsConfig", "dnsPolicy",
         "enableServiceLinks", "ephemeralContainers", "hostAliases", "hostUsers", "hostnameOverride",
         "nodeName", "nodeSelector", "os", "overhead", "preemptionPolicy", "priority",
         "priorityClassName", "readinessGates", "resourceClaims", "runtimeClassName", "schedulerName",
-        "schedulingGates", "securityContext", "serviceAccount", "serviceAccountName", "setHostnameAsFQDN",
+        "schedulingGates", "serviceAccount", "serviceAccountName", "setHostnameAsFQDN",
         "subdomain", "tolerations", "topologySpreadConstraints", "workloadRef",
     ]
 
@@ -29,13 +30,27 @@ package enum KubernetesFields {
 
     static let container: Set<String> = [
         "name", "image", "command", "args", "env", "workingDir", "ports", "volumeMounts", "resources",
-        "restartPolicy", "imagePullPolicy",
+        "restartPolicy", "imagePullPolicy", "securityContext",
     ]
     static let containerKnown: Set<String> = [
         "envFrom", "lifecycle", "livenessProbe", "readinessProbe", "resizePolicy",
-        "restartPolicyRules", "securityContext", "startupProbe", "stdin", "stdinOnce",
+        "restartPolicyRules", "startupProbe", "stdin", "stdinOnce",
         "terminationMessagePath", "terminationMessagePolicy", "tty", "volumeDevices",
     ]
+
+    static let podSecurityContext: Set<String> = [
+        "runAsUser", "runAsGroup", "runAsNonRoot", "supplementalGroups", "fsGroup", "fsGroupChangePolicy",
+    ]
+    static let podSecurityContextKnown: Set<String> = [
+        "appArmorProfile", "seLinuxChangePolicy", "seLinuxOptions", "seccompProfile", "supplementalGroupsPolicy",
+        "sysctls", "windowsOptions",
+    ]
+    static let securityContext: Set<String> = [
+        "runAsUser", "runAsGroup", "runAsNonRoot", "capabilities", "privileged", "readOnlyRootFilesystem",
+        "allowPrivilegeEscalation", "procMount",
+    ]
+    static let securityContextKnown: Set<String> = ["appArmorProfile", "seLinuxOptions", "seccompProfile", "windowsOptions"]
+    static let capabilities: Set<String> = ["add", "drop"]
 
     static let envVar: Set<String> = ["name", "value"]
     static let envVarKnown: Set<String> = ["valueFrom"]

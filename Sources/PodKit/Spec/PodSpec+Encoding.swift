@@ -76,6 +76,7 @@ enum ManifestNodes {
             ("initContainers", list(spec.initContainers.map(container))),
             ("resources", spec.resources.flatMap(resources)),
             ("restartPolicy", string(spec.restartPolicy.rawValue)),
+            ("securityContext", spec.securityContext.flatMap(podSecurity)),
             ("shareProcessNamespace", flag(spec.shareProcessNamespace)),
             ("terminationGracePeriodSeconds", integer(spec.terminationGracePeriodSeconds)),
             ("volumes", list(spec.volumes.map { volume($0, pod: spec.name) })),
@@ -115,6 +116,7 @@ enum ManifestNodes {
             ),
             ("resources", resources(c.resources)),
             ("restartPolicy", c.restartPolicy.map { string($0.rawValue) }),
+            ("securityContext", c.securityContext.flatMap(security)),
             (
                 "volumeMounts",
                 list(
@@ -128,6 +130,35 @@ enum ManifestNodes {
                     })
             ),
             ("workingDir", c.workingDir.map(string)),
+        ])
+    }
+
+    static func podSecurity(_ s: PodSecurityContext) -> SpecNode? {
+        if s.isEmpty { return nil }
+        return map([
+            ("fsGroup", s.fsGroup.map(integer)),
+            ("fsGroupChangePolicy", s.fsGroupChangePolicy.map { string($0.rawValue) }),
+            ("runAsGroup", s.runAsGroup.map(integer)),
+            ("runAsNonRoot", s.runAsNonRoot.map { SpecNode(.bool($0)) }),
+            ("runAsUser", s.runAsUser.map(integer)),
+            ("supplementalGroups", list(s.supplementalGroups.map(integer))),
+        ])
+    }
+
+    static func security(_ s: SecurityContext) -> SpecNode? {
+        if s.isEmpty { return nil }
+        let capabilities = s.capabilities.map { c in
+            map([("add", list(c.add.map(string))), ("drop", list(c.drop.map(string)))])
+        }
+        return map([
+            ("allowPrivilegeEscalation", s.allowPrivilegeEscalation.map { SpecNode(.bool($0)) }),
+            ("capabilities", capabilities),
+            ("privileged", s.privileged.map { SpecNode(.bool($0)) }),
+            ("procMount", s.procMount.map { string($0.rawValue) }),
+            ("readOnlyRootFilesystem", s.readOnlyRootFilesystem.map { SpecNode(.bool($0)) }),
+            ("runAsGroup", s.runAsGroup.map(integer)),
+            ("runAsNonRoot", s.runAsNonRoot.map { SpecNode(.bool($0)) }),
+            ("runAsUser", s.runAsUser.map(integer)),
         ])
     }
 

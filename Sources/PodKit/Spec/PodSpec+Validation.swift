@@ -68,6 +68,7 @@ struct SpecValidator {
                 volumes: volumeNames, isInit: false)
         }
         checkPorts(spec, path)
+        if let security = spec.securityContext { checkPodSecurity(security, path.child("securityContext")) }
         if let podResources = spec.resources { checkPodResources(podResources, spec, path.child("resources")) }
     }
 
@@ -149,6 +150,7 @@ struct SpecValidator {
             checkLabel(container.name, path().child("name"), required: true)
         }
         checkReachesC(container, path())
+        if let security = container.securityContext { checkContainerSecurity(security, path().child("securityContext")) }
         checkExecSizes(container, path())
         if let workingDir = container.workingDir, !workingDir.isEmpty, !workingDir.hasPrefix("/") {
             add(.invalid, path().child("workingDir"), value: FieldError.quoted(workingDir), detail: "must be an absolute path")

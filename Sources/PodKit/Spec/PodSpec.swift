@@ -30,6 +30,8 @@ public struct PodSpec: Sendable, Equatable {
     public var resources: ResourceRequirements? { didSet { validation = ValidationMark() } }
     /// `spec.imagePullSecrets`: the Secrets whose registry credentials pulls use.
     public var imagePullSecrets: [ImagePullSecret] = [] { didSet { validation = ValidationMark() } }
+    /// `spec.securityContext`: the pod-level security settings, nil when not set.
+    public var securityContext: PodSecurityContext? { didSet { validation = ValidationMark() } }
     /// Whether this spec passed validation unchanged since (`validated()`, the decoders): the
     /// runtime validates a spec once. Any change to a field clears it.
     package var isValidated: Bool { validation.done }

@@ -89,7 +89,38 @@ extension PodSpecReader {
         .list("volumes", \.volumes) { $0.readVolume($1, $2) }, .list("initContainers", \.initContainers) { $0.readContainer($1, $2) },
         .list("containers", \.containers) { $0.readContainer($1, $2) }, .value("resources", \.resources) { $0.readResources($1, $2) },
         .list("imagePullSecrets", \.imagePullSecrets) { $0.readPullSecret($1, $2) },
+        .value("securityContext", \.securityContext) { reader, node, path in
+            var context = PodSecurityContext()
+            reader.read(node, path, KubernetesFields.podSecurityContext, KubernetesFields.podSecurityContextKnown, Self.podSecurityFields, into: &context)
+            return context
+        },
     ]
+
+    static let podSecurityFields: [FieldReader<PodSecurityContext>] = [
+        .value("runAsUser", \.runAsUser) { $0.decoder.integer($1, $2) },
+        .value("runAsGroup", \.runAsGroup) { $0.decoder.integer($1, $2) },
+        .value("runAsNonRoot", \.runAsNonRoot) { $0.decoder.bool($1, $2) },
+        .list("supplementalGroups", \.supplementalGroups) { $0.decoder.integer($1, $2) ?? 0 },
+        .value("fsGroup", \.fsGroup) { $0.decoder.integer($1, $2) },
+        .value("fsGroupChangePolicy", \.fsGroupChangePolicy) { $0.decoder.enumeration($1, $2, FSGroupChangePolicy.self) },
+    ]
+
+    static let securityFields: [FieldReader<SecurityContext>] = [
+        .value("runAsUser", \.runAsUser) { $0.decoder.integer($1, $2) },
+        .value("runAsGroup", \.runAsGroup) { $0.decoder.integer($1, $2) },
+        .value("runAsNonRoot", \.runAsNonRoot) { $0.decoder.bool($1, $2) },
+        .value("capabilities", \.capabilities) { reader, node, path in
+            var capabilities = Capabilities()
+            reader.read(node, path, KubernetesFields.capabilities, [], Self.capabilityFields, into: &capabilities)
+            return capabilities
+        },
+        .value("privileged", \.privileged) { $0.decoder.bool($1, $2) },
+        .value("readOnlyRootFilesystem", \.readOnlyRootFilesystem) { $0.decoder.bool($1, $2) },
+        .value("allowPrivilegeEscalation", \.allowPrivilegeEscalation) { $0.decoder.bool($1, $2) },
+        .value("procMount", \.procMount) { $0.decoder.enumeration($1, $2, ProcMountType.self) },
+    ]
+
+    static let capabilityFields: [FieldReader<Capabilities>] = [.strings("add", \.add), .strings("drop", \.drop)]
 
     static let pullSecretFields: [FieldReader<ImagePullSecret>] = [.string("name", \.name)]
 
@@ -102,6 +133,11 @@ extension PodSpecReader {
             r.decoder.enumeration(n, p, ContainerRestartPolicy.self)
         },
         .value("imagePullPolicy", \.imagePullPolicy) { r, n, p in r.decoder.enumeration(n, p, ImagePullPolicy.self) },
+        .value("securityContext", \.securityContext) { reader, node, path in
+            var context = SecurityContext()
+            reader.read(node, path, KubernetesFields.securityContext, KubernetesFields.securityContextKnown, Self.securityFields, into: &context)
+            return context
+        },
     ]
 
     static let envFields: [FieldReader<EnvVar>] = [.string("name", \.name), .string("value", \.value)]

@@ -68,3 +68,11 @@ pull-kill-rounds: setup
 seed-linux: setup
 	swift build --product podsh
 	scripts/seed-linux.sh .build/debug/podsh
+
+# The default seccomp profile's cost against Unconfined, in one run (root, python3):
+# scripts/bench-seccomp.lua.
+SECCOMP_ROUNDS ?= 15
+bench-seccomp: setup
+	swift build -c release --product podsh --scratch-path .build-perf
+	root=$$(mktemp -d) && .build-perf/release/podsh --backend linux --unsafe --seccomp-profile-root $$root \
+	  scripts/bench-seccomp.lua $(SECCOMP_ROUNDS) $$root; status=$$?; rm -rf $$root; exit $$status

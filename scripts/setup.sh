@@ -19,7 +19,7 @@ for arg in "$@"; do
   esac
 done
 
-packages=(liblua5.4-dev lua5.4 libedit-dev pkg-config busybox-static util-linux tar python3-minimal libarchive-dev libssl-dev libcurl4-openssl-dev zstd)
+packages=(liblua5.4-dev lua5.4 libedit-dev pkg-config busybox-static util-linux tar python3-minimal libarchive-dev libssl-dev libcurl4-openssl-dev zstd libseccomp-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -6,6 +6,8 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
@@ -290,6 +292,13 @@ static void limit_capabilities(int fd, unsigned long long keep) {
     if (syscall(SYS_capset, &header, data) < 0) podspawn_fail(fd, "capset", NULL);
 }
 
+/* The process's seccomp filter, if it has one (this thread only: the caller is not filtered). */
+static void load_seccomp(int fd, const podspawn_process *process) {
+    if (!process->seccomp_filter) return;
+    struct sock_fprog program = {(unsigned short)process->seccomp_length, (struct sock_filter *)process->seccomp_filter};
+    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &program) < 0) podspawn_fail(fd, "seccomp", "SECCOMP_SET_MODE_FILTER");
+}
+
 struct middle_args {
     int report;
     const int *ns;
@@ -328,12 +337,15 @@ static int container_main(void *p) {
     if (a->root && a->root->read_only) freeze_root(fd);
     if (chdir(workdir) < 0) podspawn_fail(fd, "chdir", workdir);
     if (process->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) podspawn_fail(fd, "prctl", "PR_SET_NO_NEW_PRIVS");
+    /* Without no_new_privs a filter can only be loaded with CAP_SYS_ADMIN: before the drop. */
+    if (!process->no_new_privs) load_seccomp(fd, process);
     limit_capabilities(fd, process->capabilities);
     if (process->set_user) {
         if (setgroups((size_t)process->group_count, process->groups) < 0) podspawn_fail(fd, "setgroups", NULL);
         if (setresgid(process->gid, process->gid, process->gid) < 0) podspawn_fail(fd, "setresgid", NULL);
         if (setresuid(process->uid, process->uid, process->uid) < 0) podspawn_fail(fd, "setresuid", NULL);
     }
+    if (process->no_new_privs) load_seccomp(fd, process);
     exec_path(a->argv, a->envp);
     podspawn_fail(fd, "execve", a->argv[0]);
 }

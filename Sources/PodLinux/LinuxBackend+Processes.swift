@@ -89,6 +89,16 @@ extension LinuxBackend {
                 id, kind: .container(container), sandbox: sandbox, argv: argv, pid: 0, message: error.message, logPath: logPath)
         }
         let security = container.security
+        // Its seccomp filter (compiled once per profile and capability set); a Localhost
+        // profile that cannot be read or parsed fails the start, naming the file.
+        let seccomp: SeccompFilter?
+        do {
+            seccomp = try seccompFilters.filter(security.seccomp, capabilities: security.capabilities, root: options.seccompProfileRoot)
+        } catch {
+            LinuxSystem.removeTree(runDir)
+            return startFailure(
+                id, kind: .container(container), sandbox: sandbox, argv: argv, pid: 0, message: error.message, logPath: logPath)
+        }
         let groups = user?.groups ?? []
         // A cgroup per run, with kubelet's container values, joined before exec.
         let cgroup = sandbox.cgroup + "/\(container.name)-\(run)"
@@ -142,6 +152,7 @@ extension LinuxBackend {
                         procs.withPointer { c in
                             c.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: Int(procsCount) + 1) { cgroupFiles in
                                 groups.withUnsafeBufferPointer { groupList in
+                                    Self.withFilter(seccomp) { filter, filterLength in
                                     var process = podspawn_process(
                                         argv: a, envp: e, workdir: s[4 + opened.count], in_fd: -1, out_fd: writeEnd,
                                         err_fd: writeEnd, cgroup_procs: cgroupFiles, cgroup_count: procsCount,
@@ -149,8 +160,9 @@ extension LinuxBackend {
                                         oom_score_adj_set: 1, set_user: user == nil ? 0 : 1, uid: user?.uid ?? 0,
                                         gid: user?.gid ?? 0, groups: groupList.baseAddress, group_count: Int32(groupList.count),
                                         capabilities: security.capabilityMask, no_new_privs: security.noNewPrivileges ? 1 : 0,
-                                        unmasked: security.unmaskedProc ? 1 : 0)
+                                        unmasked: security.unmaskedProc ? 1 : 0, seccomp_filter: filter, seccomp_length: filterLength)
                                     return podspawn_exec(sandbox.infraPid, join, newPID, &root, &process, &failure)
+                                    }
                                 }
                             }
                         }
@@ -176,6 +188,7 @@ extension LinuxBackend {
         process.runDir = runDir
         process.cgroup = cgroup
         process.user = user
+        process.seccomp = seccomp
         processes[id] = process
         sandbox.processes.append(id)
         sandbox.record.containers.removeAll { $0.name == container.name }
@@ -290,6 +303,7 @@ extension LinuxBackend {
                         c.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: Int(procsCount) + 1) { cgroupFiles in
                             let user = target.user
                             return (user?.groups ?? []).withUnsafeBufferPointer { groupList in
+                                Self.withFilter(target.seccomp) { filter, filterLength in
                                 var process = podspawn_process(
                                     argv: a, envp: e, workdir: w[0], in_fd: stdinFD, out_fd: outFD, err_fd: errFD,
                                     cgroup_procs: cgroupFiles, cgroup_count: procsCount,
@@ -297,8 +311,10 @@ extension LinuxBackend {
                                     oom_score_adj_set: 1, set_user: user == nil ? 0 : 1, uid: user?.uid ?? 0,
                                     gid: user?.gid ?? 0, groups: groupList.baseAddress, group_count: Int32(groupList.count),
                                     capabilities: spec.security.capabilityMask,
-                                    no_new_privs: spec.security.noNewPrivileges ? 1 : 0, unmasked: 0)
+                                    no_new_privs: spec.security.noNewPrivileges ? 1 : 0, unmasked: 0,
+                                    seccomp_filter: filter, seccomp_length: filterLength)
                                 return podspawn_exec(target.pid, join, 0, nil, &process, &failure)
+                                }
                             }
                         }
                     }
@@ -389,5 +405,13 @@ extension LinuxBackend {
                 .noSuchProcess, operation, "kill(\(process.pid), \(signal)): \(LinuxSystem.describe(code))",
                 systemError: code)
         }
+    }
+}
+
+extension LinuxBackend {
+    /// Calls `body` with the filter's program and instruction count (nil, 0 without one).
+    static func withFilter<R>(_ filter: SeccompFilter?, _ body: (UnsafeRawPointer?, UInt32) -> R) -> R {
+        guard let filter else { return body(nil, 0) }
+        return filter.program.withUnsafeBytes { body($0.baseAddress, UInt32(filter.instructionCount)) }
     }
 }

@@ -146,6 +146,8 @@ public final class LinuxBackend: InspectableBackend {
         var cgroup: String?
         /// A container run's user (from its image), which its execs run as too.
         var user: ImageUser?
+        /// A container run's seccomp filter, which its execs run under too.
+        var seccomp: SeccompFilter?
         /// An exec's or host command's captured streams (memory files).
         var stdoutFD: Int32 = -1
         var stderrFD: Int32 = -1
@@ -240,6 +242,8 @@ public final class LinuxBackend: InspectableBackend {
     /// Pulls under way, each on a thread of its own; their outcomes come through `pullMailbox`.
     var pullsRunning: [PullID: (thread: LinuxThread, cancel: ImageStore.PullCancel)] = [:]
     let pullMailbox = PullMailbox()
+    /// Seccomp filters, compiled once per profile and capability set.
+    let seccompFilters = SeccompFilters()
 
     func makeID() -> Int {
         nextID += 1

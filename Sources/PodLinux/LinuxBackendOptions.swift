@@ -22,9 +22,13 @@ public struct LinuxBackendOptions: Sendable, Hashable {
     public var insecureRegistries: [String]
     /// The auth file pulls take credentials from (nil: `RegistryAuthFile.searchPaths`).
     public var authFile: String?
+    /// Where `seccompProfile: {type: Localhost, localhostProfile: F}` finds F (kubelet's
+    /// `<root-dir>/seccomp`).
+    public var seccompProfileRoot: String
 
     public static let defaultStateDir = "/run/swift-pods"
     public static let defaultImageDir = "/var/lib/swift-pods/images"
+    public static let defaultSeccompProfileRoot = "/var/lib/swift-pods/seccomp"
     /// kubelet's default `containerLogMaxSize`, 10Mi.
     public static let defaultContainerLogMaxSize = 10 * 1024 * 1024
 
@@ -39,6 +43,7 @@ public struct LinuxBackendOptions: Sendable, Hashable {
         defaultRegistry = nil
         insecureRegistries = []
         authFile = nil
+        seccompProfileRoot = Self.defaultSeccompProfileRoot
     }
 }
 
@@ -46,11 +51,12 @@ extension LinuxBackendOptions {
     /// The option names `pod.use("linux", {...})` takes.
     public static let names = [
         "stateDir", "imageDir", "allowHostPaths", "podPidsLimit", "cgroupParent", "containerLogMaxSize", "defaultRegistry",
-        "insecureRegistries", "authFile",
+        "insecureRegistries", "authFile", "seccompProfileRoot",
     ]
 
     /// Decodes `{ stateDir =, imageDir =, allowHostPaths = {...}, podPidsLimit =, cgroupParent =,
-    /// containerLogMaxSize =, defaultRegistry =, insecureRegistries = {...}, authFile = }`
+    /// containerLogMaxSize =, defaultRegistry =, insecureRegistries = {...}, authFile =,
+    /// seccompProfileRoot = }`
     /// over the defaults; an unknown option or a wrong value is `unsupported`, naming it.
     public init(_ options: BackendOptions) throws(BackendError) {
         self.init()
@@ -65,6 +71,7 @@ extension LinuxBackendOptions {
             switch entry.key {
             case "stateDir": stateDir = try path("stateDir", entry.node)
             case "imageDir": imageDir = try path("imageDir", entry.node)
+            case "seccompProfileRoot": seccompProfileRoot = try path("seccompProfileRoot", entry.node)
             case "allowHostPaths":
                 switch entry.node.value {
                 case .array(let items):

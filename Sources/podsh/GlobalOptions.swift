@@ -40,6 +40,9 @@ struct GlobalOptions: ParsableArguments {
     @Option(help: "The cgroup the linux backend's pods go below.")
     var cgroupParent: String = "swift-pods"
 
+    @Option(help: "Where the linux backend finds Localhost seccomp profiles (seccompProfile.localhostProfile).")
+    var seccompProfileRoot: String = LinuxBackendOptions.defaultSeccompProfileRoot
+
     @Flag(help: "Lift the Lua sandbox and its limits (trusted scripts only).")
     var unsafe = false
 
@@ -70,6 +73,7 @@ struct GlobalOptions: ParsableArguments {
         options.set("stateDir", stateDir)
         options.set("imageDir", imageDir)
         options.set("cgroupParent", cgroupParent)
+        options.set("seccompProfileRoot", seccompProfileRoot)
         if let defaultRegistry { options.set("defaultRegistry", defaultRegistry) }
         if !insecureRegistry.isEmpty {
             options.entries.append(SpecNode.Entry("insecureRegistries", SpecNode(.array(insecureRegistry.map { SpecNode(.string($0)) }))))

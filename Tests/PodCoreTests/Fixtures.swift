@@ -142,10 +142,10 @@ enum Fixtures {
             ])
         spec.securityContext = PodSecurityContext(
             runAsUser: 1000, runAsGroup: 3000, runAsNonRoot: true, supplementalGroups: [4000, 5000], fsGroup: 2000,
-            fsGroupChangePolicy: .onRootMismatch)
+            fsGroupChangePolicy: .onRootMismatch, seccompProfile: SeccompProfile(type: .localhost, localhostProfile: "profiles/app.json"))
         spec.containers[0].securityContext = SecurityContext(
             capabilities: Capabilities(add: ["NET_BIND_SERVICE"], drop: ["ALL"]), readOnlyRootFilesystem: true,
-            allowPrivilegeEscalation: false, procMount: .default)
+            allowPrivilegeEscalation: false, procMount: .default, seccompProfile: .runtimeDefault)
         spec.containers[1].securityContext = SecurityContext(
             runAsUser: 0, runAsGroup: 0, runAsNonRoot: false, capabilities: Capabilities(add: ["SYS_TIME"]), privileged: true)
         return spec

@@ -126,7 +126,8 @@ struct FlatSpecTests {
                 Self.m([
                     "name": Self.s("c"),
                     "securityContext": Self.m([
-                        "seccompProfile": Self.m(["type": Self.s("RuntimeDefault")]), "privileged": Self.s("yes"),
+                        "appArmorProfile": Self.m(["type": Self.s("RuntimeDefault")]), "privileged": Self.s("yes"),
+                        "seccompProfile": Self.m(["localhostProfile": Self.s("p.json")]),
                         "capabilities": Self.m(["remove": Self.a([])]),
                     ]),
                 ])
@@ -134,9 +135,10 @@ struct FlatSpecTests {
         ])
         #expect(
             flatErrors(unsupported) == [
-                "spec.containers[0].securityContext.seccompProfile: Unsupported field: swift-pods does not implement this Kubernetes field",
+                "spec.containers[0].securityContext.appArmorProfile: Unsupported field: swift-pods does not implement this Kubernetes field",
                 "spec.containers[0].securityContext.capabilities.remove: unknown field 'remove'",
                 "spec.containers[0].securityContext.privileged: Invalid type: expected a boolean, got string \"yes\"",
+                "spec.containers[0].securityContext.seccompProfile.type: Required value",
                 "spec.securityContext.sysctls: Unsupported field: swift-pods does not implement this Kubernetes field",
                 "spec.securityContext.seLinuxOptions: Unsupported field: swift-pods does not implement this Kubernetes field",
             ])

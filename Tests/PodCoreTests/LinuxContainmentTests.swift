@@ -138,6 +138,79 @@ extension RealLinux {
             env.closeAndCheck()
         }
 
+        /// The default seccomp profile for real: `Seccomp: 2`, and the calls the attacks need —
+        /// user namespaces, the kernel keyring, module loading — fail with EPERM, each shown
+        /// allowed where an added capability or `privileged` makes it so; no descriptor of the
+        /// owner is open in the container; a Localhost profile applies, and a missing one fails
+        /// the start naming the file.
+        @Test func theDefaultSeccompProfileForReal() throws {
+            let root = LinuxTestSupport.scratch("seccomp")
+            defer { LinuxTestSupport.remove(root) }
+            try FileManager.default.createDirectory(atPath: root + "/profiles", withIntermediateDirectories: true)
+            try """
+                {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}]}
+                """.write(toFile: root + "/profiles/no-mkdir.json", atomically: true, encoding: .utf8)
+            let env = try LinuxPods(seccompProfileRoot: root)
+            guard FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") else {
+                print("skip: the keyring and module calls need python3 on the host image")
+                return
+            }
+            func python(_ name: String, _ security: SecurityContext? = nil) -> ContainerSpec {
+                var c = ContainerSpec(name: name, image: "host", command: ["sleep", "3600"])
+                c.securityContext = security
+                return c
+            }
+            var box = env.box("main", ["sleep", "3600"])
+            var admin = env.box("admin", ["sleep", "3600"])
+            admin.securityContext = SecurityContext(capabilities: Capabilities(add: ["SYS_ADMIN"]))
+            var localhost = env.box("local", ["sleep", "3600"])
+            localhost.securityContext = SecurityContext(seccompProfile: SeccompProfile(type: .localhost, localhostProfile: "profiles/no-mkdir.json"))
+            box.securityContext = nil
+            let pod = try env.runtime.run(
+                PodSpec(
+                    name: "filtered",
+                    containers: [box, admin, localhost, python("py"), python("priv", SecurityContext(privileged: true))]))
+            #expect(try pod.wait(phase: .running) == .satisfied)
+            func shell(_ container: String, _ script: String) throws -> String {
+                try pod.exec(container, ["sh", "-c", "{ " + script + "; } 2>&1"]).stdout
+            }
+            #expect(try shell("main", "grep ^Seccomp: /proc/self/status") == "Seccomp:\t2\n")
+            #expect(try shell("priv", "grep ^Seccomp: /proc/self/status") == "Seccomp:\t0\n", "privileged is unconfined")
+            #expect(try shell("main", "unshare -U true || echo refused").contains("Operation not permitted"))
+            #expect(try shell("admin", "unshare -U true && echo made") == "made\n", "CAP_SYS_ADMIN unlocks unshare")
+            // The kernel's keyring and modules, through python's syscall(2): add_key, keyctl
+            // (KEYCTL_GET_KEYRING_ID of the user keyring), init_module.
+            let calls = """
+                import ctypes, os
+                libc = ctypes.CDLL(None, use_errno=True)
+                for name, args in [("add_key", (248, b"user", b"probe", b"v", 1, -2)), ("keyctl", (250, 0, -4, 0)),
+                                   ("init_module", (175, 0, 0, b""))]:
+                    ctypes.set_errno(0)
+                    r = libc.syscall(*args)
+                    print(name, "ok" if r >= 0 else os.strerror(ctypes.get_errno()))
+                """
+            let confined = try pod.exec("py", ["python3", "-c", calls]).stdout
+            #expect(confined == "add_key Operation not permitted\nkeyctl Operation not permitted\ninit_module Operation not permitted\n", "\(confined)")
+            let privileged = try pod.exec("priv", ["python3", "-c", calls]).stdout
+            #expect(privileged == "add_key ok\nkeyctl ok\ninit_module Function not implemented\n", "\(privileged)")
+            // The owner's descriptors: none but the exec's stdio and what ls opens itself.
+            let fds = try shell("main", "ls /proc/self/fd").split(separator: "\n").map(String.init)
+            #expect(fds.allSatisfy { ["0", "1", "2", "3"].contains($0) }, "\(fds)")
+            // A Localhost profile: mkdir is refused with its errno.
+            #expect(try shell("local", "mkdir /tmp/d || echo refused").contains("Permission denied"))
+            #expect(try shell("local", "touch /tmp/f && echo touched") == "touched\n")
+            env.closeAndCheck()
+
+            let missing = try LinuxPods(seccompProfileRoot: root)
+            var lost = missing.box("main", ["sleep", "3600"])
+            lost.securityContext = SecurityContext(seccompProfile: SeccompProfile(type: .localhost, localhostProfile: "profiles/none.json"))
+            let failed = try missing.runtime.run(PodSpec(name: "lost", restartPolicy: .never, containers: [lost]))
+            #expect(try failed.wait(phase: .failed) == .satisfied)
+            let message = try failed.status().containers[0].state.termination?.message ?? ""
+            #expect(message.contains("cannot load seccomp profile \"\(root)/profiles/none.json\": No such file or directory"), "\(message)")
+            missing.closeAndCheck()
+        }
+
         /// A device node an image carries (here /dev/null's numbers, as a hostile image would
         /// carry /dev/kvm's or a disk's) is in the container's root but never opens.
         @Test func aDeviceNodeInAnImageNeverOpens() throws {

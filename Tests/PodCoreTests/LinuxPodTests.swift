@@ -26,14 +26,15 @@ final class LinuxPods {
     /// A runtime, or the test is skipped with the reason printed.
     init(
         allowHostPaths: [String]? = nil, needsBusybox: Bool = true, podPidsLimit: Int = 4096,
-        containerLogMaxSize: Int = LinuxBackendOptions.defaultContainerLogMaxSize
+        containerLogMaxSize: Int = LinuxBackendOptions.defaultContainerLogMaxSize, seccompProfileRoot: String? = nil
     ) throws {
         image = try Self.requirements(needsBusybox: needsBusybox)
         stateDir = LinuxTestSupport.scratch("pods")
-        backend = try LinuxBackend(
-            options: LinuxBackendOptions(
-                stateDir: stateDir, imageDir: LinuxTestSupport.imageDir,
-                allowHostPaths: allowHostPaths, podPidsLimit: podPidsLimit, containerLogMaxSize: containerLogMaxSize))
+        var options = LinuxBackendOptions(
+            stateDir: stateDir, imageDir: LinuxTestSupport.imageDir,
+            allowHostPaths: allowHostPaths, podPidsLimit: podPidsLimit, containerLogMaxSize: containerLogMaxSize)
+        if let seccompProfileRoot { options.seccompProfileRoot = seccompProfileRoot }
+        backend = try LinuxBackend(options: options)
         runtime = PodRuntime(backend: backend)
     }
 

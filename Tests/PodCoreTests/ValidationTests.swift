@@ -294,6 +294,21 @@ struct ValidationTests {
             ]
         ),
         (
+            "seccompProfile Localhost names a relative file, and only Localhost names one",
+            {
+                $0.securityContext = PodSecurityContext(seccompProfile: SeccompProfile(type: .localhost))
+                $0.containers[0].securityContext = SecurityContext(
+                    seccompProfile: SeccompProfile(type: .runtimeDefault, localhostProfile: "p.json"))
+                $0.containers.append(ContainerSpec(name: "b", command: ["true"]))
+                $0.containers[1].securityContext = SecurityContext(seccompProfile: SeccompProfile(type: .localhost, localhostProfile: "../p.json"))
+            },
+            [
+                "spec.containers[0].securityContext.seccompProfile.localhostProfile: Invalid value: \"p.json\": can only be set when seccomp type is Localhost",
+                "spec.containers[1].securityContext.seccompProfile.localhostProfile: Invalid value: \"../p.json\": must not contain '..'",
+                "spec.securityContext.seccompProfile.localhostProfile: Required value: must be set when seccomp type is Localhost",
+            ]
+        ),
+        (
             "procMount Unmasked needs hostUsers false",
             { $0.containers[0].securityContext = SecurityContext(procMount: .unmasked) },
             ["spec.containers[0].securityContext.procMount: Invalid value: \"Unmasked\": `hostUsers` must be false to use `Unmasked`"]

@@ -132,9 +132,47 @@ typedef struct podspawn_process {
     unsigned long long capabilities;
     int no_new_privs;
     int unmasked;
+    /* A seccomp filter (`seccomp_length` instructions of struct sock_filter) loaded before exec:
+     * after the capabilities are limited and the user set when `no_new_privs`, else before the
+     * capabilities are limited (loading one needs CAP_SYS_ADMIN without no_new_privs, as runc
+     * does it). NULL: none. */
+    const void *seccomp_filter;
+    unsigned seccomp_length;
 } podspawn_process;
 
 #define PODSPAWN_MAX_GROUPS 64
+
+/* A seccomp rule: `action` (SECCOMP_RET_* with its data: libseccomp's SCMP_ACT_* values) for the
+ * syscall `name` when every condition holds (libseccomp's scmp_compare ops: 1 NE, 2 LT, 3 LE,
+ * 4 EQ, 5 GE, 6 GT, 7 MASKED_EQ with `value` the mask and `value_two` the datum). */
+typedef struct podspawn_seccomp_arg {
+    unsigned index;
+    int op;
+    unsigned long long value;
+    unsigned long long value_two;
+} podspawn_seccomp_arg;
+
+typedef struct podspawn_seccomp_rule {
+    const char *name;
+    unsigned action;
+    const podspawn_seccomp_arg *args;
+    int arg_count;
+} podspawn_seccomp_rule;
+
+/* Compiles a filter (libseccomp by dlopen, binary-tree optimised) of `default_action`, the
+ * architectures `arches` (AUDIT_ARCH_* values; the native one is always in), and `rules` into
+ * classic BPF at `out` (struct sock_filter, 8 bytes an instruction). Names libseccomp does not
+ * know are skipped, as runc skips them. Returns the byte count, or -1 with `error` filled. */
+long podspawn_seccomp_compile(unsigned default_action, const unsigned *arches, int arch_count,
+                              const podspawn_seccomp_rule *rules, int rule_count, unsigned char *out, unsigned long out_size,
+                              char *error, unsigned long error_size);
+
+/* The native number of a syscall name (libseccomp's table), or -1 when it has none here (a
+ * name of another architecture, or unknown, or libseccomp missing). */
+int podspawn_seccomp_syscall(const char *name);
+
+/* The native architecture (AUDIT_ARCH_*), 0 when libseccomp cannot be loaded. */
+unsigned podspawn_seccomp_native_arch(void);
 
 /* Docker's default capability set without CAP_MKNOD (as Podman 4 drops it), as a mask
  * (CapBnd: 00000000a00425fb; Docker's is 00000000a80425fb). */

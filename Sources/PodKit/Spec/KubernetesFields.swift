@@ -39,17 +39,18 @@ package enum KubernetesFields {
     ]
 
     static let podSecurityContext: Set<String> = [
-        "runAsUser", "runAsGroup", "runAsNonRoot", "supplementalGroups", "fsGroup", "fsGroupChangePolicy",
+        "runAsUser", "runAsGroup", "runAsNonRoot", "supplementalGroups", "fsGroup", "fsGroupChangePolicy", "seccompProfile",
     ]
     static let podSecurityContextKnown: Set<String> = [
-        "appArmorProfile", "seLinuxChangePolicy", "seLinuxOptions", "seccompProfile", "supplementalGroupsPolicy",
+        "appArmorProfile", "seLinuxChangePolicy", "seLinuxOptions", "supplementalGroupsPolicy",
         "sysctls", "windowsOptions",
     ]
     static let securityContext: Set<String> = [
         "runAsUser", "runAsGroup", "runAsNonRoot", "capabilities", "privileged", "readOnlyRootFilesystem",
-        "allowPrivilegeEscalation", "procMount",
+        "allowPrivilegeEscalation", "procMount", "seccompProfile",
     ]
-    static let securityContextKnown: Set<String> = ["appArmorProfile", "seLinuxOptions", "seccompProfile", "windowsOptions"]
+    static let securityContextKnown: Set<String> = ["appArmorProfile", "seLinuxOptions", "windowsOptions"]
+    static let seccompProfile: Set<String> = ["type", "localhostProfile"]
     static let capabilities: Set<String> = ["add", "drop"]
 
     static let envVar: Set<String> = ["name", "value"]

@@ -141,6 +141,7 @@ enum ManifestNodes {
             ("runAsGroup", s.runAsGroup.map(integer)),
             ("runAsNonRoot", s.runAsNonRoot.map { SpecNode(.bool($0)) }),
             ("runAsUser", s.runAsUser.map(integer)),
+            ("seccompProfile", s.seccompProfile.map(seccomp)),
             ("supplementalGroups", list(s.supplementalGroups.map(integer))),
         ])
     }
@@ -159,7 +160,12 @@ enum ManifestNodes {
             ("runAsGroup", s.runAsGroup.map(integer)),
             ("runAsNonRoot", s.runAsNonRoot.map { SpecNode(.bool($0)) }),
             ("runAsUser", s.runAsUser.map(integer)),
+            ("seccompProfile", s.seccompProfile.map(seccomp)),
         ])
+    }
+
+    static func seccomp(_ p: SeccompProfile) -> SpecNode {
+        map([("localhostProfile", p.localhostProfile.map(string)), ("type", string(p.type.rawValue))])
     }
 
     static func resources(_ r: ResourceRequirements) -> SpecNode? {

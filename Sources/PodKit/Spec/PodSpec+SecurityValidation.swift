@@ -13,11 +13,35 @@ extension SpecValidator {
         checkID(context.runAsGroup, path.child("runAsGroup"))
         checkID(context.fsGroup, path.child("fsGroup"))
         for (i, group) in context.supplementalGroups.enumerated() { checkID(group, path.child("supplementalGroups").index(i)) }
+        if let profile = context.seccompProfile { checkSeccomp(profile, path.child("seccompProfile")) }
+    }
+
+    /// Kubernetes' seccompProfile rules; a Localhost file must stay below the seccomp directory.
+    mutating func checkSeccomp(_ profile: SeccompProfile, _ path: FieldPath) {
+        let file = path.child("localhostProfile")
+        guard profile.type == .localhost else {
+            if let given = profile.localhostProfile {
+                add(.invalid, file, value: FieldError.quoted(given), detail: "can only be set when seccomp type is Localhost")
+            }
+            return
+        }
+        guard let given = profile.localhostProfile, !given.isEmpty else {
+            add(.required, file, detail: "must be set when seccomp type is Localhost")
+            return
+        }
+        if given.hasPrefix("/") {
+            add(.invalid, file, value: FieldError.quoted(given), detail: "must be a relative path")
+        } else if PathRules.hasDotDot(given) {
+            add(.invalid, file, value: FieldError.quoted(given), detail: "must not contain '..'")
+        } else if given.utf8.contains(0) {
+            add(.invalid, file, value: FieldError.quoted(given), detail: "must not contain a NUL byte")
+        }
     }
 
     mutating func checkContainerSecurity(_ context: SecurityContext, _ path: FieldPath) {
         checkID(context.runAsUser, path.child("runAsUser"))
         checkID(context.runAsGroup, path.child("runAsGroup"))
+        if let profile = context.seccompProfile { checkSeccomp(profile, path.child("seccompProfile")) }
         if let capabilities = context.capabilities {
             for (key, names) in [("add", capabilities.add), ("drop", capabilities.drop)] {
                 for (i, name) in names.enumerated() where LinuxCapability.canonical(name) == nil {

@@ -103,6 +103,12 @@ extension PodSpecReader {
         .list("supplementalGroups", \.supplementalGroups) { $0.decoder.integer($1, $2) ?? 0 },
         .value("fsGroup", \.fsGroup) { $0.decoder.integer($1, $2) },
         .value("fsGroupChangePolicy", \.fsGroupChangePolicy) { $0.decoder.enumeration($1, $2, FSGroupChangePolicy.self) },
+        .value("seccompProfile", \.seccompProfile) { $0.readSeccompProfile($1, $2) },
+    ]
+
+    static let seccompFields: [FieldReader<SeccompProfile>] = [
+        .value("type", \.type) { $0.decoder.enumeration($1, $2, SeccompProfile.ProfileType.self) },
+        .value("localhostProfile", \.localhostProfile) { $0.decoder.string($1, $2) },
     ]
 
     static let securityFields: [FieldReader<SecurityContext>] = [
@@ -118,6 +124,7 @@ extension PodSpecReader {
         .value("readOnlyRootFilesystem", \.readOnlyRootFilesystem) { $0.decoder.bool($1, $2) },
         .value("allowPrivilegeEscalation", \.allowPrivilegeEscalation) { $0.decoder.bool($1, $2) },
         .value("procMount", \.procMount) { $0.decoder.enumeration($1, $2, ProcMountType.self) },
+        .value("seccompProfile", \.seccompProfile) { $0.readSeccompProfile($1, $2) },
     ]
 
     static let capabilityFields: [FieldReader<Capabilities>] = [.strings("add", \.add), .strings("drop", \.drop)]
@@ -165,4 +172,18 @@ extension PodSpecReader {
     static let inlineConfigMapFields: [FieldReader<ConfigMapVolumeSource>] = [
         .value("name", \.name) { $0.decoder.string($1, $2) }, .stringMap("data", \.data),
     ]
+}
+
+extension PodSpecReader {
+    /// `seccompProfile`: `type` is required (Kubernetes' rule).
+    mutating func readSeccompProfile(_ node: SpecNode, _ path: FieldPath) -> SeccompProfile? {
+        guard let fields = decoder.object(node, path, supported: KubernetesFields.seccompProfile, known: []) else { return nil }
+        var profile = SeccompProfile(type: .runtimeDefault)
+        apply(Self.seccompFields, fields, path, to: &profile)
+        if fields["type"] == nil {
+            decoder.fail(.required, path.child("type"), node)
+            return nil
+        }
+        return profile
+    }
 }

@@ -17,14 +17,16 @@ public struct PodSecurityContext: Sendable, Equatable {
     /// `fsGroupChangePolicy`: `Always` (the default) or `OnRootMismatch`; the volumes here are
     /// made by the pod, so both change every file.
     public var fsGroupChangePolicy: FSGroupChangePolicy?
+    /// `seccompProfile`: every container's, unless it sets its own.
+    public var seccompProfile: SeccompProfile?
 
     public init(
         runAsUser: Int64? = nil, runAsGroup: Int64? = nil, runAsNonRoot: Bool? = nil, supplementalGroups: [Int64] = [],
-        fsGroup: Int64? = nil, fsGroupChangePolicy: FSGroupChangePolicy? = nil
+        fsGroup: Int64? = nil, fsGroupChangePolicy: FSGroupChangePolicy? = nil, seccompProfile: SeccompProfile? = nil
     ) {
         (self.runAsUser, self.runAsGroup, self.runAsNonRoot, self.supplementalGroups) =
             (runAsUser, runAsGroup, runAsNonRoot, supplementalGroups)
-        (self.fsGroup, self.fsGroupChangePolicy) = (fsGroup, fsGroupChangePolicy)
+        (self.fsGroup, self.fsGroupChangePolicy, self.seccompProfile) = (fsGroup, fsGroupChangePolicy, seccompProfile)
     }
 
     /// Whether nothing is set (the manifest leaves the field out).
@@ -57,15 +59,19 @@ public struct SecurityContext: Sendable, Equatable {
     /// `procMount`: `Default` (masked and read-only /proc paths) or `Unmasked` (none; Kubernetes
     /// allows it only with `hostUsers: false`).
     public var procMount: ProcMountType?
+    /// `seccompProfile`: RuntimeDefault (the default here, as in Podman), Unconfined, or a
+    /// Localhost profile file.
+    public var seccompProfile: SeccompProfile?
 
     public init(
         runAsUser: Int64? = nil, runAsGroup: Int64? = nil, runAsNonRoot: Bool? = nil, capabilities: Capabilities? = nil,
         privileged: Bool? = nil, readOnlyRootFilesystem: Bool? = nil, allowPrivilegeEscalation: Bool? = nil,
-        procMount: ProcMountType? = nil
+        procMount: ProcMountType? = nil, seccompProfile: SeccompProfile? = nil
     ) {
         (self.runAsUser, self.runAsGroup, self.runAsNonRoot, self.capabilities) = (runAsUser, runAsGroup, runAsNonRoot, capabilities)
         (self.privileged, self.readOnlyRootFilesystem, self.allowPrivilegeEscalation, self.procMount) =
             (privileged, readOnlyRootFilesystem, allowPrivilegeEscalation, procMount)
+        self.seccompProfile = seccompProfile
     }
 
     /// Whether nothing is set (the manifest leaves the field out).
@@ -79,6 +85,27 @@ public struct Capabilities: Sendable, Equatable {
     public var drop: [String]
 
     public init(add: [String] = [], drop: [String] = []) { (self.add, self.drop) = (add, drop) }
+}
+
+/// `seccompProfile`: which seccomp filter a container runs under.
+public struct SeccompProfile: Sendable, Equatable, Hashable {
+    public enum ProfileType: String, Sendable, Equatable, Hashable, CaseIterable {
+        /// The runtime's default profile (moby's default.json, here built in).
+        case runtimeDefault = "RuntimeDefault"
+        /// No filter.
+        case unconfined = "Unconfined"
+        /// A profile file (the OCI/Docker JSON format) below the backend's seccomp directory.
+        case localhost = "Localhost"
+    }
+
+    public var type: ProfileType
+    /// With `Localhost`: the file, relative to the backend's seccomp directory.
+    public var localhostProfile: String?
+
+    public init(type: ProfileType, localhostProfile: String? = nil) { (self.type, self.localhostProfile) = (type, localhostProfile) }
+
+    public static let runtimeDefault = SeccompProfile(type: .runtimeDefault)
+    public static let unconfined = SeccompProfile(type: .unconfined)
 }
 
 /// `procMount`.
@@ -133,16 +160,20 @@ public struct ContainerSecurity: Sendable, Equatable {
     public var noNewPrivileges: Bool
     /// No masked or read-only /proc paths (privileged, or `procMount: Unmasked`).
     public var unmaskedProc: Bool
+    /// The seccomp profile: the container's, else the pod's, else RuntimeDefault; Unconfined
+    /// when privileged (as Docker and containerd do).
+    public var seccomp: SeccompProfile
 
     public init(
         runAsUser: Int64? = nil, runAsGroup: Int64? = nil, supplementalGroups: [Int64] = [],
         capabilities: Set<String> = LinuxCapability.defaultSet, privileged: Bool = false, readOnlyRootFilesystem: Bool = false,
-        noNewPrivileges: Bool = false, unmaskedProc: Bool = false
+        noNewPrivileges: Bool = false, unmaskedProc: Bool = false, seccomp: SeccompProfile = .runtimeDefault
     ) {
         (self.runAsUser, self.runAsGroup, self.supplementalGroups, self.capabilities) =
             (runAsUser, runAsGroup, supplementalGroups, capabilities)
         (self.privileged, self.readOnlyRootFilesystem, self.noNewPrivileges, self.unmaskedProc) =
             (privileged, readOnlyRootFilesystem, noNewPrivileges, unmaskedProc)
+        self.seccomp = seccomp
     }
 
     /// The resolution for `container` of a pod with `pod`'s security context.
@@ -167,7 +198,8 @@ public struct ContainerSecurity: Sendable, Equatable {
             runAsUser: c.runAsUser ?? p.runAsUser, runAsGroup: c.runAsGroup ?? p.runAsGroup, supplementalGroups: groups,
             capabilities: caps, privileged: privileged, readOnlyRootFilesystem: c.readOnlyRootFilesystem ?? false,
             noNewPrivileges: c.allowPrivilegeEscalation == false,
-            unmaskedProc: privileged || c.procMount == .unmasked)
+            unmaskedProc: privileged || c.procMount == .unmasked,
+            seccomp: privileged ? .unconfined : c.seccompProfile ?? p.seccompProfile ?? .runtimeDefault)
     }
 
     /// kubelet's `verifyRunAsNonRoot`: why a container with `runAsNonRoot` may not start as

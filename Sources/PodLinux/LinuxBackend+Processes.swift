@@ -40,6 +40,13 @@ extension LinuxBackend {
     func spawnContainer(_ request: SpawnRequest, sandboxID: SandboxID, container: ContainerRequest) throws(BackendError) -> SpawnedProcess {
         let operation = "spawn(\(container.name))"
         let sandbox = try liveSandbox(sandboxID, operation)
+        // Admission refuses these first; a caller that drives the backend directly is held to
+        // the same rule.
+        if container.image.isEmpty || (container.image == ImageStore.hostImage && !options.allowHostImage) {
+            throw BackendError(
+                .unsupported, operation,
+                container.image.isEmpty ? "no image (the linux backend has no default image)" : "the host image is not allowed (allowHostImage)")
+        }
         let lowerDirectories: [String]
         do {
             lowerDirectories = try store.lowerDirectories(for: container.image)

@@ -25,6 +25,15 @@ public struct LinuxBackendOptions: Sendable, Hashable {
     /// Where `seccompProfile: {type: Localhost, localhostProfile: F}` finds F (kubelet's
     /// `<root-dir>/seccomp`).
     public var seccompProfileRoot: String
+    /// Whether `image: host` (the host's own root file system) may be used. Off by default: an
+    /// image is what a container sees.
+    public var allowHostImage: Bool
+    /// Whether `hostNetwork`, `hostPID` and `hostIPC` may be used.
+    public var allowHostNamespaces: Bool
+    /// Whether what the Pod Security Standards' baseline forbids of a container's
+    /// securityContext may be used: `privileged`, capabilities added beyond the baseline's
+    /// set, `seccompProfile: Unconfined`, `procMount: Unmasked`.
+    public var allowPrivileged: Bool
 
     public static let defaultStateDir = "/run/swift-pods"
     public static let defaultImageDir = "/var/lib/swift-pods/images"
@@ -44,6 +53,9 @@ public struct LinuxBackendOptions: Sendable, Hashable {
         insecureRegistries = []
         authFile = nil
         seccompProfileRoot = Self.defaultSeccompProfileRoot
+        allowHostImage = false
+        allowHostNamespaces = true
+        allowPrivileged = true
     }
 }
 
@@ -51,12 +63,12 @@ extension LinuxBackendOptions {
     /// The option names `pod.use("linux", {...})` takes.
     public static let names = [
         "stateDir", "imageDir", "allowHostPaths", "podPidsLimit", "cgroupParent", "containerLogMaxSize", "defaultRegistry",
-        "insecureRegistries", "authFile", "seccompProfileRoot",
+        "insecureRegistries", "authFile", "seccompProfileRoot", "allowHostImage", "allowHostNamespaces", "allowPrivileged",
     ]
 
     /// Decodes `{ stateDir =, imageDir =, allowHostPaths = {...}, podPidsLimit =, cgroupParent =,
     /// containerLogMaxSize =, defaultRegistry =, insecureRegistries = {...}, authFile =,
-    /// seccompProfileRoot = }`
+    /// seccompProfileRoot =, allowHostImage =, allowHostNamespaces =, allowPrivileged = }`
     /// over the defaults; an unknown option or a wrong value is `unsupported`, naming it.
     public init(_ options: BackendOptions) throws(BackendError) {
         self.init()
@@ -72,6 +84,13 @@ extension LinuxBackendOptions {
             case "stateDir": stateDir = try path("stateDir", entry.node)
             case "imageDir": imageDir = try path("imageDir", entry.node)
             case "seccompProfileRoot": seccompProfileRoot = try path("seccompProfileRoot", entry.node)
+            case "allowHostImage", "allowHostNamespaces", "allowPrivileged":
+                guard case .bool(let allowed) = entry.node.value else { throw fail("options.\(entry.key) must be a boolean") }
+                switch entry.key {
+                case "allowHostImage": allowHostImage = allowed
+                case "allowHostNamespaces": allowHostNamespaces = allowed
+                default: allowPrivileged = allowed
+                }
             case "allowHostPaths":
                 switch entry.node.value {
                 case .array(let items):

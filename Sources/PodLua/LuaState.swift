@@ -51,6 +51,13 @@ public struct LuaOptions: Sendable {
     /// Options given to every backend `pod.use` switches to (podsh's `--state-dir` and the
     /// like); each backend takes the ones it knows, and a script's own options win.
     public var hostBackendOptions: BackendOptions
+    /// Whether `pod.exec` may run host programs on a trusted backend (linux). By default only
+    /// unsandboxed scripts may; podsh also allows it with `--allow-host-exec`.
+    public var allowsHostExec: Bool
+    /// Backend options a script may not give `pod.use` itself: the host program's policy
+    /// (podsh's sandbox locks `allowHostImage`, `allowHostNamespaces`, `allowPrivileged` and
+    /// `allowHostPaths`).
+    public var lockedBackendOptions: Set<String> = []
     /// The backends `pod.use` and `pod.backends()` know (a host program may add its own).
     public var registry: BackendRegistry = .standard
 
@@ -62,6 +69,7 @@ public struct LuaOptions: Sendable {
         (self.sandboxed, self.memoryLimit, self.instructionLimit, self.timeLimit) = (sandboxed, memoryLimit, instructionLimit, timeLimit)
         self.allowsTrustedBackends = allowsTrustedBackends ?? !sandboxed
         self.hostBackendOptions = hostBackendOptions
+        allowsHostExec = !sandboxed
     }
 
     /// `podsh --unsafe`: the whole standard library, no limits.
@@ -132,6 +140,8 @@ public final class LuaState {
         module.registry = options.registry
         module.allowsTrustedBackends = options.allowsTrustedBackends
         module.hostBackendOptions = options.hostBackendOptions
+        module.allowsHostExec = options.allowsHostExec
+        module.lockedBackendOptions = options.lockedBackendOptions
         self.module = module
         // Ctrl-C (the interrupt flag) also ends the runtime's waits, which take real time on linux.
         let limits = self.limits

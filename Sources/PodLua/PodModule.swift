@@ -23,6 +23,11 @@ final class PodModule {
     /// Options the host program gives every backend it switches to (podsh's global flags);
     /// each backend takes the ones it knows, and a script's own options win.
     var hostBackendOptions = BackendOptions()
+    /// Whether `pod.exec` may run host programs on a trusted backend (linux); the sim's host
+    /// context is simulated and always there.
+    var allowsHostExec = true
+    /// Backend options a script may not give `pod.use` (the host's policy: podsh's sandbox).
+    var lockedBackendOptions: Set<String> = []
     /// The configuration of the runtime's backend, when known, so `pod.use` keeps a backend it
     /// already has instead of making a new one.
     var configuration: BackendConfiguration?
@@ -99,6 +104,10 @@ final class PodModule {
         if given == nil, runtime.backend.name == name {
             call.push(name)
             return .values(1)
+        }
+        if let locked = given?.first(where: { lockedBackendOptions.contains($0.key) }) {
+            return .error(
+                "pod.use: option \(locked.key) is the host's to set, not a sandboxed script's (podsh's --allow-* flags, PODSH_ALLOW, or --unsafe)")
         }
         let options = hostBackendOptions.restricted(to: entry.optionNames).merging(BackendOptions(given ?? []))
         let configuration: BackendConfiguration
@@ -254,6 +263,11 @@ final class PodModule {
         switch LuaArgs.execOptions(call, 2, function: "pod.exec") {
         case .success(let value): options = value
         case .failure(let message): return .error(message.text)
+        }
+        if !allowsHostExec, registry.entry(named: runtime.backend.name)?.trusted == true {
+            return .error(
+                "pod.exec: host commands are refused to a sandboxed script on the \(runtime.backend.name) backend: they would run as root on the host (podsh --allow-host-exec, PODSH_ALLOW=host-exec, or --unsafe)"
+            )
         }
         do {
             let result = try runtime.execOnHost(argv, stdin: options.stdin, env: options.env, timeout: options.timeout)

@@ -16,8 +16,11 @@ struct GlobalOptions: ParsableArguments {
     /// before a command's name to after it.
     static let valued: Set<String> = [
         "--backend", "--state-dir", "--image-dir", "--cgroup-parent", "--timeout", "--default-registry", "--insecure-registry",
+        "--seccomp-profile-root", "--allow-host-path",
     ]
-    static let flags: Set<String> = ["--unsafe", "--json"]
+    static let flags: Set<String> = [
+        "--unsafe", "--json", "--allow-host-image", "--allow-host-exec", "--allow-host-namespaces", "--allow-privileged",
+    ]
 
     @Option(
         help: ArgumentHelp(
@@ -46,6 +49,21 @@ struct GlobalOptions: ParsableArguments {
     @Flag(help: "Lift the Lua sandbox and its limits (trusted scripts only).")
     var unsafe = false
 
+    @Flag(help: "Allow `image: host`, the host's own root file system, on the linux backend.")
+    var allowHostImage = false
+
+    @Flag(help: "Let a sandboxed script run host commands (pod.exec) on the linux backend.")
+    var allowHostExec = false
+
+    @Flag(help: "Let a sandboxed script's pods use hostNetwork, hostPID and hostIPC on the linux backend.")
+    var allowHostNamespaces = false
+
+    @Flag(help: "Let a sandboxed script's pods be privileged (and add capabilities, run Unconfined) on the linux backend.")
+    var allowPrivileged = false
+
+    @Option(help: ArgumentHelp("Let a sandboxed script's pods mount hostPath volumes at or below PREFIX; may be given more than once.", valueName: "prefix"))
+    var allowHostPath: [String] = []
+
     @Option(
         parsing: .unconditional,
         help: ArgumentHelp(
@@ -60,16 +78,71 @@ struct GlobalOptions: ParsableArguments {
     /// The sandbox unless --unsafe; `pod.use` of a trusted backend (linux) allowed with
     /// --unsafe or when --backend names it.
     var luaOptions: LuaOptions {
-        var options = unsafe ? LuaOptions.unsafe : LuaOptions()
-        if let timeout { options.timeLimit = timeout.seconds > 0 ? timeout.seconds : nil }
-        options.allowsTrustedBackends = unsafe || BackendRegistry.standard.entry(named: backendName)?.trusted == true
-        options.hostBackendOptions = hostBackendOptions
-        return options
+        get throws {
+            var options = unsafe ? LuaOptions.unsafe : LuaOptions()
+            if let timeout { options.timeLimit = timeout.seconds > 0 ? timeout.seconds : nil }
+            options.allowsTrustedBackends = unsafe || BackendRegistry.standard.entry(named: backendName)?.trusted == true
+            let allowed = try self.allowed
+            options.hostBackendOptions = hostBackendOptions(sandboxed: !unsafe, allowed: allowed)
+            options.allowsHostExec = unsafe || allowed.hostExec
+            if !unsafe { options.lockedBackendOptions = Self.policyOptions }
+            return options
+        }
     }
 
-    /// The global flags as backend options; each backend takes the ones it knows.
-    var hostBackendOptions: BackendOptions {
+    /// The backend options that are the sandbox's policy.
+    static let policyOptions: Set<String> = ["allowHostImage", "allowHostNamespaces", "allowPrivileged", "allowHostPaths"]
+
+    /// What the --allow-* flags and PODSH_ALLOW (`host-image,host-exec,host-namespaces,
+    /// privileged,host-path:PREFIX`, comma-separated) allow; exit 2 for an unknown item.
+    struct Allowed {
+        var hostImage = false
+        var hostExec = false
+        var hostNamespaces = false
+        var privileged = false
+        var hostPaths: [String] = []
+    }
+
+    var allowed: Allowed {
+        get throws {
+            var allowed = Allowed(
+                hostImage: allowHostImage, hostExec: allowHostExec, hostNamespaces: allowHostNamespaces, privileged: allowPrivileged,
+                hostPaths: allowHostPath)
+            let environment = getenv("PODSH_ALLOW").map { String(cString: $0) } ?? ""
+            for item in environment.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !item.isEmpty {
+                switch item {
+                case "host-image": allowed.hostImage = true
+                case "host-exec": allowed.hostExec = true
+                case "host-namespaces": allowed.hostNamespaces = true
+                case "privileged": allowed.privileged = true
+                case _ where item.hasPrefix("host-path:") && item.dropFirst(10).hasPrefix("/"):
+                    allowed.hostPaths.append(String(item.dropFirst(10)))
+                default:
+                    stderrWrite(
+                        "podsh: PODSH_ALLOW: unknown item '\(item)' (host-image, host-exec, host-namespaces, privileged, host-path:/PREFIX)\n")
+                    throw ExitCode(2)
+                }
+            }
+            for prefix in allowed.hostPaths where !prefix.hasPrefix("/") {
+                stderrWrite("podsh: --allow-host-path \(prefix): must be an absolute path\n")
+                throw ExitCode(2)
+            }
+            return allowed
+        }
+    }
+
+    /// The global flags as backend options; each backend takes the ones it knows. A sandboxed
+    /// script gets the Pod Security Standards' baseline unless the --allow-* flags lift parts
+    /// of it; `--unsafe` lifts all of it. The host image needs --allow-host-image (or
+    /// --unsafe) whatever runs.
+    func hostBackendOptions(sandboxed: Bool, allowed: Allowed) -> BackendOptions {
         var options = BackendOptions()
+        options.set("allowHostImage", allowed.hostImage || unsafe)
+        if sandboxed {
+            options.set("allowHostNamespaces", allowed.hostNamespaces)
+            options.set("allowPrivileged", allowed.privileged)
+            options.entries.append(SpecNode.Entry("allowHostPaths", SpecNode(.array(allowed.hostPaths.map { SpecNode(.string($0)) }))))
+        }
         options.set("stateDir", stateDir)
         options.set("imageDir", imageDir)
         options.set("cgroupParent", cgroupParent)
@@ -86,11 +159,14 @@ struct GlobalOptions: ParsableArguments {
 
     /// The backend --backend names, with the flags it takes; exit 2 for an unknown name or a
     /// bad flag value.
-    func backendConfiguration() throws -> BackendConfiguration {
+    /// `sandboxed`: for a script without --unsafe (the baseline applies); commands that run no
+    /// script (play, the state commands) pass false.
+    func backendConfiguration(sandboxed: Bool = false) throws -> BackendConfiguration {
         let backend = backendName
         guard let entry = BackendRegistry.standard.entry(named: backend) else { throw Self.unknownBackend(backend) }
+        let options = hostBackendOptions(sandboxed: sandboxed, allowed: try allowed).restricted(to: entry.optionNames)
         do {
-            return try entry.configure(hostBackendOptions.restricted(to: entry.optionNames))
+            return try entry.configure(options)
         } catch {
             stderrWrite("podsh: backend '\(backend)': \(error.message)\n")
             throw ExitCode(2)

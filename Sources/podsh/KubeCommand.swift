@@ -24,9 +24,9 @@ struct KubeCommand: ParsableCommand {
 /// Runs a script (its own output to stderr) and returns the specs of every pod it created.
 func specsCreated(by file: String, global: GlobalOptions) throws -> [PodSpec] {
     let source = try readInput(file)
-    let configuration = try global.backendConfiguration()
+    let configuration = try global.backendConfiguration(sandboxed: !global.unsafe)
     let host = try ScriptHost(
-        options: global.luaOptions, configuration: configuration,
+        options: try global.luaOptions, configuration: configuration,
         backend: try global.makeBackend(configuration))
     var specs: [PodSpec] = []
     host.runtime.onCreate = { specs.append($0) }

@@ -45,9 +45,9 @@ struct Podsh: ParsableCommand {
             throw ExitCode(2)
         }
         if chunk == nil, let first = script.first, first != "-" { try Podsh.refuseUnknownWord(first) }
-        let configuration = try global.backendConfiguration()
+        let configuration = try global.backendConfiguration(sandboxed: !global.unsafe)
         let host = try ScriptHost(
-            options: global.luaOptions, configuration: configuration,
+            options: try global.luaOptions, configuration: configuration,
             backend: try global.makeBackend(configuration))
         // Ctrl-C, SIGTERM and SIGHUP stop the script (and the runtime's waits); podsh then
         // leaves through its normal exit, which removes the pods (on linux they are in sessions

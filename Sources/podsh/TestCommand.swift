@@ -27,7 +27,7 @@ struct TestCommand: ParsableCommand {
     var paths: [String] = []
 
     mutating func run() throws {
-        let configuration = try global.backendConfiguration()
+        let configuration = try global.backendConfiguration(sandboxed: !global.unsafe)
         _ = try global.makeBackend(configuration)  // says why the backend is unavailable, before any file runs
         let global = self.global
         let files = try scenarioFiles(paths.isEmpty ? ["Tests/Scenarios"] : paths)
@@ -37,7 +37,7 @@ struct TestCommand: ParsableCommand {
         var failed = 0
         for file in files where podsh_quit_requested() == 0 {
             let source = try readInput(file)
-            let options = global.luaOptions
+            let options = try global.luaOptions
             for result in ScenarioRunner.run(
                 file: file, source: source, options: options, filter: filter,
                 backend: configuration)

@@ -37,6 +37,8 @@ final class BackendHarness {
             options.set("stateDir", stateDir)
             options.set("imageDir", LinuxTestSupport.imageDir)
         }
+        // The suite runs the host's programs (sleep, sh) where a backend has a host image.
+        if entry.optionNames.contains("allowHostImage") { options.set("allowHostImage", true) }
         let made: Result<any PodBackend, BackendError>
         if let reason = entry.unavailableReason() {
             made = .failure(BackendError(.unavailable, name, reason))
@@ -82,7 +84,7 @@ final class BackendHarness {
     }
 
     func container(_ sandbox: SandboxInfo, _ argv: [String]) throws -> SpawnedProcess {
-        try backend.spawn(SpawnRequest(context: .container(sandbox.id, ContainerRequest(name: "c")), argv: argv))
+        try backend.spawn(SpawnRequest(context: .container(sandbox.id, ContainerRequest(name: "c", image: stateDir == nil ? "" : "host")), argv: argv))
     }
 }
 

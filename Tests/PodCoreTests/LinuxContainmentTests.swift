@@ -211,6 +211,36 @@ extension RealLinux {
             missing.closeAndCheck()
         }
 
+        /// No host root by default: a container without an image is a validation error, and
+        /// the host image needs `allowHostImage`; the backend refuses both even when driven
+        /// directly.
+        @Test func noImageIsAnErrorAndTheHostImageNeedsTheOption() throws {
+            let state = LinuxTestSupport.scratch("no-host-image")
+            defer { LinuxTestSupport.remove(state) }
+            _ = try LinuxPods.requirements(needsBusybox: false)
+            let backend = try LinuxBackend(options: LinuxBackendOptions(stateDir: state, imageDir: LinuxTestSupport.imageDir))
+            let runtime = PodRuntime(backend: backend)
+            defer { runtime.close() }
+            func errors(_ image: String) -> String {
+                do {
+                    _ = try runtime.create(PodSpec(name: "bare", containers: [ContainerSpec(name: "c", image: image, command: ["true"])]))
+                    return "created"
+                } catch {
+                    return "\(error)"
+                }
+            }
+            #expect(errors("") == "spec.containers[0].image: Required value: the linux backend has no default image")
+            #expect(errors("host").hasPrefix("spec.containers[0].image: Forbidden: \"host\" is the host's own root file system, not allowed"))
+            let sandbox = try backend.createSandbox(SandboxRequest(pod: PodSpec(name: "direct", containers: [ContainerSpec(name: "c")]), uid: "u"))
+            defer { try? backend.removeSandbox(sandbox.id) }
+            #expect(throws: BackendError.self) {
+                try backend.spawn(SpawnRequest(context: .container(sandbox.id, ContainerRequest(name: "c", image: "host")), argv: ["true"]))
+            }
+            #expect(throws: BackendError.self) {
+                try backend.spawn(SpawnRequest(context: .container(sandbox.id, ContainerRequest(name: "c")), argv: ["true"]))
+            }
+        }
+
         /// A device node an image carries (here /dev/null's numbers, as a hostile image would
         /// carry /dev/kvm's or a disk's) is in the container's root but never opens.
         @Test func aDeviceNodeInAnImageNeverOpens() throws {

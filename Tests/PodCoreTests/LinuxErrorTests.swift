@@ -102,7 +102,7 @@ extension RealLinux {
                         name: "typed",
                         volumes: [
                             VolumeSpec(name: "h", source: .hostPath(HostPathVolumeSource(path: path, type: .fileOrCreate)))
-                        ], containers: [ContainerSpec(name: "c", command: ["true"])]))
+                        ], containers: [ContainerSpec(name: "c", image: "host", command: ["true"])]))
                 Issue.record("a file was created in /proc/self")
             } catch {
                 #expect("\(error)".contains("hostPath type check failed: \(path) cannot be created: open(\(path)): "), "\(error)")

@@ -34,6 +34,8 @@ final class LinuxPods {
             stateDir: stateDir, imageDir: LinuxTestSupport.imageDir,
             allowHostPaths: allowHostPaths, podPidsLimit: podPidsLimit, containerLogMaxSize: containerLogMaxSize)
         if let seccompProfileRoot { options.seccompProfileRoot = seccompProfileRoot }
+        // The tests run the host's programs on purpose (python3, the host's tools).
+        options.allowHostImage = true
         backend = try LinuxBackend(options: options)
         runtime = PodRuntime(backend: backend)
     }
@@ -415,7 +417,7 @@ extension RealLinux {
                 PodSpec(
                     name: "hp", volumes: [VolumeSpec(name: "h", source: .hostPath(HostPathVolumeSource(path: path)))],
                     containers: [
-                        ContainerSpec(name: "c", command: ["sleep", "3600"], volumeMounts: [VolumeMount(name: "h", mountPath: "/h")])
+                        ContainerSpec(name: "c", image: "host", command: ["sleep", "3600"], volumeMounts: [VolumeMount(name: "h", mountPath: "/h")])
                     ])
             }
             do {
@@ -443,7 +445,7 @@ extension RealLinux {
                         PodSpec(
                             name: "made",
                             volumes: [VolumeSpec(name: "h", source: .hostPath(HostPathVolumeSource(path: allowed + "/link-out/" + name, type: type)))],
-                            containers: [ContainerSpec(name: "c", command: ["true"], volumeMounts: [VolumeMount(name: "h", mountPath: "/h")])]))
+                            containers: [ContainerSpec(name: "c", image: "host", command: ["true"], volumeMounts: [VolumeMount(name: "h", mountPath: "/h")])]))
                     Issue.record("a \(type) hostPath through a symlink out of the prefix was accepted")
                 } catch {
                     #expect("\(error)".contains("leads out of the allowed prefix"), "\(error)")
@@ -460,7 +462,7 @@ extension RealLinux {
                     ],
                     containers: [
                         ContainerSpec(
-                            name: "c", command: ["true"],
+                            name: "c", image: "host", command: ["true"],
                             volumeMounts: [VolumeMount(name: "f", mountPath: "/f"), VolumeMount(name: "d", mountPath: "/d")])
                     ]))
             #expect(try made.wait(timeout: 60) { $0.phase.isTerminal } == .satisfied)
@@ -475,7 +477,7 @@ extension RealLinux {
                         name: "typed",
                         volumes: [
                             VolumeSpec(name: "h", source: .hostPath(HostPathVolumeSource(path: allowed + "/missing", type: .directory)))
-                        ], containers: [ContainerSpec(name: "c", command: ["true"])]))
+                        ], containers: [ContainerSpec(name: "c", image: "host", command: ["true"])]))
                 Issue.record("a missing Directory hostPath was accepted")
             } catch {
                 #expect("\(error)".contains("hostPath type check failed"), "\(error)")

@@ -65,7 +65,7 @@ struct CModuleTests {
             directory,
             """
             local pod = require "pod"
-            pod.use("linux", { stateDir = "\(state)" })
+            pod.use("linux", { stateDir = "\(state)", allowHostImage = true })
             local p = pod.run{ name = "lua", shareProcessNamespace = true, restartPolicy = "Never",
               containers = { { name = "c", image = "host", command = { "sh", "-c", "tr -d '\\\\000' < /proc/1/cmdline; echo; hostname" } } } }
             assert(p:wait("Succeeded"))

@@ -39,7 +39,7 @@ struct DifferentialTests {
             try Test.cancel("no busybox image: \(imported.stdout)")
         }
         let linux = try PodshTests.run([
-            "test", "--backend", "linux", "--state-dir", state, "--image-dir", images, "--show-output", Self.portable,
+            "test", "--backend", "linux", "--allow-privileged", "--state-dir", state, "--image-dir", images, "--show-output", Self.portable,
         ])
         #expect(linux.status == 0, "\(linux.stdout)\(linux.stderr)")
         let a = sim.stdout.split(separator: "\n", omittingEmptySubsequences: false)

@@ -90,7 +90,7 @@ struct LinuxPodshTests {
             assert(p:wait("Succeeded"))
             print(p:logs("c") .. pod.backend(), p:status().containers[1].exitCode)
             """
-        let ran = try PodshTests.run(["--backend", "linux", "--state-dir", state, "-e", script])
+        let ran = try PodshTests.run(["--backend", "linux", "--allow-host-image", "--state-dir", state, "-e", script])
         #expect(ran == PodshTests.Run(status: 0, stdout: "hello\npause\nlinux\t0\n", stderr: ""), "\(ran)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: state + "/pods") == [], "the pod went with the script")
         // The sandbox cannot switch to linux on its own.
@@ -109,7 +109,7 @@ struct LinuxPodshTests {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: podsh)
             process.arguments = [
-                "--backend", "linux", "--state-dir", state, "-e",
+                "--backend", "linux", "--allow-host-image", "--state-dir", state, "-e",
                 """
                 local p = pod.run{ name = "long", containers = { { name = "c", image = "host", command = { "sleep", "3600" } } } }
                 assert(p:wait("Running"))
@@ -141,7 +141,7 @@ struct LinuxPodshTests {
         let state = Self.scratch("stuck")
         defer { try? FileManager.default.removeItem(atPath: state) }
         let podsh = try SignalTests.Running([
-            "--unsafe", "--backend", "linux", "--state-dir", state, "--cgroup-parent", "swift-pods-test-stuck", "-e",
+            "--unsafe", "--backend", "linux", "--allow-host-image", "--state-dir", state, "--cgroup-parent", "swift-pods-test-stuck", "-e",
             """
             local p = pod.run{ name = "stuck", containers = { { name = "c", image = "host", command = { "sleep", "3600" } } } }
             assert(p:wait("Running"))
@@ -185,7 +185,7 @@ struct LinuxPodshTests {
           containers: [{name: c, image: host, command: [sleep, "3600"]}]
         """.write(toFile: manifest, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: manifest) }
-        let play = try SignalTests.Running(["play", "--backend", "linux", "--state-dir", state, manifest, "--for", "3600"])
+        let play = try SignalTests.Running(["play", "--backend", "linux", "--allow-host-image", "--state-dir", state, manifest, "--for", "3600"])
         #expect(play.firstLine.contains("Scheduled") || play.firstLine.contains("long"), "\(play.firstLine)")
         kill(play.process.processIdentifier, SIGTERM)
         let ended = play.finish()
@@ -196,6 +196,54 @@ struct LinuxPodshTests {
         #expect(said.contains("SIGTERM: removing the pods") || said.contains("removing its pods and leaving"), "\(String(describing: ended))")
         let left = try? FileManager.default.contentsOfDirectory(atPath: state + "/pods")
         #expect(left == [], "the pod went with play: \(String(describing: left))")
+    }
+
+    /// The sandbox is honest on linux: a script without --unsafe gets the Pod Security
+    /// Standards' baseline — no host commands, no hostPath, no host namespaces, no host image,
+    /// nothing privileged — and each --allow-* flag (or PODSH_ALLOW item) lifts one part.
+    @Test func aSandboxedScriptGetsTheBaselineUnlessTheHostAllowsMore() throws {
+        try Self.requireRoot()
+        let podsh = try #require(PodshTests.podsh)
+        let state = Self.scratch("baseline-state")
+        let shared = Self.scratch("baseline-host")
+        defer {
+            try? FileManager.default.removeItem(atPath: state)
+            try? FileManager.default.removeItem(atPath: shared)
+        }
+        try FileManager.default.createDirectory(atPath: shared, withIntermediateDirectories: true)
+        func script(_ extra: [String], _ lua: String, environment: [String] = []) throws -> PodshTests.Run {
+            try PodshTests.run(
+                environment + [podsh, "--backend", "linux", "--state-dir", state] + extra + ["-e", lua], tool: "/usr/bin/env")
+        }
+        func pod(_ fields: String, image: String = "host") -> String {
+            """
+            local p = pod.run{ name = "b", restartPolicy = "Never", \(fields),
+              containers = { { name = "c", image = "\(image)", command = { "true" }\(fields.contains("privileged") ? ", securityContext = { privileged = true }" : "") } } }
+            assert(p:wait("Succeeded", 20)); print("ran")
+            """
+        }
+        let exec = try script([], "print(pod.exec{'sh', '-c', 'head -c 20 /etc/shadow'}.stdout)")
+        #expect(exec.status == 1 && exec.stderr.contains("pod.exec: host commands are refused to a sandboxed script"), "\(exec)")
+        #expect(try script(["--allow-host-exec"], "print(pod.exec{'id', '-u'}.stdout)").stdout == "0\n\n")
+        let image = try script([], pod("labels = {}"))
+        #expect(image.stderr.contains("spec.containers[0].image: Forbidden: \"host\" is the host's own root file system"), "\(image)")
+        let root = try script(["--allow-host-image"], pod("volumes = { { name = 'r', hostPath = { path = '/' } } }"))
+        #expect(root.stderr.contains("spec.volumes[0].hostPath: Forbidden: hostPath volumes violate PodSecurity \"baseline\""), "\(root)")
+        #expect(try script(["--allow-host-image", "--allow-host-path", shared], pod("volumes = { { name = 'r', hostPath = { path = '\(shared)' } } }")).stdout == "ran\n")
+        let outside = try script(["--allow-host-image", "--allow-host-path", shared], pod("volumes = { { name = 'r', hostPath = { path = '/' } } }"))
+        #expect(outside.stderr.contains("outside the allowed prefixes"), "\(outside)")
+        let network = try script(["--allow-host-image"], pod("hostNetwork = true"))
+        #expect(network.stderr.contains("spec.hostNetwork: Forbidden: host namespaces violate"), "\(network)")
+        #expect(try script(["--allow-host-image"], pod("hostNetwork = true"), environment: ["PODSH_ALLOW=host-namespaces"]).stdout == "ran\n")
+        let privileged = try script(["--allow-host-image"], pod("labels = { privileged = 'yes' }"))
+        #expect(privileged.stderr.contains("securityContext.privileged: Forbidden: violates PodSecurity \"baseline\""), "\(privileged)")
+        #expect(try script(["--allow-host-image", "--allow-privileged"], pod("labels = { privileged = 'yes' }")).stdout == "ran\n")
+        // The script cannot lift the policy itself.
+        let lifted = try script([], "pod.use('linux', { allowHostPaths = { '/' } })")
+        #expect(lifted.stderr.contains("pod.use: option allowHostPaths is the host's to set"), "\(lifted)")
+        // --unsafe: a trusted script, all of it allowed.
+        #expect(try script(["--unsafe"], pod("hostNetwork = true, volumes = { { name = 'r', hostPath = { path = '/' } } }")).stdout == "ran\n")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: state + "/pods") == [], "no pod left")
     }
 
     @Test func withoutRootTheBackendSaysWhy() throws {
@@ -236,7 +284,7 @@ struct LinuxPodshTests {
             [
                 "--pid", "--fork", "--mount-proc", "/bin/sh", "-c",
                 "echo 2 > /proc/sys/vm/memfd_noexec && exec \"$0\" \"$@\"",
-                podsh, "--backend", "linux", "--state-dir", state, "-e", script,
+                podsh, "--backend", "linux", "--allow-host-image", "--state-dir", state, "-e", script,
             ],
             tool: "/usr/bin/unshare")
         #expect(run.status == 1, "\(run)")
@@ -251,7 +299,7 @@ struct LinuxPodshTests {
             [
                 "--pid", "--fork", "--mount-proc", "/bin/sh", "-c",
                 "echo 1 > /proc/sys/vm/memfd_noexec && exec \"$0\" \"$@\"",
-                podsh, "--backend", "linux", "--state-dir", state, "-e",
+                podsh, "--backend", "linux", "--allow-host-image", "--state-dir", state, "-e",
                 "local p = pod.run{ name = 'y', restartPolicy = 'Never', containers = { { name = 'c', image = 'host', command = { 'true' } } } }; p:wait('Succeeded'); print(p:status().phase)",
             ],
             tool: "/usr/bin/unshare")

@@ -18,7 +18,7 @@ struct LinuxStateCommandTests {
         init() { try? FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true) }
         deinit { try? FileManager.default.removeItem(atPath: root) }
 
-        var flags: [String] { ["--state-dir", state, "--cgroup-parent", cgroupParent] }
+        var flags: [String] { ["--state-dir", state, "--cgroup-parent", cgroupParent, "--allow-host-image"] }
 
         /// Live processes (not zombies) in a cgroup below our parent: what the pods left.
         func processes() -> [String] {

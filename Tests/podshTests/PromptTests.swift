@@ -253,7 +253,7 @@ struct PromptTests {
         }
         let state = NSTemporaryDirectory() + "podsh-prompt-state-\(UUID().uuidString.prefix(8))"
         defer { try? FileManager.default.removeItem(atPath: state) }
-        let session = try Session(arguments: "--backend linux --state-dir '\(state)'")
+        let session = try Session(arguments: "--backend linux --allow-host-image --state-dir '\(state)'")
         defer { session.end() }
         try session.line("p = pod.run{ name = 'long', containers = { { name = 'c', image = 'host', command = { 'sleep', '3600' } } } }")
         try session.waitUntil("the prompt after pod.run") { screen in

@@ -28,6 +28,10 @@ public struct BackendOptions: Sendable, Equatable {
         entries.append(SpecNode.Entry(name, SpecNode(.string(text))))
     }
 
+    public mutating func set(_ name: String, _ flag: Bool) {
+        entries.append(SpecNode.Entry(name, SpecNode(.bool(flag))))
+    }
+
     /// These options with `overrides` over them: a later source wins option by option.
     public func merging(_ overrides: BackendOptions) -> BackendOptions {
         BackendOptions(entries + overrides.entries)

@@ -35,10 +35,14 @@ public protocol PodBackend: AnyObject {
     /// files, logs and sandboxes (a sandboxed script is charged for them). 0 for a backend whose
     /// pods live in the kernel (their memory is in their cgroups).
     var heldBytes: Int { get }
+    /// What this backend refuses of a valid spec, as field errors (its admission policy: the
+    /// linux backend's image and host-access rules); empty by default.
+    func admissionErrors(_ spec: PodSpec) -> [FieldError]
 }
 
 extension PodBackend {
     public var heldBytes: Int { 0 }
+    public func admissionErrors(_ spec: PodSpec) -> [FieldError] { [] }
 
     /// Backends whose pods cannot outlive them refuse.
     public func detach(_ sandbox: SandboxID) throws(BackendError) {

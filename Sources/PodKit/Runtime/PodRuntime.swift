@@ -101,6 +101,7 @@ public final class PodRuntime {
         // A spec is validated once: one the decoders or `validated()` checked is not checked again.
         var errors = spec.isValidated ? [] : spec.validate()
         errors += admissionErrors(spec)
+        if errors.isEmpty { errors += backend.admissionErrors(spec) }
         guard errors.isEmpty else { throw .invalid(ValidationError(errors)) }
         nextOrder += 1
         let record = PodRecord(spec: spec, order: nextOrder)

@@ -4,11 +4,11 @@ import PodKit
 /// and effective capabilities (a non-root uid has none, as after runc's setuid), and who may
 /// write what, by the owners and modes of the simulated files.
 struct SimCredentials: Equatable {
-    var uid = 0
-    var gid = 0
-    var groups: [Int] = []
+    var uid: Int
+    var gid: Int
+    var groups: [Int]
     /// Effective capabilities, names without `CAP_`.
-    var capabilities: Set<String> = Set(LinuxCapability.names)
+    var capabilities: Set<String>
 
     /// Every capability: the kernel's own processes and the host's.
     static let root = SimCredentials()
@@ -17,9 +17,9 @@ struct SimCredentials: Equatable {
 
     /// A container's credentials: `user` (the image's, resolved) overridden by the security
     /// context, with the capabilities it keeps (none for a uid other than 0).
-    init(uid: Int = 0, gid: Int = 0, groups: [Int] = [], capabilities: Set<String> = Set(LinuxCapability.names)) {
+    init(uid: Int = 0, gid: Int = 0, groups: [Int] = [], capabilities: Set<String> = LinuxCapability.all) {
         // The kernel keeps the supplementary groups sorted (setgroups sorts them).
-        (self.uid, self.gid, self.groups) = (uid, gid, groups.sorted())
+        (self.uid, self.gid, self.groups) = (uid, gid, groups.count > 1 ? groups.sorted() : groups)
         self.capabilities = uid == 0 ? capabilities : []
     }
 

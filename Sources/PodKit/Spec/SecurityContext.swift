@@ -125,6 +125,9 @@ public enum LinuxCapability {
         "CHECKPOINT_RESTORE",
     ]
 
+    /// Every capability, as a set (built once).
+    public static let all = Set(names)
+
     /// The set a container starts with: Docker's default without MKNOD (as Podman 4 has it).
     public static let defaultSet: Set<String> = [
         "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP", "NET_BIND_SERVICE",
@@ -189,9 +192,9 @@ public struct ContainerSecurity: Sendable, Equatable {
             if drop.contains("ALL") { caps = [] }
             caps.subtract(drop)
             caps.formUnion(add.filter { $0 != "ALL" })
-            if add.contains("ALL") { caps = Set(LinuxCapability.names) }
+            if add.contains("ALL") { caps = LinuxCapability.all }
         }
-        if privileged { caps = Set(LinuxCapability.names) }
+        if privileged { caps = LinuxCapability.all }
         var groups = p.supplementalGroups
         if let fsGroup = p.fsGroup, !groups.contains(fsGroup) { groups.append(fsGroup) }
         self.init(

@@ -31,8 +31,8 @@ extension LinuxBackend {
             let sc = at.child("securityContext")
             let why = "violates PodSecurity \"baseline\" \(how("allowPrivileged", "--allow-privileged", "privileged"))"
             if security.privileged == true { errors.append(FieldError(.forbidden, sc.child("privileged"), detail: why)) }
-            for (i, name) in (security.capabilities?.add ?? []).enumerated() {
-                guard let canonical = LinuxCapability.canonical(name), !Self.baselineCapabilities.contains(canonical) else { continue }
+            // Baseline compares the names as written: `CAP_CHOWN` is not in its list.
+            for (i, name) in (security.capabilities?.add ?? []).enumerated() where !Self.baselineCapabilities.contains(name) {
                 errors.append(FieldError(.forbidden, sc.child("capabilities").child("add").index(i), value: FieldError.quoted(name), detail: why))
             }
             if security.seccompProfile?.type == .unconfined {

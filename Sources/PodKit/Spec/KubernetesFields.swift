@@ -15,11 +15,11 @@ package enum KubernetesFields {
     package static let podSpec: Set<String> = [
         "hostname", "shareProcessNamespace", "hostNetwork", "hostPID", "hostIPC", "restartPolicy",
         "terminationGracePeriodSeconds", "volumes", "initContainers", "containers", "resources", "imagePullSecrets",
-        "securityContext",
+        "securityContext", "hostUsers",
     ]
     package static let podSpecKnown: Set<String> = [
         "activeDeadlineSeconds", "affinity", "automountServiceAccountToken", "dnsConfig", "dnsPolicy",
-        "enableServiceLinks", "ephemeralContainers", "hostAliases", "hostUsers", "hostnameOverride",
+        "enableServiceLinks", "ephemeralContainers", "hostAliases", "hostnameOverride",
         "nodeName", "nodeSelector", "os", "overhead", "preemptionPolicy", "priority",
         "priorityClassName", "readinessGates", "resourceClaims", "runtimeClassName", "schedulerName",
         "schedulingGates", "serviceAccount", "serviceAccountName", "setHostnameAsFQDN",

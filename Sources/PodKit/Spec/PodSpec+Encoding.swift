@@ -71,6 +71,7 @@ enum ManifestNodes {
             ("hostIPC", flag(spec.hostIPC)),
             ("hostNetwork", flag(spec.hostNetwork)),
             ("hostPID", flag(spec.hostPID)),
+            ("hostUsers", spec.hostUsers.map { SpecNode(.bool($0)) }),
             ("hostname", spec.hostname.map(string)),
             ("imagePullSecrets", list(spec.imagePullSecrets.map { map([("name", string($0.name))]) })),
             ("initContainers", list(spec.initContainers.map(container))),

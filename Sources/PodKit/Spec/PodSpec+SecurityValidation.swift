@@ -38,7 +38,7 @@ extension SpecValidator {
         }
     }
 
-    mutating func checkContainerSecurity(_ context: SecurityContext, _ path: FieldPath) {
+    mutating func checkContainerSecurity(_ context: SecurityContext, _ path: FieldPath, hostUsers: Bool?) {
         checkID(context.runAsUser, path.child("runAsUser"))
         checkID(context.runAsGroup, path.child("runAsGroup"))
         if let profile = context.seccompProfile { checkSeccomp(profile, path.child("seccompProfile")) }
@@ -61,8 +61,7 @@ extension SpecValidator {
                     detail: "cannot set `allowPrivilegeEscalation` to false and `capabilities.Add` CAP_SYS_ADMIN")
             }
         }
-        // Every pod here shares the host's user namespace (`hostUsers: false` is not supported).
-        if context.procMount == .unmasked {
+        if context.procMount == .unmasked && hostUsers != false {
             add(.invalid, path.child("procMount"), value: FieldError.quoted("Unmasked"), detail: "`hostUsers` must be false to use `Unmasked`")
         }
     }

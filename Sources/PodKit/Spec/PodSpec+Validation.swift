@@ -22,12 +22,15 @@ extension PodSpec {
 
 struct SpecValidator {
     package var errors: [FieldError] = []
+    /// The pod's `hostUsers`, which a container's `procMount` depends on.
+    var hostUsers: Bool?
 
     mutating func add(_ kind: FieldError.Kind, _ path: @autoclosure () -> FieldPath, value: String? = nil, detail: String? = nil) {
         errors.append(FieldError(kind, path(), value: value, detail: detail))
     }
 
     mutating func check(_ spec: PodSpec) {
+        hostUsers = spec.hostUsers
         let metadata = FieldPath("metadata")
         let path = FieldPath("spec")
         checkLabel(spec.name, metadata.child("name"), required: true)
@@ -69,6 +72,9 @@ struct SpecValidator {
         }
         checkPorts(spec, path)
         if let security = spec.securityContext { checkPodSecurity(security, path.child("securityContext")) }
+        if spec.hostUsers == false {
+            add(.unsupportedValue, path.child("hostUsers"), value: "false", detail: "a user namespace per pod is not implemented yet")
+        }
         if let podResources = spec.resources { checkPodResources(podResources, spec, path.child("resources")) }
     }
 
@@ -150,7 +156,9 @@ struct SpecValidator {
             checkLabel(container.name, path().child("name"), required: true)
         }
         checkReachesC(container, path())
-        if let security = container.securityContext { checkContainerSecurity(security, path().child("securityContext")) }
+        if let security = container.securityContext {
+            checkContainerSecurity(security, path().child("securityContext"), hostUsers: hostUsers)
+        }
         checkExecSizes(container, path())
         if let workingDir = container.workingDir, !workingDir.isEmpty, !workingDir.hasPrefix("/") {
             add(.invalid, path().child("workingDir"), value: FieldError.quoted(workingDir), detail: "must be an absolute path")

@@ -30,6 +30,9 @@ public struct PodSpec: Sendable, Equatable {
     public var resources: ResourceRequirements? { didSet { validation = ValidationMark() } }
     /// `spec.imagePullSecrets`: the Secrets whose registry credentials pulls use.
     public var imagePullSecrets: [ImagePullSecret] = [] { didSet { validation = ValidationMark() } }
+    /// `spec.hostUsers`: true (the default) shares the host's user namespace; false, a user
+    /// namespace per pod, is not implemented yet (a validation error).
+    public var hostUsers: Bool? { didSet { validation = ValidationMark() } }
     /// `spec.securityContext`: the pod-level security settings, nil when not set.
     public var securityContext: PodSecurityContext? { didSet { validation = ValidationMark() } }
     /// Whether this spec passed validation unchanged since (`validated()`, the decoders): the

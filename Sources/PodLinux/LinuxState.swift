@@ -321,10 +321,22 @@ public struct LinuxState: Sendable {
         list().filter { $0.name == name || $0.id == name }
     }
 
-    /// The processes a record names that still run.
+    /// The processes a record names that still run: the same boot, the same start time, and
+    /// in the pod's cgroup (a pid the record names that now belongs to another process, even
+    /// one started at the same tick, is never acted on).
     public func liveProcesses(_ record: LinuxPodRecord) -> [ProcessStamp] {
         guard record.bootID == Self.bootID else { return [] }
-        return record.processes.filter(\.isAlive)
+        return record.processes.filter { $0.isAlive && (record.cgroup.isEmpty || Self.isIn(cgroup: record.cgroup, pid: $0.pid)) }
+    }
+
+    /// Whether `pid` is in `cgroup` (a path below the hierarchies' root) or below it, in some
+    /// hierarchy, by /proc/PID/cgroup.
+    static func isIn(cgroup: String, pid: Int32) -> Bool {
+        let root = "/" + cgroup
+        return LinuxSystem.readFile("/proc/\(pid)/cgroup").split(separator: "\n").contains { line in
+            guard let path = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false).last else { return false }
+            return path == root || path.hasPrefix(root + "/")
+        }
     }
 
     /// The cgroups below a pod's cgroup (deepest first), and the pod's own last.
@@ -347,7 +359,9 @@ public struct LinuxState: Sendable {
     /// Stops a pod's containers: SIGTERM, then SIGKILL to what is left after `grace` seconds.
     /// The pause and the forwarder stay (the pod is stopped, not removed).
     public func stop(_ record: LinuxPodRecord, grace: Double) {
-        let containers = record.containers.compactMap(\.process).filter(\.isAlive)
+        let containers = record.containers.compactMap(\.process).filter {
+            $0.isAlive && (record.cgroup.isEmpty || Self.isIn(cgroup: record.cgroup, pid: $0.pid))
+        }
         for p in containers { kill(p.pid, SIGTERM) }
         let deadline = LinuxSystem.monotonic() + max(0, grace)
         while containers.contains(where: \.isAlive) && LinuxSystem.monotonic() < deadline { usleep(10_000) }

@@ -104,6 +104,11 @@ struct HostileStateTests {
                 record(id: "pod-h", scene: scene).replacingOccurrences(of: "infra - -", with: "infra \(victimPid) \(start + 1)")),
             ("a container is the victim with a wrong start time", "pod-i",
                 record(id: "pod-i", extra: "container c 0 \(victimPid) \(start + 7) \(scene.parent)/pod-i/c-0 0", scene: scene)),
+            // The victim's own pid and start time: right, but it is not in the pod's cgroup.
+            ("infra is the victim with its real start time", "pod-w",
+                record(id: "pod-w", scene: scene).replacingOccurrences(of: "infra - -", with: "infra \(victimPid) \(start)")),
+            ("a container is the victim with its real start time", "pod-x",
+                record(id: "pod-x", extra: "container c 0 \(victimPid) \(start) \(scene.parent)/pod-x/c-0 0", scene: scene)),
             ("infra is every process (-1)", "pod-j", record(id: "pod-j", scene: scene).replacingOccurrences(of: "infra - -", with: "infra -1 0")),
             ("infra is a process group (0)", "pod-k", record(id: "pod-k", scene: scene).replacingOccurrences(of: "infra - -", with: "infra 0 0")),
             ("owner pid overflows", "pod-l", record(id: "pod-l", owner: "99999999999999999999 1", scene: scene)),
@@ -132,9 +137,9 @@ struct HostileStateTests {
         let listed = finishes(within: 120) { _ = state.list() }
         #expect(listed, "list() hung")
         // Records whose id and cgroup are a pod's own are listed (their processes are checked
-        // by start time before any kill); the others are not.
+        // by start time and cgroup membership before any kill); the others are not.
         let trusted = state.list().map(\.id)
-        #expect(trusted == ["pod-h", "pod-i", "pod-j", "pod-k", "pod-l", "pod-r", "pod-s"], "\(trusted)")
+        #expect(trusted == ["pod-h", "pod-i", "pod-j", "pod-k", "pod-l", "pod-r", "pod-s", "pod-w", "pod-x"], "\(trusted)")
         let collected = result(within: 120) { state.collect() }
         #expect(collected != nil, "collect() hung")
         for (label, _, _) in cases { scene.victimsStand(label) }

@@ -211,6 +211,49 @@ extension RealLinux {
             missing.closeAndCheck()
         }
 
+        /// The reproducer of an import as a local root escalation: a set-user-ID root program in
+        /// an image gives a host user nothing (the store is root's, 0700), while in a container
+        /// the file is as the image says.
+        @Test func aSetuidFileInAnImageGivesAHostUserNothing() throws {
+            let env = try LinuxPods()
+            guard FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") else {
+                print("skip: setuid import: no setpriv")
+                return
+            }
+            let dir = LinuxTestSupport.scratch("suid-image")
+            defer { LinuxTestSupport.remove(dir) }
+            let rootfs = dir + "/rootfs"
+            try FileManager.default.createDirectory(atPath: rootfs + "/bin", withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: "/bin/busybox", toPath: rootfs + "/bin/busybox")
+            for applet in ["sh", "sleep", "ls"] {
+                try FileManager.default.createSymbolicLink(atPath: rootfs + "/bin/" + applet, withDestinationPath: "busybox")
+            }
+            try FileManager.default.copyItem(atPath: "/usr/bin/id", toPath: rootfs + "/bin/suid-id")
+            #expect(chown(rootfs + "/bin/suid-id", 0, 0) == 0 && chmod(rootfs + "/bin/suid-id", 0o4755) == 0)
+            let store = ImageStore(directory: LinuxTestSupport.imageDir)
+            _ = try store.importImage("suid-test", from: rootfs)
+            defer { try? store.remove("suid-test:latest") }
+            let layer = try #require(try store.lowerDirectories(for: "suid-test").first { FileManager.default.fileExists(atPath: $0 + "/bin/suid-id") })
+            var info = stat()
+            #expect(stat(layer + "/bin/suid-id", &info) == 0 && info.st_mode & 0o7777 == 0o4755, "the layer keeps the bit")
+            var storeInfo = stat()
+            #expect(stat(LinuxTestSupport.imageDir, &storeInfo) == 0 && storeInfo.st_mode & 0o777 == 0o700 && storeInfo.st_uid == 0)
+            // As nobody on the host (a shell of that user, without setpriv's own capabilities
+            // for the exec): the path cannot even be reached.
+            let ran = try Command.run(
+                "/usr/bin/setpriv",
+                ["--reuid", "65534", "--regid", "65534", "--clear-groups", "/bin/sh", "-c", "\"$0\" -u", layer + "/bin/suid-id"],
+                mergeOutput: true)
+            #expect(ran.status != 0 && !ran.stdout.hasPrefix("0"), "\(ran.stdout)")
+            #expect(ran.stdout.contains("Permission denied"), "\(ran.stdout)")
+            // In a container it is the image's file, set-user-ID root.
+            let pod = try env.runtime.run(
+                PodSpec(name: "suid", containers: [ContainerSpec(name: "main", image: "suid-test", command: ["sleep", "3600"])]))
+            #expect(try pod.wait(phase: .running) == .satisfied)
+            #expect(try Self.shell(pod, "ls -ln /bin/suid-id").out.hasPrefix("-rwsr-xr-x    1 0        0"), "as the image says")
+            env.closeAndCheck()
+        }
+
         /// No host root by default: a container without an image is a validation error, and
         /// the host image needs `allowHostImage`; the backend refuses both even when driven
         /// directly.

@@ -58,8 +58,17 @@ test("capabilities: dropped, added, and none for a non-root uid", function()
       securityContext = { capabilities = { drop = { "NET_BIND_SERVICE" } } } },
     { name = "admin", image = "busybox", command = { "sleep", "3600" },
       securityContext = { capabilities = { add = { "SYS_ADMIN" } } } },
-    { name = "user", image = "busybox", command = { "sleep", "3600" }, securityContext = { runAsUser = 1000 } } } }
+    { name = "user", image = "busybox", command = { "sleep", "3600" }, securityContext = { runAsUser = 1000 } },
+    { name = "priv", image = "busybox", command = { "sleep", "3600" }, securityContext = { privileged = true } } } }
   assert(p:wait("Running", 20))
+  -- A privileged container says so in the events.
+  local said
+  for _, e in ipairs(p:events()) do
+    if e.reason == "Privileged" then said = e end
+  end
+  assert(said and said.type == "Warning", "no Privileged event")
+  print(said.reason, said.message)
+  assert(p:exec("priv", "hostname again").exitCode == 0, "privileged has CAP_SYS_ADMIN")
   local bind = p:exec("nobind", "httpd -f -p 80")
   print(bind.exitCode, bind.stderr)
   assert(bind.exitCode == 1 and bind.stderr:find("Permission denied", 1, true), bind.stderr)

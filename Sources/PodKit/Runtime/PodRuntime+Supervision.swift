@@ -180,6 +180,11 @@ extension PodRuntime {
             }
             update(&record.containers[index])
             emit(record, .createdAndStarted, name)
+            if spec.securityContext?.privileged == true {
+                emit(
+                    record, .warning, "Privileged", name,
+                    "Container \(name) runs privileged: every capability, no seccomp filter, no masked or read-only /proc and /sys paths, device nodes allowed")
+            }
         case .signalContainer(let name, let planned, let cause):
             guard let index = record.index(of: name), let process = record.containers[index].process else { return }
             // A graceful stop sends the image's StopSignal.

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 int podspawn_pipe(int fds[2]) {
@@ -70,4 +71,8 @@ extern char **environ;
 
 char **podspawn_environ(void) {
     return environ;
+}
+
+int podspawn_has_file_capabilities(const char *path) {
+    return getxattr(path, "security.capability", NULL, 0) > 0;
 }

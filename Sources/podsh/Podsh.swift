@@ -84,7 +84,7 @@ struct Podsh: ParsableCommand {
     static let commands: [(name: String, type: any ParsableCommand.Type)] = [
         ("test", TestCommand.self), ("play", PlayCommand.self), ("kube", KubeCommand.self), ("diagram", DiagramCommand.self),
         ("image", ImageCommand.self), ("ps", PsCommand.self), ("inspect", InspectCommand.self), ("logs", LogsCommand.self),
-        ("stop", StopCommand.self), ("rm", RmCommand.self), ("gc", GcCommand.self), ("help", HelpCommand.self),
+        ("stop", StopCommand.self), ("rm", RmCommand.self), ("gc", GcCommand.self), ("doctor", DoctorCommand.self), ("help", HelpCommand.self),
     ]
 
     static func command(named name: String) -> (any ParsableCommand.Type)? {

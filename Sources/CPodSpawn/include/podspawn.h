@@ -236,6 +236,9 @@ int podspawn_exchange(const char *a, const char *b);
 /* The process's environment (Swift 6 cannot name `environ`). */
 char **podspawn_environ(void);
 
+/* Whether `path` carries file capabilities (a `security.capability` attribute): 1 or 0. */
+int podspawn_has_file_capabilities(const char *path);
+
 /* O_PATH (Swift does not see it: it needs _GNU_SOURCE). */
 int podspawn_o_path(void);
 

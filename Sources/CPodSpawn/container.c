@@ -157,8 +157,35 @@ static void freeze_path(int fd, const char *path) {
 
 /* The container's root: the overlay, pivot_root, /proc, /sys, /dev, /tmp and the volumes; then,
  * unless `unmasked`, the masked and read-only paths. */
+/* Each lower directory of `lower` (colon-separated) over-mounted, in this private mount
+ * namespace, by an idmapped clone of itself mapped by the user namespace `userns`: the overlay
+ * then shows the image's root-owned files as owned by that namespace's root. */
+static void idmap_lowers(int fd, const char *lower, int userns) {
+    char path[4096];
+    const char *p = lower;
+    while (*p) {
+        const char *end = strchr(p, ':');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        if (n + 1 > sizeof path) {
+            errno = ENAMETOOLONG;
+            podspawn_fail(fd, "path", "a lower directory");
+        }
+        memcpy(path, p, n);
+        path[n] = '\0';
+        int tree = (int)syscall(SYS_open_tree, AT_FDCWD, path, OPEN_TREE_CLONE | O_CLOEXEC);
+        if (tree < 0) podspawn_fail(fd, "open_tree", path);
+        struct mount_attr attr = {.attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (unsigned long long)userns};
+        if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0)
+            podspawn_fail(fd, "mount_setattr", "MOUNT_ATTR_IDMAP, a lower directory");
+        if (syscall(SYS_move_mount, tree, "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) < 0) podspawn_fail(fd, "move_mount", path);
+        close(tree);
+        p += n;
+        if (*p == ':') p++;
+    }
+}
+
 static void enter_root(int fd, const podspawn_root *root, const char *overlay_options, const char *overlay_target,
-                       int privileged, int unmasked) {
+                       int privileged, int unmasked, int userns) {
     char path[4096];
     /* Volumes are cloned as detached mount trees while this process is still in the caller's
      * mount namespace (a bind from another namespace is EINVAL), and moved into place once the
@@ -177,6 +204,7 @@ static void enter_root(int fd, const podspawn_root *root, const char *overlay_op
     if (unshare(CLONE_NEWNS) < 0) podspawn_fail(fd, "unshare", "CLONE_NEWNS");
     /* Private first: / is shared on systemd hosts, and our mounts must not leak out. */
     mount_at(fd, NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL, "/, MS_REC | MS_PRIVATE");
+    if (userns >= 0) idmap_lowers(fd, root->lower, userns);
     mount_overlay(fd, root, overlay_options, overlay_target, privileged);
     if (chdir(root->merged) < 0) podspawn_fail(fd, "chdir", root->merged);
     if (syscall(SYS_pivot_root, ".", ".") < 0) podspawn_fail(fd, "pivot_root", root->merged);
@@ -332,9 +360,18 @@ static int container_main(void *p) {
     podspawn_stdio_to(fd, process->in_fd, process->out_fd, process->err_fd);
     if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) podspawn_fail(fd, "close_range", NULL);
     if (a->root) enter_root(fd, a->root, a->overlay_options, a->overlay_target, process->privileged,
-                            process->privileged || process->unmasked);
-    if (a->root && workdir[0] == '/' && workdir[1]) make_dirs(fd, workdir);
+                            process->privileged || process->unmasked, process->userns_fd);
+    if (a->root && workdir[0] == '/' && workdir[1]) {
+        struct stat st;
+        int missing = stat(workdir, &st) < 0;
+        make_dirs(fd, workdir);
+        /* Made by us as the host's root: the pod's root owns it, as runc makes it in the container. */
+        if (missing && process->userns_fd >= 0 && chown(workdir, process->id_base, process->id_base) < 0)
+            podspawn_fail(fd, "chown", workdir);
+    }
     if (a->root && a->root->read_only) freeze_root(fd);
+    /* Last of the namespaces, once the mounts are made with the host's privileges. */
+    if (process->userns_fd >= 0 && setns(process->userns_fd, CLONE_NEWUSER) < 0) podspawn_fail(fd, "setns", "the pod's user namespace");
     if (chdir(workdir) < 0) podspawn_fail(fd, "chdir", workdir);
     if (process->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) podspawn_fail(fd, "prctl", "PR_SET_NO_NEW_PRIVS");
     /* Without no_new_privs a filter can only be loaded with CAP_SYS_ADMIN: before the drop. */
@@ -362,7 +399,10 @@ static int middle_main(void *p) {
     if (a->new_pid && unshare(CLONE_NEWPID) < 0) podspawn_fail(fd, "unshare", "CLONE_NEWPID");
     /* A sibling (a direct child of the caller) so that the caller reaps it per pid; this
      * process waits until it has exec'd or failed (CLONE_VFORK). */
-    pid_t child = clone(container_main, a->child_stack, CLONE_PARENT | CLONE_VM | CLONE_VFORK | SIGCHLD, a);
+    /* Joining a user namespace takes a process alone in its memory: then a copy of the middle
+     * (whose report of the exec is the report pipe's EOF) rather than a sharer of it. */
+    int sharing = a->process->userns_fd >= 0 ? 0 : CLONE_VM | CLONE_VFORK;
+    pid_t child = clone(container_main, a->child_stack, CLONE_PARENT | sharing | SIGCHLD, a);
     if (child < 0) podspawn_fail(fd, "clone", a->argv[0]);
     podspawn_write_record(fd, 'P', NULL, NULL, 0, child);
     _exit(0);

@@ -99,6 +99,9 @@ pid_t podspawn_sandbox(const char *hostname, int namespaces, const char *const *
     for (int i = 0; i < PODSPAWN_NAMESPACE_COUNT; i++)
         if ((namespaces & podspawn_namespaces[i].bit) && podspawn_namespaces[i].bit != PODSPAWN_NS_MNT)
             flags |= podspawn_namespaces[i].clone_flag;
+    /* The pod's other new namespaces are owned by its user namespace; the pause needs no ID in
+     * it (the caller maps it once the pause runs, before any container is started). */
+    if (namespaces & PODSPAWN_NS_USER) flags |= CLONE_NEWUSER;
     pid_t pid = podspawn_clone_in_memory(sandbox_main, &args, flags, NULL);
     int clone_errno = errno;
     close(image);

@@ -19,6 +19,12 @@ extension LinuxBackend {
             "(the backend option \(option); podsh \(flag), or PODSH_ALLOW=\(allow))"
         }
         func container(_ c: ContainerSpec, _ at: FieldPath) {
+            if spec.hostUsers == false && c.image == ImageStore.hostImage {
+                errors.append(
+                    FieldError(
+                        .forbidden, at.child("image"),
+                        detail: "\"host\" with `hostUsers: false`: the host's root file system is not mapped into a pod's user namespace"))
+            }
             if c.image.isEmpty {
                 errors.append(FieldError(.required, at.child("image"), detail: "the linux backend has no default image"))
             } else if c.image == ImageStore.hostImage && !options.allowHostImage {

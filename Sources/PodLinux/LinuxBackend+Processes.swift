@@ -87,7 +87,7 @@ extension LinuxBackend {
         }
         // The image's User, resolved in the image (runc's rules), and runAsUser and friends; a
         // name the image lacks fails the start.
-        let user: ImageUser?
+        var user: ImageUser?
         do {
             user = try ImageUser.effective(container, lower: lowerDirectories)
         } catch {
@@ -105,6 +105,24 @@ extension LinuxBackend {
             LinuxSystem.removeTree(runDir)
             return startFailure(
                 id, kind: .container(container), sandbox: sandbox, argv: argv, pid: 0, message: error.message, logPath: logPath)
+        }
+        // In the pod's user namespace: the run's layer is the pod root's, and the process always
+        // sets its user (root inside by default).
+        let userns: Int32
+        do {
+            userns = try openUserNamespace(sandbox, operation)
+        } catch {
+            LinuxSystem.removeTree(runDir)
+            throw error
+        }
+        defer { if userns >= 0 { close(userns) } }
+        if let base = sandbox.idRange {
+            for dir in [runDir + "/upper", runDir + "/work"] where lchown(dir, base, base) != 0 {
+                let code = errno
+                LinuxSystem.removeTree(runDir)
+                throw SystemCall.failure("chown", dir, code, operation: operation)
+            }
+            if user == nil { user = ImageUser(uid: 0, gid: 0, groups: [0]) }
         }
         let groups = user?.groups ?? []
         // A cgroup per run, with kubelet's container values, joined before exec.
@@ -167,7 +185,8 @@ extension LinuxBackend {
                                         oom_score_adj_set: 1, set_user: user == nil ? 0 : 1, uid: user?.uid ?? 0,
                                         gid: user?.gid ?? 0, groups: groupList.baseAddress, group_count: Int32(groupList.count),
                                         capabilities: security.capabilityMask, no_new_privs: security.noNewPrivileges ? 1 : 0,
-                                        unmasked: security.unmaskedProc ? 1 : 0, seccomp_filter: filter, seccomp_length: filterLength)
+                                        unmasked: security.unmaskedProc ? 1 : 0, seccomp_filter: filter, seccomp_length: filterLength,
+                                        userns_fd: userns, id_base: sandbox.idRange ?? 0)
                                     return podspawn_exec(sandbox.infraPid, join, newPID, &root, &process, &failure)
                                     }
                                 }
@@ -293,6 +312,8 @@ extension LinuxBackend {
                 id, kind: .exec(container: container), sandbox: sandbox, argv: [], pid: 0,
                 message: "exec: no command given", stderrFD: errFD)
         }
+        let userns = try openUserNamespace(sandbox, operation)
+        defer { if userns >= 0 { close(userns) } }
         let env = Self.environment(spec.env, hostname: sandbox.request.hostname, extra: request.env)
         let join = Int32(PODSPAWN_NS_IPC | PODSPAWN_NS_UTS | PODSPAWN_NS_NET | PODSPAWN_NS_PID | PODSPAWN_NS_MNT)
         let cArgv = CStringArray(request.argv)
@@ -308,7 +329,7 @@ extension LinuxBackend {
                 workdir.withPointer { w in
                     procs.withPointer { c in
                         c.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: Int(procsCount) + 1) { cgroupFiles in
-                            let user = target.user
+                            let user = target.user ?? (sandbox.idRange == nil ? nil : ImageUser(uid: 0, gid: 0, groups: [0]))
                             return (user?.groups ?? []).withUnsafeBufferPointer { groupList in
                                 Self.withFilter(target.seccomp) { filter, filterLength in
                                 var process = podspawn_process(
@@ -319,7 +340,8 @@ extension LinuxBackend {
                                     gid: user?.gid ?? 0, groups: groupList.baseAddress, group_count: Int32(groupList.count),
                                     capabilities: spec.security.capabilityMask,
                                     no_new_privs: spec.security.noNewPrivileges ? 1 : 0, unmasked: 0,
-                                    seccomp_filter: filter, seccomp_length: filterLength)
+                                    seccomp_filter: filter, seccomp_length: filterLength, userns_fd: userns,
+                                    id_base: sandbox.idRange ?? 0)
                                 return podspawn_exec(target.pid, join, 0, nil, &process, &failure)
                                 }
                             }
@@ -420,5 +442,17 @@ extension LinuxBackend {
     static func withFilter<R>(_ filter: SeccompFilter?, _ body: (UnsafeRawPointer?, UInt32) -> R) -> R {
         guard let filter else { return body(nil, 0) }
         return filter.program.withUnsafeBytes { body($0.baseAddress, UInt32(filter.instructionCount)) }
+    }
+}
+
+extension LinuxBackend {
+    /// The pod's user namespace (its pause's), open for a process to join; -1 for a pod in the
+    /// host's.
+    func openUserNamespace(_ sandbox: Sandbox, _ operation: String) throws(BackendError) -> Int32 {
+        guard sandbox.idRange != nil else { return -1 }
+        let path = "/proc/\(sandbox.infraPid)/ns/user"
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw SystemCall.failure("open", path, errno, operation: operation) }
+        return fd
     }
 }

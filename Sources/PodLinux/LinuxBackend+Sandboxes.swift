@@ -43,10 +43,23 @@ extension LinuxBackend {
             LinuxSystem.removeTree(staging)
         }
         do throws(BackendError) {
-            try state.write(record, into: staging)
-            try SystemCall.check("rename", "\(staging), \(dir)", operation: operation) { rename(staging, dir) }
+            // A user namespace's ID range is taken by the record that names it, written under
+            // the allocation lock.
+            func place() throws(BackendError) {
+                try state.write(record, into: staging)
+                try SystemCall.check("rename", "\(staging), \(dir)", operation: operation) { rename(staging, dir) }
+            }
+            if request.userNamespace {
+                try state.withFreeIDRange(operation) { (start: UInt32) throws(BackendError) in
+                    record.idRange = start
+                    try place()
+                }
+            } else {
+                try place()
+            }
             volumes = try LinuxVolumes.make(
-                request.volumes, podDir: dir, allowHostPaths: options.allowHostPaths, fsGroup: request.fsGroup, operation: operation)
+                request.volumes, podDir: dir, allowHostPaths: options.allowHostPaths, fsGroup: request.fsGroup,
+                idBase: record.idRange, operation: operation)
             record.mounts = volumes.mounts
             // The manifest stream as JSON documents (JSON is YAML): `podsh inspect` shows it.
             _ = LinuxSystem.writeFile(
@@ -67,6 +80,7 @@ extension LinuxBackend {
         if request.namespaces.network == .pod { namespaces |= LinuxNamespace.net.bit | LinuxNamespace.uts.bit }
         if request.namespaces.ipc == .pod { namespaces |= LinuxNamespace.ipc.bit }
         if request.namespaces.pid == .pod { namespaces |= LinuxNamespace.pid.bit }
+        if record.idRange != nil { namespaces |= Int32(PODSPAWN_NS_USER) }
         // The pause joins its cgroup itself, before its pid is known here.
         let pauseProcs = CStringArray(cgroups.procsFiles(cgroup + "/pause"))
         let pauseProcsCount = Int32(pauseProcs.pointers.count - 1)
@@ -80,11 +94,27 @@ extension LinuxBackend {
             undo()
             throw SystemCall.failure(failure, operation: operation)
         }
+        if let start = record.idRange {
+            // The pod's user namespace: its 0..65535 onto the range, before any container runs
+            // (the pause needs no ID in it); kubelet's -998 for the pause, which it could not
+            // set itself without the host's CAP_SYS_RESOURCE.
+            let map = "0 \(start) \(LinuxState.idRangeSize)\n"
+            for file in ["uid_map", "gid_map"] {
+                if let code = LinuxSystem.writeExisting("/proc/\(pid)/\(file)", map) {
+                    kill(pid, SIGKILL)
+                    _ = LinuxSystem.waitExit(pid)
+                    undo()
+                    throw SystemCall.failure("write", "/proc/\(pid)/\(file)", code, operation: operation)
+                }
+            }
+            _ = LinuxSystem.writeExisting("/proc/\(pid)/oom_score_adj", "-998\n")
+        }
         record.infra = ProcessStamp.of(pid)
         let id = SandboxID(makeID())
         let infra = Process(id: ProcessID(makeID()), pid: pid, kind: .infra, sandbox: id, argv: ["pause"])
         processes[infra.id] = infra
         let sandbox = Sandbox(id: id, request: request, dir: dir, infra: infra.id, infraPid: pid, namespaces: namespaces, volumes: volumes)
+        sandbox.idRange = record.idRange
         sandbox.cgroup = cgroup
         sandbox.record = record
         sandboxes[id] = sandbox

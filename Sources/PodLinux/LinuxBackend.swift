@@ -190,6 +190,8 @@ public final class LinuxBackend: InspectableBackend {
         /// The namespaces the pause made (PODSPAWN_NS_* bits).
         let namespaces: Int32
         var volumes: LinuxVolumes
+        /// `hostUsers: false`: the first host ID of the pod's user namespace range.
+        var idRange: UInt32?
         /// Container runs so far, by container name (numbers the logs and layers).
         var runs: [String: Int] = [:]
         /// Processes started in it, oldest first.

@@ -59,6 +59,9 @@ public struct LinuxPodRecord: Sendable, Equatable {
     public var published: [String]
     public var mounts: [String]
     public var containers: [Container]
+    /// `hostUsers: false`: the first host ID of the pod's 65536 (its user namespace maps 0..65535
+    /// onto it); nil for a pod in the host's user namespace.
+    public var idRange: UInt32?
 
     public init(
         name: String, id: String, uid: String, hostname: String, bootID: String, owner: ProcessStamp, cgroup: String,
@@ -128,6 +131,7 @@ public struct LinuxPodRecord: Sendable, Equatable {
             "detached \(detached ? 1 : 0)", "cgroup \(Self.escape(cgroup)) \(cgroupVersion)", "infra \(stamp(infra))",
             "forwarder \(stamp(forwarder))",
         ]
+        if let idRange { lines.append("userns \(idRange) \(LinuxState.idRangeSize)") }
         lines += published.map { "published \(Self.escape($0))" }
         lines += mounts.map { "mount \(Self.escape($0))" }
         lines += containers.map {
@@ -165,6 +169,7 @@ public struct LinuxPodRecord: Sendable, Equatable {
                 record.cgroupVersion = f.count > 2 ? String(f[2]) : ""
             case "infra": record.infra = stamp(f, 1)
             case "forwarder": record.forwarder = stamp(f, 1)
+            case "userns": record.idRange = UInt32(value)
             case "published": record.published.append(value)
             case "mount": record.mounts.append(value)
             case "container":

@@ -83,6 +83,24 @@ enum LinuxSystem {
     }
 
     /// Writes `text` to a new file (mode 0644); an errno on failure.
+    /// Writes `text` to an existing file in one write(2) (a /proc file that takes it whole:
+    /// uid_map, oom_score_adj); the errno, or nil.
+    static func writeExisting(_ path: String, _ text: String) -> Int32? {
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { return errno }
+        defer { close(fd) }
+        let bytes = Array(text.utf8)
+        let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        return n == bytes.count ? nil : (n < 0 ? errno : EIO)
+    }
+
+    /// Reaps a child that was killed; its status.
+    static func waitExit(_ pid: pid_t) -> Int32 {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        return status
+    }
+
     static func writeFile(_ path: String, _ text: String, mode: mode_t = 0o644) -> Int32? {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         guard fd >= 0 else { return errno }

@@ -23,6 +23,21 @@ struct LinuxVolumes {
         let allowed: [String]?
     }
 
+    /// Gives the tree at `path` (made by the pod) to `uid`:`gid`, not following symlinks.
+    static func chownTree(_ path: String, uid: uid_t, gid: gid_t, volume: String, operation: String) throws(BackendError) {
+        guard lchown(path, uid, gid) == 0 else {
+            throw BackendError(.unsupported, operation, "volume \"\(volume)\": \(call("chown", path, errno))")
+        }
+        for entry in LinuxSystem.entries(of: path) {
+            let child = path + "/" + entry.name
+            if entry.isDirectory {
+                try chownTree(child, uid: uid, gid: gid, volume: volume, operation: operation)
+            } else if lchown(child, uid, gid) != 0 {
+                throw BackendError(.unsupported, operation, "volume \"\(volume)\": \(call("chown", child, errno))")
+            }
+        }
+    }
+
     /// Gives the tree at `path` (made by the pod, so no symlink leads out of it) to `group`.
     static func own(_ path: String, group: gid_t, writable: Bool, volume: String, operation: String) throws(BackendError) {
         func visit(_ path: String) throws(BackendError) {
@@ -51,16 +66,24 @@ struct LinuxVolumes {
     /// With `fsGroup`, the emptyDir and configMap volumes belong to that group as kubelet's
     /// `SetVolumeOwnership` makes them: set-group-ID directories (files made in them get the
     /// group), group-writable (emptyDir) or group-readable (configMap).
+    /// With `idBase` (a pod of `hostUsers: false`), the emptyDir and configMap volumes belong
+    /// to the pod's root (host ID `idBase`), and fsGroup is a group inside the pod's range.
     static func make(
-        _ volumes: [VolumeSpec], podDir: String, allowHostPaths: [String]?, fsGroup: Int64? = nil, operation: String
+        _ volumes: [VolumeSpec], podDir: String, allowHostPaths: [String]?, fsGroup: Int64? = nil, idBase: UInt32? = nil,
+        operation: String
     ) throws(BackendError) -> LinuxVolumes {
         var made = LinuxVolumes()
         do {
             for volume in volumes {
                 try made.add(volume, podDir: podDir, allowHostPaths: allowHostPaths, operation: operation)
                 if case .hostPath = volume.source { continue }
-                if let fsGroup, let made = made.volumes[volume.name] {
-                    try Self.own(made.path, group: gid_t(fsGroup), writable: made.writable, volume: volume.name, operation: operation)
+                guard let made = made.volumes[volume.name] else { continue }
+                if let idBase {
+                    try Self.chownTree(made.path, uid: uid_t(idBase), gid: gid_t(idBase), volume: volume.name, operation: operation)
+                }
+                if let fsGroup {
+                    let group = gid_t(fsGroup) + gid_t(idBase ?? 0)
+                    try Self.own(made.path, group: group, writable: made.writable, volume: volume.name, operation: operation)
                 }
             }
         } catch {

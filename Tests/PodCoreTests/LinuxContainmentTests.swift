@@ -254,6 +254,60 @@ extension RealLinux {
             env.closeAndCheck()
         }
 
+        /// `hostUsers: false` for real: a 65536-ID range of the pod's own (not 0 on the host),
+        /// root inside owns the image's files and writes them, what a container makes in an
+        /// emptyDir belongs to the range on the host, two pods get disjoint ranges, and removing
+        /// a pod frees its range.
+        @Test func aPodOfItsOwnUserNamespace() throws {
+            let env = try LinuxPods()
+            func mapped(_ name: String) -> PodSpec {
+                var spec = PodSpec(
+                    name: name, volumes: [VolumeSpec(name: "data", source: .emptyDir(EmptyDirVolumeSource()))],
+                    containers: [
+                        env.box("main", ["sleep", "3600"], mounts: [VolumeMount(name: "data", mountPath: "/data")]),
+                        env.box("user", ["sleep", "3600"], mounts: [VolumeMount(name: "data", mountPath: "/data")]),
+                    ])
+                spec.hostUsers = false
+                spec.containers[1].securityContext = SecurityContext(runAsUser: 1000, runAsGroup: 1000)
+                return spec
+            }
+            let a = try env.runtime.run(mapped("mapped-a"))
+            let b = try env.runtime.run(mapped("mapped-b"))
+            #expect(try a.wait(phase: .running) == .satisfied && b.wait(phase: .running) == .satisfied)
+            func shell(_ pod: Pod, _ container: String, _ script: String) throws -> String {
+                try pod.exec(container, ["sh", "-c", "{ " + script + "; } 2>&1"]).stdout
+            }
+            func range(_ pod: Pod) throws -> (start: UInt64, count: UInt64)? {
+                let fields = try shell(pod, "main", "cat /proc/self/uid_map").split(separator: " ", omittingEmptySubsequences: true)
+                guard fields.count == 3, fields[0] == "0", let start = UInt64(fields[1]), let count = UInt64(fields[2].filter(\.isNumber))
+                else { return nil }
+                return (start, count)
+            }
+            let ra = try #require(try range(a)), rb = try #require(try range(b))
+            #expect(ra.count == 65536 && rb.count == 65536 && ra.start != 0 && rb.start != 0)
+            #expect(ra.start + ra.count <= rb.start || rb.start + rb.count <= ra.start, "disjoint: \(ra) \(rb)")
+            #expect(try shell(a, "main", "cat /proc/self/gid_map").contains(" \(ra.start) "))
+            // Root inside: the image is its own (idmapped layers), and writable.
+            #expect(try shell(a, "main", "id -u; stat -c %u /bin/busybox; touch /etc/made && echo made") == "0\n0\nmade\n")
+            #expect(try shell(a, "main", "touch /data/by-root && echo ok") == "ok\n")
+            #expect(try shell(a, "user", "id -u; touch /data/by-user && echo ok") == "1000\nok\n")
+            let pods = try FileManager.default.contentsOfDirectory(atPath: env.stateDir + "/pods")
+            let volume = try #require(
+                pods.map { env.stateDir + "/pods/" + $0 + "/volumes/data" }.first { FileManager.default.fileExists(atPath: $0 + "/by-root") })
+            var info = stat()
+            #expect(stat(volume + "/by-root", &info) == 0 && UInt64(info.st_uid) == ra.start && UInt64(info.st_gid) == ra.start)
+            #expect(stat(volume + "/by-user", &info) == 0 && UInt64(info.st_uid) == ra.start + 1000)
+            // Not the host's root: the host's files are nobody's inside, and a host-only
+            // capability is not there.
+            #expect(try shell(a, "main", "cat /proc/self/status | grep ^CapEff") == "CapEff:\t00000000a00425fb\n")
+            // Removing a pod frees its range: the next pod may take it.
+            try a.remove()
+            let c = try env.runtime.run(mapped("mapped-c"))
+            #expect(try c.wait(phase: .running) == .satisfied)
+            #expect(try range(c)?.start == ra.start, "the freed range is taken again")
+            env.closeAndCheck()
+        }
+
         /// No host root by default: a container without an image is a validation error, and
         /// the host image needs `allowHostImage`; the backend refuses both even when driven
         /// directly.

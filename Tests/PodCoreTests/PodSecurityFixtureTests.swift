@@ -26,7 +26,7 @@ struct PodSecurityFixtureTests {
         "baseline/pass/sysctls1.yaml": "Unsupported field spec.securityContext.sysctls",
         "baseline/pass/selinuxoptions1.yaml": "Unsupported field spec.containers[0].securityContext.seLinuxOptions",
         "baseline/pass/apparmorprofile0.yaml": "Unsupported field metadata.annotations",
-        "baseline/pass/procmount_baseline1.yaml": "Unsupported field spec.hostUsers",
+        "baseline/pass/procmount_baseline1.yaml": "ok",
         "baseline/fail/privileged0.yaml": "ok",
         "baseline/fail/hostnamespaces0.yaml": "ok",
         "baseline/fail/hostpathvolumes0.yaml": "ok",
@@ -50,7 +50,7 @@ struct PodSecurityFixtureTests {
         "restricted/fail/allowprivilegeescalation0.yaml": "ok",
         "restricted/fail/runasnonroot0.yaml": "ok",
         "restricted/fail/restrictedvolumes12.yaml": "Unsupported field spec.volumes[0].azureFile",
-        "restricted/fail/procmount_restricted0.yaml": "Unsupported field spec.hostUsers",
+        "restricted/fail/procmount_restricted0.yaml": "ok",
     ]
 
     /// The fixture's text, its name made a DNS label (the fixtures use `_`, which no API server

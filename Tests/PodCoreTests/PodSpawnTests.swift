@@ -75,7 +75,8 @@ extension RealLinux {
                             err_fd: fds[1], cgroup_procs: cgroupBuffer.baseAddress, cgroup_count: Int32(cgroupBuffer.count),
                             privileged: privileged ? 1 : 0, oom_score_adj: 0, oom_score_adj_set: 0, set_user: 0, uid: 0, gid: 0,
                             groups: nil, group_count: 0, capabilities: privileged ? ~0 : podspawn_default_capabilities,
-                            no_new_privs: noNewPrivileges ? 1 : 0, unmasked: 0, seccomp_filter: nil, seccomp_length: 0)
+                            no_new_privs: noNewPrivileges ? 1 : 0, unmasked: 0, seccomp_filter: nil, seccomp_length: 0,
+                            userns_fd: -1, id_base: 0)
                         let join = PodSpawnTests.podNamespaces | (joinPID ? Int32(PODSPAWN_NS_PID) : 0)
                         return podspawn_exec(sandbox, join, joinPID ? 0 : 1, root, &process, &failure)
                     }

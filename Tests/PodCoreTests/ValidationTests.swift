@@ -309,6 +309,17 @@ struct ValidationTests {
             ]
         ),
         (
+            "hostUsers false shares no host namespace",
+            {
+                $0.hostUsers = false
+                $0.hostNetwork = true
+                $0.hostIPC = true
+            },
+            [
+                "spec.hostNetwork: Forbidden: when `hostUsers` is false", "spec.hostIPC: Forbidden: when `hostUsers` is false",
+            ]
+        ),
+        (
             "procMount Unmasked needs hostUsers false",
             { $0.containers[0].securityContext = SecurityContext(procMount: .unmasked) },
             ["spec.containers[0].securityContext.procMount: Invalid value: \"Unmasked\": `hostUsers` must be false to use `Unmasked`"]

@@ -1,4 +1,5 @@
 import Foundation
+import PodTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -68,10 +69,12 @@ struct LinuxStateCommandTests {
     }
 
     /// A podsh that runs `script` on linux and stays; returns once it printed `ready`.
-    static func owner(_ podsh: String, _ scratch: Scratch, _ script: String, waitReady: Bool = true) throws -> Process {
+    static func owner(
+        _ podsh: String, _ scratch: Scratch, _ script: String, waitReady: Bool = true, images: String = "/nonexistent"
+    ) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: podsh)
-        process.arguments = ["--backend", "linux", "--image-dir", "/nonexistent"] + scratch.flags + ["-e", script]
+        process.arguments = ["--backend", "linux", "--image-dir", images] + scratch.flags + ["-e", script]
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice
@@ -88,6 +91,58 @@ struct LinuxStateCommandTests {
     }
 
     static func podsh(_ arguments: [String]) throws -> PodshTests.Run { try PodshTests.run(arguments) }
+
+    /// `hostUsers: false` after a killed owner: the pod's ID range stays taken while its record
+    /// is there, and `gc` frees it — the next pod gets it again.
+    @Test func gcFreesTheIDRangeOfAKilledOwnersPod() throws {
+        let podsh = try Self.requireLinux()
+        let scratch = Scratch()
+        defer { scratch.removeParent() }
+        let imported = try Command.run(
+            "/bin/bash", [PodshTests.root.appendingPathComponent("scripts/busybox-image.sh").path, podsh, "--image-dir", scratch.images],
+            mergeOutput: true)
+        guard imported.status == 0 else {
+            print("skip: user namespace ranges after a killed owner: no busybox image: \(imported.stdout)")
+            return
+        }
+        let script = """
+            local p = pod.run{ name = "mapped", hostUsers = false, containers = { { name = "c", image = "busybox", command = { "sleep", "3600" } } } }
+            assert(p:wait("Running"))
+            print((p:exec("c", { "cat", "/proc/self/uid_map" }).stdout:gsub("%s+", " ")))
+            print("ready")
+            pod.sleep(3600)
+            """
+        func range(of owner: Process) throws -> String {
+            let records = try FileManager.default.contentsOfDirectory(atPath: scratch.state + "/pods").filter { !$0.hasPrefix(".") }
+            let texts = try records.map { dir in
+                let files = try FileManager.default.contentsOfDirectory(atPath: scratch.state + "/pods/" + dir).filter { $0.hasPrefix("state.") }
+                let newest = files.max { Int($0.dropFirst(6)) ?? 0 < Int($1.dropFirst(6)) ?? 0 } ?? ""
+                return try String(contentsOfFile: scratch.state + "/pods/" + dir + "/" + newest, encoding: .utf8)
+            }
+            return texts.flatMap { $0.split(separator: "\n") }.first { $0.hasPrefix("userns ") }.map(String.init) ?? "none"
+        }
+        let first = try Self.owner(podsh, scratch, script, images: scratch.images)
+        let taken = try range(of: first)
+        #expect(taken == "userns \(1 << 30) 65536", "\(taken)")
+        kill(first.processIdentifier, SIGKILL)
+        first.waitUntilExit()
+        // Taken while the dead owner's record is there: a second pod gets the next range.
+        let second = try Self.owner(podsh, scratch, script.replacingOccurrences(of: "\"mapped\"", with: "\"mapped2\""), images: scratch.images)
+        let records = try FileManager.default.contentsOfDirectory(atPath: scratch.state + "/pods").filter { !$0.hasPrefix(".") }
+        #expect(records.count == 2)
+        kill(second.processIdentifier, SIGKILL)
+        second.waitUntilExit()
+        let gc = try Self.podsh(["gc"] + scratch.flags)
+        #expect(gc.status == 0, "\(gc)")
+        #expect(scratch.entries().filter { !$0.hasPrefix(".") } == [], "gc removed both")
+        // Free again: the lowest range is the next pod's.
+        let third = try Self.owner(podsh, scratch, script, images: scratch.images)
+        #expect(try range(of: third) == "userns \(1 << 30) 65536")
+        kill(third.processIdentifier, SIGKILL)
+        third.waitUntilExit()
+        _ = try Self.podsh(["gc"] + scratch.flags)
+        #expect(scratch.processes() == [] && scratch.entries().filter { !$0.hasPrefix(".") } == [])
+    }
 
     @Test func theCommandsWorkOnPodsOfAnOwnerThatWasKilled() throws {
         let podsh = try Self.requireLinux()

@@ -40,6 +40,10 @@ enum {
     PODSPAWN_NS_NET = 4,
     PODSPAWN_NS_PID = 8,
     PODSPAWN_NS_MNT = 16,
+    /* A user namespace (`hostUsers: false`): the pause is cloned into a new one (podspawn_sandbox;
+     * the caller writes its uid and gid maps), and a container joins it last, after its mounts
+     * (podspawn_process.userns_fd). Not in the table below: it is never joined by the middle. */
+    PODSPAWN_NS_USER = 32,
 };
 
 /* The namespaces a pod's processes join, in the order they are joined (user first and mount
@@ -138,6 +142,14 @@ typedef struct podspawn_process {
      * does it). NULL: none. */
     const void *seccomp_filter;
     unsigned seccomp_length;
+    /* The pod's user namespace (an open /proc/PID/ns/user), or -1. With one, the image's lower
+     * directories are idmapped onto it (host 0 appears as its 0) before the overlay is mounted,
+     * the working directory is made (owned by `id_base`, the host ID of its root, when it was
+     * missing), then the process joins it — as a process of its own (a fork of the middle, not
+     * a sharer of the caller's memory: a user namespace is joined only by a process alone in its
+     * memory) — and sets its user inside it. */
+    int userns_fd;
+    unsigned id_base;
 } podspawn_process;
 
 #define PODSPAWN_MAX_GROUPS 64

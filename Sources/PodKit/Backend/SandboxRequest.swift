@@ -18,6 +18,8 @@ public struct SandboxRequest: Sendable {
     public var images: [ContainerImage]
     /// `securityContext.fsGroup`: the group that owns the pod's emptyDir and configMap volumes.
     public var fsGroup: Int64?
+    /// `hostUsers: false`: the pod gets a user namespace of its own.
+    public var userNamespace = false
 
     /// The pod cgroup's values, by kubelet's formulas (`ResourceMath.podCgroup`); its memory
     /// limit only when `limitsMemory`.
@@ -95,6 +97,7 @@ public struct SandboxRequest: Sendable {
             podName: spec.name, uid: uid, hostname: spec.effectiveHostname, namespaces: PodNamespaces(spec),
             volumes: spec.volumes, hostPorts: ports, limitsMemory: limitsMemory, images: images, derived: derived)
         fsGroup = spec.securityContext?.fsGroup
+        userNamespace = spec.hostUsers == false
     }
 }
 

@@ -73,7 +73,10 @@ struct SpecValidator {
         checkPorts(spec, path)
         if let security = spec.securityContext { checkPodSecurity(security, path.child("securityContext")) }
         if spec.hostUsers == false {
-            add(.unsupportedValue, path.child("hostUsers"), value: "false", detail: "a user namespace per pod is not implemented yet")
+            // Kubernetes' rule: a pod of its own user namespace shares none of the host's.
+            for (field, on) in [("hostNetwork", spec.hostNetwork), ("hostPID", spec.hostPID), ("hostIPC", spec.hostIPC)] where on {
+                add(.forbidden, path.child(field), detail: "when `hostUsers` is false")
+            }
         }
         if let podResources = spec.resources { checkPodResources(podResources, spec, path.child("resources")) }
     }

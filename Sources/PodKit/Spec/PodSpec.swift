@@ -30,8 +30,8 @@ public struct PodSpec: Sendable, Equatable {
     public var resources: ResourceRequirements? { didSet { validation = ValidationMark() } }
     /// `spec.imagePullSecrets`: the Secrets whose registry credentials pulls use.
     public var imagePullSecrets: [ImagePullSecret] = [] { didSet { validation = ValidationMark() } }
-    /// `spec.hostUsers`: true (the default) shares the host's user namespace; false, a user
-    /// namespace per pod, is not implemented yet (a validation error).
+    /// `spec.hostUsers`: true (the default) shares the host's user namespace; false gives the
+    /// pod one of its own (on linux: 65536 host IDs of its own, root inside is nobody outside).
     public var hostUsers: Bool? { didSet { validation = ValidationMark() } }
     /// `spec.securityContext`: the pod-level security settings, nil when not set.
     public var securityContext: PodSecurityContext? { didSet { validation = ValidationMark() } }

@@ -89,14 +89,7 @@ extension PodSpecReader {
         .list("volumes", \.volumes) { $0.readVolume($1, $2) }, .list("initContainers", \.initContainers) { $0.readContainer($1, $2) },
         .list("containers", \.containers) { $0.readContainer($1, $2) }, .value("resources", \.resources) { $0.readResources($1, $2) },
         .list("imagePullSecrets", \.imagePullSecrets) { $0.readPullSecret($1, $2) },
-        .value("hostUsers", \.hostUsers) { reader, node, path in
-            guard let shared = reader.decoder.bool(node, path) else { return nil }
-            if !shared {
-                reader.decoder.unsupported(path, detail: "hostUsers: false (a user namespace per pod) is not implemented yet")
-                return reader.decoder.lenient ? nil : false
-            }
-            return true
-        },
+        .value("hostUsers", \.hostUsers) { $0.decoder.bool($1, $2) },
         .value("securityContext", \.securityContext) { reader, node, path in
             var context = PodSecurityContext()
             reader.read(node, path, KubernetesFields.podSecurityContext, KubernetesFields.podSecurityContextKnown, Self.podSecurityFields, into: &context)

@@ -67,12 +67,6 @@ package struct SpecDecoder {
         return fields
     }
 
-    /// A supported field with a value swift-pods does not implement: an error, or in lenient
-    /// mode a warning (the value is then ignored).
-    package mutating func unsupported(_ path: FieldPath, detail: String) {
-        record(FieldError(.unsupportedField, path, detail: detail, line: lines[path]))
-    }
-
     private mutating func record(_ error: FieldError) {
         if lenient { warnings.append(error) } else { errors.append(error) }
     }

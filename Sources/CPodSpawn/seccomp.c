@@ -23,6 +23,7 @@ static struct {
     int (*rule_add_array)(scmp_filter_ctx, uint32_t, int, unsigned int, const struct scmp_arg_cmp *);
     int (*export_bpf)(const scmp_filter_ctx, int);
     int (*resolve_name)(const char *);
+    int (*resolve_name_arch)(uint32_t, const char *);
 } api;
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -53,6 +54,7 @@ static void load_once(void) {
     LOOKUP(handle, rule_add_array, "seccomp_rule_add_array");
     LOOKUP(handle, export_bpf, "seccomp_export_bpf");
     LOOKUP(handle, resolve_name, "seccomp_syscall_resolve_name");
+    LOOKUP(handle, resolve_name_arch, "seccomp_syscall_resolve_name_arch");
     loaded = 1;
 }
 
@@ -141,6 +143,13 @@ done:
     if (fd >= 0) close(fd);
     api.release(ctx);
     return result;
+}
+
+int podspawn_seccomp_syscall_arch(unsigned arch, const char *name) {
+    char error[256];
+    if (load(error, sizeof error) < 0) return -1;
+    int nr = api.resolve_name_arch(arch, name);
+    return nr < 0 ? -1 : nr;
 }
 
 unsigned podspawn_seccomp_native_arch(void) {

@@ -13,12 +13,19 @@ struct SeccompFilter: Sendable, Equatable {
 
     var instructionCount: Int { program.count / 8 }
 
+    /// A program made elsewhere (the tests' own layouts).
+    init(program: [UInt8]) { self.program = program }
+
     /// The profile's rules that apply to `capabilities` here, compiled.
     init(_ profile: SeccompProfileDocument, capabilities: Set<String>) throws(BackendError) {
         let kernel = Self.kernelVersion
         let rules = profile.rules.filter { $0.applies(capabilities: capabilities, arch: SeccompProfileDocument.goArch, kernel: kernel) }
         var arches = profile.architectures.compactMap { SeccompProfileDocument.auditArches[$0] }
         if arches.isEmpty, let native = SeccompProfileDocument.auditArches[SeccompProfileDocument.nativeArchName] { arches = [native] }
+        if let ranges = SeccompRanges.compile(profile, rules: rules, arches: arches) {
+            program = ranges
+            return
+        }
         // One C rule per name and condition set; the strings and argument arrays live until the
         // compile returns.
         var names: [String] = []

@@ -94,6 +94,36 @@ struct SeccompTests {
         #endif
     }
 
+    /// The default profile takes the range layout (short paths: cheap for the kernel to load);
+    /// a profile with an ordering comparison goes to libseccomp, and both answer as their
+    /// profile says.
+    @Test func bothLayoutsAnswerAsTheirProfile() throws {
+        guard let mkdir = SeccompFilter.syscallNumber("mkdir"), let getpid = SeccompFilter.syscallNumber("getpid") else {
+            print("skip: libseccomp.so.2 is not installed (Debian: libseccomp2)")
+            return
+        }
+        let ranges = try SeccompFilter(.runtimeDefault, capabilities: LinuxCapability.defaultSet)
+        #expect(ranges.instructionCount < 600, "\(ranges.instructionCount) instructions")
+        var ordered = SeccompProfileDocument(defaultAction: .allow, architectures: [SeccompProfileDocument.nativeArchName], rules: [])
+        ordered.rules = [
+            .init(names: ["mkdir"], action: .errno(13), conditions: [.init(index: 1, value: 0o700, op: .greaterThan)]),
+            .init(names: ["getpid"], action: .errno(1)),
+        ]
+        #expect(SeccompRanges.compile(ordered, rules: ordered.rules, arches: [Self.native]) == nil, "an ordering comparison: libseccomp")
+        let compiled = try SeccompFilter(ordered, capabilities: [])
+        #expect(compiled.evaluate(nr: mkdir, arch: Self.native, args: [0, 0o755]) == 0x0005_000d)
+        #expect(compiled.evaluate(nr: mkdir, arch: Self.native, args: [0, 0o600]) == 0x7fff_0000)
+        #expect(compiled.evaluate(nr: getpid, arch: Self.native) == 0x0005_0001)
+        // The same profile with an equality instead: the range layout, same answers.
+        ordered.rules[0].conditions = [.init(index: 1, value: 0o755, op: .equal)]
+        let laid = try #require(SeccompRanges.compile(ordered, rules: ordered.rules, arches: [Self.native]))
+        let viaRanges = SeccompFilter(program: laid)
+        #expect(viaRanges.evaluate(nr: mkdir, arch: Self.native, args: [0, 0o755]) == 0x0005_000d)
+        #expect(viaRanges.evaluate(nr: mkdir, arch: Self.native, args: [0x1_0000_0000 | 0o755, 0o755]) == 0x0005_000d)
+        #expect(viaRanges.evaluate(nr: mkdir, arch: Self.native, args: [0, 0x1_0000_01ed]) == 0x7fff_0000, "the high word counts")
+        #expect(viaRanges.evaluate(nr: getpid, arch: Self.native) == 0x0005_0001)
+    }
+
     @Test func aLocalhostProfileIsReadInTheOCIFormatAndItsErrorsNameTheEntry() throws {
         let text = """
             {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"],

@@ -183,6 +183,10 @@ long podspawn_seccomp_compile(unsigned default_action, const unsigned *arches, i
  * name of another architecture, or unknown, or libseccomp missing). */
 int podspawn_seccomp_syscall(const char *name);
 
+/* The number of a syscall name on the architecture `arch` (AUDIT_ARCH_*), or -1 when it has
+ * none there. */
+int podspawn_seccomp_syscall_arch(unsigned arch, const char *name);
+
 /* The native architecture (AUDIT_ARCH_*), 0 when libseccomp cannot be loaded. */
 unsigned podspawn_seccomp_native_arch(void);
 

@@ -638,8 +638,7 @@ enum HostCommand {
         var pid: pid_t = 0
         let spawned = args.withPointer { a in env.withPointer { e in podspawn_host(argv[0], a, e, -1, -1, errFD, &pid) } }
         guard spawned == 0 else { return (127, "\(argv[0]): \(LinuxSystem.describe(spawned))") }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let status = LinuxSystem.waitExit(pid)
         let stderr = errFD >= 0 ? String(decoding: LinuxSystem.readAll(fd: errFD), as: UTF8.self) : ""
         return (WaitStatus(status).exitCode, stderr)
     }

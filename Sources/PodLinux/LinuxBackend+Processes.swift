@@ -293,6 +293,9 @@ extension LinuxBackend {
             throw BackendError(.noSuchProcess, operation, "the container's process has exited")
         }
         let id = ProcessID(makeID())
+        // Before any descriptor of the exec's is made, so that a failure leaves none.
+        let userns = try openUserNamespace(sandbox, operation)
+        defer { if userns >= 0 { close(userns) } }
         let stdinFD: Int32 =
             request.stdin.map { text in
                 text.withCString { podspawn_memfd("stdin", $0, strlen($0)) }
@@ -312,8 +315,6 @@ extension LinuxBackend {
                 id, kind: .exec(container: container), sandbox: sandbox, argv: [], pid: 0,
                 message: "exec: no command given", stderrFD: errFD)
         }
-        let userns = try openUserNamespace(sandbox, operation)
-        defer { if userns >= 0 { close(userns) } }
         let env = Self.environment(spec.env, hostname: sandbox.request.hostname, extra: request.env)
         let join = Int32(PODSPAWN_NS_IPC | PODSPAWN_NS_UTS | PODSPAWN_NS_NET | PODSPAWN_NS_PID | PODSPAWN_NS_MNT)
         let cArgv = CStringArray(request.argv)

@@ -88,8 +88,7 @@ public final class LinuxBackend: InspectableBackend {
         for (id, sandbox) in sandboxes where !sandbox.detached { try? removeSandbox(id) }
         for process in processes.values where process.exit == nil && process.sandbox == nil {
             kill(process.pid, SIGKILL)
-            var status: Int32 = 0
-            while waitpid(process.pid, &status, 0) < 0 && errno == EINTR {}
+            _ = LinuxSystem.waitExit(process.pid)
         }
         for process in processes.values { process.closeDescriptors() }
     }

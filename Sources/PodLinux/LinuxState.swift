@@ -331,7 +331,13 @@ public struct LinuxState: Sendable {
     /// one started at the same tick, is never acted on).
     public func liveProcesses(_ record: LinuxPodRecord) -> [ProcessStamp] {
         guard record.bootID == Self.bootID else { return [] }
-        return record.processes.filter { $0.isAlive && (record.cgroup.isEmpty || Self.isIn(cgroup: record.cgroup, pid: $0.pid)) }
+        return record.processes.filter { Self.isPods($0, record) }
+    }
+
+    /// Whether `process` is still the one `record` names: alive with its start time, and in the
+    /// pod's cgroup.
+    static func isPods(_ process: ProcessStamp, _ record: LinuxPodRecord) -> Bool {
+        process.isAlive && (record.cgroup.isEmpty || isIn(cgroup: record.cgroup, pid: process.pid))
     }
 
     /// Whether `pid` is in `cgroup` (a path below the hierarchies' root) or below it, in some
@@ -364,9 +370,7 @@ public struct LinuxState: Sendable {
     /// Stops a pod's containers: SIGTERM, then SIGKILL to what is left after `grace` seconds.
     /// The pause and the forwarder stay (the pod is stopped, not removed).
     public func stop(_ record: LinuxPodRecord, grace: Double) {
-        let containers = record.containers.compactMap(\.process).filter {
-            $0.isAlive && (record.cgroup.isEmpty || Self.isIn(cgroup: record.cgroup, pid: $0.pid))
-        }
+        let containers = record.containers.compactMap(\.process).filter { Self.isPods($0, record) }
         for p in containers { kill(p.pid, SIGTERM) }
         let deadline = LinuxSystem.monotonic() + max(0, grace)
         while containers.contains(where: \.isAlive) && LinuxSystem.monotonic() < deadline { usleep(10_000) }

@@ -94,7 +94,7 @@ enum LinuxSystem {
         return n == bytes.count ? nil : (n < 0 ? errno : EIO)
     }
 
-    /// Reaps a child that was killed; its status.
+    /// Waits for a child to end (retrying on EINTR); its raw status.
     static func waitExit(_ pid: pid_t) -> Int32 {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}

@@ -15,14 +15,15 @@ struct SimCredentials: Equatable {
 
     func has(_ capability: String) -> Bool { capabilities.contains(capability) }
 
-    /// A container's credentials: `user` (the image's, resolved) overridden by the security
-    /// context, with the capabilities it keeps (none for a uid other than 0).
+    /// Credentials with the capabilities they keep (none for a uid other than 0).
     init(uid: Int = 0, gid: Int = 0, groups: [Int] = [], capabilities: Set<String> = LinuxCapability.all) {
         // The kernel keeps the supplementary groups sorted (setgroups sorts them).
         (self.uid, self.gid, self.groups) = (uid, gid, groups.count > 1 ? groups.sorted() : groups)
         self.capabilities = uid == 0 ? capabilities : []
     }
 
+    /// A container's credentials: `user` (the image's, resolved) overridden by the security
+    /// context.
     init(image user: (uid: Int, gid: Int)?, security: ContainerSecurity) {
         var uid = user?.uid ?? 0
         var gid = user?.gid ?? 0
@@ -32,8 +33,10 @@ struct SimCredentials: Equatable {
             uid = Int(runAsUser)
         }
         if let runAsGroup = security.runAsGroup { gid = Int(runAsGroup) }
-        var groups: [Int] = security.runAsUser != nil || security.runAsGroup != nil || user != nil ? [gid] : []
-        if !security.supplementalGroups.isEmpty && groups.isEmpty { groups = [gid] }
+        // A process whose user was set has its primary group among its groups (as runc sets
+        // them); one left as the runtime's root has none.
+        let userSet = user != nil || security.runAsUser != nil || security.runAsGroup != nil || !security.supplementalGroups.isEmpty
+        var groups: [Int] = userSet ? [gid] : []
         for group in security.supplementalGroups.map({ Int($0) }) where !groups.contains(group) { groups.append(group) }
         self.init(uid: uid, gid: gid, groups: groups, capabilities: security.capabilities)
     }

@@ -212,14 +212,14 @@ public struct ContainerSecurity: Sendable, Equatable {
         _ container: SecurityContext?, pod: PodSecurityContext?, imageUser: String?, podName: String, containerName: String
     ) -> String? {
         guard (container?.runAsNonRoot ?? pod?.runAsNonRoot) == true else { return nil }
-        let where_ = "(pod: \"\(podName)\", container: \(containerName))"
+        let location = "(pod: \"\(podName)\", container: \(containerName))"
         if let uid = container?.runAsUser ?? pod?.runAsUser {
-            return uid == 0 ? "container's runAsUser breaks non-root policy \(where_)" : nil
+            return uid == 0 ? "container's runAsUser breaks non-root policy \(location)" : nil
         }
         let user = imageUser.map { String($0.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first ?? "") } ?? ""
-        if user.isEmpty || Int64(user) == 0 { return "container has runAsNonRoot and image will run as root \(where_)" }
+        if user.isEmpty || Int64(user) == 0 { return "container has runAsNonRoot and image will run as root \(location)" }
         if Int64(user) == nil {
-            return "container has runAsNonRoot and image has non-numeric user (\(user)), cannot verify user is non-root \(where_)"
+            return "container has runAsNonRoot and image has non-numeric user (\(user)), cannot verify user is non-root \(location)"
         }
         return nil
     }
